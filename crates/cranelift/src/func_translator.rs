@@ -1,0 +1,837 @@
+//! Translation of one WebAssembly function body to Cranelift IR.
+//!
+//! The translator keeps the wasm operand stack as a stack of SSA values and the wasm control stack as
+//! [`ControlFrame`]s; wasm locals become `cranelift-frontend` variables. Each operator is validated by `wasmparser`
+//! immediately before it is translated, so the translator may assume well-typed input. Code after an unconditional
+//! branch is unreachable and is skipped (only its nesting is tracked).
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
+use cranelift_codegen::ir::{
+    self, AbiParam, ArgumentPurpose, Block, BlockArg, ExtFuncData, ExternalName, GlobalValueData, InstBuilder,
+    JumpTableData, MemFlagsData, SourceLoc, TrapCode, Type, UserExternalName, Value, types::*,
+};
+use cranelift_codegen::isa::{CallConv, TargetIsa};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use std::collections::HashMap;
+use wasmparser::{BlockType, FuncValidator, FunctionBody, Operator, OperatorsReader, ValidatorResources};
+use weft_environ::*;
+
+/// Maps a Weft trap to the Cranelift trap code compiled code raises for it.
+pub(crate) fn trap_code(trap: Trap) -> TrapCode {
+    match trap {
+        Trap::StackOverflow => TrapCode::STACK_OVERFLOW,
+        Trap::MemoryOutOfBounds => TrapCode::HEAP_OUT_OF_BOUNDS,
+        Trap::IntegerOverflow => TrapCode::INTEGER_OVERFLOW,
+        Trap::IntegerDivisionByZero => TrapCode::INTEGER_DIVISION_BY_ZERO,
+        Trap::BadConversionToInteger => TrapCode::BAD_CONVERSION_TO_INTEGER,
+        other => TrapCode::unwrap_user(other.code()),
+    }
+}
+
+/// Maps a Cranelift trap code back to a Weft trap.
+pub(crate) fn trap_from_code(code: TrapCode) -> Option<Trap> {
+    Some(match code {
+        TrapCode::STACK_OVERFLOW => Trap::StackOverflow,
+        TrapCode::HEAP_OUT_OF_BOUNDS => Trap::MemoryOutOfBounds,
+        TrapCode::INTEGER_OVERFLOW => Trap::IntegerOverflow,
+        TrapCode::INTEGER_DIVISION_BY_ZERO => Trap::IntegerDivisionByZero,
+        TrapCode::BAD_CONVERSION_TO_INTEGER => Trap::BadConversionToInteger,
+        other => return Trap::from_code(other.as_raw().get()),
+    })
+}
+
+/// The Cranelift type that carries a wasm value (references are pointers).
+pub(crate) fn clif_type(t: ValType) -> Type {
+    match t {
+        ValType::I32 => I32,
+        ValType::I64 => I64,
+        ValType::F32 => F32,
+        ValType::F64 => F64,
+        ValType::V128 => I8X16,
+        ValType::FuncRef | ValType::ExternRef => I64,
+    }
+}
+
+/// The signature of a wasm function: `(callee_vmctx, caller_vmctx, params...) -> results`, tail calling convention.
+pub(crate) fn wasm_signature(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Signature {
+    let ptr = isa.pointer_type();
+    let mut sig = ir::Signature::new(CallConv::Tail);
+    sig.params.push(AbiParam::special(ptr, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(ptr));
+    sig.params.extend(ty.params.iter().map(|t| AbiParam::new(clif_type(*t))));
+    sig.returns.extend(ty.results.iter().map(|t| AbiParam::new(clif_type(*t))));
+    sig
+}
+
+#[derive(Debug)]
+enum FrameKind {
+    Block,
+    Loop { header: Block },
+    If { else_block: Block, else_seen: bool },
+}
+
+#[derive(Debug)]
+struct ControlFrame {
+    kind: FrameKind,
+    /// The block after `end`; its parameters are the frame's results.
+    next: Block,
+    num_params: usize,
+    num_results: usize,
+    /// Operand stack height below the frame's parameters.
+    stack_height: usize,
+    /// Whether anything reaches `next` (a fallthrough, a branch, or an `if` without `else`).
+    next_reachable: bool,
+}
+
+impl ControlFrame {
+    fn branch_target(&self) -> (Block, usize) {
+        match self.kind {
+            FrameKind::Loop { header } => (header, self.num_params),
+            _ => (self.next, self.num_results),
+        }
+    }
+}
+
+/// Shared, per-module inputs of function translation.
+pub(crate) struct ModuleEnv<'a> {
+    pub module: &'a Module,
+    pub offsets: &'a VMOffsets,
+    pub tunables: &'a Tunables,
+}
+
+/// Translates one function body.
+pub(crate) struct FuncTranslator<'a, 'f> {
+    env: &'a ModuleEnv<'a>,
+    isa: &'a dyn TargetIsa,
+    b: FunctionBuilder<'f>,
+    ptr: Type,
+    vmctx: Value,
+    stack: Vec<Value>,
+    control: Vec<ControlFrame>,
+    locals: Vec<Variable>,
+    reachable: bool,
+    unreachable_depth: u32,
+    sig_refs: HashMap<TypeIndex, ir::SigRef>,
+    func_refs: HashMap<FuncIndex, ir::FuncRef>,
+    builtin_sigs: HashMap<&'static str, ir::SigRef>,
+}
+
+type TResult<T> = Result<T, crate::CompileError>;
+
+impl<'a, 'f> FuncTranslator<'a, 'f> {
+    pub(crate) fn translate(
+        env: &'a ModuleEnv<'a>,
+        isa: &'a dyn TargetIsa,
+        func: &'f mut ir::Function,
+        fctx: &'f mut cranelift_frontend::FunctionBuilderContext,
+        func_index: FuncIndex,
+        validator: &mut FuncValidator<ValidatorResources>,
+        body: &FunctionBody<'_>,
+    ) -> TResult<()> {
+        let ty = env.module.func_type(func_index).clone();
+        let b = FunctionBuilder::new(func, fctx);
+        let mut t = FuncTranslator {
+            env,
+            isa,
+            b,
+            ptr: isa.pointer_type(),
+            vmctx: Value::from_u32(0),
+            stack: Vec::new(),
+            control: Vec::new(),
+            locals: Vec::new(),
+            reachable: true,
+            unreachable_depth: 0,
+            sig_refs: HashMap::new(),
+            func_refs: HashMap::new(),
+            builtin_sigs: HashMap::new(),
+        };
+        let entry = t.b.create_block();
+        t.b.append_block_params_for_function_params(entry);
+        t.b.switch_to_block(entry);
+        t.b.seal_block(entry);
+        let params = t.b.block_params(entry).to_vec();
+        t.vmctx = params[0];
+        t.install_stack_limit();
+
+        // Locals: parameters, then the declared locals (zero-initialised, as wasm requires).
+        let mut reader = body.get_binary_reader();
+        validator.read_locals(&mut reader)?;
+        for i in 0..validator.len_locals() {
+            let wty = validator.get_local_type(i).ok_or_else(|| crate::CompileError::internal("local type"))?;
+            let vty = weft_environ::convert_valtype(wty).map_err(|e| crate::CompileError::Unsupported(e.to_string()))?;
+            let var = t.b.declare_var(clif_type(vty));
+            let init = if (i as usize) < ty.params.len() { params[2 + i as usize] } else { t.zero(vty) };
+            t.b.def_var(var, init);
+            t.locals.push(var);
+        }
+
+        // The function body behaves like a block whose results are the function's results.
+        let exit = t.b.create_block();
+        for r in ty.results.iter() {
+            t.b.append_block_param(exit, clif_type(*r));
+        }
+        t.control.push(ControlFrame {
+            kind: FrameKind::Block,
+            next: exit,
+            num_params: 0,
+            num_results: ty.results.len(),
+            stack_height: 0,
+            next_reachable: false,
+        });
+
+        let mut ops = OperatorsReader::new(reader);
+        while !ops.eof() {
+            let (op, offset) = ops.read_with_offset()?;
+            validator.op(offset, &op)?;
+            t.b.set_srcloc(SourceLoc::new(offset as u32));
+            t.translate_op(&op)?;
+        }
+        ops.finish()?;
+        // After the final `end`, `exit` is current; return its parameters if anything reaches it.
+        if t.reachable {
+            let rets = t.b.block_params(exit).to_vec();
+            t.b.ins().return_(&rets);
+        }
+        t.b.seal_all_blocks();
+        t.b.finalize(isa.frontend_config());
+        Ok(())
+    }
+
+    fn install_stack_limit(&mut self) {
+        let vm = self.b.create_global_value(GlobalValueData::VMContext);
+        let ro = self.b.func.dfg.mem_flags.insert(MemFlagsData::trusted().with_readonly()).expect("flags");
+        let store = self.b.create_global_value(GlobalValueData::Load {
+            base: vm,
+            offset: (VMOffsets::STORE_CONTEXT as i32).into(),
+            global_type: self.ptr,
+            flags: ro,
+        });
+        let limit = self.b.create_global_value(GlobalValueData::Load {
+            base: store,
+            offset: (vmstore::STACK_LIMIT as i32).into(),
+            global_type: self.ptr,
+            flags: ro,
+        });
+        self.b.func.stack_limit = Some(limit);
+    }
+
+    fn zero(&mut self, t: ValType) -> Value {
+        match t {
+            ValType::I32 => self.b.ins().iconst(I32, 0),
+            ValType::I64 | ValType::FuncRef | ValType::ExternRef => self.b.ins().iconst(I64, 0),
+            ValType::F32 => self.b.ins().f32const(Ieee32::with_bits(0)),
+            ValType::F64 => self.b.ins().f64const(Ieee64::with_bits(0)),
+            ValType::V128 => {
+                let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
+                self.b.ins().vconst(I8X16, c)
+            }
+        }
+    }
+
+    fn pop(&mut self) -> Value {
+        self.stack.pop().expect("validated: operand stack underflow")
+    }
+    fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+    fn push(&mut self, v: Value) {
+        self.stack.push(v);
+    }
+    fn peekn(&self, n: usize) -> &[Value] {
+        &self.stack[self.stack.len() - n..]
+    }
+
+    fn block_type(&self, bt: BlockType) -> (Vec<ValType>, Vec<ValType>) {
+        match bt {
+            BlockType::Empty => (vec![], vec![]),
+            BlockType::Type(t) => (vec![], vec![weft_environ::convert_valtype(t).unwrap_or(ValType::I32)]),
+            BlockType::FuncType(i) => {
+                let ft = &self.env.module.types[i as usize];
+                (ft.params.to_vec(), ft.results.to_vec())
+            }
+        }
+    }
+
+    fn block_with_params(&mut self, tys: &[ValType]) -> Block {
+        let blk = self.b.create_block();
+        for t in tys {
+            self.b.append_block_param(blk, clif_type(*t));
+        }
+        blk
+    }
+
+    fn args(vals: &[Value]) -> Vec<BlockArg> {
+        vals.iter().map(|v| BlockArg::Value(*v)).collect()
+    }
+
+    fn trap(&mut self, trap: Trap) {
+        self.b.ins().trap(trap_code(trap));
+    }
+
+    /// Emits an unconditional jump to the target of `br relative_depth`.
+    fn branch_to(&mut self, relative_depth: u32) {
+        let i = self.control.len() - 1 - relative_depth as usize;
+        let (target, n) = self.control[i].branch_target();
+        if !matches!(self.control[i].kind, FrameKind::Loop { .. }) {
+            self.control[i].next_reachable = true;
+        }
+        let args = Self::args(self.peekn(n));
+        self.b.ins().jump(target, &args);
+    }
+
+    fn translate_op(&mut self, op: &Operator<'_>) -> TResult<()> {
+        if !self.reachable {
+            match op {
+                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                    self.unreachable_depth += 1;
+                    return Ok(());
+                }
+                Operator::Else if self.unreachable_depth == 0 => {}
+                Operator::End if self.unreachable_depth == 0 => {}
+                Operator::End => {
+                    self.unreachable_depth -= 1;
+                    return Ok(());
+                }
+                _ => return Ok(()),
+            }
+        }
+        use Operator as O;
+        match *op {
+            // ---- control ----
+            O::Nop => {}
+            O::Unreachable => {
+                self.trap(Trap::UnreachableCodeReached);
+                self.reachable = false;
+            }
+            O::Block { blockty } => {
+                let (params, results) = self.block_type(blockty);
+                let next = self.block_with_params(&results);
+                self.control.push(ControlFrame {
+                    kind: FrameKind::Block,
+                    next,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    stack_height: self.stack.len() - params.len(),
+                    next_reachable: false,
+                });
+            }
+            O::Loop { blockty } => {
+                let (params, results) = self.block_type(blockty);
+                let header = self.block_with_params(&params);
+                let next = self.block_with_params(&results);
+                let args = Self::args(self.peekn(params.len()));
+                self.b.ins().jump(header, &args);
+                let height = self.stack.len() - params.len();
+                self.stack.truncate(height);
+                self.b.switch_to_block(header);
+                self.stack.extend_from_slice(self.b.block_params(header));
+                self.control.push(ControlFrame {
+                    kind: FrameKind::Loop { header },
+                    next,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    stack_height: height,
+                    next_reachable: false,
+                });
+            }
+            O::If { blockty } => {
+                let cond = self.pop();
+                let (params, results) = self.block_type(blockty);
+                let then_block = self.b.create_block();
+                let else_block = self.block_with_params(&params);
+                let next = self.block_with_params(&results);
+                let args = Self::args(self.peekn(params.len()));
+                self.b.ins().brif(cond, then_block, &[], else_block, &args);
+                self.b.seal_block(then_block);
+                self.b.seal_block(else_block);
+                self.b.switch_to_block(then_block);
+                self.control.push(ControlFrame {
+                    kind: FrameKind::If { else_block, else_seen: false },
+                    next,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    stack_height: self.stack.len() - params.len(),
+                    next_reachable: false,
+                });
+            }
+            O::Else => {
+                let frame = self.control.last_mut().expect("validated: else inside if");
+                if self.reachable {
+                    frame.next_reachable = true;
+                    let args = Self::args(&self.stack[self.stack.len() - frame.num_results..]);
+                    self.b.ins().jump(frame.next, &args);
+                }
+                let FrameKind::If { else_block, ref mut else_seen } = frame.kind else {
+                    unreachable!("validated: else matches an if")
+                };
+                *else_seen = true;
+                let height = frame.stack_height;
+                self.stack.truncate(height);
+                self.b.switch_to_block(else_block);
+                self.stack.extend_from_slice(self.b.block_params(else_block));
+                self.reachable = true;
+            }
+            O::End => {
+                let mut frame = self.control.pop().expect("validated: end matches a frame");
+                if self.reachable {
+                    frame.next_reachable = true;
+                    let args = Self::args(&self.stack[self.stack.len() - frame.num_results..]);
+                    self.b.ins().jump(frame.next, &args);
+                }
+                match frame.kind {
+                    FrameKind::If { else_block, else_seen: false } => {
+                        // An `if` without `else` passes its parameters through as its results.
+                        self.b.switch_to_block(else_block);
+                        let params = self.b.block_params(else_block).to_vec();
+                        self.b.ins().jump(frame.next, &Self::args(&params));
+                        frame.next_reachable = true;
+                    }
+                    FrameKind::Loop { header } => self.b.seal_block(header),
+                    _ => {}
+                }
+                self.stack.truncate(frame.stack_height);
+                self.b.switch_to_block(frame.next);
+                self.b.seal_block(frame.next);
+                self.stack.extend_from_slice(self.b.block_params(frame.next));
+                self.reachable = frame.next_reachable;
+            }
+            O::Br { relative_depth } => {
+                self.branch_to(relative_depth);
+                self.reachable = false;
+            }
+            O::BrIf { relative_depth } => {
+                let cond = self.pop();
+                let i = self.control.len() - 1 - relative_depth as usize;
+                let (target, n) = self.control[i].branch_target();
+                if !matches!(self.control[i].kind, FrameKind::Loop { .. }) {
+                    self.control[i].next_reachable = true;
+                }
+                let args = Self::args(self.peekn(n));
+                let fallthrough = self.b.create_block();
+                self.b.ins().brif(cond, target, &args, fallthrough, &[]);
+                self.b.seal_block(fallthrough);
+                self.b.switch_to_block(fallthrough);
+            }
+            O::BrTable { ref targets } => {
+                let index = self.pop();
+                let mut calls = Vec::with_capacity(targets.len() as usize);
+                for depth in targets.targets() {
+                    calls.push(self.br_table_target(depth?));
+                }
+                let default = self.br_table_target(targets.default());
+                let jt = self.b.create_jump_table(JumpTableData::new(default, &calls));
+                self.b.ins().br_table(index, jt);
+                self.reachable = false;
+            }
+            O::Return => {
+                let n = self.control[0].num_results;
+                let rets = self.peekn(n).to_vec();
+                self.b.ins().return_(&rets);
+                self.reachable = false;
+            }
+            O::Call { function_index } => self.call(FuncIndex::from_u32(function_index)),
+            O::CallIndirect { type_index, table_index } => {
+                self.call_indirect(TypeIndex::from_u32(type_index), TableIndex::from_u32(table_index))
+            }
+            O::Drop => {
+                self.pop();
+            }
+            O::Select | O::TypedSelect { .. } => {
+                let cond = self.pop();
+                let (a, b) = self.pop2();
+                let v = self.b.ins().select(cond, a, b);
+                self.push(v);
+            }
+
+            // ---- variables ----
+            O::LocalGet { local_index } => {
+                let v = self.b.use_var(self.locals[local_index as usize]);
+                self.push(v);
+            }
+            O::LocalSet { local_index } => {
+                let v = self.pop();
+                self.b.def_var(self.locals[local_index as usize], v);
+            }
+            O::LocalTee { local_index } => {
+                let v = *self.stack.last().expect("validated");
+                self.b.def_var(self.locals[local_index as usize], v);
+            }
+            O::GlobalGet { global_index } => {
+                let g = GlobalIndex::from_u32(global_index);
+                let ty = clif_type(self.env.module.globals[g.index()].content);
+                let ptr = self.global_ptr(g);
+                let v = self.b.ins().load(ty, MemFlagsData::trusted(), ptr, 0);
+                self.push(v);
+            }
+            O::GlobalSet { global_index } => {
+                let g = GlobalIndex::from_u32(global_index);
+                let v = self.pop();
+                let ptr = self.global_ptr(g);
+                self.b.ins().store(MemFlagsData::trusted(), v, ptr, 0);
+            }
+
+            // ---- memory ----
+            O::I32Load { memarg } => self.load(I32, &memarg, 4, |b, f, a, o| b.ins().load(I32, f, a, o)),
+            O::I64Load { memarg } => self.load(I64, &memarg, 8, |b, f, a, o| b.ins().load(I64, f, a, o)),
+            O::F32Load { memarg } => self.load(F32, &memarg, 4, |b, f, a, o| b.ins().load(F32, f, a, o)),
+            O::F64Load { memarg } => self.load(F64, &memarg, 8, |b, f, a, o| b.ins().load(F64, f, a, o)),
+            O::I32Load8S { memarg } => self.load(I32, &memarg, 1, |b, f, a, o| b.ins().sload8(I32, f, a, o)),
+            O::I32Load8U { memarg } => self.load(I32, &memarg, 1, |b, f, a, o| b.ins().uload8(I32, f, a, o)),
+            O::I32Load16S { memarg } => self.load(I32, &memarg, 2, |b, f, a, o| b.ins().sload16(I32, f, a, o)),
+            O::I32Load16U { memarg } => self.load(I32, &memarg, 2, |b, f, a, o| b.ins().uload16(I32, f, a, o)),
+            O::I64Load8S { memarg } => self.load(I64, &memarg, 1, |b, f, a, o| b.ins().sload8(I64, f, a, o)),
+            O::I64Load8U { memarg } => self.load(I64, &memarg, 1, |b, f, a, o| b.ins().uload8(I64, f, a, o)),
+            O::I64Load16S { memarg } => self.load(I64, &memarg, 2, |b, f, a, o| b.ins().sload16(I64, f, a, o)),
+            O::I64Load16U { memarg } => self.load(I64, &memarg, 2, |b, f, a, o| b.ins().uload16(I64, f, a, o)),
+            O::I64Load32S { memarg } => self.load(I64, &memarg, 4, |b, f, a, o| b.ins().sload32(f, a, o)),
+            O::I64Load32U { memarg } => self.load(I64, &memarg, 4, |b, f, a, o| b.ins().uload32(f, a, o)),
+            O::I32Store { memarg } | O::I64Store { memarg } | O::F32Store { memarg } | O::F64Store { memarg } => {
+                let size = match op {
+                    O::I32Store { .. } | O::F32Store { .. } => 4,
+                    _ => 8,
+                };
+                self.store(&memarg, size, |b, f, v, a, o| b.ins().store(f, v, a, o));
+            }
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
+                self.store(&memarg, 1, |b, f, v, a, o| b.ins().istore8(f, v, a, o))
+            }
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
+                self.store(&memarg, 2, |b, f, v, a, o| b.ins().istore16(f, v, a, o))
+            }
+            O::I64Store32 { memarg } => self.store(&memarg, 4, |b, f, v, a, o| b.ins().istore32(f, v, a, o)),
+            O::MemorySize { mem } => {
+                let def = self.memory_definition(MemoryIndex::from_u32(mem));
+                let len = self.b.ins().load(self.ptr, MemFlagsData::trusted(), def, vmmemory::CURRENT_LENGTH as i32);
+                let pages = self.b.ins().ushr_imm_u(len, 16);
+                let v = self.b.ins().ireduce(I32, pages);
+                self.push(v);
+            }
+            O::MemoryGrow { mem } => {
+                let delta = self.pop();
+                let index = self.b.ins().iconst(I32, i64::from(mem));
+                let v = self.call_builtin("memory_grow", builtins::MEMORY_GROW, &[I32, I32], Some(I32), &[delta, index]);
+                self.push(v.expect("memory_grow returns a value"));
+            }
+
+            // ---- constants ----
+            O::I32Const { value } => {
+                let v = self.b.ins().iconst(I32, i64::from(value));
+                self.push(v);
+            }
+            O::I64Const { value } => {
+                let v = self.b.ins().iconst(I64, value);
+                self.push(v);
+            }
+            O::F32Const { value } => {
+                let v = self.b.ins().f32const(Ieee32::with_bits(value.bits()));
+                self.push(v);
+            }
+            O::F64Const { value } => {
+                let v = self.b.ins().f64const(Ieee64::with_bits(value.bits()));
+                self.push(v);
+            }
+
+            // ---- integer arithmetic ----
+            O::I32Eqz | O::I64Eqz => {
+                let a = self.pop();
+                let c = self.b.ins().icmp_imm_s(IntCC::Equal, a, 0);
+                let v = self.b.ins().uextend(I32, c);
+                self.push(v);
+            }
+            O::I32Eq | O::I64Eq => self.icmp(IntCC::Equal),
+            O::I32Ne | O::I64Ne => self.icmp(IntCC::NotEqual),
+            O::I32LtS | O::I64LtS => self.icmp(IntCC::SignedLessThan),
+            O::I32LtU | O::I64LtU => self.icmp(IntCC::UnsignedLessThan),
+            O::I32GtS | O::I64GtS => self.icmp(IntCC::SignedGreaterThan),
+            O::I32GtU | O::I64GtU => self.icmp(IntCC::UnsignedGreaterThan),
+            O::I32LeS | O::I64LeS => self.icmp(IntCC::SignedLessThanOrEqual),
+            O::I32LeU | O::I64LeU => self.icmp(IntCC::UnsignedLessThanOrEqual),
+            O::I32GeS | O::I64GeS => self.icmp(IntCC::SignedGreaterThanOrEqual),
+            O::I32GeU | O::I64GeU => self.icmp(IntCC::UnsignedGreaterThanOrEqual),
+            O::I32Clz | O::I64Clz => self.unary(|b, a| b.ins().clz(a)),
+            O::I32Ctz | O::I64Ctz => self.unary(|b, a| b.ins().ctz(a)),
+            O::I32Popcnt | O::I64Popcnt => self.unary(|b, a| b.ins().popcnt(a)),
+            O::I32Add | O::I64Add => self.binary(|b, x, y| b.ins().iadd(x, y)),
+            O::I32Sub | O::I64Sub => self.binary(|b, x, y| b.ins().isub(x, y)),
+            O::I32Mul | O::I64Mul => self.binary(|b, x, y| b.ins().imul(x, y)),
+            O::I32DivS | O::I64DivS => self.binary(|b, x, y| b.ins().sdiv(x, y)),
+            O::I32DivU | O::I64DivU => self.binary(|b, x, y| b.ins().udiv(x, y)),
+            O::I32RemS | O::I64RemS => self.binary(|b, x, y| b.ins().srem(x, y)),
+            O::I32RemU | O::I64RemU => self.binary(|b, x, y| b.ins().urem(x, y)),
+            O::I32And | O::I64And => self.binary(|b, x, y| b.ins().band(x, y)),
+            O::I32Or | O::I64Or => self.binary(|b, x, y| b.ins().bor(x, y)),
+            O::I32Xor | O::I64Xor => self.binary(|b, x, y| b.ins().bxor(x, y)),
+            O::I32Shl | O::I64Shl => self.binary(|b, x, y| b.ins().ishl(x, y)),
+            O::I32ShrS | O::I64ShrS => self.binary(|b, x, y| b.ins().sshr(x, y)),
+            O::I32ShrU | O::I64ShrU => self.binary(|b, x, y| b.ins().ushr(x, y)),
+            O::I32Rotl | O::I64Rotl => self.binary(|b, x, y| b.ins().rotl(x, y)),
+            O::I32Rotr | O::I64Rotr => self.binary(|b, x, y| b.ins().rotr(x, y)),
+
+            // ---- float arithmetic ----
+            O::F32Eq | O::F64Eq => self.fcmp(FloatCC::Equal),
+            O::F32Ne | O::F64Ne => self.fcmp(FloatCC::NotEqual),
+            O::F32Lt | O::F64Lt => self.fcmp(FloatCC::LessThan),
+            O::F32Gt | O::F64Gt => self.fcmp(FloatCC::GreaterThan),
+            O::F32Le | O::F64Le => self.fcmp(FloatCC::LessThanOrEqual),
+            O::F32Ge | O::F64Ge => self.fcmp(FloatCC::GreaterThanOrEqual),
+            O::F32Abs | O::F64Abs => self.unary(|b, a| b.ins().fabs(a)),
+            O::F32Neg | O::F64Neg => self.unary(|b, a| b.ins().fneg(a)),
+            O::F32Ceil | O::F64Ceil => self.unary(|b, a| b.ins().ceil(a)),
+            O::F32Floor | O::F64Floor => self.unary(|b, a| b.ins().floor(a)),
+            O::F32Trunc | O::F64Trunc => self.unary(|b, a| b.ins().trunc(a)),
+            O::F32Nearest | O::F64Nearest => self.unary(|b, a| b.ins().nearest(a)),
+            O::F32Sqrt | O::F64Sqrt => self.unary(|b, a| b.ins().sqrt(a)),
+            O::F32Add | O::F64Add => self.binary(|b, x, y| b.ins().fadd(x, y)),
+            O::F32Sub | O::F64Sub => self.binary(|b, x, y| b.ins().fsub(x, y)),
+            O::F32Mul | O::F64Mul => self.binary(|b, x, y| b.ins().fmul(x, y)),
+            O::F32Div | O::F64Div => self.binary(|b, x, y| b.ins().fdiv(x, y)),
+            O::F32Min | O::F64Min => self.binary(|b, x, y| b.ins().fmin(x, y)),
+            O::F32Max | O::F64Max => self.binary(|b, x, y| b.ins().fmax(x, y)),
+            O::F32Copysign | O::F64Copysign => self.binary(|b, x, y| b.ins().fcopysign(x, y)),
+
+            // ---- conversions ----
+            O::I32WrapI64 => self.unary(|b, a| b.ins().ireduce(I32, a)),
+            O::I64ExtendI32S => self.unary(|b, a| b.ins().sextend(I64, a)),
+            O::I64ExtendI32U => self.unary(|b, a| b.ins().uextend(I64, a)),
+            O::I32TruncF32S | O::I32TruncF64S => self.unary(|b, a| b.ins().fcvt_to_sint(I32, a)),
+            O::I32TruncF32U | O::I32TruncF64U => self.unary(|b, a| b.ins().fcvt_to_uint(I32, a)),
+            O::I64TruncF32S | O::I64TruncF64S => self.unary(|b, a| b.ins().fcvt_to_sint(I64, a)),
+            O::I64TruncF32U | O::I64TruncF64U => self.unary(|b, a| b.ins().fcvt_to_uint(I64, a)),
+            O::F32ConvertI32S | O::F32ConvertI64S => self.unary(|b, a| b.ins().fcvt_from_sint(F32, a)),
+            O::F32ConvertI32U | O::F32ConvertI64U => self.unary(|b, a| b.ins().fcvt_from_uint(F32, a)),
+            O::F64ConvertI32S | O::F64ConvertI64S => self.unary(|b, a| b.ins().fcvt_from_sint(F64, a)),
+            O::F64ConvertI32U | O::F64ConvertI64U => self.unary(|b, a| b.ins().fcvt_from_uint(F64, a)),
+            O::F32DemoteF64 => self.unary(|b, a| b.ins().fdemote(F32, a)),
+            O::F64PromoteF32 => self.unary(|b, a| b.ins().fpromote(F64, a)),
+            O::I32ReinterpretF32 => self.unary(|b, a| b.ins().bitcast(I32, MemFlagsData::new(), a)),
+            O::I64ReinterpretF64 => self.unary(|b, a| b.ins().bitcast(I64, MemFlagsData::new(), a)),
+            O::F32ReinterpretI32 => self.unary(|b, a| b.ins().bitcast(F32, MemFlagsData::new(), a)),
+            O::F64ReinterpretI64 => self.unary(|b, a| b.ins().bitcast(F64, MemFlagsData::new(), a)),
+
+            ref other => {
+                return Err(crate::CompileError::Unsupported(format!("operator {other:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn br_table_target(&mut self, depth: u32) -> ir::BlockCall {
+        let i = self.control.len() - 1 - depth as usize;
+        let (target, n) = self.control[i].branch_target();
+        if !matches!(self.control[i].kind, FrameKind::Loop { .. }) {
+            self.control[i].next_reachable = true;
+        }
+        let args = Self::args(self.peekn(n));
+        self.b.func.dfg.block_call(target, &args)
+    }
+
+    fn unary(&mut self, f: impl FnOnce(&mut FunctionBuilder<'f>, Value) -> Value) {
+        let a = self.pop();
+        let v = f(&mut self.b, a);
+        self.push(v);
+    }
+    fn binary(&mut self, f: impl FnOnce(&mut FunctionBuilder<'f>, Value, Value) -> Value) {
+        let (a, b) = self.pop2();
+        let v = f(&mut self.b, a, b);
+        self.push(v);
+    }
+    fn icmp(&mut self, cc: IntCC) {
+        let (a, b) = self.pop2();
+        let c = self.b.ins().icmp(cc, a, b);
+        let v = self.b.ins().uextend(I32, c);
+        self.push(v);
+    }
+    fn fcmp(&mut self, cc: FloatCC) {
+        let (a, b) = self.pop2();
+        let c = self.b.ins().fcmp(cc, a, b);
+        let v = self.b.ins().uextend(I32, c);
+        self.push(v);
+    }
+
+    fn vmctx_load(&mut self, offset: u32) -> Value {
+        let flags = MemFlagsData::trusted().with_readonly().with_can_move();
+        self.b.ins().load(self.ptr, flags, self.vmctx, offset as i32)
+    }
+
+    fn global_ptr(&mut self, g: GlobalIndex) -> Value {
+        self.vmctx_load(self.env.offsets.global_pointer(g))
+    }
+
+    fn memory_definition(&mut self, m: MemoryIndex) -> Value {
+        self.vmctx_load(self.env.offsets.memory_pointer(m))
+    }
+
+    /// Computes the native address of a memory access, emitting a bounds check unless guard pages cover it.
+    /// Returns the address and the static offset to fold into the access.
+    fn heap_addr(&mut self, memarg: &wasmparser::MemArg, size: u64) -> (Value, i32) {
+        let index = self.pop();
+        let mem = match memarg.target {
+            wasmparser::MemArgTarget::Memory(m) => MemoryIndex::from_u32(m),
+            _ => MemoryIndex::from_u32(0),
+        };
+        let def = self.memory_definition(mem);
+        let tunables = self.env.tunables;
+        let static_base = !tunables.explicit_bounds_checks;
+        let base_flags =
+            if static_base { MemFlagsData::trusted().with_readonly().with_can_move() } else { MemFlagsData::trusted() };
+        let base = self.b.ins().load(self.ptr, base_flags, def, vmmemory::BASE as i32);
+        let index = self.b.ins().uextend(I64, index);
+        let needs_check = tunables.explicit_bounds_checks || memarg.offset + size > tunables.static_memory_guard;
+        if needs_check {
+            let len = self.b.ins().load(self.ptr, MemFlagsData::trusted(), def, vmmemory::CURRENT_LENGTH as i32);
+            // index < 2^32 and offset < 2^32, so the sum cannot overflow 64 bits.
+            let end = self.b.ins().iadd_imm_u(index, (memarg.offset + size) as i64);
+            let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+            self.b.ins().trapnz(oob, TrapCode::HEAP_OUT_OF_BOUNDS);
+        }
+        let addr = self.b.ins().iadd(base, index);
+        match i32::try_from(memarg.offset) {
+            Ok(off) => (addr, off),
+            Err(_) => (self.b.ins().iadd_imm_u(addr, memarg.offset as i64), 0),
+        }
+    }
+
+    fn heap_flags() -> MemFlagsData {
+        MemFlagsData::new()
+            .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
+            .with_endianness(ir::Endianness::Little)
+    }
+
+    fn load(
+        &mut self,
+        _ty: Type,
+        memarg: &wasmparser::MemArg,
+        size: u64,
+        f: impl FnOnce(&mut FunctionBuilder<'f>, MemFlagsData, Value, i32) -> Value,
+    ) {
+        let (addr, off) = self.heap_addr(memarg, size);
+        let v = f(&mut self.b, Self::heap_flags(), addr, off);
+        self.push(v);
+    }
+
+    fn store(
+        &mut self,
+        memarg: &wasmparser::MemArg,
+        size: u64,
+        f: impl FnOnce(&mut FunctionBuilder<'f>, MemFlagsData, Value, Value, i32) -> ir::Inst,
+    ) {
+        let value = self.pop();
+        let (addr, off) = self.heap_addr(memarg, size);
+        f(&mut self.b, Self::heap_flags(), value, addr, off);
+    }
+
+    fn sig_ref(&mut self, ty: TypeIndex) -> ir::SigRef {
+        if let Some(s) = self.sig_refs.get(&ty) {
+            return *s;
+        }
+        let sig = wasm_signature(self.isa, &self.env.module.types[ty.index()]);
+        let s = self.b.import_signature(sig);
+        self.sig_refs.insert(ty, s);
+        s
+    }
+
+    fn push_call_results(&mut self, call: ir::Inst) {
+        let results = self.b.inst_results(call).to_vec();
+        self.stack.extend(results);
+    }
+
+    fn call(&mut self, callee: FuncIndex) {
+        let ty = self.env.module.functions[callee.index()];
+        let nparams = self.env.module.types[ty.index()].params.len();
+        let mut args = vec![self.vmctx, self.vmctx];
+        args.extend_from_slice(self.peekn(nparams));
+        let len = self.stack.len();
+        self.stack.truncate(len - nparams);
+        let call = if self.env.module.defined_func_index(callee).is_some() {
+            let fref = match self.func_refs.get(&callee) {
+                Some(f) => *f,
+                None => {
+                    let signature = self.sig_ref(ty);
+                    let name = self.b.func.declare_imported_user_function(UserExternalName::new(0, callee.as_u32()));
+                    let f = self.b.import_function(ExtFuncData {
+                        name: ExternalName::user(name),
+                        signature,
+                        colocated: true,
+                        patchable: false,
+                    });
+                    self.func_refs.insert(callee, f);
+                    f
+                }
+            };
+            self.b.ins().call(fref, &args)
+        } else {
+            let base = self.env.offsets.func_ref(callee);
+            let code = self.vmctx_load(base + vmfuncref::WASM_CALL);
+            args[0] = self.vmctx_load(base + vmfuncref::VMCTX);
+            let sig = self.sig_ref(ty);
+            self.b.ins().call_indirect(sig, code, &args)
+        };
+        self.push_call_results(call);
+    }
+
+    fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) {
+        let index = self.pop();
+        let trusted = MemFlagsData::trusted();
+        let table_def = self.vmctx_load(self.env.offsets.table_pointer(table));
+        let len = self.b.ins().load(self.ptr, trusted, table_def, vmtable::CURRENT_ELEMENTS as i32);
+        let index = self.b.ins().uextend(I64, index);
+        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        self.b.ins().trapnz(oob, trap_code(Trap::UndefinedElement));
+        let base = self.b.ins().load(self.ptr, trusted, table_def, vmtable::BASE as i32);
+        let scaled = self.b.ins().ishl_imm_u(index, 3);
+        let slot = self.b.ins().iadd(base, scaled);
+        let func_ref = self.b.ins().load(self.ptr, trusted, slot, 0);
+        self.b.ins().trapz(func_ref, trap_code(Trap::UninitializedElement));
+        let actual = self.b.ins().load(I32, trusted, func_ref, vmfuncref::TYPE_ID as i32);
+        let expected = self.b.ins().load(
+            I32,
+            trusted.with_readonly().with_can_move(),
+            self.vmctx,
+            self.env.offsets.type_id(ty) as i32,
+        );
+        let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
+        self.b.ins().trapnz(mismatch, trap_code(Trap::BadSignature));
+        let code = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::WASM_CALL as i32);
+        let callee_vmctx = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::VMCTX as i32);
+        let nparams = self.env.module.types[ty.index()].params.len();
+        let mut args = vec![callee_vmctx, self.vmctx];
+        args.extend_from_slice(self.peekn(nparams));
+        let len = self.stack.len();
+        self.stack.truncate(len - nparams);
+        let sig = self.sig_ref(ty);
+        let call = self.b.ins().call_indirect(sig, code, &args);
+        self.push_call_results(call);
+    }
+
+    /// Calls a runtime builtin through the `VMBuiltinFunctions` table: `fn(vmctx, args...) -> ret`, host ABI.
+    fn call_builtin(
+        &mut self,
+        name: &'static str,
+        offset: u32,
+        params: &[Type],
+        ret: Option<Type>,
+        args: &[Value],
+    ) -> Option<Value> {
+        let sig = match self.builtin_sigs.get(name) {
+            Some(s) => *s,
+            None => {
+                let mut sig = ir::Signature::new(CallConv::SystemV);
+                sig.params.push(AbiParam::new(self.ptr));
+                sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
+                sig.returns.extend(ret.map(AbiParam::new));
+                let s = self.b.import_signature(sig);
+                self.builtin_sigs.insert(name, s);
+                s
+            }
+        };
+        let table = self.vmctx_load(VMOffsets::BUILTINS);
+        let f = self.b.ins().load(self.ptr, MemFlagsData::trusted().with_readonly().with_can_move(), table, offset as i32);
+        let mut all = vec![self.vmctx];
+        all.extend_from_slice(args);
+        let call = self.b.ins().call_indirect(sig, f, &all);
+        self.b.inst_results(call).first().copied()
+    }
+}

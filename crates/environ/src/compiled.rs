@@ -1,0 +1,90 @@
+//! What the compiler hands the runtime: machine code plus the tables needed to run it and explain its traps.
+
+use crate::{Trap, TypeIndex};
+
+/// A range of the text section.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct FunctionLoc {
+    /// Offset of the first byte within the text section.
+    pub start: u32,
+    /// Length in bytes.
+    pub length: u32,
+}
+
+/// A trapping instruction.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TrapSite {
+    /// Offset of the instruction within the text section.
+    pub code_offset: u32,
+    /// Which trap it raises.
+    pub trap: Trap,
+}
+
+/// A runtime function the code calls by absolute address (filled in when the code is loaded).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs, reason = "the names say which libm operation each one is")]
+pub enum Libcall {
+    CeilF32,
+    CeilF64,
+    FloorF32,
+    FloorF64,
+    TruncF32,
+    TruncF64,
+    NearestF32,
+    NearestF64,
+    FmaF32,
+    FmaF64,
+}
+
+/// A place in the text section where the loader writes a libcall's absolute address (8 bytes, little-endian).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct LibcallRelocation {
+    /// Offset of the 8-byte field within the text section.
+    pub offset: u32,
+    /// The function whose address goes there.
+    pub libcall: Libcall,
+    /// Added to the address.
+    pub addend: i64,
+}
+
+/// A compiled module's code and metadata.
+#[derive(Clone, Debug, Default)]
+pub struct CompiledCode {
+    /// The machine code of every function and trampoline, relocated except for libcalls.
+    pub text: Vec<u8>,
+    /// Location of each defined function, by defined index.
+    pub functions: Vec<FunctionLoc>,
+    /// The host-to-wasm entry trampoline of each type, by type index.
+    pub array_to_wasm_trampolines: Vec<FunctionLoc>,
+    /// Trapping instructions, sorted by offset.
+    pub traps: Vec<TrapSite>,
+    /// `(code offset, wasm byte offset)` pairs, sorted by code offset: the instruction at or after a code offset
+    /// came from that wasm offset.
+    pub address_map: Vec<(u32, u32)>,
+    /// Libcall addresses to fill in.
+    pub libcall_relocations: Vec<LibcallRelocation>,
+}
+
+impl CompiledCode {
+    /// The trap raised by the instruction at `code_offset`, if it is a trap site.
+    pub fn lookup_trap(&self, code_offset: u32) -> Option<Trap> {
+        let i = self.traps.binary_search_by_key(&code_offset, |t| t.code_offset).ok()?;
+        Some(self.traps[i].trap)
+    }
+
+    /// The wasm byte offset of the instruction at `code_offset`.
+    pub fn lookup_wasm_offset(&self, code_offset: u32) -> Option<u32> {
+        let i = match self.address_map.binary_search_by_key(&code_offset, |a| a.0) {
+            Ok(i) => i,
+            Err(0) => return None,
+            Err(i) => i - 1,
+        };
+        let wasm = self.address_map[i].1;
+        (wasm != u32::MAX).then_some(wasm)
+    }
+
+    /// The entry trampoline for functions of type `ty`.
+    pub fn trampoline(&self, ty: TypeIndex) -> FunctionLoc {
+        self.array_to_wasm_trampolines[ty.index()]
+    }
+}

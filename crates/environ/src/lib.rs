@@ -1,0 +1,31 @@
+//! Weft's module description layer.
+//!
+//! This crate turns WebAssembly bytes into a [`Module`]: a plain-data description of a module's types, imports,
+//! functions, tables, memories, globals, exports, segments and names, fully validated by `wasmparser`. It also owns
+//! the facts that the compiler and the runtime must agree on: the [`VMOffsets`] layout of a `VMContext`, the
+//! [`Trap`] codes, and the [`Tunables`] that shape generated code.
+//!
+//! It is pure data: it contains no `unsafe` code, knows nothing of Cranelift and nothing of the runtime. The compiler
+//! (`weft-cranelift`) and the runtime (`weft-runtime`) both depend on it; it depends on neither.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod compiled;
+mod indices;
+mod module;
+mod offsets;
+mod trap;
+mod translate;
+mod tunables;
+mod types;
+
+pub use compiled::*;
+pub use indices::*;
+pub use module::*;
+pub use offsets::*;
+pub use trap::Trap;
+pub use translate::{FunctionBodyData, ModuleTranslation, TranslateError, convert_valtype, translate_module, wasm_features};
+pub use tunables::Tunables;
+pub use types::*;
+
+pub use wasmparser;

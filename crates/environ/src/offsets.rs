@@ -1,0 +1,153 @@
+//! The layout of the structures that compiled code reads and writes (`VMContext` and friends).
+//!
+//! Both the compiler (which emits loads at these offsets) and the runtime (which allocates and fills the structures)
+//! take their layout from here, so the two cannot drift apart. Pointers are 8 bytes: Weft targets 64-bit hosts.
+//!
+//! ```text
+//! VMContext (one per instance)
+//!   +0   magic: u32 ("weft"), 4 bytes padding
+//!   +8   instance: *mut Instance          (runtime bookkeeping, used by libcalls)
+//!   +16  store_context: *mut VMStoreContext (stack limit; shared by every instance in a store)
+//!   +24  builtins: *const VMBuiltinFunctions (table of libcall pointers)
+//!   +32  type_ids: [u32; types]            (engine-wide signature id of each module type, for call_indirect)
+//!   ...  func_refs: [VMFuncRef; functions] (imports first; 8-aligned)
+//!   ...  memories: [*mut VMMemoryDefinition; memories]
+//!   ...  tables:   [*mut VMTableDefinition; tables]
+//!   ...  globals:  [*mut VMGlobalDefinition; globals]
+//! ```
+
+use crate::{FuncIndex, GlobalIndex, MemoryIndex, Module, TableIndex, TypeIndex};
+
+/// Size of a pointer on every supported host.
+pub const POINTER_SIZE: u32 = 8;
+/// Value of the magic word at the start of a `VMContext`.
+pub const VMCONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"weft");
+/// Value of the magic word at the start of a `VMHostFuncContext`.
+pub const VMHOST_FUNC_MAGIC: u32 = u32::from_le_bytes(*b"host");
+
+/// Offsets inside `VMFuncRef` (`{ array_call, wasm_call, vmctx, type_id }`, 32 bytes).
+pub mod vmfuncref {
+    /// `array_call`: the function's entry through the array calling convention (host to wasm).
+    pub const ARRAY_CALL: u32 = 0;
+    /// `wasm_call`: the function's entry through the wasm calling convention.
+    pub const WASM_CALL: u32 = 8;
+    /// `vmctx`: the callee's context (a `VMContext` or a `VMHostFuncContext`).
+    pub const VMCTX: u32 = 16;
+    /// `type_id`: the engine-wide signature id (u32).
+    pub const TYPE_ID: u32 = 24;
+    /// Size of the structure.
+    pub const SIZE: u32 = 32;
+}
+
+/// Offsets inside `VMMemoryDefinition` (`{ base, current_length }`).
+pub mod vmmemory {
+    /// Base address of the memory's bytes.
+    pub const BASE: u32 = 0;
+    /// Current length in bytes (usize).
+    pub const CURRENT_LENGTH: u32 = 8;
+}
+
+/// Offsets inside `VMTableDefinition` (`{ base, current_elements }`).
+pub mod vmtable {
+    /// Base address of the element array (each element is a pointer; null is the null reference).
+    pub const BASE: u32 = 0;
+    /// Current number of elements (usize).
+    pub const CURRENT_ELEMENTS: u32 = 8;
+}
+
+/// Offsets inside `VMStoreContext`, the per-store state compiled code checks.
+pub mod vmstore {
+    /// The lowest stack address wasm may use; function prologues trap below it.
+    pub const STACK_LIMIT: u32 = 0;
+}
+
+/// Offsets inside `VMHostFuncContext`, the callee context of a host function.
+pub mod vmhost {
+    /// The host function's array-call entry, loaded by the wasm-to-host trampoline.
+    pub const ARRAY_CALL: u32 = 8;
+}
+
+/// Offsets of the libcall pointers in `VMBuiltinFunctions`.
+pub mod builtins {
+    /// `memory_grow(vmctx, delta_pages: u32, memory_index: u32) -> u32` (u32::MAX on failure).
+    pub const MEMORY_GROW: u32 = 0;
+    /// Number of builtins.
+    pub const COUNT: u32 = 1;
+}
+
+/// The size of one slot of the array calling convention (`ValRaw`): every value, including v128, fits.
+pub const VALRAW_SIZE: u32 = 16;
+
+/// The computed layout of one module's `VMContext`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VMOffsets {
+    num_types: u32,
+    num_funcs: u32,
+    num_memories: u32,
+    num_tables: u32,
+    num_globals: u32,
+    type_ids: u32,
+    func_refs: u32,
+    memories: u32,
+    tables: u32,
+    globals: u32,
+    size: u32,
+}
+
+impl VMOffsets {
+    /// Offset of the magic word.
+    pub const MAGIC: u32 = 0;
+    /// Offset of the runtime's instance pointer.
+    pub const INSTANCE: u32 = 8;
+    /// Offset of the `*mut VMStoreContext`.
+    pub const STORE_CONTEXT: u32 = 16;
+    /// Offset of the `*const VMBuiltinFunctions`.
+    pub const BUILTINS: u32 = 24;
+
+    /// Computes the layout for `module`.
+    pub fn new(module: &Module) -> Self {
+        let align8 = |x: u32| (x + 7) & !7;
+        let num_types = module.types.len() as u32;
+        let num_funcs = module.functions.len() as u32;
+        let num_memories = module.memories.len() as u32;
+        let num_tables = module.tables.len() as u32;
+        let num_globals = module.globals.len() as u32;
+        let type_ids = 32;
+        let func_refs = align8(type_ids + 4 * num_types);
+        let memories = func_refs + vmfuncref::SIZE * num_funcs;
+        let tables = memories + POINTER_SIZE * num_memories;
+        let globals = tables + POINTER_SIZE * num_tables;
+        let size = globals + POINTER_SIZE * num_globals;
+        Self { num_types, num_funcs, num_memories, num_tables, num_globals, type_ids, func_refs, memories, tables, globals, size }
+    }
+
+    /// Total size of the `VMContext` in bytes.
+    pub fn size(&self) -> u32 {
+        self.size
+    }
+    /// Offset of the engine-wide id of type `t`.
+    pub fn type_id(&self, t: TypeIndex) -> u32 {
+        assert!(t.as_u32() < self.num_types);
+        self.type_ids + 4 * t.as_u32()
+    }
+    /// Offset of the `VMFuncRef` of function `f`.
+    pub fn func_ref(&self, f: FuncIndex) -> u32 {
+        assert!(f.as_u32() < self.num_funcs);
+        self.func_refs + vmfuncref::SIZE * f.as_u32()
+    }
+    /// Offset of the pointer to memory `m`'s definition.
+    pub fn memory_pointer(&self, m: MemoryIndex) -> u32 {
+        assert!(m.as_u32() < self.num_memories);
+        self.memories + POINTER_SIZE * m.as_u32()
+    }
+    /// Offset of the pointer to table `t`'s definition.
+    pub fn table_pointer(&self, t: TableIndex) -> u32 {
+        assert!(t.as_u32() < self.num_tables);
+        self.tables + POINTER_SIZE * t.as_u32()
+    }
+    /// Offset of the pointer to global `g`'s storage.
+    pub fn global_pointer(&self, g: GlobalIndex) -> u32 {
+        assert!(g.as_u32() < self.num_globals);
+        self.globals + POINTER_SIZE * g.as_u32()
+    }
+}

@@ -1,0 +1,309 @@
+//! Parsing and validating WebAssembly bytes into a [`Module`] plus the function bodies still to compile.
+
+use crate::*;
+use wasmparser::{
+    FuncToValidate, FunctionBody, KnownCustom, Name, Operator, Parser, Payload, TypeRef, ValidPayload, Validator,
+    ValidatorResources, WasmFeatures,
+};
+
+/// Why a module could not be translated.
+#[derive(Debug, thiserror::Error)]
+pub enum TranslateError {
+    /// The bytes are not a valid module (malformed or failing validation), or use a disabled feature.
+    #[error("{message} (at offset {offset:#x})")]
+    Invalid {
+        /// The validator's message.
+        message: String,
+        /// Byte offset of the problem in the module.
+        offset: u64,
+    },
+    /// The module is valid but uses something Weft does not implement.
+    #[error("unsupported WebAssembly feature: {0}")]
+    Unsupported(String),
+}
+
+impl From<wasmparser::BinaryReaderError> for TranslateError {
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        let message = match e.missing_wasm_feature() {
+            Some(f) => format!("{} (the module needs the {} proposal, which is disabled)", e.message(), feature_names(f)),
+            None => e.message().to_string(),
+        };
+        TranslateError::Invalid { message, offset: e.offset() }
+    }
+}
+
+fn feature_names(f: WasmFeatures) -> String {
+    f.iter_names().map(|(n, _)| n.to_ascii_lowercase().replace('_', "-")).collect::<Vec<_>>().join(", ")
+}
+
+/// The WebAssembly features Weft can run, which `Config` narrows further.
+pub fn wasm_features() -> WasmFeatures {
+    WasmFeatures::WASM1
+}
+
+/// A function body waiting to be validated and compiled.
+pub struct FunctionBodyData<'data> {
+    /// The validator for this body (operator validation happens during translation).
+    pub validator: FuncToValidate<ValidatorResources>,
+    /// The body's bytes.
+    pub body: FunctionBody<'data>,
+}
+
+/// The result of translating a module: its description and its function bodies.
+pub struct ModuleTranslation<'data> {
+    /// The module description.
+    pub module: Module,
+    /// Bodies of the defined functions, by defined index.
+    pub function_bodies: Vec<FunctionBodyData<'data>>,
+    /// The features the module was validated against.
+    pub features: WasmFeatures,
+}
+
+fn convert_ref(rt: wasmparser::RefType) -> Result<ValType, TranslateError> {
+    if rt == wasmparser::RefType::FUNCREF {
+        Ok(ValType::FuncRef)
+    } else if rt == wasmparser::RefType::EXTERNREF {
+        Ok(ValType::ExternRef)
+    } else {
+        Err(TranslateError::Unsupported(format!("reference type {rt}")))
+    }
+}
+
+/// Converts a `wasmparser` value type.
+pub fn convert_valtype(t: wasmparser::ValType) -> Result<ValType, TranslateError> {
+    Ok(match t {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
+        wasmparser::ValType::Ref(r) => convert_ref(r)?,
+    })
+}
+
+fn convert_table(t: &wasmparser::TableType) -> Result<TableType, TranslateError> {
+    if t.table64 || t.shared {
+        return Err(TranslateError::Unsupported("64-bit or shared tables".into()));
+    }
+    Ok(TableType { element: convert_ref(t.element_type)?, limits: Limits { min: t.initial, max: t.maximum } })
+}
+
+fn convert_memory(m: &wasmparser::MemoryType) -> Result<MemoryType, TranslateError> {
+    if m.memory64 || m.shared || m.page_size_log2.is_some() {
+        return Err(TranslateError::Unsupported("64-bit, shared or custom-page-size memories".into()));
+    }
+    Ok(MemoryType { limits: Limits { min: m.initial, max: m.maximum } })
+}
+
+fn convert_global(g: &wasmparser::GlobalType) -> Result<GlobalType, TranslateError> {
+    Ok(GlobalType { content: convert_valtype(g.content_type)?, mutable: g.mutable })
+}
+
+fn convert_const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, TranslateError> {
+    let mut ops = Vec::new();
+    let mut reader = e.get_operators_reader();
+    while !reader.eof() {
+        let op = reader.read()?;
+        ops.push(match op {
+            Operator::I32Const { value } => ConstOp::I32(value),
+            Operator::I64Const { value } => ConstOp::I64(value),
+            Operator::F32Const { value } => ConstOp::F32(value.bits()),
+            Operator::F64Const { value } => ConstOp::F64(value.bits()),
+            Operator::V128Const { value } => ConstOp::V128(u128::from_le_bytes(*value.bytes())),
+            Operator::GlobalGet { global_index } => ConstOp::GlobalGet(GlobalIndex::from_u32(global_index)),
+            Operator::RefNull { hty } => ConstOp::RefNull(match hty {
+                wasmparser::HeapType::Abstract { ty: wasmparser::AbstractHeapType::Func, .. } => ValType::FuncRef,
+                _ => ValType::ExternRef,
+            }),
+            Operator::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
+            Operator::End => break,
+            other => return Err(TranslateError::Unsupported(format!("constant expression operator {other:?}"))),
+        });
+    }
+    Ok(ConstExpr { ops: ops.into() })
+}
+
+/// Parses and validates `wasm` with `features`, producing the module description and its function bodies.
+///
+/// Function bodies are validated later, operator by operator, while they are compiled.
+pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> Result<ModuleTranslation<'_>, TranslateError> {
+    let mut validator = Validator::new_with_features(features);
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    let mut module = Module::default();
+    let mut function_bodies = Vec::new();
+    let mut escaping = std::collections::BTreeSet::new();
+
+    for payload in parser.parse_all(wasm) {
+        let payload = payload?;
+        if let ValidPayload::Func(validator, body) = validator.payload(&payload)? {
+            function_bodies.push(FunctionBodyData { validator, body });
+            continue;
+        }
+        match payload {
+            Payload::TypeSection(reader) => {
+                for ty in reader.into_iter_err_on_gc_types() {
+                    let ty = ty?;
+                    let params = ty.params().iter().map(|t| convert_valtype(*t)).collect::<Result<Vec<_>, _>>()?;
+                    let results = ty.results().iter().map(|t| convert_valtype(*t)).collect::<Result<Vec<_>, _>>()?;
+                    module.types.push(FuncType::new(params, results));
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import?;
+                    let ty = match import.ty {
+                        TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                            module.functions.push(TypeIndex::from_u32(t));
+                            module.num_imported_funcs += 1;
+                            EntityType::Func(TypeIndex::from_u32(t))
+                        }
+                        TypeRef::Table(t) => {
+                            let t = convert_table(&t)?;
+                            module.tables.push(t);
+                            module.num_imported_tables += 1;
+                            EntityType::Table(t)
+                        }
+                        TypeRef::Memory(m) => {
+                            let m = convert_memory(&m)?;
+                            module.memories.push(m);
+                            module.num_imported_memories += 1;
+                            EntityType::Memory(m)
+                        }
+                        TypeRef::Global(g) => {
+                            let g = convert_global(&g)?;
+                            module.globals.push(g);
+                            module.num_imported_globals += 1;
+                            EntityType::Global(g)
+                        }
+                        TypeRef::Tag(_) => return Err(TranslateError::Unsupported("exception tags".into())),
+                    };
+                    module.imports.push(Import { module: import.module.into(), field: import.name.into(), ty });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for t in reader {
+                    module.functions.push(TypeIndex::from_u32(t?));
+                }
+            }
+            Payload::TableSection(reader) => {
+                for t in reader {
+                    let t = t?;
+                    if !matches!(t.init, wasmparser::TableInit::RefNull) {
+                        return Err(TranslateError::Unsupported("table initialiser expressions".into()));
+                    }
+                    module.tables.push(convert_table(&t.ty)?);
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for m in reader {
+                    module.memories.push(convert_memory(&m?)?);
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for g in reader {
+                    let g = g?;
+                    module.globals.push(convert_global(&g.ty)?);
+                    let init = convert_const_expr(&g.init_expr)?;
+                    collect_ref_funcs(&init, &mut escaping);
+                    module.global_inits.push(init);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader {
+                    let e = e?;
+                    let index = match e.kind {
+                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
+                            escaping.insert(e.index);
+                            EntityIndex::Func(FuncIndex::from_u32(e.index))
+                        }
+                        wasmparser::ExternalKind::Table => EntityIndex::Table(TableIndex::from_u32(e.index)),
+                        wasmparser::ExternalKind::Memory => EntityIndex::Memory(MemoryIndex::from_u32(e.index)),
+                        wasmparser::ExternalKind::Global => EntityIndex::Global(GlobalIndex::from_u32(e.index)),
+                        wasmparser::ExternalKind::Tag => {
+                            return Err(TranslateError::Unsupported("exception tags".into()));
+                        }
+                    };
+                    module.exports.push(Export { name: e.name.into(), index });
+                }
+            }
+            Payload::StartSection { func, .. } => module.start = Some(FuncIndex::from_u32(func)),
+            Payload::ElementSection(reader) => {
+                for e in reader {
+                    let e = e?;
+                    let items = match e.items {
+                        wasmparser::ElementItems::Functions(r) => {
+                            let funcs = r.into_iter().collect::<Result<Vec<u32>, _>>()?;
+                            escaping.extend(funcs.iter().copied());
+                            ElemItems::Functions(funcs.into_iter().map(FuncIndex::from_u32).collect())
+                        }
+                        wasmparser::ElementItems::Expressions(rt, r) => {
+                            let mut exprs = Vec::new();
+                            for expr in r {
+                                let expr = convert_const_expr(&expr?)?;
+                                collect_ref_funcs(&expr, &mut escaping);
+                                exprs.push(expr);
+                            }
+                            ElemItems::Expressions(convert_ref(rt)?, exprs.into())
+                        }
+                    };
+                    let mode = match e.kind {
+                        wasmparser::ElementKind::Passive => SegmentMode::Passive,
+                        wasmparser::ElementKind::Declared => SegmentMode::Declared,
+                        wasmparser::ElementKind::Active { table_index, offset_expr } => SegmentMode::Active {
+                            target: TableIndex::from_u32(table_index.unwrap_or(0)),
+                            offset: convert_const_expr(&offset_expr)?,
+                        },
+                    };
+                    module.elements.push(ElementSegment { mode, items });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for d in reader {
+                    let d = d?;
+                    let mode = match d.kind {
+                        wasmparser::DataKind::Passive => SegmentMode::Passive,
+                        wasmparser::DataKind::Active { memory_index, offset_expr } => SegmentMode::Active {
+                            target: MemoryIndex::from_u32(memory_index),
+                            offset: convert_const_expr(&offset_expr)?,
+                        },
+                    };
+                    module.data.push(DataSegment { mode, data: d.data.into() });
+                }
+            }
+            Payload::CustomSection(c) => {
+                if let KnownCustom::Name(names) = c.as_known() {
+                    // A malformed name section is not an error: the spec says custom sections are never validated.
+                    let _ = read_names(names, &mut module);
+                }
+            }
+            _ => {}
+        }
+    }
+    module.escaping_funcs = escaping.into_iter().map(FuncIndex::from_u32).collect();
+    Ok(ModuleTranslation { module, function_bodies, features })
+}
+
+fn collect_ref_funcs(expr: &ConstExpr, out: &mut std::collections::BTreeSet<u32>) {
+    for op in expr.ops.iter() {
+        if let ConstOp::RefFunc(f) = op {
+            out.insert(f.as_u32());
+        }
+    }
+}
+
+fn read_names(names: wasmparser::NameSectionReader<'_>, module: &mut Module) -> wasmparser::Result<()> {
+    for sub in names {
+        match sub? {
+            Name::Module { name, .. } => module.name = Some(name.to_string()),
+            Name::Function(map) => {
+                for n in map {
+                    let n = n?;
+                    module.func_names.insert(FuncIndex::from_u32(n.index), n.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! Settings that shape generated code and must match between the compiler and the runtime.
+
+/// Code-shaping settings shared by the compiler and the runtime.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Tunables {
+    /// Bytes of address space reserved for each 32-bit linear memory when guard pages are used (4 GiB covers every
+    /// 32-bit index, so accesses need no bounds check).
+    pub static_memory_reservation: u64,
+    /// Bytes of inaccessible guard region after the reservation. A static offset up to this size needs no check.
+    pub static_memory_guard: u64,
+    /// Emit an explicit bounds check on every memory access instead of relying on guard pages.
+    pub explicit_bounds_checks: bool,
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Self { static_memory_reservation: 1 << 32, static_memory_guard: 2 << 30, explicit_bounds_checks: false }
+    }
+}

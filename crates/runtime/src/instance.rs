@@ -1,0 +1,320 @@
+//! Instances: a `VMContext` plus the memories, tables and globals a module defines.
+
+use crate::code_memory::CodeMemory;
+use crate::memory::LinearMemory;
+use crate::table::Table;
+use crate::vmcontext::*;
+use std::alloc::Layout;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use weft_environ::*;
+
+/// What an instance imports, in the module's import order per kind.
+#[derive(Default)]
+pub struct Imports {
+    /// Imported functions (copied into the instance's `VMContext`).
+    pub funcs: Vec<VMFuncRef>,
+    /// Imported memories (each points into a `LinearMemory` of the same store).
+    pub memories: Vec<*mut VMMemoryDefinition>,
+    /// Imported tables (each points into a `Table` of the same store).
+    pub tables: Vec<*mut VMTableDefinition>,
+    /// Imported globals.
+    pub globals: Vec<*mut VMGlobalDefinition>,
+}
+
+/// Why instantiation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstantiationError {
+    /// Memory or table could not be allocated.
+    #[error("resource allocation failed: {0}")]
+    Resource(String),
+    /// A segment does not fit its table or memory (WebAssembly 1.0 rejects the whole instantiation).
+    #[error("{0}")]
+    Link(String),
+    /// Initialisation trapped (bulk-memory semantics: earlier segments stay written).
+    #[error("{0}")]
+    Trap(Trap),
+}
+
+/// An instance of a module.
+pub struct Instance {
+    module: Arc<Module>,
+    code: Option<Arc<CodeMemory>>,
+    offsets: VMOffsets,
+    memories: Vec<Box<LinearMemory>>,
+    tables: Vec<Box<Table>>,
+    globals: Vec<Box<VMGlobalDefinition>>,
+    vmctx: NonNull<u8>,
+    vmctx_layout: Layout,
+}
+
+// SAFETY: an instance's raw pointers refer to memory owned by it or by its store; the store is used by one thread
+// at a time (`&mut Store`), and moving it between threads moves all of it.
+unsafe impl Send for Instance {}
+// SAFETY: shared references to an instance expose no unsynchronised interior mutation.
+unsafe impl Sync for Instance {}
+
+impl Instance {
+    /// Allocates and initialises an instance: its `VMContext`, defined memories, tables and globals, and its
+    /// active element and data segments. The start function is not run.
+    ///
+    /// # Safety
+    /// `imports` must match the module's imports in number and type and point to live definitions owned by the
+    /// same store as `store`; `type_ids` must hold the engine-wide id of every module type; `code` must be the
+    /// module's compiled code (it may be `None` only for modules without defined functions).
+    pub unsafe fn new(
+        module: Arc<Module>,
+        code: Option<Arc<CodeMemory>>,
+        imports: Imports,
+        store: *mut VMStoreContext,
+        type_ids: &[u32],
+        tunables: &Tunables,
+        bulk_memory: bool,
+    ) -> Result<Box<Instance>, InstantiationError> {
+        let offsets = VMOffsets::new(&module);
+        let vmctx_layout = Layout::from_size_align(offsets.size() as usize, 16).expect("vmctx layout");
+        // SAFETY: the layout has non-zero size (the header alone is 32 bytes).
+        let vmctx = NonNull::new(unsafe { std::alloc::alloc_zeroed(vmctx_layout) })
+            .unwrap_or_else(|| std::alloc::handle_alloc_error(vmctx_layout));
+        let mut instance = Box::new(Instance {
+            module: module.clone(),
+            code,
+            offsets,
+            memories: Vec::new(),
+            tables: Vec::new(),
+            globals: Vec::new(),
+            vmctx,
+            vmctx_layout,
+        });
+        let self_ptr: *mut Instance = &mut *instance;
+        // SAFETY: every write below is inside the freshly allocated vmctx, at offsets `VMOffsets` computed for this
+        // module, and of the type compiled code expects there.
+        unsafe {
+            instance.write(VMOffsets::MAGIC, VMCONTEXT_MAGIC);
+            instance.write(VMOffsets::INSTANCE, self_ptr);
+            instance.write(VMOffsets::STORE_CONTEXT, store);
+            instance.write(VMOffsets::BUILTINS, &crate::libcalls::BUILTINS as *const VMBuiltinFunctions);
+            for (i, id) in type_ids.iter().enumerate() {
+                instance.write(instance.offsets.type_id(TypeIndex::from_u32(i as u32)), *id);
+            }
+            let vmctx_ptr = instance.vmctx();
+            for (i, f) in imports.funcs.iter().enumerate() {
+                instance.write(instance.offsets.func_ref(FuncIndex::from_u32(i as u32)), *f);
+            }
+            for def in 0..module.num_defined_funcs() {
+                let def = DefinedFuncIndex::from_u32(def);
+                let index = module.func_index(def);
+                let ty = module.functions[index.index()];
+                let code = instance.code.as_ref().expect("a module with functions has code");
+                let info = code.info();
+                let func_ref = VMFuncRef::new(
+                    code.at(info.trampoline(ty).start),
+                    code.at(info.functions[def.index()].start),
+                    vmctx_ptr,
+                    type_ids[ty.index()],
+                );
+                instance.write(instance.offsets.func_ref(index), func_ref);
+            }
+            for (i, m) in imports.memories.iter().enumerate() {
+                instance.write(instance.offsets.memory_pointer(MemoryIndex::from_u32(i as u32)), *m);
+            }
+            for (i, t) in imports.tables.iter().enumerate() {
+                instance.write(instance.offsets.table_pointer(TableIndex::from_u32(i as u32)), *t);
+            }
+            for (i, g) in imports.globals.iter().enumerate() {
+                instance.write(instance.offsets.global_pointer(GlobalIndex::from_u32(i as u32)), *g);
+            }
+        }
+        for ty in &module.memories[module.num_imported_memories as usize..] {
+            let mut memory =
+                LinearMemory::new(ty, tunables).map_err(|e| InstantiationError::Resource(e.to_string()))?;
+            let index = MemoryIndex::from_u32(module.num_imported_memories + instance.memories.len() as u32);
+            let def = memory.definition();
+            // SAFETY: writes the memory's (boxed, address-stable) definition into its vmctx slot.
+            unsafe { instance.write(instance.offsets.memory_pointer(index), def) };
+            instance.memories.push(memory);
+        }
+        for ty in &module.tables[module.num_imported_tables as usize..] {
+            let mut table = Table::new(ty)
+                .ok_or_else(|| InstantiationError::Resource(format!("table of {} elements", ty.limits.min)))?;
+            let index = TableIndex::from_u32(module.num_imported_tables + instance.tables.len() as u32);
+            let def = table.definition();
+            // SAFETY: as for memories.
+            unsafe { instance.write(instance.offsets.table_pointer(index), def) };
+            instance.tables.push(table);
+        }
+        for (i, init) in module.global_inits.iter().enumerate() {
+            let index = GlobalIndex::from_u32(module.num_imported_globals + i as u32);
+            let value = instance.eval_const(init);
+            let mut global = Box::new(VMGlobalDefinition { storage: value.bytes() });
+            let ptr: *mut VMGlobalDefinition = &mut *global;
+            // SAFETY: as for memories.
+            unsafe { instance.write(instance.offsets.global_pointer(index), ptr) };
+            instance.globals.push(global);
+        }
+        instance.initialize_segments(bulk_memory)?;
+        Ok(instance)
+    }
+
+    /// Writes `value` at `offset` in the vmctx.
+    ///
+    /// # Safety
+    /// `offset` must be a field of type `T` in this module's `VMContext` layout.
+    unsafe fn write<T>(&self, offset: u32, value: T) {
+        assert!(offset as usize + std::mem::size_of::<T>() <= self.vmctx_layout.size());
+        // SAFETY: in bounds (asserted) of our allocation; the caller guarantees the field's type.
+        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().write_unaligned(value) }
+    }
+
+    /// Reads the field of type `T` at `offset` in the vmctx.
+    ///
+    /// # Safety
+    /// `offset` must be a field of type `T` in this module's `VMContext` layout.
+    unsafe fn read<T: Copy>(&self, offset: u32) -> T {
+        assert!(offset as usize + std::mem::size_of::<T>() <= self.vmctx_layout.size());
+        // SAFETY: in bounds (asserted); initialised by `new`; the caller guarantees the type.
+        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().read_unaligned() }
+    }
+
+    /// The instance owning `vmctx`.
+    ///
+    /// # Safety
+    /// `vmctx` must be the live `VMContext` of an instance, and the caller must not create overlapping mutable
+    /// references to that instance.
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut Instance {
+        // SAFETY: the caller guarantees `vmctx` is live; its INSTANCE field was set by `new`.
+        unsafe { &mut **(vmctx as *mut u8).add(VMOffsets::INSTANCE as usize).cast::<*mut Instance>() }
+    }
+
+    /// The instance's `VMContext`.
+    pub fn vmctx(&self) -> *mut VMContext {
+        self.vmctx.as_ptr().cast()
+    }
+
+    /// The module this is an instance of.
+    pub fn module(&self) -> &Arc<Module> {
+        &self.module
+    }
+
+    /// The compiled code, if the module defines functions.
+    pub fn code(&self) -> Option<&Arc<CodeMemory>> {
+        self.code.as_ref()
+    }
+
+    /// The function reference of function `f` (imported or defined).
+    pub fn func_ref(&self, f: FuncIndex) -> *mut VMFuncRef {
+        // SAFETY: `func_ref(f)` is inside the vmctx (VMOffsets asserts the index).
+        unsafe { self.vmctx.as_ptr().add(self.offsets.func_ref(f) as usize).cast() }
+    }
+
+    /// Memory `m` (possibly imported from another instance of the same store).
+    pub fn memory(&self, m: MemoryIndex) -> *mut LinearMemory {
+        // SAFETY: the slot holds a pointer to a `VMMemoryDefinition`, which is the first field of a
+        // `#[repr(C)] LinearMemory`.
+        unsafe { self.read::<*mut VMMemoryDefinition>(self.offsets.memory_pointer(m)).cast() }
+    }
+
+    /// Table `t` (possibly imported).
+    pub fn table(&self, t: TableIndex) -> *mut Table {
+        // SAFETY: as for `memory`, with `Table`'s first field.
+        unsafe { self.read::<*mut VMTableDefinition>(self.offsets.table_pointer(t)).cast() }
+    }
+
+    /// Global `g`'s storage (possibly imported).
+    pub fn global(&self, g: GlobalIndex) -> *mut VMGlobalDefinition {
+        // SAFETY: the slot holds the global's storage pointer, set by `new`.
+        unsafe { self.read::<*mut VMGlobalDefinition>(self.offsets.global_pointer(g)) }
+    }
+
+    /// Grows memory `m` by `delta` pages; the old size in pages, or `None` on failure.
+    pub fn memory_grow(&mut self, m: MemoryIndex, delta: u64) -> Option<u64> {
+        // SAFETY: the memory is live (owned by this store) and, while this `&mut self` exists, not otherwise
+        // borrowed: compiled code only reaches it through this call.
+        unsafe { (*self.memory(m)).grow(delta) }
+    }
+
+    fn eval_const(&self, expr: &ConstExpr) -> ValRaw {
+        let mut stack = Vec::with_capacity(1);
+        for op in expr.ops.iter() {
+            stack.push(match *op {
+                ConstOp::I32(v) => ValRaw::i32(v),
+                ConstOp::I64(v) => ValRaw::i64(v),
+                ConstOp::F32(v) => ValRaw::f32(v),
+                ConstOp::F64(v) => ValRaw::f64(v),
+                ConstOp::V128(v) => ValRaw::u128(v),
+                // SAFETY: validation guarantees the global exists and was initialised before this expression.
+                ConstOp::GlobalGet(g) => ValRaw::from_bytes(unsafe { (*self.global(g)).storage }),
+                ConstOp::RefNull(_) => ValRaw::ptr(std::ptr::null_mut()),
+                ConstOp::RefFunc(f) => ValRaw::ptr(self.func_ref(f).cast()),
+            });
+        }
+        stack.pop().unwrap_or_default()
+    }
+
+    fn elem_values(&self, items: &ElemItems) -> Vec<*mut u8> {
+        match items {
+            ElemItems::Functions(fs) => fs.iter().map(|f| self.func_ref(*f).cast()).collect(),
+            ElemItems::Expressions(_, es) => es.iter().map(|e| self.eval_const(e).get_ptr()).collect(),
+        }
+    }
+
+    fn initialize_segments(&mut self, bulk_memory: bool) -> Result<(), InstantiationError> {
+        let module = self.module.clone();
+        let offset_of = |this: &Self, e: &ConstExpr| u64::from(this.eval_const(e).get_i32() as u32);
+        if !bulk_memory {
+            // WebAssembly 1.0: every segment is checked before any is written.
+            for seg in &module.elements {
+                if let SegmentMode::Active { target, offset } = &seg.mode {
+                    // SAFETY: the table is live and owned by this store.
+                    let size = unsafe { (*self.table(*target)).size() };
+                    if offset_of(self, offset) + seg.items.len() as u64 > size {
+                        return Err(InstantiationError::Link("elements segment does not fit".into()));
+                    }
+                }
+            }
+            for seg in &module.data {
+                if let SegmentMode::Active { target, offset } = &seg.mode {
+                    // SAFETY: the memory is live and owned by this store.
+                    let size = unsafe { (*self.memory(*target)).data().len() } as u64;
+                    if offset_of(self, offset) + seg.data.len() as u64 > size {
+                        return Err(InstantiationError::Link("data segment does not fit".into()));
+                    }
+                }
+            }
+        }
+        for seg in &module.elements {
+            if let SegmentMode::Active { target, offset } = &seg.mode {
+                let start = offset_of(self, offset);
+                let values = self.elem_values(&seg.items);
+                // SAFETY: the table is live and owned by this store; no other reference to it is active.
+                let table = unsafe { &mut *self.table(*target) };
+                if start + values.len() as u64 > table.size() {
+                    return Err(InstantiationError::Trap(Trap::TableOutOfBounds));
+                }
+                for (i, v) in values.into_iter().enumerate() {
+                    table.set(start + i as u64, v);
+                }
+            }
+        }
+        for seg in &module.data {
+            if let SegmentMode::Active { target, offset } = &seg.mode {
+                let start = offset_of(self, offset) as usize;
+                // SAFETY: the memory is live and owned by this store; no other reference to it is active.
+                let memory = unsafe { &mut *self.memory(*target) };
+                let dest = start
+                    .checked_add(seg.data.len())
+                    .and_then(|end| memory.data_mut().get_mut(start..end))
+                    .ok_or(InstantiationError::Trap(Trap::MemoryOutOfBounds))?;
+                dest.copy_from_slice(&seg.data);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout; compiled code can no longer run (the store is going away).
+        unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), self.vmctx_layout) }
+    }
+}

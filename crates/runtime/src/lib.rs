@@ -1,0 +1,31 @@
+//! Weft's runtime core: everything that touches raw memory, machine code and signals.
+//!
+//! It owns the structures compiled code reads (`VMContext`, [`VMFuncRef`], memory and table definitions), allocates
+//! [`Instance`]s with their linear memories (address-space reservations with guard pages, or explicitly
+//! bounds-checked buffers), tables and globals, maps compiled code executable ([`CodeMemory`]), and turns faults in
+//! that code into wasm traps ([`catch_traps`]): signal handlers check that the faulting PC is in registered JIT code
+//! and that the thread is inside a Weft call, and forward every other signal to the previous handler.
+//!
+//! The runtime knows the module description (`weft-environ`) but nothing of Cranelift or of the public API. All of
+//! Weft's `unsafe` lives here, each block with the argument for why it holds.
+#![deny(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+compile_error!("Weft's runtime supports x86-64 Linux only so far");
+
+mod code_memory;
+mod instance;
+mod libcalls;
+mod memory;
+mod mmap;
+mod table;
+mod traphandlers;
+mod vmcontext;
+
+pub use code_memory::{CodeMemory, lookup_code};
+pub use instance::{Imports, Instance, InstantiationError};
+pub use memory::LinearMemory;
+pub use table::Table;
+pub use traphandlers::{TrapInfo, UnwindReason, catch_traps, init_traps, raise_host_unwind};
+pub use vmcontext::*;

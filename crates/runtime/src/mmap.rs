@@ -1,0 +1,99 @@
+//! Anonymous memory mappings: reserve address space, then make parts of it accessible or executable.
+
+use std::ptr::NonNull;
+
+/// An owned anonymous mapping, unmapped on drop.
+#[derive(Debug)]
+pub(crate) struct Mmap {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; access to it is synchronised by its owners.
+unsafe impl Send for Mmap {}
+// SAFETY: as above; `Mmap` itself offers no interior mutation through `&self` except via raw pointers.
+unsafe impl Sync for Mmap {}
+
+pub(crate) fn page_size() -> usize {
+    rustix::param::page_size()
+}
+
+impl Mmap {
+    /// Reserves `len` bytes of inaccessible address space (`len` may be 0).
+    pub(crate) fn reserve(len: usize) -> std::io::Result<Mmap> {
+        if len == 0 {
+            return Ok(Mmap { ptr: NonNull::dangling(), len: 0 });
+        }
+        // SAFETY: a fresh anonymous private mapping at an address of the kernel's choosing aliases nothing.
+        let ptr = unsafe {
+            rustix::mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                len,
+                rustix::mm::ProtFlags::empty(),
+                rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::NORESERVE,
+            )?
+        };
+        Ok(Mmap { ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"), len })
+    }
+
+    /// Reserves `len` bytes and makes them all readable and writable.
+    pub(crate) fn accessible(len: usize) -> std::io::Result<Mmap> {
+        let m = Mmap::reserve(len)?;
+        m.make_accessible(0, len)?;
+        Ok(m)
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Makes `[start, start+len)` readable and writable. Both must be page-aligned and inside the mapping.
+    pub(crate) fn make_accessible(&self, start: usize, len: usize) -> std::io::Result<()> {
+        assert!(start.checked_add(len).is_some_and(|end| end <= self.len));
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside our own mapping (asserted above); changing its protection affects only memory
+        // this value owns.
+        unsafe {
+            rustix::mm::mprotect(
+                self.ptr.as_ptr().add(start).cast(),
+                len,
+                rustix::mm::MprotectFlags::READ | rustix::mm::MprotectFlags::WRITE,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Makes the whole mapping readable and executable (and no longer writable).
+    pub(crate) fn make_executable(&self) -> std::io::Result<()> {
+        if self.len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range is exactly our own mapping.
+        unsafe {
+            rustix::mm::mprotect(
+                self.ptr.as_ptr().cast(),
+                self.len,
+                rustix::mm::MprotectFlags::READ | rustix::mm::MprotectFlags::EXEC,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Mmap {
+    fn drop(&mut self) {
+        if self.len == 0 {
+            return;
+        }
+        // SAFETY: we own the mapping and nothing refers to it once its owner is dropped.
+        unsafe {
+            rustix::mm::munmap(self.ptr.as_ptr().cast(), self.len).expect("munmap of an owned mapping");
+        }
+    }
+}

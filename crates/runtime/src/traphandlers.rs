@@ -1,0 +1,293 @@
+//! Turning faults in compiled code into wasm traps, and unwinding wasm frames on traps, host errors and panics.
+//!
+//! [`catch_traps`] enters wasm through `weft_setjmp_call`, a small assembly routine that saves the callee-saved
+//! registers and the stack pointer in a jump buffer and then calls back into Rust. Unwinding is a jump back to that
+//! buffer (`weft_longjmp`), which makes `weft_setjmp_call` return 1. Because the setjmp point is inside the assembly
+//! routine, no Rust function ever "returns twice"; the frames skipped are compiled wasm frames, trampolines, and two
+//! Rust frames that own nothing (the callback and the host shim, which moves everything it owns into the thread's
+//! `CallThreadState` before jumping).
+//!
+//! The signal handler never jumps itself: it records the trap, rewrites the interrupted context so that returning
+//! from the handler resumes in `weft_longjmp`, and returns. The kernel then restores the signal mask as usual.
+
+use crate::VMStoreContext;
+use crate::code_memory;
+use crate::vmcontext::{ValRaw, VMContext, VMHostFuncContext};
+use std::any::Any;
+use std::cell::{Cell, UnsafeCell};
+use std::ptr;
+use std::sync::OnceLock;
+use weft_environ::Trap;
+
+std::arch::global_asm!(
+    ".text",
+    ".p2align 4",
+    ".globl weft_runtime_setjmp_call",
+    ".type weft_runtime_setjmp_call,@function",
+    "weft_runtime_setjmp_call:",
+    ".cfi_startproc",
+    "push rbp",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset rbp, -16",
+    "mov rbp, rsp",
+    ".cfi_def_cfa_register rbp",
+    "mov [rdi], rbx",
+    "mov [rdi + 8], rbp",
+    "mov [rdi + 16], r12",
+    "mov [rdi + 24], r13",
+    "mov [rdi + 32], r14",
+    "mov [rdi + 40], r15",
+    "mov [rdi + 48], rsp",
+    "lea rax, [rip + 2f]",
+    "mov [rdi + 56], rax",
+    "mov rdi, rdx",
+    "call rsi",
+    "xor eax, eax",
+    "pop rbp",
+    ".cfi_def_cfa rsp, 8",
+    "ret",
+    "2:",
+    "pop rbp",
+    "ret",
+    ".cfi_endproc",
+    ".size weft_runtime_setjmp_call, . - weft_runtime_setjmp_call",
+    "",
+    ".p2align 4",
+    ".globl weft_runtime_longjmp",
+    ".type weft_runtime_longjmp,@function",
+    "weft_runtime_longjmp:",
+    "mov rbx, [rdi]",
+    "mov rbp, [rdi + 8]",
+    "mov r12, [rdi + 16]",
+    "mov r13, [rdi + 24]",
+    "mov r14, [rdi + 32]",
+    "mov r15, [rdi + 40]",
+    "mov rsp, [rdi + 48]",
+    "mov eax, esi",
+    "jmp qword ptr [rdi + 56]",
+    ".size weft_runtime_longjmp, . - weft_runtime_longjmp",
+);
+
+type JmpBuf = [usize; 8];
+
+unsafe extern "C" {
+    /// Saves registers in `buf`, calls `callback(payload)`, returns 0; or returns the value passed to
+    /// `weft_runtime_longjmp(buf, value)` if a jump happens while `callback` runs.
+    fn weft_runtime_setjmp_call(buf: *mut JmpBuf, callback: unsafe extern "C" fn(*mut u8), payload: *mut u8) -> i32;
+    /// Restores the registers saved in `buf` and resumes after its `weft_runtime_setjmp_call`, returning `value`.
+    fn weft_runtime_longjmp(buf: *const JmpBuf, value: i32) -> !;
+}
+
+/// Where and why compiled code trapped.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TrapInfo {
+    /// The trap.
+    pub trap: Trap,
+    /// Address of the trapping instruction.
+    pub pc: usize,
+}
+
+/// Why a call into wasm did not return normally.
+pub enum UnwindReason {
+    /// Compiled code trapped.
+    Trap(TrapInfo),
+    /// A host function returned an error (the payload is the embedding layer's error value).
+    Host(Box<dyn Any + Send>),
+    /// A host function panicked (the panic payload, to resume in the caller).
+    Panic(Box<dyn Any + Send>),
+}
+
+impl std::fmt::Debug for UnwindReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnwindReason::Trap(t) => write!(f, "Trap({t:?})"),
+            UnwindReason::Host(_) => f.write_str("Host(..)"),
+            UnwindReason::Panic(_) => f.write_str("Panic(..)"),
+        }
+    }
+}
+
+/// The state of one active `catch_traps` on this thread.
+struct CallThreadState {
+    jmp_buf: UnsafeCell<JmpBuf>,
+    trap: Cell<Option<TrapInfo>>,
+    unwind: UnsafeCell<Option<UnwindReason>>,
+    prev: *const CallThreadState,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const CallThreadState> = const { Cell::new(ptr::null()) };
+}
+
+unsafe extern "C" fn call_closure(payload: *mut u8) {
+    // SAFETY: `payload` is the `&mut &mut dyn FnMut()` that `catch_traps` passed to `weft_runtime_setjmp_call`, live
+    // for the duration of this call.
+    let f = unsafe { &mut *(payload as *mut &mut dyn FnMut()) };
+    f();
+}
+
+/// Runs `f`, which calls into compiled wasm, catching traps, host errors and host panics raised inside it.
+///
+/// On first entry for `store` (no wasm of this store on the stack) the store's stack limit is set to
+/// `max_wasm_stack` bytes below the current stack pointer; nested entries keep the outer limit.
+///
+/// # Safety
+/// `store` must be valid for the call. `f` must own nothing that needs dropping when it is unwound: if wasm traps,
+/// its frame is abandoned without running destructors.
+pub unsafe fn catch_traps(
+    store: *mut VMStoreContext,
+    max_wasm_stack: usize,
+    f: &mut dyn FnMut(),
+) -> Result<(), UnwindReason> {
+    init_traps();
+    let state = CallThreadState {
+        jmp_buf: UnsafeCell::new([0; 8]),
+        trap: Cell::new(None),
+        unwind: UnsafeCell::new(None),
+        prev: CURRENT.with(|c| c.get()),
+    };
+    let here = &state as *const CallThreadState as usize;
+    // SAFETY: the caller guarantees `store` is valid.
+    let old_limit = unsafe { (*store).stack_limit };
+    if old_limit == usize::MAX {
+        // SAFETY: as above.
+        unsafe { (*store).stack_limit = here.saturating_sub(max_wasm_stack) };
+    }
+    CURRENT.with(|c| c.set(&state));
+    let mut f = f;
+    // SAFETY: the jump buffer and the closure outlive the call; `call_closure` matches the payload's type.
+    let jumped = unsafe {
+        weft_runtime_setjmp_call(state.jmp_buf.get(), call_closure, &mut f as *mut &mut dyn FnMut() as *mut u8)
+    };
+    CURRENT.with(|c| c.set(state.prev));
+    // SAFETY: as above.
+    unsafe { (*store).stack_limit = old_limit };
+    if jumped == 0 {
+        return Ok(());
+    }
+    if let Some(trap) = state.trap.get() {
+        return Err(UnwindReason::Trap(trap));
+    }
+    // SAFETY: the jump is over; nothing else refers to the state any more.
+    match unsafe { (*state.unwind.get()).take() } {
+        Some(reason) => Err(reason),
+        None => unreachable!("a jump always records its reason"),
+    }
+}
+
+/// Unwinds to the innermost [`catch_traps`] with `reason`, skipping the wasm frames in between.
+///
+/// # Safety
+/// Must be called from a host function that wasm called (inside `catch_traps` on this thread), with no live values
+/// that need dropping in the frames between here and that `catch_traps`.
+pub unsafe fn raise_host_unwind(reason: UnwindReason) -> ! {
+    let state = CURRENT.with(|c| c.get());
+    if state.is_null() {
+        // No wasm call to unwind to: continuing would be undefined, so stop the process loudly.
+        eprintln!("weft: internal error: a host unwind was raised outside of any wasm call");
+        std::process::abort();
+    }
+    // SAFETY: `state` is the live `CallThreadState` of the innermost `catch_traps` on this thread.
+    unsafe {
+        *(*state).unwind.get() = Some(reason);
+        weft_runtime_longjmp((*state).jmp_buf.get(), 1)
+    }
+}
+
+/// The shim that the wasm-to-host trampoline calls: runs the host function, catching its panics, and unwinds on
+/// error.
+pub(crate) unsafe extern "C" fn host_array_call(
+    ctx: *mut VMHostFuncContext,
+    caller: *mut VMContext,
+    values: *mut ValRaw,
+    len: usize,
+) {
+    let outcome = {
+        // SAFETY: the trampoline passes the live context it was called with and a stack array of `len` values.
+        let (func, values) = unsafe { ((*ctx).func(), std::slice::from_raw_parts_mut(values, len)) };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| func.call(caller, values)))
+    };
+    let reason = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) => UnwindReason::Host(e),
+        Err(panic) => UnwindReason::Panic(panic),
+    };
+    // SAFETY: we were called from wasm inside `catch_traps`; everything this frame owned has been moved into
+    // `reason`.
+    unsafe { raise_host_unwind(reason) }
+}
+
+const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
+static PREVIOUS: OnceLock<[libc::sigaction; 4]> = OnceLock::new();
+
+/// Installs Weft's signal handlers (once per process). Called automatically before wasm first runs.
+pub fn init_traps() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: an all-zero `sigaction` is a valid (empty) value to fill in.
+        let mut previous: [libc::sigaction; 4] = unsafe { std::mem::zeroed() };
+        for (i, sig) in SIGNALS.iter().enumerate() {
+            // SAFETY: zeroed is valid; we fill in the handler, flags and an empty mask before installing it.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = trap_handler as *const () as usize;
+                // SA_ONSTACK: run on the thread's alternate stack when it has one (Rust sets one up), so a host stack
+                // overflow can still be forwarded to Rust's handler.
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+                libc::sigemptyset(&mut action.sa_mask);
+                if libc::sigaction(*sig, &action, &mut previous[i]) != 0 {
+                    panic!("weft: installing the handler for signal {sig} failed: {}", std::io::Error::last_os_error());
+                }
+            }
+        }
+        let _ = PREVIOUS.set(previous);
+    });
+}
+
+unsafe extern "C" fn trap_handler(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    let state = CURRENT.with(|c| c.get());
+    if !state.is_null() {
+        let uc = context as *mut libc::ucontext_t;
+        // SAFETY: the kernel passes a valid ucontext for an SA_SIGINFO handler.
+        let gregs = unsafe { &mut (*uc).uc_mcontext.gregs };
+        let pc = gregs[libc::REG_RIP as usize] as usize;
+        if let Some(trap) = code_memory::lookup_trap(pc) {
+            // SAFETY: `state` is this thread's innermost live `CallThreadState`.
+            let state = unsafe { &*state };
+            state.trap.set(Some(TrapInfo { trap, pc }));
+            // Resume in `weft_runtime_longjmp(&state.jmp_buf, 1)` when the handler returns.
+            gregs[libc::REG_RDI as usize] = state.jmp_buf.get() as i64;
+            gregs[libc::REG_RSI as usize] = 1;
+            gregs[libc::REG_RIP as usize] = weft_runtime_longjmp as *const () as usize as i64;
+            return;
+        }
+    }
+    // Not a wasm trap: a host bug or someone else's signal. Hand it on untouched.
+    // SAFETY: forwarding with the arguments we were given.
+    unsafe { forward_signal(signum, info, context) }
+}
+
+unsafe fn forward_signal(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    let index = SIGNALS.iter().position(|s| *s == signum);
+    let previous = match (PREVIOUS.get(), index) {
+        (Some(p), Some(i)) => p[i],
+        // SAFETY: zeroed `sigaction` is SIG_DFL with no flags.
+        _ => unsafe { std::mem::zeroed() },
+    };
+    if previous.sa_sigaction == libc::SIG_DFL || previous.sa_sigaction == libc::SIG_IGN {
+        // Restore the previous disposition; returning re-executes the faulting instruction, which then gets it.
+        // SAFETY: reinstalling a disposition that was installed before ours.
+        unsafe { libc::sigaction(signum, &previous, ptr::null_mut()) };
+        return;
+    }
+    if previous.sa_flags & libc::SA_SIGINFO != 0 {
+        // SAFETY: the previous handler was installed with SA_SIGINFO, so it has this signature.
+        let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+            unsafe { std::mem::transmute(previous.sa_sigaction) };
+        handler(signum, info, context);
+    } else {
+        // SAFETY: without SA_SIGINFO the handler takes only the signal number.
+        let handler: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(previous.sa_sigaction) };
+        handler(signum);
+    }
+}

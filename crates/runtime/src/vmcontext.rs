@@ -1,0 +1,221 @@
+//! The structures compiled code reads and writes. Their layout is fixed by `weft_environ::VMOffsets` and the
+//! offset modules beside it; the `const` assertions below keep Rust's view and the compiler's view identical.
+
+use std::any::Any;
+use weft_environ::{VMHOST_FUNC_MAGIC, vmfuncref, vmhost, vmmemory, vmstore, vmtable};
+
+/// An opaque instance context; compiled code receives a pointer to one as its first argument.
+#[repr(C, align(16))]
+pub struct VMContext {
+    _opaque: [u8; 0],
+}
+
+/// A function as compiled code sees it: everything needed to call it.
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct VMFuncRef {
+    /// Host-to-wasm entry (an array-call trampoline), or the host shim for host functions.
+    pub array_call: *const u8,
+    /// Entry through the wasm calling convention.
+    pub wasm_call: *const u8,
+    /// The callee's context (a `VMContext`, or a `VMHostFuncContext` for host functions).
+    pub vmctx: *mut VMContext,
+    /// Engine-wide signature id.
+    pub type_id: u32,
+    _pad: u32,
+}
+
+impl VMFuncRef {
+    /// Builds a function reference.
+    pub fn new(array_call: *const u8, wasm_call: *const u8, vmctx: *mut VMContext, type_id: u32) -> Self {
+        Self { array_call, wasm_call, vmctx, type_id, _pad: 0 }
+    }
+}
+
+/// A linear memory's current base and length, read by every memory access.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemoryDefinition {
+    /// Address of byte 0.
+    pub base: *mut u8,
+    /// Length in bytes.
+    pub current_length: usize,
+}
+
+/// A table's element array and length.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    /// Address of element 0 (each element is a pointer; null is the null reference).
+    pub base: *mut *mut u8,
+    /// Number of elements.
+    pub current_elements: usize,
+}
+
+/// Storage of one global (16 bytes, enough for a v128).
+#[repr(C, align(16))]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct VMGlobalDefinition {
+    /// The value's bytes, little-endian, starting at byte 0.
+    pub storage: [u8; 16],
+}
+
+/// Per-store state that compiled code checks.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMStoreContext {
+    /// Lowest stack address wasm may use (`usize::MAX` while no wasm runs on this store).
+    pub stack_limit: usize,
+    /// The store that owns everything, for host functions (set by the embedding layer).
+    pub store_data: *mut (),
+}
+
+impl Default for VMStoreContext {
+    fn default() -> Self {
+        Self { stack_limit: usize::MAX, store_data: std::ptr::null_mut() }
+    }
+}
+
+/// One value in the array calling convention: 16 bytes, little-endian, starting at byte 0.
+#[repr(C, align(16))]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ValRaw([u8; 16]);
+
+impl ValRaw {
+    /// From 16 raw bytes.
+    pub fn from_bytes(b: [u8; 16]) -> Self {
+        ValRaw(b)
+    }
+    /// From an `i32`.
+    pub fn i32(v: i32) -> Self {
+        Self::u128(v as u32 as u128)
+    }
+    /// From an `i64`.
+    pub fn i64(v: i64) -> Self {
+        Self::u128(v as u64 as u128)
+    }
+    /// From f32 bits.
+    pub fn f32(bits: u32) -> Self {
+        Self::u128(bits as u128)
+    }
+    /// From f64 bits.
+    pub fn f64(bits: u64) -> Self {
+        Self::u128(bits as u128)
+    }
+    /// From a v128.
+    pub fn u128(v: u128) -> Self {
+        ValRaw(v.to_le_bytes())
+    }
+    /// From a pointer (references).
+    pub fn ptr(p: *mut u8) -> Self {
+        Self::u128(p as usize as u128)
+    }
+    /// As an `i32`.
+    pub fn get_i32(&self) -> i32 {
+        self.get_u128() as u32 as i32
+    }
+    /// As an `i64`.
+    pub fn get_i64(&self) -> i64 {
+        self.get_u128() as u64 as i64
+    }
+    /// As f32 bits.
+    pub fn get_f32(&self) -> u32 {
+        self.get_u128() as u32
+    }
+    /// As f64 bits.
+    pub fn get_f64(&self) -> u64 {
+        self.get_u128() as u64
+    }
+    /// As a v128.
+    pub fn get_u128(&self) -> u128 {
+        u128::from_le_bytes(self.0)
+    }
+    /// As a pointer.
+    pub fn get_ptr(&self) -> *mut u8 {
+        self.get_u128() as usize as *mut u8
+    }
+    /// The raw bytes.
+    pub fn bytes(&self) -> [u8; 16] {
+        self.0
+    }
+}
+
+/// The libcall table compiled code calls through (`VMOffsets::BUILTINS`).
+#[repr(C)]
+pub struct VMBuiltinFunctions {
+    /// `memory.grow`.
+    pub memory_grow: unsafe extern "C" fn(*mut VMContext, u32, u32) -> u32,
+}
+
+/// A host function implementation called from wasm through a `VMHostFuncContext`.
+pub trait HostFunc: Send + Sync + 'static {
+    /// Runs the function. `values` holds the arguments on entry and receives the results; `caller_vmctx` is the
+    /// calling instance's context (null when called from the host). An `Err` unwinds the wasm frames and surfaces
+    /// from the outermost `catch_traps` as [`crate::UnwindReason::Host`].
+    fn call(&self, caller_vmctx: *mut VMContext, values: &mut [ValRaw]) -> Result<(), Box<dyn Any + Send>>;
+}
+
+/// The signature of a host shim called by the wasm-to-host trampoline.
+pub type VMHostArrayCall = unsafe extern "C" fn(*mut VMHostFuncContext, *mut VMContext, *mut ValRaw, usize);
+
+/// The callee context of a host function: what `VMFuncRef::vmctx` points to for host functions.
+#[repr(C)]
+pub struct VMHostFuncContext {
+    magic: u32,
+    _pad: u32,
+    array_call: VMHostArrayCall,
+    func_ref: VMFuncRef,
+    func: Box<dyn HostFunc>,
+}
+
+const _: () = {
+    assert!(std::mem::offset_of!(VMFuncRef, array_call) == vmfuncref::ARRAY_CALL as usize);
+    assert!(std::mem::offset_of!(VMFuncRef, wasm_call) == vmfuncref::WASM_CALL as usize);
+    assert!(std::mem::offset_of!(VMFuncRef, vmctx) == vmfuncref::VMCTX as usize);
+    assert!(std::mem::offset_of!(VMFuncRef, type_id) == vmfuncref::TYPE_ID as usize);
+    assert!(std::mem::size_of::<VMFuncRef>() == vmfuncref::SIZE as usize);
+    assert!(std::mem::offset_of!(VMMemoryDefinition, base) == vmmemory::BASE as usize);
+    assert!(std::mem::offset_of!(VMMemoryDefinition, current_length) == vmmemory::CURRENT_LENGTH as usize);
+    assert!(std::mem::offset_of!(VMTableDefinition, base) == vmtable::BASE as usize);
+    assert!(std::mem::offset_of!(VMTableDefinition, current_elements) == vmtable::CURRENT_ELEMENTS as usize);
+    assert!(std::mem::offset_of!(VMStoreContext, stack_limit) == vmstore::STACK_LIMIT as usize);
+    assert!(std::mem::offset_of!(VMHostFuncContext, array_call) == vmhost::ARRAY_CALL as usize);
+    assert!(std::mem::size_of::<ValRaw>() == weft_environ::VALRAW_SIZE as usize);
+};
+
+impl VMHostFuncContext {
+    /// Wraps `func`, whose wasm-to-host trampoline (for its signature) is at `wasm_call` and whose engine-wide
+    /// signature id is `type_id`. The box must stay alive (at a fixed address) while wasm can reach it.
+    pub fn new(func: Box<dyn HostFunc>, wasm_call: *const u8, type_id: u32) -> Box<VMHostFuncContext> {
+        let mut ctx = Box::new(VMHostFuncContext {
+            magic: VMHOST_FUNC_MAGIC,
+            _pad: 0,
+            array_call: crate::traphandlers::host_array_call,
+            func_ref: VMFuncRef::new(std::ptr::null(), wasm_call, std::ptr::null_mut(), type_id),
+            func,
+        });
+        let self_ptr: *mut VMHostFuncContext = &mut *ctx;
+        ctx.func_ref.vmctx = self_ptr.cast();
+        ctx.func_ref.array_call = crate::traphandlers::host_array_call as *const u8;
+        ctx
+    }
+
+    /// The function reference wasm uses to call this host function.
+    pub fn func_ref(&self) -> &VMFuncRef {
+        &self.func_ref
+    }
+
+    /// The host implementation.
+    pub fn func(&self) -> &dyn HostFunc {
+        &*self.func
+    }
+
+    /// Whether `vmctx` (a `VMFuncRef::vmctx`) is a host function context rather than an instance's.
+    ///
+    /// # Safety
+    /// `vmctx` must point to a live `VMContext` or `VMHostFuncContext`; both start with a 4-byte magic.
+    pub unsafe fn is_host(vmctx: *mut VMContext) -> bool {
+        // SAFETY: both context kinds start with an initialised, aligned u32 (the caller guarantees liveness).
+        unsafe { *(vmctx as *const u32) == VMHOST_FUNC_MAGIC }
+    }
+}
