@@ -1,1 +1,46 @@
-fn main() {}
+//! The `weft` command-line tool.
+//!
+//! It sits at the edge: it parses arguments with `clap`, reports errors with `anyhow` context, and uses only the
+//! public `weft` and `weft-wast` APIs.
+
+mod run;
+mod wast;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Weft: a fast, safe WebAssembly runtime.
+#[derive(Parser)]
+#[command(name = "weft", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a WebAssembly module (binary or .wat): its `_start` function, or the one `--invoke` names.
+    ///
+    /// Example: weft run examples/hello.wat
+    /// Example: weft run --invoke add examples/add.wat 2 3
+    Run(run::RunCommand),
+    /// Run WebAssembly spec test scripts (.wast), printing a line per file and a total.
+    ///
+    /// Example: weft wast tests/misc/*.wast
+    Wast(wast::WastCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(c) => c.execute(),
+        Command::Wast(c) => c.execute(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -28,10 +28,8 @@ pub enum InstantiationError {
     /// Memory or table could not be allocated.
     #[error("resource allocation failed: {0}")]
     Resource(String),
-    /// A segment does not fit its table or memory (WebAssembly 1.0 rejects the whole instantiation).
-    #[error("{0}")]
-    Link(String),
-    /// Initialisation trapped (bulk-memory semantics: earlier segments stay written).
+    /// Initialisation trapped: a segment did not fit. Segments are applied in order, so earlier ones stay written,
+    /// as the current specification requires.
     #[error("{0}")]
     Trap(Trap),
 }
@@ -69,7 +67,6 @@ impl Instance {
         store: *mut VMStoreContext,
         type_ids: &[u32],
         tunables: &Tunables,
-        bulk_memory: bool,
     ) -> Result<Box<Instance>, InstantiationError> {
         let offsets = VMOffsets::new(&module);
         let vmctx_layout = Layout::from_size_align(offsets.size() as usize, 16).expect("vmctx layout");
@@ -152,7 +149,7 @@ impl Instance {
             unsafe { instance.write(instance.offsets.global_pointer(index), ptr) };
             instance.globals.push(global);
         }
-        instance.initialize_segments(bulk_memory)?;
+        instance.initialize_segments()?;
         Ok(instance)
     }
 
@@ -258,30 +255,9 @@ impl Instance {
         }
     }
 
-    fn initialize_segments(&mut self, bulk_memory: bool) -> Result<(), InstantiationError> {
+    fn initialize_segments(&mut self) -> Result<(), InstantiationError> {
         let module = self.module.clone();
         let offset_of = |this: &Self, e: &ConstExpr| u64::from(this.eval_const(e).get_i32() as u32);
-        if !bulk_memory {
-            // WebAssembly 1.0: every segment is checked before any is written.
-            for seg in &module.elements {
-                if let SegmentMode::Active { target, offset } = &seg.mode {
-                    // SAFETY: the table is live and owned by this store.
-                    let size = unsafe { (*self.table(*target)).size() };
-                    if offset_of(self, offset) + seg.items.len() as u64 > size {
-                        return Err(InstantiationError::Link("elements segment does not fit".into()));
-                    }
-                }
-            }
-            for seg in &module.data {
-                if let SegmentMode::Active { target, offset } = &seg.mode {
-                    // SAFETY: the memory is live and owned by this store.
-                    let size = unsafe { (*self.memory(*target)).data().len() } as u64;
-                    if offset_of(self, offset) + seg.data.len() as u64 > size {
-                        return Err(InstantiationError::Link("data segment does not fit".into()));
-                    }
-                }
-            }
-        }
         for seg in &module.elements {
             if let SegmentMode::Active { target, offset } = &seg.mode {
                 let start = offset_of(self, offset);

@@ -21,6 +21,7 @@ pub struct LinearMemory {
     mmap: Mmap,
     guard_pages: bool,
     max_pages: u64,
+    declared_max: Option<u64>,
 }
 
 // SAFETY: the memory's bytes are plain data owned by this value; the raw base pointer points into `mmap`.
@@ -56,7 +57,7 @@ impl LinearMemory {
             Mmap::accessible(bytes.next_multiple_of(page_size())).map_err(err)?
         };
         let definition = VMMemoryDefinition { base: mmap.as_ptr(), current_length: bytes };
-        Ok(Box::new(LinearMemory { definition, mmap, guard_pages, max_pages }))
+        Ok(Box::new(LinearMemory { definition, mmap, guard_pages, max_pages, declared_max: ty.limits.max }))
     }
 
     /// The definition compiled code reads.
@@ -67,6 +68,11 @@ impl LinearMemory {
     /// Current size in pages.
     pub fn pages(&self) -> u64 {
         self.definition.current_length as u64 / WASM_PAGE_SIZE
+    }
+
+    /// The memory's current type: its current size as the minimum, and its declared maximum.
+    pub fn ty(&self) -> MemoryType {
+        MemoryType { limits: weft_environ::Limits { min: self.pages(), max: self.declared_max } }
     }
 
     /// Maximum size in pages.

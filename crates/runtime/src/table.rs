@@ -38,9 +38,9 @@ impl Table {
         &mut self.definition
     }
 
-    /// The table's type.
-    pub fn ty(&self) -> &TableType {
-        &self.ty
+    /// The table's current type: its current size as the minimum, and its declared maximum.
+    pub fn ty(&self) -> TableType {
+        TableType { element: self.ty.element, limits: weft_environ::Limits { min: self.size(), max: self.ty.limits.max } }
     }
 
     /// Number of elements.

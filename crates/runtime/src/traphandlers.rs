@@ -291,3 +291,40 @@ unsafe fn forward_signal(signum: libc::c_int, info: *mut libc::siginfo_t, contex
         handler(signum);
     }
 }
+
+/// The host-to-wasm entry trampoline's signature.
+type ArrayCallTrampoline = unsafe extern "C" fn(*mut VMContext, *mut VMContext, *const u8, *mut ValRaw);
+
+/// Calls the function `func_ref` with the arguments in `values`, leaving its results there.
+///
+/// Wasm functions are entered through their entry trampoline inside [`catch_traps`]; host functions are called
+/// directly (their errors come back as [`UnwindReason::Host`], their panics propagate normally).
+///
+/// # Safety
+/// `func_ref` must be a live function of the store whose context is `store`; `values` must hold the arguments
+/// with the function's parameter types and have room for its results.
+pub unsafe fn call_func_ref(
+    store: *mut VMStoreContext,
+    func_ref: *const crate::VMFuncRef,
+    values: &mut [ValRaw],
+    max_wasm_stack: usize,
+) -> Result<(), UnwindReason> {
+    // SAFETY: the caller guarantees `func_ref` is live.
+    let func_ref = unsafe { *func_ref };
+    // SAFETY: a live function's vmctx is a live instance or host function context.
+    if unsafe { VMHostFuncContext::is_host(func_ref.vmctx) } {
+        // SAFETY: `is_host` confirmed the context's kind.
+        let host = unsafe { &*(func_ref.vmctx as *const VMHostFuncContext) };
+        return host.func().call(ptr::null_mut(), values).map_err(UnwindReason::Host);
+    }
+    // SAFETY: `array_call` of a wasm function is its type's entry trampoline, which has this signature.
+    let trampoline: ArrayCallTrampoline = unsafe { std::mem::transmute(func_ref.array_call) };
+    let values = values.as_mut_ptr();
+    let mut call = || {
+        // SAFETY: the trampoline reads the arguments from and writes the results to `values`, which the caller
+        // sized for this function's type; the callee's code and context are live.
+        unsafe { trampoline(func_ref.vmctx, ptr::null_mut(), func_ref.wasm_call, values) }
+    };
+    // SAFETY: `store` is valid; the closure owns nothing that needs dropping.
+    unsafe { catch_traps(store, max_wasm_stack, &mut call) }
+}

@@ -1,1 +1,71 @@
-//! placeholder
+//! Weft: a fast, safe WebAssembly runtime built on Cranelift.
+//!
+//! This crate is the embedding API. The core concepts:
+//!
+//! * [`Engine`]: configuration ([`Config`]) and the code generator; shared by everything, cheap to clone.
+//! * [`Module`]: a compiled module (from binary or `.wat` text), instantiable any number of times.
+//! * [`Store`]: owns every instance and host object created in it, plus embedder data `T`. Nothing created in a
+//!   store is freed before the store.
+//! * [`Instance`]: a module's instance; its exports are [`Func`]s, [`Memory`]s, [`Table`]s and [`Global`]s.
+//! * [`Linker`]: resolves imports by name, including host functions defined with closures.
+//!
+//! Traps come back as errors whose root cause is a [`Trap`]; the trapping frame is attached as a
+//! [`WasmBacktrace`].
+//!
+//! ```
+//! use weft::{Engine, Linker, Module, Store};
+//!
+//! fn main() -> weft::Result<()> {
+//!     let engine = Engine::default();
+//!     let module = Module::new(&engine, r#"
+//!         (module
+//!           (import "host" "double" (func $double (param i32) (result i32)))
+//!           (func (export "quadruple") (param i32) (result i32)
+//!             (call $double (call $double (local.get 0)))))
+//!     "#)?;
+//!     let mut linker = Linker::new();
+//!     linker.func_wrap("host", "double", |x: i32| x * 2)?;
+//!     let mut store = Store::new(&engine, ());
+//!     let instance = linker.instantiate(&mut store, &module)?;
+//!     let quadruple = instance.get_typed_func::<i32, i32>(&mut store, "quadruple")?;
+//!     assert_eq!(quadruple.call(&mut store, 5)?, 20);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! | cargo feature | effect | default |
+//! |---|---|---|
+//! | (none yet) | | |
+#![deny(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod config;
+mod engine;
+mod externals;
+mod func;
+mod instance;
+mod linker;
+mod module;
+mod store;
+mod trap;
+mod types;
+mod values;
+
+pub use config::Config;
+pub use engine::Engine;
+pub use externals::{Extern, Global, Memory, Table};
+pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
+pub use instance::{Instance, LinkError};
+pub use linker::Linker;
+pub use module::Module;
+pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use trap::{FrameInfo, Trap, WasmBacktrace};
+pub use types::*;
+pub use values::Val;
+pub use weft_cranelift::OptLevel;
+
+/// Weft's error type: an `anyhow::Error` whose root cause may be a [`Trap`], a [`LinkError`], a compile error, or a
+/// host function's own error.
+pub type Error = anyhow::Error;
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,114 @@
+//! `weft run`: instantiate a module and call its entry point.
+
+use anyhow::{Context as _, Result, bail};
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use weft::{Engine, Linker, Module, Store, Val, ValType};
+
+/// Options of `weft run`.
+#[derive(Parser)]
+pub struct RunCommand {
+    /// Call this exported function instead of `_start`; the trailing arguments are its parameters.
+    ///
+    /// Example: weft run --invoke add add.wat 2 3
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// The module to run (.wasm binary or .wat text).
+    #[arg(value_name = "FILE")]
+    module: PathBuf,
+    /// Arguments for the invoked function (after the module).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    args: Vec<String>,
+}
+
+impl RunCommand {
+    pub fn execute(self) -> Result<ExitCode> {
+        let engine = Engine::default();
+        let module = Module::from_file(&engine, &self.module)?;
+        let mut store = Store::new(&engine, ());
+        let mut linker: Linker<()> = Linker::new();
+        define_host_imports(&mut linker)?;
+        let instance = linker
+            .instantiate(&mut store, &module)
+            .with_context(|| format!("cannot instantiate {}", self.module.display()))?;
+        let name = self.invoke.as_deref().unwrap_or("_start");
+        let func = instance
+            .get_func(&mut store, name)
+            .with_context(|| format!("{} exports no function called `{name}`", self.module.display()))?;
+        let ty = func.ty(&store);
+        if ty.params.len() != self.args.len() {
+            bail!("`{name}` takes {} arguments ({}), but {} were given", ty.params.len(), ty, self.args.len());
+        }
+        let params = ty
+            .params
+            .iter()
+            .zip(&self.args)
+            .enumerate()
+            .map(|(i, (t, a))| parse_arg(*t, a).with_context(|| format!("argument {} of `{name}`", i + 1)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut results = vec![Val::I32(0); ty.results.len()];
+        func.call(&mut store, &params, &mut results)?;
+        for r in &results {
+            println!("{}", format_val(r));
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Host functions available to modules run from the command line, until WASI arrives: `weft::print_*` helpers.
+fn define_host_imports(linker: &mut Linker<()>) -> Result<()> {
+    linker.func_wrap("weft", "print_i32", |v: i32| println!("{v}"))?;
+    linker.func_wrap("weft", "print_i64", |v: i64| println!("{v}"))?;
+    linker.func_wrap("weft", "print_f32", |v: f32| println!("{v}"))?;
+    linker.func_wrap("weft", "print_f64", |v: f64| println!("{v}"))?;
+    linker.func_wrap("weft", "print_str", |mut caller: weft::Caller<'_, ()>, ptr: i32, len: i32| -> Result<()> {
+        let memory = caller
+            .get_export("memory")
+            .and_then(|e| e.into_memory())
+            .context("print_str needs the module to export its memory as `memory`")?;
+        let mut buf = vec![0u8; len as u32 as usize];
+        memory.read(&caller, ptr as u32 as usize, &mut buf).context("print_str: string out of bounds")?;
+        print!("{}", String::from_utf8_lossy(&buf));
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn parse_arg(ty: ValType, text: &str) -> Result<Val> {
+    Ok(match ty {
+        ValType::I32 => Val::I32(parse_int(text, 32)? as i32),
+        ValType::I64 => Val::I64(parse_int(text, 64)?),
+        ValType::F32 => Val::from(text.parse::<f32>().with_context(|| format!("`{text}` is not an f32"))?),
+        ValType::F64 => Val::from(text.parse::<f64>().with_context(|| format!("`{text}` is not an f64"))?),
+        other => bail!("parameters of type {other} cannot be given on the command line"),
+    })
+}
+
+/// Parses a `bits`-wide integer: signed or unsigned decimal (`-1`, `4294967295`) or `0x` hex. Values above the
+/// signed maximum wrap to their two's-complement meaning, as wasm integers have no sign.
+fn parse_int(text: &str, bits: u32) -> Result<i64> {
+    let value: i128 = match text.strip_prefix("0x") {
+        Some(hex) => i128::from_str_radix(hex, 16),
+        None => text.parse::<i128>(),
+    }
+    .with_context(|| format!("`{text}` is not an integer"))?;
+    let min = -(1i128 << (bits - 1));
+    let max = (1i128 << bits) - 1;
+    if value < min || value > max {
+        bail!("`{text}` does not fit in {bits} bits");
+    }
+    let wrapped = if value > (1i128 << (bits - 1)) - 1 { value - (1i128 << bits) } else { value };
+    Ok(wrapped as i64)
+}
+
+fn format_val(v: &Val) -> String {
+    match v {
+        Val::I32(x) => x.to_string(),
+        Val::I64(x) => x.to_string(),
+        Val::F32(b) => f32::from_bits(*b).to_string(),
+        Val::F64(b) => f64::from_bits(*b).to_string(),
+        Val::V128(x) => format!("{x:#034x}"),
+        Val::FuncRef(f) => if f.is_some() { "funcref".into() } else { "null".into() },
+    }
+}

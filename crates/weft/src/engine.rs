@@ -1,0 +1,99 @@
+//! The engine: configuration, compiler and the engine-wide registry of function signatures.
+
+use crate::{Config, Result};
+use anyhow::Context as _;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use weft_cranelift::Compiler;
+use weft_environ::FuncType;
+use weft_runtime::CodeMemory;
+
+/// A compilation and runtime environment shared by modules and stores. Cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) config: Config,
+    pub(crate) compiler: Compiler,
+    signatures: RwLock<Signatures>,
+    host_trampolines: Mutex<HashMap<u32, Arc<CodeMemory>>>,
+}
+
+#[derive(Default)]
+struct Signatures {
+    ids: HashMap<FuncType, u32>,
+    types: Vec<FuncType>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(&Config::default()).expect("the default configuration is valid on supported hosts")
+    }
+}
+
+impl Engine {
+    /// Creates an engine with `config`; fails if the host CPU is not supported.
+    pub fn new(config: &Config) -> Result<Engine> {
+        let compiler = Compiler::new(&config.compiler).context("cannot create the code generator")?;
+        weft_runtime::init_traps();
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                compiler,
+                signatures: RwLock::default(),
+                host_trampolines: Mutex::default(),
+            }),
+        })
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether two handles refer to the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// The engine-wide id of a function type (structurally equal types share an id).
+    pub(crate) fn signature_id(&self, ty: &FuncType) -> u32 {
+        if let Some(id) = self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).ids.get(ty) {
+            return *id;
+        }
+        let mut sigs = self.inner.signatures.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(id) = sigs.ids.get(ty) {
+            return *id;
+        }
+        let id = sigs.types.len() as u32;
+        sigs.types.push(ty.clone());
+        sigs.ids.insert(ty.clone(), id);
+        id
+    }
+
+    /// The function type with engine-wide id `id`.
+    pub(crate) fn signature(&self, id: u32) -> FuncType {
+        self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).types[id as usize].clone()
+    }
+
+    /// The wasm-to-host trampoline for host functions of type `ty`, compiled once per signature.
+    pub(crate) fn host_trampoline(&self, ty: &FuncType) -> Result<Arc<CodeMemory>> {
+        let id = self.signature_id(ty);
+        let mut cache = self.inner.host_trampolines.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(code) = cache.get(&id) {
+            return Ok(code.clone());
+        }
+        let compiled = self.inner.compiler.compile_host_trampoline(ty)?;
+        let code = CodeMemory::new(compiled).context("cannot map the host trampoline")?;
+        cache.insert(id, code.clone());
+        Ok(code)
+    }
+}

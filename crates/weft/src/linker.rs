@@ -1,0 +1,136 @@
+//! Linking modules by name.
+
+use crate::func::HostFn;
+use crate::{AsContextMut, Caller, Extern, Func, FuncType, Instance, IntoFunc, Module, Result, Val};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+enum Definition<T> {
+    Extern(Extern),
+    /// A host function not yet tied to a store: created in each store that instantiates with it.
+    HostFunc(FuncType, Arc<HostFn<T>>),
+}
+
+impl<T> Clone for Definition<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Definition::Extern(e) => Definition::Extern(*e),
+            Definition::HostFunc(t, f) => Definition::HostFunc(t.clone(), f.clone()),
+        }
+    }
+}
+
+/// Resolves imports by `module::name` and instantiates modules with them.
+pub struct Linker<T> {
+    definitions: HashMap<(String, String), Definition<T>>,
+    allow_shadowing: bool,
+}
+
+impl<T: 'static> Default for Linker<T> {
+    fn default() -> Self {
+        Self { definitions: HashMap::new(), allow_shadowing: false }
+    }
+}
+
+impl<T: 'static> Linker<T> {
+    /// An empty linker.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether a later definition may replace an earlier one of the same name (default `false`: it is an error).
+    pub fn allow_shadowing(&mut self, allow: bool) -> &mut Self {
+        self.allow_shadowing = allow;
+        self
+    }
+
+    fn insert(&mut self, module: &str, name: &str, def: Definition<T>) -> Result<&mut Self> {
+        let key = (module.to_string(), name.to_string());
+        if !self.allow_shadowing && self.definitions.contains_key(&key) {
+            anyhow::bail!("`{module}::{name}` is already defined");
+        }
+        self.definitions.insert(key, def);
+        Ok(self)
+    }
+
+    /// Defines `module::name` as `item` (which belongs to one store: only instantiate in that store with it).
+    pub fn define(&mut self, module: &str, name: &str, item: impl Into<Extern>) -> Result<&mut Self> {
+        self.insert(module, name, Definition::Extern(item.into()))
+    }
+
+    /// Defines `module::name` as a host function from a closure (see [`Func::wrap`]); usable in any store.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        module: &str,
+        name: &str,
+        func: impl IntoFunc<T, Params, Results>,
+    ) -> Result<&mut Self> {
+        let (ty, body) = func.into_func();
+        self.insert(module, name, Definition::HostFunc(ty, body))
+    }
+
+    /// Defines `module::name` as a host function of type `ty` over [`Val`]s (see [`Func::new`]).
+    pub fn func_new(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<&mut Self> {
+        let func = Arc::new(func);
+        let ty2 = ty.clone();
+        let body = move |caller: Caller<'_, T>, raw: &mut [weft_runtime::ValRaw]| -> Result<()> {
+            let params: Vec<Val> =
+                ty2.params.iter().enumerate().map(|(i, t)| Val::from_raw(&mut caller.store.opaque, raw[i], *t)).collect();
+            let mut results: Vec<Val> = ty2.results.iter().map(|t| Val::default_for(*t)).collect();
+            let store = &mut *caller.store as *mut crate::store::StoreInner<T>;
+            func(caller, &params, &mut results)?;
+            // SAFETY: `caller` (the only other borrow of the store) was consumed by the call above.
+            let store = unsafe { &mut *store };
+            for (i, (r, t)) in results.iter().zip(ty2.results.iter()).enumerate() {
+                if r.ty() != *t {
+                    anyhow::bail!("host function result {i} has type {}, but its signature says {t}", r.ty());
+                }
+                raw[i] = r.to_raw(&store.opaque)?;
+            }
+            Ok(())
+        };
+        self.insert(module, name, Definition::HostFunc(ty, Arc::new(body)))
+    }
+
+    /// Defines every export of `instance` under the module name `module`.
+    pub fn instance(&mut self, mut store: impl AsContextMut<Data = T>, module: &str, instance: Instance) -> Result<&mut Self> {
+        for (name, item) in instance.exports(&mut store) {
+            self.define(module, &name, item)?;
+        }
+        Ok(self)
+    }
+
+    /// The item defined as `module::name`, created in `store` if it is a host function.
+    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
+        Some(match self.definitions.get(&(module.to_string(), name.to_string()))? {
+            Definition::Extern(e) => *e,
+            Definition::HostFunc(ty, body) => {
+                Extern::Func(Func::new_host(store.as_context_mut().0, ty.clone(), body.clone()))
+            }
+        })
+    }
+
+    /// Instantiates `module`, resolving each import by name; fails naming the first import that is undefined or has
+    /// the wrong type.
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+        let mut imports = Vec::with_capacity(module.imports().len());
+        for import in module.imports() {
+            let item = self.get(&mut store, import.module(), import.name()).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown import: `{}::{}` has not been defined (the module expects {})",
+                    import.module(),
+                    import.name(),
+                    import.ty()
+                )
+            })?;
+            imports.push(item);
+        }
+        Instance::new(store, module, &imports)
+    }
+}

