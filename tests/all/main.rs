@@ -1,0 +1,15 @@
+//! Weft's integration tests: one binary, a module per feature.
+
+mod api;
+mod bad_input;
+mod host_fault;
+mod traps;
+
+/// Compiles `wat` and instantiates it with no imports in a fresh store.
+pub fn instantiate(wat: &str) -> (weft::Store<()>, weft::Instance) {
+    let engine = weft::Engine::default();
+    let module = weft::Module::new(&engine, wat).expect("test module compiles");
+    let mut store = weft::Store::new(&engine, ());
+    let instance = weft::Instance::new(&mut store, &module, &[]).expect("test module instantiates");
+    (store, instance)
+}
