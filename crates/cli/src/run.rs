@@ -48,7 +48,17 @@ impl RunCommand {
             .map(|(i, (t, a))| parse_arg(*t, a).with_context(|| format!("argument {} of `{name}`", i + 1)))
             .collect::<Result<Vec<_>>>()?;
         let mut results = vec![Val::I32(0); ty.results.len()];
-        func.call(&mut store, &params, &mut results)?;
+        if let Err(e) = func.call(&mut store, &params, &mut results) {
+            if let Some(ProcExit(code)) = e.downcast_ref::<ProcExit>() {
+                return Ok(ExitCode::from((*code).clamp(0, 255) as u8));
+            }
+            if e.downcast_ref::<weft::Trap>().is_some() {
+                eprintln!("error: wasm trap in `{name}` of {}: {e:#}", self.module.display());
+                // 128 + SIGABRT, as a native program that aborts would report.
+                return Ok(ExitCode::from(134));
+            }
+            return Err(e.context(format!("calling `{name}` failed")));
+        }
         for r in &results {
             println!("{}", format_val(r));
         }
@@ -56,8 +66,69 @@ impl RunCommand {
     }
 }
 
-/// Host functions available to modules run from the command line, until WASI arrives: `weft::print_*` helpers.
+/// `proc_exit(code)`: ends the run with `code` as the exit status.
+#[derive(Debug)]
+struct ProcExit(i32);
+
+impl std::fmt::Display for ProcExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit with status {}", self.0)
+    }
+}
+
+impl std::error::Error for ProcExit {}
+
+const WASI_ERRNO_SUCCESS: i32 = 0;
+const WASI_ERRNO_BADF: i32 = 8;
+const WASI_ERRNO_FAULT: i32 = 21;
+const WASI_ERRNO_IO: i32 = 29;
+
+/// Host functions for modules run from the command line.
+///
+/// * `weft::print_*`: print a number or a string from memory, with a newline after numbers.
+/// * `wasi_snapshot_preview1::fd_write` (to stdout and stderr only) and `proc_exit`: the part of WASI a "hello
+///   world" needs, until the WASI crate lands with the full preview1 interface and its sandbox.
 fn define_host_imports(linker: &mut Linker<()>) -> Result<()> {
+    linker.func_wrap("wasi_snapshot_preview1", "proc_exit", |code: i32| -> Result<()> { Err(ProcExit(code).into()) })?;
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "fd_write",
+        |mut caller: weft::Caller<'_, ()>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32| -> Result<i32> {
+            use std::io::Write;
+            let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
+                return Ok(WASI_ERRNO_FAULT);
+            };
+            let mut out: Box<dyn Write> = match fd {
+                1 => Box::new(std::io::stdout().lock()),
+                2 => Box::new(std::io::stderr().lock()),
+                _ => return Ok(WASI_ERRNO_BADF),
+            };
+            let data = memory.data(&caller);
+            let read_u32 = |at: usize| -> Option<u32> {
+                Some(u32::from_le_bytes(data.get(at..at.checked_add(4)?)?.try_into().ok()?))
+            };
+            let mut total: u32 = 0;
+            for i in 0..iovs_len as u32 as usize {
+                let entry = (iovs as u32 as usize).saturating_add(i.saturating_mul(8));
+                let (Some(ptr), Some(len)) = (read_u32(entry), read_u32(entry.saturating_add(4))) else {
+                    return Ok(WASI_ERRNO_FAULT);
+                };
+                let Some(bytes) = data.get(ptr as usize..(ptr as usize).saturating_add(len as usize)) else {
+                    return Ok(WASI_ERRNO_FAULT);
+                };
+                if out.write_all(bytes).is_err() {
+                    return Ok(WASI_ERRNO_IO);
+                }
+                total = total.wrapping_add(len);
+            }
+            let _ = out.flush();
+            drop(out);
+            if memory.write(&mut caller, nwritten as u32 as usize, &total.to_le_bytes()).is_err() {
+                return Ok(WASI_ERRNO_FAULT);
+            }
+            Ok(WASI_ERRNO_SUCCESS)
+        },
+    )?;
     linker.func_wrap("weft", "print_i32", |v: i32| println!("{v}"))?;
     linker.func_wrap("weft", "print_i64", |v: i64| println!("{v}"))?;
     linker.func_wrap("weft", "print_f32", |v: f32| println!("{v}"))?;
