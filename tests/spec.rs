@@ -18,7 +18,13 @@ fn run(name: &str, text: &str, explicit_bounds_checks: bool) -> Result<(), Faile
     if outcome.failures.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} of {} directives failed:\n{}", outcome.failed(), outcome.passed + outcome.failed(), outcome.failures.join("\n")).into())
+        Err(format!(
+            "{} of {} directives failed:\n{}",
+            outcome.failed(),
+            outcome.passed + outcome.failed(),
+            outcome.failures.join("\n")
+        )
+        .into())
     }
 }
 
@@ -33,20 +39,35 @@ fn main() {
         // Each file runs twice: with guard-page memories (the default) and with explicit bounds checks.
         for (suffix, bounds_checks) in [("", false), (" [bounds-checked]", true)] {
             let test_name = format!("{folder}/{name}{suffix}");
-            let trial = Trial::test(test_name.clone(), move || run(&test_name, text, bounds_checks));
-            trials.push(if skipped.is_some() { trial.with_ignored_flag(true) } else { trial });
+            let trial = Trial::test(test_name.clone(), move || {
+                run(&test_name, text, bounds_checks)
+            });
+            trials.push(if skipped.is_some() {
+                trial.with_ignored_flag(true)
+            } else {
+                trial
+            });
         }
     }
     // Weft's own regression scripts.
     let misc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/misc");
-    let mut scripts: Vec<_> = std::fs::read_dir(&misc).expect("tests/misc exists").map(|e| e.unwrap().path()).collect();
+    let mut scripts: Vec<_> = std::fs::read_dir(&misc)
+        .expect("tests/misc exists")
+        .map(|e| e.unwrap().path())
+        .collect();
     scripts.sort();
-    for path in scripts.into_iter().filter(|p| p.extension().is_some_and(|e| e == "wast")) {
+    for path in scripts
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+    {
         let name = format!("misc/{}", path.file_name().unwrap().to_string_lossy());
-        let text: &'static str = Box::leak(std::fs::read_to_string(&path).unwrap().into_boxed_str());
+        let text: &'static str =
+            Box::leak(std::fs::read_to_string(&path).unwrap().into_boxed_str());
         for (suffix, bounds_checks) in [("", false), (" [bounds-checked]", true)] {
             let test_name = format!("{name}{suffix}");
-            trials.push(Trial::test(test_name.clone(), move || run(&test_name, text, bounds_checks)));
+            trials.push(Trial::test(test_name.clone(), move || {
+                run(&test_name, text, bounds_checks)
+            }));
         }
     }
     libtest_mimic::run(&args, trials).exit();

@@ -11,45 +11,103 @@ fn trap_of(wat_body: &str, params: &[Val]) -> Trap {
     );
     let (mut store, instance) = instantiate(&wat);
     let run = instance.get_func(&mut store, "run").unwrap();
-    let err = run.call(&mut store, params, &mut [Val::I32(0)]).unwrap_err();
-    let trap = *err.downcast_ref::<Trap>().unwrap_or_else(|| panic!("not a trap: {err:#}"));
+    let err = run
+        .call(&mut store, params, &mut [Val::I32(0)])
+        .unwrap_err();
+    let trap = *err
+        .downcast_ref::<Trap>()
+        .unwrap_or_else(|| panic!("not a trap: {err:#}"));
     // The message names the trap.
     assert!(format!("{err}").contains(trap.message()), "{err:#}");
     // The store remains usable after a trap.
     let ok = Func::wrap(&mut store, || 1i32);
-    assert_eq!(ok.typed::<(), i32>(&store).unwrap().call(&mut store, ()).unwrap(), 1);
+    assert_eq!(
+        ok.typed::<(), i32>(&store)
+            .unwrap()
+            .call(&mut store, ())
+            .unwrap(),
+        1
+    );
     trap
 }
 
 #[test]
 fn out_of_bounds_memory() {
-    assert_eq!(trap_of("(i32.load (local.get 0))", &[Val::I32(65533)]), Trap::MemoryOutOfBounds);
-    assert_eq!(trap_of("(i32.load offset=0xffffffff (local.get 0))", &[Val::I32(1)]), Trap::MemoryOutOfBounds);
-    assert_eq!(trap_of("(i32.store8 (local.get 0) (i32.const 1)) (i32.const 0)", &[Val::I32(-1)]), Trap::MemoryOutOfBounds);
+    assert_eq!(
+        trap_of("(i32.load (local.get 0))", &[Val::I32(65533)]),
+        Trap::MemoryOutOfBounds
+    );
+    assert_eq!(
+        trap_of("(i32.load offset=0xffffffff (local.get 0))", &[Val::I32(1)]),
+        Trap::MemoryOutOfBounds
+    );
+    assert_eq!(
+        trap_of(
+            "(i32.store8 (local.get 0) (i32.const 1)) (i32.const 0)",
+            &[Val::I32(-1)]
+        ),
+        Trap::MemoryOutOfBounds
+    );
 }
 
 #[test]
 fn integer_division() {
-    assert_eq!(trap_of("(i32.div_u (i32.const 1) (local.get 0))", &[Val::I32(0)]), Trap::IntegerDivisionByZero);
-    assert_eq!(trap_of("(i32.rem_s (i32.const 1) (local.get 0))", &[Val::I32(0)]), Trap::IntegerDivisionByZero);
-    assert_eq!(trap_of("(i32.div_s (i32.const 0x80000000) (local.get 0))", &[Val::I32(-1)]), Trap::IntegerOverflow);
+    assert_eq!(
+        trap_of("(i32.div_u (i32.const 1) (local.get 0))", &[Val::I32(0)]),
+        Trap::IntegerDivisionByZero
+    );
+    assert_eq!(
+        trap_of("(i32.rem_s (i32.const 1) (local.get 0))", &[Val::I32(0)]),
+        Trap::IntegerDivisionByZero
+    );
+    assert_eq!(
+        trap_of(
+            "(i32.div_s (i32.const 0x80000000) (local.get 0))",
+            &[Val::I32(-1)]
+        ),
+        Trap::IntegerOverflow
+    );
 }
 
 #[test]
 fn float_to_int_conversion() {
     assert_eq!(
-        trap_of("(i32.trunc_f32_s (f32.div (f32.const 0) (f32.convert_i32_s (local.get 0))))", &[Val::I32(0)]),
+        trap_of(
+            "(i32.trunc_f32_s (f32.div (f32.const 0) (f32.convert_i32_s (local.get 0))))",
+            &[Val::I32(0)]
+        ),
         Trap::BadConversionToInteger
     );
-    assert_eq!(trap_of("(i32.trunc_f64_u (f64.convert_i32_s (local.get 0)))", &[Val::I32(-1)]), Trap::IntegerOverflow);
+    assert_eq!(
+        trap_of(
+            "(i32.trunc_f64_u (f64.convert_i32_s (local.get 0)))",
+            &[Val::I32(-1)]
+        ),
+        Trap::IntegerOverflow
+    );
 }
 
 #[test]
 fn unreachable_and_indirect_calls() {
-    assert_eq!(trap_of("(unreachable)", &[Val::I32(0)]), Trap::UnreachableCodeReached);
-    assert_eq!(trap_of("(call_indirect (type $i) (local.get 0))", &[Val::I32(0)]), Trap::UninitializedElement);
-    assert_eq!(trap_of("(call_indirect (type $i) (local.get 0))", &[Val::I32(2)]), Trap::UndefinedElement);
-    assert_eq!(trap_of("(call_indirect (type $v) (local.get 0)) (i32.const 0)", &[Val::I32(1)]), Trap::BadSignature);
+    assert_eq!(
+        trap_of("(unreachable)", &[Val::I32(0)]),
+        Trap::UnreachableCodeReached
+    );
+    assert_eq!(
+        trap_of("(call_indirect (type $i) (local.get 0))", &[Val::I32(0)]),
+        Trap::UninitializedElement
+    );
+    assert_eq!(
+        trap_of("(call_indirect (type $i) (local.get 0))", &[Val::I32(2)]),
+        Trap::UndefinedElement
+    );
+    assert_eq!(
+        trap_of(
+            "(call_indirect (type $v) (local.get 0)) (i32.const 0)",
+            &[Val::I32(1)]
+        ),
+        Trap::BadSignature
+    );
 }
 
 #[test]
@@ -71,9 +129,17 @@ fn max_wasm_stack_bounds_recursion_depth() -> Result<()> {
         )?;
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[])?;
-        let err = instance.get_typed_func::<(), ()>(&mut store, "f")?.call(&mut store, ()).unwrap_err();
+        let err = instance
+            .get_typed_func::<(), ()>(&mut store, "f")?
+            .call(&mut store, ())
+            .unwrap_err();
         assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
-        Ok(instance.get_global(&mut store, "depth").unwrap().get(&mut store).i32().unwrap())
+        Ok(instance
+            .get_global(&mut store, "depth")
+            .unwrap()
+            .get(&mut store)
+            .i32()
+            .unwrap())
     };
     let small = depth_with(64 * 1024)?;
     let large = depth_with(256 * 1024)?;
@@ -91,7 +157,11 @@ fn mutual_recursion_with_large_frames_exhausts_the_stack() {
              (func $b (param i64 i64 i64 i64 i64 i64)
                (call $a (i64.add (local.get 0) (local.get 5)))))"#,
     );
-    let err = instance.get_typed_func::<i64, ()>(&mut store, "a").unwrap().call(&mut store, 1).unwrap_err();
+    let err = instance
+        .get_typed_func::<i64, ()>(&mut store, "a")
+        .unwrap()
+        .call(&mut store, 1)
+        .unwrap_err();
     assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
 }
 
@@ -100,8 +170,14 @@ fn trap_reports_function_name_and_offset() {
     let (mut store, instance) = instantiate(
         r#"(module $m (memory 1) (func $inner (export "f") (drop (i32.load (i32.const 70000)))))"#,
     );
-    let err = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap().call(&mut store, ()).unwrap_err();
-    let bt = err.downcast_ref::<WasmBacktrace>().expect("a backtrace is attached");
+    let err = instance
+        .get_typed_func::<(), ()>(&mut store, "f")
+        .unwrap()
+        .call(&mut store, ())
+        .unwrap_err();
+    let bt = err
+        .downcast_ref::<WasmBacktrace>()
+        .expect("a backtrace is attached");
     let frame = &bt.frames()[0];
     assert_eq!(frame.func_name(), Some("inner"));
     assert_eq!(frame.module_name(), Some("m"));

@@ -14,8 +14,8 @@ mod compiled;
 mod indices;
 mod module;
 mod offsets;
-mod trap;
 mod translate;
+mod trap;
 mod tunables;
 mod types;
 
@@ -23,8 +23,11 @@ pub use compiled::*;
 pub use indices::*;
 pub use module::*;
 pub use offsets::*;
+pub use translate::{
+    FunctionBodyData, ModuleTranslation, TranslateError, convert_valtype, translate_module,
+    wasm_features,
+};
 pub use trap::Trap;
-pub use translate::{FunctionBodyData, ModuleTranslation, TranslateError, convert_valtype, translate_module, wasm_features};
 pub use tunables::Tunables;
 pub use types::*;
 

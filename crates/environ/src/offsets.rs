@@ -118,7 +118,19 @@ impl VMOffsets {
         let tables = memories + POINTER_SIZE * num_memories;
         let globals = tables + POINTER_SIZE * num_tables;
         let size = globals + POINTER_SIZE * num_globals;
-        Self { num_types, num_funcs, num_memories, num_tables, num_globals, type_ids, func_refs, memories, tables, globals, size }
+        Self {
+            num_types,
+            num_funcs,
+            num_memories,
+            num_tables,
+            num_globals,
+            type_ids,
+            func_refs,
+            memories,
+            tables,
+            globals,
+            size,
+        }
     }
 
     /// Total size of the `VMContext` in bytes.

@@ -69,7 +69,8 @@ impl Instance {
         tunables: &Tunables,
     ) -> Result<Box<Instance>, InstantiationError> {
         let offsets = VMOffsets::new(&module);
-        let vmctx_layout = Layout::from_size_align(offsets.size() as usize, 16).expect("vmctx layout");
+        let vmctx_layout =
+            Layout::from_size_align(offsets.size() as usize, 16).expect("vmctx layout");
         // SAFETY: the layout has non-zero size (the header alone is 32 bytes).
         let vmctx = NonNull::new(unsafe { std::alloc::alloc_zeroed(vmctx_layout) })
             .unwrap_or_else(|| std::alloc::handle_alloc_error(vmctx_layout));
@@ -90,7 +91,10 @@ impl Instance {
             instance.write(VMOffsets::MAGIC, VMCONTEXT_MAGIC);
             instance.write(VMOffsets::INSTANCE, self_ptr);
             instance.write(VMOffsets::STORE_CONTEXT, store);
-            instance.write(VMOffsets::BUILTINS, &crate::libcalls::BUILTINS as *const VMBuiltinFunctions);
+            instance.write(
+                VMOffsets::BUILTINS,
+                &crate::libcalls::BUILTINS as *const VMBuiltinFunctions,
+            );
             for (i, id) in type_ids.iter().enumerate() {
                 instance.write(instance.offsets.type_id(TypeIndex::from_u32(i as u32)), *id);
             }
@@ -102,7 +106,10 @@ impl Instance {
                 let def = DefinedFuncIndex::from_u32(def);
                 let index = module.func_index(def);
                 let ty = module.functions[index.index()];
-                let code = instance.code.as_ref().expect("a module with functions has code");
+                let code = instance
+                    .code
+                    .as_ref()
+                    .expect("a module with functions has code");
                 let info = code.info();
                 let func_ref = VMFuncRef::new(
                     code.at(info.trampoline(ty).start),
@@ -113,28 +120,47 @@ impl Instance {
                 instance.write(instance.offsets.func_ref(index), func_ref);
             }
             for (i, m) in imports.memories.iter().enumerate() {
-                instance.write(instance.offsets.memory_pointer(MemoryIndex::from_u32(i as u32)), *m);
+                instance.write(
+                    instance
+                        .offsets
+                        .memory_pointer(MemoryIndex::from_u32(i as u32)),
+                    *m,
+                );
             }
             for (i, t) in imports.tables.iter().enumerate() {
-                instance.write(instance.offsets.table_pointer(TableIndex::from_u32(i as u32)), *t);
+                instance.write(
+                    instance
+                        .offsets
+                        .table_pointer(TableIndex::from_u32(i as u32)),
+                    *t,
+                );
             }
             for (i, g) in imports.globals.iter().enumerate() {
-                instance.write(instance.offsets.global_pointer(GlobalIndex::from_u32(i as u32)), *g);
+                instance.write(
+                    instance
+                        .offsets
+                        .global_pointer(GlobalIndex::from_u32(i as u32)),
+                    *g,
+                );
             }
         }
         for ty in &module.memories[module.num_imported_memories as usize..] {
-            let mut memory =
-                LinearMemory::new(ty, tunables).map_err(|e| InstantiationError::Resource(e.to_string()))?;
-            let index = MemoryIndex::from_u32(module.num_imported_memories + instance.memories.len() as u32);
+            let mut memory = LinearMemory::new(ty, tunables)
+                .map_err(|e| InstantiationError::Resource(e.to_string()))?;
+            let index = MemoryIndex::from_u32(
+                module.num_imported_memories + instance.memories.len() as u32,
+            );
             let def = memory.definition();
             // SAFETY: writes the memory's (boxed, address-stable) definition into its vmctx slot.
             unsafe { instance.write(instance.offsets.memory_pointer(index), def) };
             instance.memories.push(memory);
         }
         for ty in &module.tables[module.num_imported_tables as usize..] {
-            let mut table = Table::new(ty)
-                .ok_or_else(|| InstantiationError::Resource(format!("table of {} elements", ty.limits.min)))?;
-            let index = TableIndex::from_u32(module.num_imported_tables + instance.tables.len() as u32);
+            let mut table = Table::new(ty).ok_or_else(|| {
+                InstantiationError::Resource(format!("table of {} elements", ty.limits.min))
+            })?;
+            let index =
+                TableIndex::from_u32(module.num_imported_tables + instance.tables.len() as u32);
             let def = table.definition();
             // SAFETY: as for memories.
             unsafe { instance.write(instance.offsets.table_pointer(index), def) };
@@ -143,7 +169,9 @@ impl Instance {
         for (i, init) in module.global_inits.iter().enumerate() {
             let index = GlobalIndex::from_u32(module.num_imported_globals + i as u32);
             let value = instance.eval_const(init);
-            let mut global = Box::new(VMGlobalDefinition { storage: value.bytes() });
+            let mut global = Box::new(VMGlobalDefinition {
+                storage: value.bytes(),
+            });
             let ptr: *mut VMGlobalDefinition = &mut *global;
             // SAFETY: as for memories.
             unsafe { instance.write(instance.offsets.global_pointer(index), ptr) };
@@ -160,7 +188,13 @@ impl Instance {
     unsafe fn write<T>(&self, offset: u32, value: T) {
         assert!(offset as usize + std::mem::size_of::<T>() <= self.vmctx_layout.size());
         // SAFETY: in bounds (asserted) of our allocation; the caller guarantees the field's type.
-        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().write_unaligned(value) }
+        unsafe {
+            self.vmctx
+                .as_ptr()
+                .add(offset as usize)
+                .cast::<T>()
+                .write_unaligned(value)
+        }
     }
 
     /// Reads the field of type `T` at `offset` in the vmctx.
@@ -170,7 +204,13 @@ impl Instance {
     unsafe fn read<T: Copy>(&self, offset: u32) -> T {
         assert!(offset as usize + std::mem::size_of::<T>() <= self.vmctx_layout.size());
         // SAFETY: in bounds (asserted); initialised by `new`; the caller guarantees the type.
-        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().read_unaligned() }
+        unsafe {
+            self.vmctx
+                .as_ptr()
+                .add(offset as usize)
+                .cast::<T>()
+                .read_unaligned()
+        }
     }
 
     /// The instance owning `vmctx`.
@@ -180,7 +220,11 @@ impl Instance {
     /// references to that instance.
     pub unsafe fn from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut Instance {
         // SAFETY: the caller guarantees `vmctx` is live; its INSTANCE field was set by `new`.
-        unsafe { &mut **(vmctx as *mut u8).add(VMOffsets::INSTANCE as usize).cast::<*mut Instance>() }
+        unsafe {
+            &mut **(vmctx as *mut u8)
+                .add(VMOffsets::INSTANCE as usize)
+                .cast::<*mut Instance>()
+        }
     }
 
     /// The instance's `VMContext`.
@@ -201,20 +245,31 @@ impl Instance {
     /// The function reference of function `f` (imported or defined).
     pub fn func_ref(&self, f: FuncIndex) -> *mut VMFuncRef {
         // SAFETY: `func_ref(f)` is inside the vmctx (VMOffsets asserts the index).
-        unsafe { self.vmctx.as_ptr().add(self.offsets.func_ref(f) as usize).cast() }
+        unsafe {
+            self.vmctx
+                .as_ptr()
+                .add(self.offsets.func_ref(f) as usize)
+                .cast()
+        }
     }
 
     /// Memory `m` (possibly imported from another instance of the same store).
     pub fn memory(&self, m: MemoryIndex) -> *mut LinearMemory {
         // SAFETY: the slot holds a pointer to a `VMMemoryDefinition`, which is the first field of a
         // `#[repr(C)] LinearMemory`.
-        unsafe { self.read::<*mut VMMemoryDefinition>(self.offsets.memory_pointer(m)).cast() }
+        unsafe {
+            self.read::<*mut VMMemoryDefinition>(self.offsets.memory_pointer(m))
+                .cast()
+        }
     }
 
     /// Table `t` (possibly imported).
     pub fn table(&self, t: TableIndex) -> *mut Table {
         // SAFETY: as for `memory`, with `Table`'s first field.
-        unsafe { self.read::<*mut VMTableDefinition>(self.offsets.table_pointer(t)).cast() }
+        unsafe {
+            self.read::<*mut VMTableDefinition>(self.offsets.table_pointer(t))
+                .cast()
+        }
     }
 
     /// Global `g`'s storage (possibly imported).
@@ -251,7 +306,9 @@ impl Instance {
     fn elem_values(&self, items: &ElemItems) -> Vec<*mut u8> {
         match items {
             ElemItems::Functions(fs) => fs.iter().map(|f| self.func_ref(*f).cast()).collect(),
-            ElemItems::Expressions(_, es) => es.iter().map(|e| self.eval_const(e).get_ptr()).collect(),
+            ElemItems::Expressions(_, es) => {
+                es.iter().map(|e| self.eval_const(e).get_ptr()).collect()
+            }
         }
     }
 

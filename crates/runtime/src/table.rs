@@ -29,8 +29,16 @@ impl Table {
             return None;
         }
         let mut elements = vec![std::ptr::null_mut(); ty.limits.min as usize];
-        let definition = VMTableDefinition { base: elements.as_mut_ptr(), current_elements: elements.len() };
-        Some(Box::new(Table { definition, elements, ty: *ty, max }))
+        let definition = VMTableDefinition {
+            base: elements.as_mut_ptr(),
+            current_elements: elements.len(),
+        };
+        Some(Box::new(Table {
+            definition,
+            elements,
+            ty: *ty,
+            max,
+        }))
     }
 
     /// The definition compiled code reads.
@@ -40,7 +48,13 @@ impl Table {
 
     /// The table's current type: its current size as the minimum, and its declared maximum.
     pub fn ty(&self) -> TableType {
-        TableType { element: self.ty.element, limits: weft_environ::Limits { min: self.size(), max: self.ty.limits.max } }
+        TableType {
+            element: self.ty.element,
+            limits: weft_environ::Limits {
+                min: self.size(),
+                max: self.ty.limits.max,
+            },
+        }
     }
 
     /// Number of elements.
@@ -55,7 +69,10 @@ impl Table {
 
     /// Sets element `index`; `false` if out of bounds.
     pub fn set(&mut self, index: u64, value: *mut u8) -> bool {
-        match usize::try_from(index).ok().and_then(|i| self.elements.get_mut(i)) {
+        match usize::try_from(index)
+            .ok()
+            .and_then(|i| self.elements.get_mut(i))
+        {
             Some(slot) => {
                 *slot = value;
                 true

@@ -27,8 +27,19 @@ pub struct VMFuncRef {
 
 impl VMFuncRef {
     /// Builds a function reference.
-    pub fn new(array_call: *const u8, wasm_call: *const u8, vmctx: *mut VMContext, type_id: u32) -> Self {
-        Self { array_call, wasm_call, vmctx, type_id, _pad: 0 }
+    pub fn new(
+        array_call: *const u8,
+        wasm_call: *const u8,
+        vmctx: *mut VMContext,
+        type_id: u32,
+    ) -> Self {
+        Self {
+            array_call,
+            wasm_call,
+            vmctx,
+            type_id,
+            _pad: 0,
+        }
     }
 }
 
@@ -72,7 +83,10 @@ pub struct VMStoreContext {
 
 impl Default for VMStoreContext {
     fn default() -> Self {
-        Self { stack_limit: usize::MAX, store_data: std::ptr::null_mut() }
+        Self {
+            stack_limit: usize::MAX,
+            store_data: std::ptr::null_mut(),
+        }
     }
 }
 
@@ -152,11 +166,16 @@ pub trait HostFunc: Send + Sync + 'static {
     /// Runs the function. `values` holds the arguments on entry and receives the results; `caller_vmctx` is the
     /// calling instance's context (null when called from the host). An `Err` unwinds the wasm frames and surfaces
     /// from the outermost `catch_traps` as [`crate::UnwindReason::Host`].
-    fn call(&self, caller_vmctx: *mut VMContext, values: &mut [ValRaw]) -> Result<(), Box<dyn Any + Send>>;
+    fn call(
+        &self,
+        caller_vmctx: *mut VMContext,
+        values: &mut [ValRaw],
+    ) -> Result<(), Box<dyn Any + Send>>;
 }
 
 /// The signature of a host shim called by the wasm-to-host trampoline.
-pub type VMHostArrayCall = unsafe extern "C" fn(*mut VMHostFuncContext, *mut VMContext, *mut ValRaw, usize);
+pub type VMHostArrayCall =
+    unsafe extern "C" fn(*mut VMHostFuncContext, *mut VMContext, *mut ValRaw, usize);
 
 /// The callee context of a host function: what `VMFuncRef::vmctx` points to for host functions.
 #[repr(C)]
@@ -175,9 +194,15 @@ const _: () = {
     assert!(std::mem::offset_of!(VMFuncRef, type_id) == vmfuncref::TYPE_ID as usize);
     assert!(std::mem::size_of::<VMFuncRef>() == vmfuncref::SIZE as usize);
     assert!(std::mem::offset_of!(VMMemoryDefinition, base) == vmmemory::BASE as usize);
-    assert!(std::mem::offset_of!(VMMemoryDefinition, current_length) == vmmemory::CURRENT_LENGTH as usize);
+    assert!(
+        std::mem::offset_of!(VMMemoryDefinition, current_length)
+            == vmmemory::CURRENT_LENGTH as usize
+    );
     assert!(std::mem::offset_of!(VMTableDefinition, base) == vmtable::BASE as usize);
-    assert!(std::mem::offset_of!(VMTableDefinition, current_elements) == vmtable::CURRENT_ELEMENTS as usize);
+    assert!(
+        std::mem::offset_of!(VMTableDefinition, current_elements)
+            == vmtable::CURRENT_ELEMENTS as usize
+    );
     assert!(std::mem::offset_of!(VMStoreContext, stack_limit) == vmstore::STACK_LIMIT as usize);
     assert!(std::mem::offset_of!(VMHostFuncContext, array_call) == vmhost::ARRAY_CALL as usize);
     assert!(std::mem::size_of::<ValRaw>() == weft_environ::VALRAW_SIZE as usize);
@@ -186,7 +211,11 @@ const _: () = {
 impl VMHostFuncContext {
     /// Wraps `func`, whose wasm-to-host trampoline (for its signature) is at `wasm_call` and whose engine-wide
     /// signature id is `type_id`. The box must stay alive (at a fixed address) while wasm can reach it.
-    pub fn new(func: Box<dyn HostFunc>, wasm_call: *const u8, type_id: u32) -> Box<VMHostFuncContext> {
+    pub fn new(
+        func: Box<dyn HostFunc>,
+        wasm_call: *const u8,
+        type_id: u32,
+    ) -> Box<VMHostFuncContext> {
         let mut ctx = Box::new(VMHostFuncContext {
             magic: VMHOST_FUNC_MAGIC,
             _pad: 0,

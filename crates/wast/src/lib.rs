@@ -64,7 +64,8 @@ impl WastContext {
 
     /// Runs the script in `path`.
     pub fn run_file(&mut self, path: &std::path::Path) -> Result<WastOutcome> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         self.run_buffer(&path.display().to_string(), &text)
     }
 
@@ -88,7 +89,11 @@ impl WastContext {
             let (line, col) = directive.span().linecol_in(text);
             match self.directive(directive) {
                 Ok(()) => outcome.passed += 1,
-                Err(e) => outcome.failures.push(format!("{filename}:{}:{}: {e:#}", line + 1, col + 1)),
+                Err(e) => {
+                    outcome
+                        .failures
+                        .push(format!("{filename}:{}:{}: {e:#}", line + 1, col + 1))
+                }
             }
         }
         Ok(outcome)
@@ -100,8 +105,14 @@ impl WastContext {
 
     fn instance(&self, id: Option<wast::token::Id<'_>>) -> Result<Instance> {
         match id {
-            Some(id) => self.instances.get(id.name()).copied().ok_or_else(|| anyhow!("no module named ${}", id.name())),
-            None => self.current.ok_or_else(|| anyhow!("no module has been instantiated")),
+            Some(id) => self
+                .instances
+                .get(id.name())
+                .copied()
+                .ok_or_else(|| anyhow!("no module named ${}", id.name())),
+            None => self
+                .current
+                .ok_or_else(|| anyhow!("no module has been instantiated")),
         }
     }
 
@@ -111,7 +122,9 @@ impl WastContext {
 
     fn define_module(&mut self, mut wat: QuoteWat<'_>, instantiate: bool) -> Result<()> {
         let name = wat.name().map(|n| n.name().to_string());
-        let bytes = wat.encode().map_err(|e| anyhow!("cannot encode the module: {e}"))?;
+        let bytes = wat
+            .encode()
+            .map_err(|e| anyhow!("cannot encode the module: {e}"))?;
         let module = self.compile(&bytes)?;
         if !instantiate {
             if let Some(name) = name {
@@ -133,7 +146,11 @@ impl WastContext {
         let func = instance
             .get_func(&mut self.store, invoke.name)
             .ok_or_else(|| anyhow!("no exported function named `{}`", invoke.name))?;
-        let args = invoke.args.iter().map(arg_to_val).collect::<Result<Vec<_>>>()?;
+        let args = invoke
+            .args
+            .iter()
+            .map(arg_to_val)
+            .collect::<Result<Vec<_>>>()?;
         let mut results = vec![Val::I32(0); func.ty(&self.store).results.len()];
         func.call(&mut self.store, &args, &mut results)?;
         Ok(results)
@@ -162,10 +179,19 @@ impl WastContext {
         match directive {
             WastDirective::Module(wat) => self.define_module(wat, true),
             WastDirective::ModuleDefinition(wat) => self.define_module(wat, false),
-            WastDirective::ModuleInstance { instance, module, .. } => {
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
                 let module = match module {
-                    Some(m) => self.modules.get(m.name()).cloned().ok_or_else(|| anyhow!("no module ${}", m.name()))?,
-                    None => self.last_module.clone().ok_or_else(|| anyhow!("no module defined"))?,
+                    Some(m) => self
+                        .modules
+                        .get(m.name())
+                        .cloned()
+                        .ok_or_else(|| anyhow!("no module ${}", m.name()))?,
+                    None => self
+                        .last_module
+                        .clone()
+                        .ok_or_else(|| anyhow!("no module defined"))?,
                 };
                 let inst = self.instantiate(&module)?;
                 self.current = Some(inst);
@@ -203,25 +229,35 @@ impl WastContext {
                     _ => bail!("expected a trap ({message}), got: {e:#}"),
                 },
             },
-            WastDirective::AssertInvalid { module, message, .. } => match module_bytes(module) {
+            WastDirective::AssertInvalid {
+                module, message, ..
+            } => match module_bytes(module) {
                 Err(_) => Ok(()), // the text is rejected before validation, which also counts as invalid
                 Ok(bytes) => match self.compile(&bytes) {
                     Ok(_) => bail!("expected an invalid module ({message}), but it compiled"),
                     Err(_) => Ok(()),
                 },
             },
-            WastDirective::AssertMalformed { module, message, .. } => match module_bytes(module) {
+            WastDirective::AssertMalformed {
+                module, message, ..
+            } => match module_bytes(module) {
                 Err(_) => Ok(()),
                 Ok(bytes) => match self.compile(&bytes) {
                     Ok(_) => bail!("expected a malformed module ({message}), but it compiled"),
                     Err(_) => Ok(()),
                 },
             },
-            WastDirective::AssertUnlinkable { mut module, message, .. } => {
+            WastDirective::AssertUnlinkable {
+                mut module,
+                message,
+                ..
+            } => {
                 let bytes = encode_wat(&mut module)?;
                 let module = self.compile(&bytes)?;
                 match self.instantiate(&module) {
-                    Ok(_) => bail!("expected a link error ({message}), but instantiation succeeded"),
+                    Ok(_) => {
+                        bail!("expected a link error ({message}), but instantiation succeeded")
+                    }
                     Err(_) => Ok(()),
                 }
             }
@@ -231,7 +267,8 @@ impl WastContext {
 }
 
 fn encode_wat(wat: &mut Wat<'_>) -> Result<Vec<u8>> {
-    wat.encode().map_err(|e| anyhow!("cannot encode the module: {e}"))
+    wat.encode()
+        .map_err(|e| anyhow!("cannot encode the module: {e}"))
 }
 
 fn module_bytes(mut module: QuoteWat<'_>) -> Result<Vec<u8>> {
@@ -259,16 +296,24 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val> {
         WastArg::Core(WastArgCore::F32(v)) => Val::F32(v.bits),
         WastArg::Core(WastArgCore::F64(v)) => Val::F64(v.bits),
         WastArg::Core(WastArgCore::V128(v)) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
-        WastArg::Core(WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Func, .. })) => {
-            Val::FuncRef(None)
-        }
+        WastArg::Core(WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Func,
+            ..
+        })) => Val::FuncRef(None),
         other => bail!("unsupported argument {other:?}"),
     })
 }
 
 /// Matches float `bits` against a pattern. `canonical` is the canonical NaN (quiet bit only), `quiet` the quiet bit,
 /// `mask` everything but the sign.
-fn nan_matches<T>(pattern: &NanPattern<T>, bits: u64, canonical: u64, quiet: u64, mask: u64, value: impl Fn(&T) -> u64) -> bool {
+fn nan_matches<T>(
+    pattern: &NanPattern<T>,
+    bits: u64,
+    canonical: u64,
+    quiet: u64,
+    mask: u64,
+    value: impl Fn(&T) -> u64,
+) -> bool {
     match pattern {
         NanPattern::CanonicalNan => bits & mask == canonical,
         NanPattern::ArithmeticNan => (bits & mask) & canonical == canonical && bits & quiet != 0,
@@ -277,16 +322,28 @@ fn nan_matches<T>(pattern: &NanPattern<T>, bits: u64, canonical: u64, quiet: u64
 }
 
 fn val_matches(actual: &Val, expected: &WastRet<'_>) -> Result<bool> {
-    let WastRet::Core(expected) = expected else { bail!("component results are not supported") };
+    let WastRet::Core(expected) = expected else {
+        bail!("component results are not supported")
+    };
     Ok(match (actual, expected) {
         (Val::I32(a), WastRetCore::I32(e)) => a == e,
         (Val::I64(a), WastRetCore::I64(e)) => a == e,
-        (Val::F32(a), WastRetCore::F32(e)) => {
-            nan_matches(e, u64::from(*a), 0x7fc0_0000, 0x0040_0000, 0x7fff_ffff, |v| u64::from(v.bits))
-        }
-        (Val::F64(a), WastRetCore::F64(e)) => {
-            nan_matches(e, *a, 0x7ff8_0000_0000_0000, 0x0008_0000_0000_0000, 0x7fff_ffff_ffff_ffff, |v| v.bits)
-        }
+        (Val::F32(a), WastRetCore::F32(e)) => nan_matches(
+            e,
+            u64::from(*a),
+            0x7fc0_0000,
+            0x0040_0000,
+            0x7fff_ffff,
+            |v| u64::from(v.bits),
+        ),
+        (Val::F64(a), WastRetCore::F64(e)) => nan_matches(
+            e,
+            *a,
+            0x7ff8_0000_0000_0000,
+            0x0008_0000_0000_0000,
+            0x7fff_ffff_ffff_ffff,
+            |v| v.bits,
+        ),
         (Val::FuncRef(f), WastRetCore::RefNull(_)) => f.is_none(),
         (Val::FuncRef(f), WastRetCore::RefFunc(_)) => f.is_some(),
         _ => false,

@@ -64,6 +64,11 @@ pub use types::*;
 pub use values::Val;
 pub use weft_cranelift::OptLevel;
 
+/// The README's examples, compiled and run as doctests so they stay true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// Weft's error type: an `anyhow::Error` whose root cause may be a [`Trap`], a [`LinkError`], a compile error, or a
 /// host function's own error.
 pub type Error = anyhow::Error;

@@ -1,7 +1,9 @@
 //! Linking modules by name.
 
 use crate::func::HostFn;
-use crate::{AsContextMut, Caller, Extern, Func, FuncType, Instance, IntoFunc, Module, Result, Val};
+use crate::{
+    AsContextMut, Caller, Extern, Func, FuncType, Instance, IntoFunc, Module, Result, Val,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -28,7 +30,10 @@ pub struct Linker<T> {
 
 impl<T: 'static> Default for Linker<T> {
     fn default() -> Self {
-        Self { definitions: HashMap::new(), allow_shadowing: false }
+        Self {
+            definitions: HashMap::new(),
+            allow_shadowing: false,
+        }
     }
 }
 
@@ -54,7 +59,12 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines `module::name` as `item` (which belongs to one store: only instantiate in that store with it).
-    pub fn define(&mut self, module: &str, name: &str, item: impl Into<Extern>) -> Result<&mut Self> {
+    pub fn define(
+        &mut self,
+        module: &str,
+        name: &str,
+        item: impl Into<Extern>,
+    ) -> Result<&mut Self> {
         self.insert(module, name, Definition::Extern(item.into()))
     }
 
@@ -80,8 +90,12 @@ impl<T: 'static> Linker<T> {
         let func = Arc::new(func);
         let ty2 = ty.clone();
         let body = move |caller: Caller<'_, T>, raw: &mut [weft_runtime::ValRaw]| -> Result<()> {
-            let params: Vec<Val> =
-                ty2.params.iter().enumerate().map(|(i, t)| Val::from_raw(&mut caller.store.opaque, raw[i], *t)).collect();
+            let params: Vec<Val> = ty2
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Val::from_raw(&mut caller.store.opaque, raw[i], *t))
+                .collect();
             let mut results: Vec<Val> = ty2.results.iter().map(|t| Val::default_for(*t)).collect();
             let store = &mut *caller.store as *mut crate::store::StoreInner<T>;
             func(caller, &params, &mut results)?;
@@ -89,7 +103,10 @@ impl<T: 'static> Linker<T> {
             let store = unsafe { &mut *store };
             for (i, (r, t)) in results.iter().zip(ty2.results.iter()).enumerate() {
                 if r.ty() != *t {
-                    anyhow::bail!("host function result {i} has type {}, but its signature says {t}", r.ty());
+                    anyhow::bail!(
+                        "host function result {i} has type {}, but its signature says {t}",
+                        r.ty()
+                    );
                 }
                 raw[i] = r.to_raw(&store.opaque)?;
             }
@@ -99,7 +116,12 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines every export of `instance` under the module name `module`.
-    pub fn instance(&mut self, mut store: impl AsContextMut<Data = T>, module: &str, instance: Instance) -> Result<&mut Self> {
+    pub fn instance(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        instance: Instance,
+    ) -> Result<&mut Self> {
         for (name, item) in instance.exports(&mut store) {
             self.define(module, &name, item)?;
         }
@@ -107,28 +129,46 @@ impl<T: 'static> Linker<T> {
     }
 
     /// The item defined as `module::name`, created in `store` if it is a host function.
-    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
-        Some(match self.definitions.get(&(module.to_string(), name.to_string()))? {
-            Definition::Extern(e) => *e,
-            Definition::HostFunc(ty, body) => {
-                Extern::Func(Func::new_host(store.as_context_mut().0, ty.clone(), body.clone()))
-            }
-        })
+    pub fn get(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Extern> {
+        Some(
+            match self
+                .definitions
+                .get(&(module.to_string(), name.to_string()))?
+            {
+                Definition::Extern(e) => *e,
+                Definition::HostFunc(ty, body) => Extern::Func(Func::new_host(
+                    store.as_context_mut().0,
+                    ty.clone(),
+                    body.clone(),
+                )),
+            },
+        )
     }
 
     /// Instantiates `module`, resolving each import by name; fails naming the first import that is undefined or has
     /// the wrong type.
-    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance> {
         let mut imports = Vec::with_capacity(module.imports().len());
         for import in module.imports() {
-            let item = self.get(&mut store, import.module(), import.name()).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "unknown import: `{}::{}` has not been defined (the module expects {})",
-                    import.module(),
-                    import.name(),
-                    import.ty()
-                )
-            })?;
+            let item = self
+                .get(&mut store, import.module(), import.name())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "unknown import: `{}::{}` has not been defined (the module expects {})",
+                        import.module(),
+                        import.name(),
+                        import.ty()
+                    )
+                })?;
             imports.push(item);
         }
         Instance::new(store, module, &imports)

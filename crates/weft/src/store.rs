@@ -106,7 +106,10 @@ impl StoreOpaque {
     /// Panics with a clear message if a handle from another store is used here (an embedder bug, like indexing a
     /// `Vec` with another `Vec`'s index).
     pub(crate) fn check(&self, id: StoreId) {
-        assert!(self.id == id, "weft: a handle from one store was used with a different store");
+        assert!(
+            self.id == id,
+            "weft: a handle from one store was used with a different store"
+        );
     }
 
     /// The `Func` index for a function reference, creating one if needed.
@@ -122,7 +125,11 @@ impl StoreOpaque {
     }
 
     /// Registers a new instance, returning its index.
-    pub(crate) fn push_instance(&mut self, handle: Box<weft_runtime::Instance>, module: Option<Module>) -> usize {
+    pub(crate) fn push_instance(
+        &mut self,
+        handle: Box<weft_runtime::Instance>,
+        module: Option<Module>,
+    ) -> usize {
         let i = self.instances.len();
         self.instance_by_vmctx.insert(handle.vmctx() as usize, i);
         self.instances.push(InstanceData { handle, module });

@@ -88,7 +88,10 @@ fn frame_at(store: &StoreOpaque, pc: usize) -> Option<FrameInfo> {
         let m = i.module.as_ref()?;
         std::ptr::eq(m.inner.code.info(), &*code).then(|| m.inner.module.clone())
     })?;
-    let def = code.functions.iter().position(|f| offset >= f.start && offset < f.start + f.length)?;
+    let def = code
+        .functions
+        .iter()
+        .position(|f| offset >= f.start && offset < f.start + f.length)?;
     let index = module.func_index(weft_environ::DefinedFuncIndex::from_u32(def as u32));
     Some(FrameInfo {
         module_name: module.name.clone(),

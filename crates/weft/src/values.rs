@@ -35,19 +35,35 @@ impl Val {
     }
     /// The `i32`, if it is one.
     pub fn i32(&self) -> Option<i32> {
-        if let Val::I32(v) = self { Some(*v) } else { None }
+        if let Val::I32(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
     /// The `i64`, if it is one.
     pub fn i64(&self) -> Option<i64> {
-        if let Val::I64(v) = self { Some(*v) } else { None }
+        if let Val::I64(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
     /// The `f32`, if it is one.
     pub fn f32(&self) -> Option<f32> {
-        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+        if let Val::F32(v) = self {
+            Some(f32::from_bits(*v))
+        } else {
+            None
+        }
     }
     /// The `f64`, if it is one.
     pub fn f64(&self) -> Option<f64> {
-        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+        if let Val::F64(v) = self {
+            Some(f64::from_bits(*v))
+        } else {
+            None
+        }
     }
     /// A zero (or null) value of type `ty`.
     pub fn default_for(ty: ValType) -> Val {
@@ -85,9 +101,12 @@ impl Val {
             ValType::F32 => Val::F32(raw.get_f32()),
             ValType::F64 => Val::F64(raw.get_f64()),
             ValType::V128 => Val::V128(raw.get_u128()),
-            ValType::FuncRef | ValType::ExternRef => Val::FuncRef(
-                std::ptr::NonNull::new(raw.get_ptr().cast()).map(|p| Func { store: store.id, index: store.func_for_ref(p) }),
-            ),
+            ValType::FuncRef | ValType::ExternRef => {
+                Val::FuncRef(std::ptr::NonNull::new(raw.get_ptr().cast()).map(|p| Func {
+                    store: store.id,
+                    index: store.func_for_ref(p),
+                }))
+            }
         }
     }
 }
