@@ -214,3 +214,54 @@ fn traps_on_other_threads() {
         h.join().unwrap();
     }
 }
+
+#[test]
+fn small_thread_stacks_trap_instead_of_crashing() {
+    // The default max_wasm_stack (512 KiB) is larger than this thread's whole stack: the runtime must still stop
+    // wasm before it reaches the guard page.
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let (mut store, instance) = instantiate(r#"(module (func $f (export "f") (call $f)))"#);
+            let err = instance
+                .get_typed_func::<(), ()>(&mut store, "f")
+                .unwrap()
+                .call(&mut store, ())
+                .unwrap_err();
+            *err.downcast_ref::<Trap>().unwrap()
+        })
+        .unwrap();
+    assert_eq!(handle.join().unwrap(), Trap::StackOverflow);
+}
+
+#[test]
+fn backtrace_lists_every_wasm_frame_innermost_first() {
+    let (mut store, instance) = instantiate(
+        r#"(module $app
+             (func $leaf (unreachable))
+             (func $middle (call $leaf))
+             (func $outer (export "run") (call $middle)))"#,
+    );
+    let err = instance
+        .get_typed_func::<(), ()>(&mut store, "run")
+        .unwrap()
+        .call(&mut store, ())
+        .unwrap_err();
+    let bt = err.downcast_ref::<WasmBacktrace>().unwrap();
+    let names: Vec<_> = bt
+        .frames()
+        .iter()
+        .map(|f| f.func_name().unwrap_or("?"))
+        .collect();
+    assert_eq!(names, ["leaf", "middle", "outer"]);
+    assert!(bt.frames().iter().all(|f| f.wasm_offset().is_some()));
+    let offsets: Vec<_> = bt
+        .frames()
+        .iter()
+        .map(|f| f.wasm_offset().unwrap())
+        .collect();
+    assert!(
+        offsets[0] < offsets[1] && offsets[1] < offsets[2],
+        "{offsets:?}"
+    );
+}

@@ -287,7 +287,7 @@ fn link(
     let mut out = CompiledCode::default();
     let mut pending = Vec::new();
     let place = |f: &CompiledFunction, out: &mut CompiledCode| -> FunctionLoc {
-        while out.text.len() % f.alignment as usize != 0 {
+        while !out.text.len().is_multiple_of(f.alignment as usize) {
             out.text.push(0xcc); // int3 padding: never executed
         }
         let start = out.text.len() as u32;

@@ -90,6 +90,28 @@ pub fn lookup_code(pc: usize) -> Option<(Arc<CompiledCode>, u32)> {
     (pc >= *start).then(|| (info.clone(), (pc - start) as u32))
 }
 
+/// Whether `pc` lies in registered compiled code. Called from the signal handler (never blocks for long).
+pub(crate) fn is_compiled_code(pc: usize) -> bool {
+    with_registry(|registry| {
+        registry
+            .range(pc + 1..)
+            .next()
+            .is_some_and(|(_, (start, _))| pc >= *start)
+    })
+    .unwrap_or(false)
+}
+
+fn with_registry<R>(f: impl FnOnce(&Registry) -> R) -> Option<R> {
+    for _ in 0..100_000 {
+        match REGISTRY.try_read() {
+            Ok(registry) => return Some(f(&registry)),
+            Err(std::sync::TryLockError::Poisoned(_)) => return None,
+            Err(std::sync::TryLockError::WouldBlock) => std::hint::spin_loop(),
+        }
+    }
+    None
+}
+
 /// The trap raised by the instruction at `pc`, if `pc` is a trap site in registered code. Called from the signal
 /// handler: it never blocks (a registry held by a writer on another thread is retried briefly) and never allocates.
 pub(crate) fn lookup_trap(pc: usize) -> Option<Trap> {

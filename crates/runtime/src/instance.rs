@@ -35,6 +35,10 @@ pub enum InstantiationError {
 }
 
 /// An instance of a module.
+#[allow(
+    clippy::vec_box,
+    reason = "the VMContext holds pointers to each item, so items must not move when the Vec grows"
+)]
 pub struct Instance {
     module: Arc<Module>,
     code: Option<Arc<CodeMemory>>,

@@ -83,13 +83,19 @@ unsafe extern "C" {
 }
 
 /// Where and why compiled code trapped.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrapInfo {
     /// The trap.
     pub trap: Trap,
     /// Address of the trapping instruction.
     pub pc: usize,
+    /// The program counters of the compiled frames on the stack, innermost first: the trapping instruction, then
+    /// each caller's call instruction (return address minus one). At most [`MAX_BACKTRACE_FRAMES`].
+    pub frames: Vec<usize>,
 }
+
+/// How many compiled frames a trap's backtrace records.
+pub const MAX_BACKTRACE_FRAMES: usize = 128;
 
 /// Why a call into wasm did not return normally.
 pub enum UnwindReason {
@@ -114,13 +120,49 @@ impl std::fmt::Debug for UnwindReason {
 /// The state of one active `catch_traps` on this thread.
 struct CallThreadState {
     jmp_buf: UnsafeCell<JmpBuf>,
-    trap: Cell<Option<TrapInfo>>,
+    /// The trap and its PC, recorded by the signal handler.
+    trap: Cell<Option<(Trap, usize)>>,
+    /// Backtrace PCs, written in place by the signal handler: it runs on a small alternate stack, so it must not
+    /// build large values on its own stack, and it must not allocate.
+    frames: UnsafeCell<[usize; MAX_BACKTRACE_FRAMES]>,
+    frames_len: Cell<usize>,
     unwind: UnsafeCell<Option<UnwindReason>>,
     prev: *const CallThreadState,
 }
 
 thread_local! {
     static CURRENT: Cell<*const CallThreadState> = const { Cell::new(ptr::null()) };
+}
+
+/// Native stack kept free below the deepest wasm frame, for host functions and the signal handler.
+pub const HOST_STACK_RESERVE: usize = 128 * 1024;
+
+/// The lowest usable address of the current thread's stack (cached per thread), if the platform tells.
+fn thread_stack_low() -> Option<usize> {
+    thread_local! {
+        static LOW: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+    if let Some(low) = LOW.with(|l| l.get()) {
+        return Some(low);
+    }
+    // SAFETY: `attr` is initialised by `pthread_getattr_np` before use and destroyed afterwards; the out-pointers
+    // are valid locals.
+    let low = unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut addr: *mut libc::c_void = ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
+        libc::pthread_attr_destroy(&mut attr);
+        if !ok {
+            return None;
+        }
+        addr as usize
+    };
+    LOW.with(|l| l.set(Some(low)));
+    Some(low)
 }
 
 unsafe extern "C" fn call_closure(payload: *mut u8) {
@@ -147,6 +189,8 @@ pub unsafe fn catch_traps(
     let state = CallThreadState {
         jmp_buf: UnsafeCell::new([0; 8]),
         trap: Cell::new(None),
+        frames: UnsafeCell::new([0; MAX_BACKTRACE_FRAMES]),
+        frames_len: Cell::new(0),
         unwind: UnsafeCell::new(None),
         prev: CURRENT.with(|c| c.get()),
     };
@@ -154,8 +198,11 @@ pub unsafe fn catch_traps(
     // SAFETY: the caller guarantees `store` is valid.
     let old_limit = unsafe { (*store).stack_limit };
     if old_limit == usize::MAX {
+        // Never let wasm come closer than `HOST_STACK_RESERVE` to the end of this thread's stack, however large
+        // `max_wasm_stack` is: overflowing into the guard page would kill the process instead of trapping.
+        let floor = thread_stack_low().map_or(0, |low| low.saturating_add(HOST_STACK_RESERVE));
         // SAFETY: as above.
-        unsafe { (*store).stack_limit = here.saturating_sub(max_wasm_stack) };
+        unsafe { (*store).stack_limit = here.saturating_sub(max_wasm_stack).max(floor) };
     }
     CURRENT.with(|c| c.set(&state));
     let mut f = f;
@@ -173,8 +220,10 @@ pub unsafe fn catch_traps(
     if jumped == 0 {
         return Ok(());
     }
-    if let Some(trap) = state.trap.get() {
-        return Err(UnwindReason::Trap(trap));
+    if let Some((trap, pc)) = state.trap.get() {
+        // SAFETY: the handler finished writing before the jump; nothing else accesses the array now.
+        let frames = unsafe { (&(*state.frames.get()))[..state.frames_len.get()].to_vec() };
+        return Err(UnwindReason::Trap(TrapInfo { trap, pc, frames }));
     }
     // SAFETY: the jump is over; nothing else refers to the state any more.
     match unsafe { (*state.unwind.get()).take() } {
@@ -270,7 +319,11 @@ unsafe extern "C" fn trap_handler(
         if let Some(trap) = code_memory::lookup_trap(pc) {
             // SAFETY: `state` is this thread's innermost live `CallThreadState`.
             let state = unsafe { &*state };
-            state.trap.set(Some(TrapInfo { trap, pc }));
+            let fp = gregs[libc::REG_RBP as usize] as usize;
+            // SAFETY: `fp` is the frame pointer of compiled code that trapped; every compiled function keeps a frame
+            // pointer chain, and the walk stops at the first frame that is not compiled code.
+            unsafe { record_frames(state, pc, fp) };
+            state.trap.set(Some((trap, pc)));
             // Resume in `weft_runtime_longjmp(&state.jmp_buf, 1)` when the handler returns.
             gregs[libc::REG_RDI as usize] = state.jmp_buf.get() as i64;
             gregs[libc::REG_RSI as usize] = 1;
@@ -281,6 +334,39 @@ unsafe extern "C" fn trap_handler(
     // Not a wasm trap: a host bug or someone else's signal. Hand it on untouched.
     // SAFETY: forwarding with the arguments we were given.
     unsafe { forward_signal(signum, info, context) }
+}
+
+/// Records the compiled frames from the trapping one outwards by following the frame-pointer chain, writing into
+/// `state.frames` in place. Allocation-free: it runs inside the signal handler.
+///
+/// # Safety
+/// `fp` must be the frame pointer of the compiled function executing at `pc`, and `state.frames` must not be
+/// borrowed elsewhere.
+unsafe fn record_frames(state: &CallThreadState, pc: usize, mut fp: usize) {
+    let frames = state.frames.get() as *mut usize;
+    let mut len = 0;
+    let mut push = |pc: usize| {
+        // SAFETY: `len < MAX_BACKTRACE_FRAMES` is checked by the loop below before every push.
+        unsafe { frames.add(len).write(pc) };
+        len += 1;
+    };
+    push(pc);
+    let mut count = 1;
+    while count < MAX_BACKTRACE_FRAMES && fp != 0 && fp.is_multiple_of(8) {
+        // SAFETY: `fp` points at a saved frame pointer with the return address above it (x86-64 frame layout).
+        let (caller_fp, return_address) =
+            unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        if !code_memory::is_compiled_code(return_address) {
+            break;
+        }
+        push(return_address - 1);
+        count += 1;
+        if caller_fp <= fp {
+            break; // the stack grows down, so callers' frames are at higher addresses
+        }
+        fp = caller_fp;
+    }
+    state.frames_len.set(count);
 }
 
 unsafe fn forward_signal(

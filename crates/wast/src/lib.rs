@@ -281,10 +281,10 @@ fn check_trap(error: &anyhow::Error, expected: &str) -> Result<()> {
         return Ok(());
     }
     // The spec sometimes appends detail ("uninitialized element 2") to the trap's message.
-    if let Some(trap) = error.downcast_ref::<Trap>() {
-        if expected.starts_with(trap.message()) {
-            return Ok(());
-        }
+    if let Some(trap) = error.downcast_ref::<Trap>()
+        && expected.starts_with(trap.message())
+    {
+        return Ok(());
     }
     bail!("expected a trap with message `{expected}`, got: {text}")
 }

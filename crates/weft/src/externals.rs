@@ -63,8 +63,9 @@ impl Extern {
     pub(crate) fn ty_opaque(&self, store: &StoreOpaque) -> Result<ExternType> {
         Ok(match self {
             Extern::Func(f) => ExternType::Func(store.engine.signature(f.type_id(store))),
-            // SAFETY (for the three below): items of this store live as long as the store.
+            // SAFETY: items of this store live as long as the store, which `store` borrows.
             Extern::Memory(m) => ExternType::Memory(unsafe { (*m.raw(store)).ty() }),
+            // SAFETY: as above.
             Extern::Table(t) => ExternType::Table(unsafe { (*t.raw(store)).ty() }),
             Extern::Global(g) => ExternType::Global(g.ty_opaque(store)),
         })

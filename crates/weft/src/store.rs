@@ -39,6 +39,10 @@ pub(crate) struct InstanceData {
 }
 
 /// The part of a store that does not depend on `T`.
+#[allow(
+    clippy::vec_box,
+    reason = "wasm holds pointers into each host function context, so they must not move"
+)]
 pub(crate) struct StoreOpaque {
     pub(crate) id: StoreId,
     pub(crate) engine: Engine,

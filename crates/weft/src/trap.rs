@@ -71,7 +71,11 @@ impl std::error::Error for WasmBacktrace {}
 pub(crate) fn unwind_to_error(store: &StoreOpaque, reason: UnwindReason) -> anyhow::Error {
     match reason {
         UnwindReason::Trap(info) => {
-            let frames = frame_at(store, info.pc).into_iter().collect();
+            let frames = info
+                .frames
+                .iter()
+                .filter_map(|pc| frame_at(store, *pc))
+                .collect();
             anyhow::Error::new(WasmBacktrace { frames }).context(info.trap)
         }
         UnwindReason::Host(payload) => match payload.downcast::<anyhow::Error>() {
