@@ -49,6 +49,43 @@ impl<T: 'static> HostFunc for HostFuncState<T> {
     }
 }
 
+/// Adapts a host closure over [`Val`]s to the raw array convention, checking the results' types.
+pub(crate) fn val_host_fn<T: 'static>(
+    ty: FuncType,
+    func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+) -> Arc<HostFn<T>> {
+    Arc::new(
+        move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
+            let Caller { store, instance } = caller;
+            let params: Vec<Val> = ty
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Val::from_raw(&mut store.opaque, raw[i], *t))
+                .collect();
+            let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+            func(
+                Caller {
+                    store: &mut *store,
+                    instance,
+                },
+                &params,
+                &mut results,
+            )?;
+            for (i, (r, t)) in results.iter().zip(ty.results.iter()).enumerate() {
+                if r.ty() != *t {
+                    anyhow::bail!(
+                        "host function result {i} has type {}, but its signature says {t}",
+                        r.ty()
+                    );
+                }
+                raw[i] = r.to_raw(&store.opaque)?;
+            }
+            Ok(())
+        },
+    )
+}
+
 /// The context a host function runs in: the store (with its data) and the calling instance.
 pub struct Caller<'a, T> {
     pub(crate) store: &'a mut StoreInner<T>,
@@ -97,35 +134,8 @@ impl Func {
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
-        let ty2 = ty.clone();
-        let body = move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
-            let params: Vec<Val> = ty2
-                .params
-                .iter()
-                .enumerate()
-                .map(|(i, t)| Val::from_raw(&mut caller.store.opaque, raw[i], *t))
-                .collect();
-            let mut results: Vec<Val> = ty2.results.iter().map(|t| Val::default_for(*t)).collect();
-            func(
-                Caller {
-                    store: &mut *caller.store,
-                    instance: caller.instance,
-                },
-                &params,
-                &mut results,
-            )?;
-            for (i, (r, t)) in results.iter().zip(ty2.results.iter()).enumerate() {
-                if r.ty() != *t {
-                    anyhow::bail!(
-                        "host function result {i} has type {}, but its signature says {t}",
-                        r.ty()
-                    );
-                }
-                raw[i] = r.to_raw(&caller.store.opaque)?;
-            }
-            Ok(())
-        };
-        Self::new_host(store.as_context_mut().0, ty, Arc::new(body))
+        let body = val_host_fn(ty.clone(), func);
+        Self::new_host(store.as_context_mut().0, ty, body)
     }
 
     /// Defines a host function from a Rust closure; its wasm type follows from the closure's types.

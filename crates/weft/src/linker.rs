@@ -87,32 +87,8 @@ impl<T: 'static> Linker<T> {
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
-        let func = Arc::new(func);
-        let ty2 = ty.clone();
-        let body = move |caller: Caller<'_, T>, raw: &mut [weft_runtime::ValRaw]| -> Result<()> {
-            let params: Vec<Val> = ty2
-                .params
-                .iter()
-                .enumerate()
-                .map(|(i, t)| Val::from_raw(&mut caller.store.opaque, raw[i], *t))
-                .collect();
-            let mut results: Vec<Val> = ty2.results.iter().map(|t| Val::default_for(*t)).collect();
-            let store = &mut *caller.store as *mut crate::store::StoreInner<T>;
-            func(caller, &params, &mut results)?;
-            // SAFETY: `caller` (the only other borrow of the store) was consumed by the call above.
-            let store = unsafe { &mut *store };
-            for (i, (r, t)) in results.iter().zip(ty2.results.iter()).enumerate() {
-                if r.ty() != *t {
-                    anyhow::bail!(
-                        "host function result {i} has type {}, but its signature says {t}",
-                        r.ty()
-                    );
-                }
-                raw[i] = r.to_raw(&store.opaque)?;
-            }
-            Ok(())
-        };
-        self.insert(module, name, Definition::HostFunc(ty, Arc::new(body)))
+        let body = crate::func::val_host_fn(ty.clone(), func);
+        self.insert(module, name, Definition::HostFunc(ty, body))
     }
 
     /// Defines every export of `instance` under the module name `module`.
