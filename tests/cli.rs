@@ -8,11 +8,7 @@ fn root() -> PathBuf {
 }
 
 fn weft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("weft runs")
+    Command::new(env!("CARGO_BIN_EXE_weft")).args(args).current_dir(root()).output().expect("weft runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -41,14 +37,7 @@ fn invokes_with_arguments() {
     assert_eq!(text(&out.stdout), "5\n");
     let out = weft(&["run", "--invoke", "add", "examples/add.wat", "-1", "0x10"]);
     assert_eq!(text(&out.stdout), "15\n");
-    let out = weft(&[
-        "run",
-        "--invoke",
-        "add",
-        "examples/add.wat",
-        "4294967295",
-        "1",
-    ]);
+    let out = weft(&["run", "--invoke", "add", "examples/add.wat", "4294967295", "1"]);
     assert_eq!(text(&out.stdout), "0\n");
 }
 
@@ -56,36 +45,13 @@ fn invokes_with_arguments() {
 fn bad_arguments_are_explained() {
     let out = weft(&["run", "--invoke", "add", "examples/add.wat", "2"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("takes 2 arguments"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("takes 2 arguments"), "{}", text(&out.stderr));
     let out = weft(&["run", "--invoke", "add", "examples/add.wat", "2", "x"]);
-    assert!(
-        text(&out.stderr).contains("`x` is not an integer"),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = weft(&[
-        "run",
-        "--invoke",
-        "add",
-        "examples/add.wat",
-        "2",
-        "4294967296",
-    ]);
-    assert!(
-        text(&out.stderr).contains("does not fit in 32 bits"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("`x` is not an integer"), "{}", text(&out.stderr));
+    let out = weft(&["run", "--invoke", "add", "examples/add.wat", "2", "4294967296"]);
+    assert!(text(&out.stderr).contains("does not fit in 32 bits"), "{}", text(&out.stderr));
     let out = weft(&["run", "--invoke", "nope", "examples/add.wat"]);
-    assert!(
-        text(&out.stderr).contains("no function called `nope`"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("no function called `nope`"), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -93,10 +59,7 @@ fn trap_exits_non_zero_with_its_message() {
     let out = weft(&["run", "--invoke", "div", "examples/trap.wat", "0"]);
     assert_eq!(out.status.code(), Some(134));
     let err = text(&out.stderr);
-    assert!(
-        err.contains("integer divide by zero") && err.contains("div"),
-        "{err}"
-    );
+    assert!(err.contains("integer divide by zero") && err.contains("div"), "{err}");
 }
 
 #[test]
@@ -114,11 +77,7 @@ fn proc_exit_sets_the_status() {
 fn unknown_flag_is_rejected() {
     let out = weft(&["run", "--no-such-flag", "examples/hello.wat"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("--no-such-flag"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("--no-such-flag"), "{}", text(&out.stderr));
     let out = weft(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -127,32 +86,17 @@ fn unknown_flag_is_rejected() {
 fn bad_modules_are_explained() {
     let out = weft(&["run", "does-not-exist.wasm"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("does-not-exist.wasm"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("does-not-exist.wasm"), "{}", text(&out.stderr));
 
     let path = temp_file("bad.wasm", "\0asm\u{1}\0\0\0\u{1}\u{9}");
     let out = weft(&["run", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("offset"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("offset"), "{}", text(&out.stderr));
 
-    let path = temp_file(
-        "import.wat",
-        r#"(module (import "env" "missing" (func)) (func (export "_start")))"#,
-    );
+    let path = temp_file("import.wat", r#"(module (import "env" "missing" (func)) (func (export "_start")))"#);
     let out = weft(&["run", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("env::missing"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("env::missing"), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -163,10 +107,7 @@ fn help_explains_commands_and_flags() {
     assert!(help.contains("run") && help.contains("wast"), "{help}");
     let out = weft(&["run", "--help"]);
     let help = text(&out.stdout);
-    assert!(
-        help.contains("--invoke") && help.contains("Example"),
-        "{help}"
-    );
+    assert!(help.contains("--invoke") && help.contains("Example"), "{help}");
 }
 
 #[test]
@@ -186,11 +127,7 @@ fn wast_reports_per_file_and_total() {
     );
     let out = weft(&["wast", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stdout).lines().last().unwrap() == "2 passed, 1 failed",
-        "{}",
-        text(&out.stdout)
-    );
+    assert!(text(&out.stdout).lines().last().unwrap() == "2 passed, 1 failed", "{}", text(&out.stdout));
 }
 
 #[test]
@@ -208,12 +145,5 @@ fn wast_runs_the_whole_1_0_spec_suite() {
     let out = weft(&args);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert!(
-        stdout
-            .lines()
-            .last()
-            .unwrap()
-            .ends_with(" passed, 0 failed"),
-        "{stdout}"
-    );
+    assert!(stdout.lines().last().unwrap().ends_with(" passed, 0 failed"), "{stdout}");
 }

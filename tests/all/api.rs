@@ -46,28 +46,17 @@ fn host_functions_see_store_data_and_caller_memory() -> Result<()> {
              (func (export "run") (call $log (i32.const 16) (i32.const 5))))"#,
     )?;
     let mut linker: Linker<Vec<String>> = Linker::new();
-    linker.func_wrap(
-        "host",
-        "log",
-        |mut caller: Caller<'_, Vec<String>>, ptr: i32, len: i32| -> Result<()> {
-            let memory = caller
-                .get_export("memory")
-                .and_then(Extern::into_memory)
-                .expect("memory export");
-            let mut buf = vec![0; len as usize];
-            memory.read(&caller, ptr as usize, &mut buf)?;
-            caller.data_mut().push(String::from_utf8(buf)?);
-            Ok(())
-        },
-    )?;
+    linker.func_wrap("host", "log", |mut caller: Caller<'_, Vec<String>>, ptr: i32, len: i32| -> Result<()> {
+        let memory = caller.get_export("memory").and_then(Extern::into_memory).expect("memory export");
+        let mut buf = vec![0; len as usize];
+        memory.read(&caller, ptr as usize, &mut buf)?;
+        caller.data_mut().push(String::from_utf8(buf)?);
+        Ok(())
+    })?;
     let mut store = Store::new(&engine, Vec::new());
     let instance = linker.instantiate(&mut store, &module)?;
-    instance
-        .get_typed_func::<(), ()>(&mut store, "run")?
-        .call(&mut store, ())?;
-    instance
-        .get_typed_func::<(), ()>(&mut store, "run")?
-        .call(&mut store, ())?;
+    instance.get_typed_func::<(), ()>(&mut store, "run")?.call(&mut store, ())?;
+    instance.get_typed_func::<(), ()>(&mut store, "run")?.call(&mut store, ())?;
     assert_eq!(store.data(), &["hello", "hello"]);
     Ok(())
 }
@@ -85,15 +74,12 @@ fn nested_calls_wasm_host_wasm() -> Result<()> {
                  (else (i32.add (i32.const 1) (call $recurse (i32.sub (local.get 0) (i32.const 1))))))))"#,
     )?;
     let mut store = Store::new(&engine, None::<Func>);
-    let recurse = Func::wrap(
-        &mut store,
-        |mut caller: Caller<'_, Option<Func>>, n: i32| -> Result<i32> {
-            let count = caller.data().expect("set before the call");
-            let mut out = [Val::I32(0)];
-            count.call(&mut caller, &[Val::I32(n)], &mut out)?;
-            Ok(out[0].i32().unwrap())
-        },
-    );
+    let recurse = Func::wrap(&mut store, |mut caller: Caller<'_, Option<Func>>, n: i32| -> Result<i32> {
+        let count = caller.data().expect("set before the call");
+        let mut out = [Val::I32(0)];
+        count.call(&mut caller, &[Val::I32(n)], &mut out)?;
+        Ok(out[0].i32().unwrap())
+    });
     let instance = Instance::new(&mut store, &module, &[recurse.into()])?;
     let count = instance.get_func(&mut store, "count").unwrap();
     *store.data_mut() = Some(count);
@@ -113,23 +99,15 @@ fn host_errors_are_returned_and_downcastable() {
     impl std::error::Error for Refused {}
 
     let engine = Engine::default();
-    let module = Module::new(
-        &engine,
-        r#"(module (import "h" "f" (func $f)) (func (export "run") (call $f) (unreachable)))"#,
-    )
-    .unwrap();
+    let module =
+        Module::new(&engine, r#"(module (import "h" "f" (func $f)) (func (export "run") (call $f) (unreachable)))"#)
+            .unwrap();
     let mut store = Store::new(&engine, ());
     let f = Func::wrap(&mut store, || -> Result<()> { Err(Refused(7).into()) });
     let instance = Instance::new(&mut store, &module, &[f.into()]).unwrap();
-    let run = instance
-        .get_typed_func::<(), ()>(&mut store, "run")
-        .unwrap();
+    let run = instance.get_typed_func::<(), ()>(&mut store, "run").unwrap();
     let err = run.call(&mut store, ()).unwrap_err();
-    assert_eq!(
-        err.downcast_ref::<Refused>().map(|r| r.0),
-        Some(7),
-        "{err:#}"
-    );
+    assert_eq!(err.downcast_ref::<Refused>().map(|r| r.0), Some(7), "{err:#}");
     assert!(err.downcast_ref::<Trap>().is_none());
     // The store is still usable.
     let err = run.call(&mut store, ()).unwrap_err();
@@ -139,30 +117,17 @@ fn host_errors_are_returned_and_downcastable() {
 #[test]
 fn host_panics_resume_in_the_caller_with_their_payload() {
     let engine = Engine::default();
-    let module = Module::new(
-        &engine,
-        r#"(module (import "h" "f" (func $f)) (func (export "run") (call $f)))"#,
-    )
-    .unwrap();
+    let module =
+        Module::new(&engine, r#"(module (import "h" "f" (func $f)) (func (export "run") (call $f)))"#).unwrap();
     let mut store = Store::new(&engine, ());
     let f = Func::wrap(&mut store, || -> () { std::panic::panic_any(1234u64) });
     let instance = Instance::new(&mut store, &module, &[f.into()]).unwrap();
-    let run = instance
-        .get_typed_func::<(), ()>(&mut store, "run")
-        .unwrap();
-    let payload =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, ())))
-            .unwrap_err();
+    let run = instance.get_typed_func::<(), ()>(&mut store, "run").unwrap();
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, ()))).unwrap_err();
     assert_eq!(payload.downcast_ref::<u64>(), Some(&1234));
     // Wasm frames were unwound; the store still works.
     let ok = Func::wrap(&mut store, || 5i32);
-    assert_eq!(
-        ok.typed::<(), i32>(&store)
-            .unwrap()
-            .call(&mut store, ())
-            .unwrap(),
-        5
-    );
+    assert_eq!(ok.typed::<(), i32>(&store).unwrap().call(&mut store, ()).unwrap(), 5);
 }
 
 #[test]
@@ -179,28 +144,13 @@ fn memory_from_host_and_wasm() -> Result<()> {
     let load = instance.get_typed_func::<i32, i32>(&mut store, "load")?;
     assert_eq!(load.call(&mut store, 100)? as u32, 0xdeadbeef);
     assert_eq!(mem.size(&store), 1);
-    assert_eq!(
-        instance
-            .get_typed_func::<i32, i32>(&mut store, "grow")?
-            .call(&mut store, 1)?,
-        1
-    );
+    assert_eq!(instance.get_typed_func::<i32, i32>(&mut store, "grow")?.call(&mut store, 1)?, 1);
     assert_eq!(mem.size(&store), 2);
     assert_eq!(mem.data(&store).len(), 2 * 65536);
     assert_eq!(mem.grow(&mut store, 1)?, 2);
     assert!(mem.grow(&mut store, 1).is_err(), "the maximum is 3 pages");
-    assert_eq!(
-        instance
-            .get_typed_func::<i32, i32>(&mut store, "grow")?
-            .call(&mut store, 1)?,
-        -1
-    );
-    assert_eq!(
-        instance
-            .get_typed_func::<(), i32>(&mut store, "size")?
-            .call(&mut store, ())?,
-        3
-    );
+    assert_eq!(instance.get_typed_func::<i32, i32>(&mut store, "grow")?.call(&mut store, 1)?, -1);
+    assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "size")?.call(&mut store, ())?, 3);
     mem.data_mut(&mut store)[3 * 65536 - 4..].copy_from_slice(&7u32.to_le_bytes());
     assert_eq!(load.call(&mut store, 3 * 65536 - 4)?, 7);
     assert!(mem.read(&store, 3 * 65536 - 2, &mut [0; 4]).is_err());
@@ -220,16 +170,10 @@ fn tables_and_indirect_calls_from_the_host() -> Result<()> {
     let seven = instance.get_func(&mut store, "seven").unwrap();
     let call = instance.get_typed_func::<i32, i32>(&mut store, "call")?;
     let err = call.call(&mut store, 1).unwrap_err();
-    assert_eq!(
-        err.downcast_ref::<Trap>(),
-        Some(&Trap::UninitializedElement)
-    );
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::UninitializedElement));
     table.set(&mut store, 1, Val::FuncRef(Some(seven)))?;
     assert_eq!(call.call(&mut store, 1)?, 7);
-    assert!(matches!(
-        table.get(&mut store, 1),
-        Some(Val::FuncRef(Some(_)))
-    ));
+    assert!(matches!(table.get(&mut store, 1), Some(Val::FuncRef(Some(_)))));
     assert!(table.get(&mut store, 2).is_none());
     assert_eq!(table.grow(&mut store, 3, Val::FuncRef(Some(seven)))?, 2);
     assert_eq!(call.call(&mut store, 4)?, 7);
@@ -251,22 +195,11 @@ fn globals_get_set_and_mutability() -> Result<()> {
     let g = instance.get_global(&mut store, "g").unwrap();
     assert_eq!(g.get(&mut store).i32(), Some(1));
     g.set(&mut store, Val::I32(42))?;
-    assert_eq!(
-        instance
-            .get_typed_func::<(), i32>(&mut store, "get")?
-            .call(&mut store, ())?,
-        42
-    );
+    assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "get")?.call(&mut store, ())?, 42);
     assert!(g.set(&mut store, Val::I64(1)).is_err(), "wrong type");
     let c = instance.get_global(&mut store, "c").unwrap();
     assert!(c.set(&mut store, Val::I64(6)).is_err(), "immutable");
-    assert_eq!(
-        c.ty(&store),
-        GlobalType {
-            content: ValType::I64,
-            mutable: false
-        }
-    );
+    assert_eq!(c.ty(&store), GlobalType { content: ValType::I64, mutable: false });
     Ok(())
 }
 
@@ -281,44 +214,12 @@ fn imports_and_exports_carry_types() -> Result<()> {
              (func (export "g") (param i64))
              (global (export "x") (mut f32) (f32.const 0)))"#,
     )?;
-    let imports: Vec<_> = module
-        .imports()
-        .map(|i| (i.module().to_string(), i.name().to_string(), i.ty()))
-        .collect();
-    assert_eq!(
-        imports[0].2,
-        ExternType::Func(FuncType::new([ValType::I32], [ValType::F64]))
-    );
-    assert_eq!(
-        imports[1].2,
-        ExternType::Memory(MemoryType {
-            limits: Limits {
-                min: 1,
-                max: Some(2)
-            }
-        })
-    );
-    let exports: Vec<_> = module
-        .exports()
-        .map(|e| (e.name().to_string(), e.ty()))
-        .collect();
-    assert_eq!(
-        exports[0],
-        (
-            "g".into(),
-            ExternType::Func(FuncType::new([ValType::I64], []))
-        )
-    );
-    assert_eq!(
-        exports[1],
-        (
-            "x".into(),
-            ExternType::Global(GlobalType {
-                content: ValType::F32,
-                mutable: true
-            })
-        )
-    );
+    let imports: Vec<_> = module.imports().map(|i| (i.module().to_string(), i.name().to_string(), i.ty())).collect();
+    assert_eq!(imports[0].2, ExternType::Func(FuncType::new([ValType::I32], [ValType::F64])));
+    assert_eq!(imports[1].2, ExternType::Memory(MemoryType { limits: Limits { min: 1, max: Some(2) } }));
+    let exports: Vec<_> = module.exports().map(|e| (e.name().to_string(), e.ty())).collect();
+    assert_eq!(exports[0], ("g".into(), ExternType::Func(FuncType::new([ValType::I64], []))));
+    assert_eq!(exports[1], ("x".into(), ExternType::Global(GlobalType { content: ValType::F32, mutable: true })));
     Ok(())
 }
 
@@ -328,14 +229,7 @@ fn start_function_runs_at_instantiation() -> Result<()> {
         r#"(module (global $g (export "g") (mut i32) (i32.const 0))
              (func $start (global.set $g (i32.const 9))) (start $start))"#,
     );
-    assert_eq!(
-        instance
-            .get_global(&mut store, "g")
-            .unwrap()
-            .get(&mut store)
-            .i32(),
-        Some(9)
-    );
+    assert_eq!(instance.get_global(&mut store, "g").unwrap().get(&mut store).i32(), Some(9));
     Ok(())
 }
 
@@ -344,18 +238,12 @@ fn store_keeps_instances_alive_after_the_module_is_dropped() -> Result<()> {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
     let f = {
-        let module = Module::new(
-            &engine,
-            r#"(module (func (export "f") (result i32) (i32.const 3)))"#,
-        )?;
+        let module = Module::new(&engine, r#"(module (func (export "f") (result i32) (i32.const 3)))"#)?;
         let instance = Instance::new(&mut store, &module, &[])?;
         instance.get_typed_func::<(), i32>(&mut store, "f")?
     };
     for _ in 0..20 {
-        let module = Module::new(
-            &engine,
-            r#"(module (memory 1) (func (export "f") (result i32) (i32.const 4)))"#,
-        )?;
+        let module = Module::new(&engine, r#"(module (memory 1) (func (export "f") (result i32) (i32.const 4)))"#)?;
         Instance::new(&mut store, &module, &[])?;
     }
     assert_eq!(f.call(&mut store, ())?, 3);
@@ -366,20 +254,8 @@ fn store_keeps_instances_alive_after_the_module_is_dropped() -> Result<()> {
 fn instances_share_imported_memory_tables_and_globals() -> Result<()> {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
-    let memory = Memory::new(
-        &mut store,
-        MemoryType {
-            limits: Limits { min: 1, max: None },
-        },
-    )?;
-    let global = Global::new(
-        &mut store,
-        GlobalType {
-            content: ValType::I32,
-            mutable: true,
-        },
-        Val::I32(0),
-    )?;
+    let memory = Memory::new(&mut store, MemoryType { limits: Limits { min: 1, max: None } })?;
+    let global = Global::new(&mut store, GlobalType { content: ValType::I32, mutable: true }, Val::I32(0))?;
     let writer = Module::new(
         &engine,
         r#"(module (import "" "m" (memory 1)) (import "" "g" (global $g (mut i32)))
@@ -391,13 +267,8 @@ fn instances_share_imported_memory_tables_and_globals() -> Result<()> {
     )?;
     let w = Instance::new(&mut store, &writer, &[memory.into(), global.into()])?;
     let r = Instance::new(&mut store, &reader, &[memory.into()])?;
-    w.get_typed_func::<(), ()>(&mut store, "w")?
-        .call(&mut store, ())?;
-    assert_eq!(
-        r.get_typed_func::<(), i32>(&mut store, "r")?
-            .call(&mut store, ())?,
-        77
-    );
+    w.get_typed_func::<(), ()>(&mut store, "w")?.call(&mut store, ())?;
+    assert_eq!(r.get_typed_func::<(), i32>(&mut store, "r")?.call(&mut store, ())?, 77);
     assert_eq!(global.get(&mut store).i32(), Some(5));
     Ok(())
 }
@@ -423,11 +294,7 @@ fn explicit_bounds_checks_mode_runs_and_traps() -> Result<()> {
     let err = load.call(&mut store, 65529).unwrap_err();
     assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
     // Growing moves the memory; the data and the new bound follow.
-    assert_eq!(
-        i.get_typed_func::<i32, i32>(&mut store, "grow")?
-            .call(&mut store, 1)?,
-        1
-    );
+    assert_eq!(i.get_typed_func::<i32, i32>(&mut store, "grow")?.call(&mut store, 1)?, 1);
     assert_eq!(load.call(&mut store, 65528)?, 11);
     store_fn.call(&mut store, (131068, 5))?;
     assert_eq!(load.call(&mut store, 131064)?, 5);

@@ -32,25 +32,15 @@ fn disabled_feature_is_named() {
     let msg = compile_err(b"(module (func (drop (v128.const i64x2 0 0))))");
     assert!(msg.to_lowercase().contains("simd"), "{msg}");
     let msg = compile_err(b"(module (func (result i32 i32) (i32.const 1) (i32.const 2)))");
-    assert!(
-        msg.contains("multi-value") || msg.contains("multi value"),
-        "{msg}"
-    );
+    assert!(msg.contains("multi-value") || msg.contains("multi value"), "{msg}");
 }
 
 #[test]
 fn missing_import_names_module_and_field() {
     let engine = Engine::default();
-    let module = Module::new(
-        &engine,
-        r#"(module (import "env" "missing" (func (param i32))))"#,
-    )
-    .unwrap();
+    let module = Module::new(&engine, r#"(module (import "env" "missing" (func (param i32))))"#).unwrap();
     let mut store = Store::new(&engine, ());
-    let msg = format!(
-        "{:#}",
-        Linker::new().instantiate(&mut store, &module).unwrap_err()
-    );
+    let msg = format!("{:#}", Linker::new().instantiate(&mut store, &module).unwrap_err());
     assert!(msg.contains("env::missing") && msg.contains("i32"), "{msg}");
 }
 
@@ -63,75 +53,38 @@ fn mistyped_import_names_expected_and_found() {
     linker.func_wrap("env", "f", |_: i64| {}).unwrap();
     let msg = format!("{:#}", linker.instantiate(&mut store, &module).unwrap_err());
     assert!(
-        msg.contains("env::f")
-            && msg.contains("expected (func (param i32)")
-            && msg.contains("found (func (param i64)"),
+        msg.contains("env::f") && msg.contains("expected (func (param i32)") && msg.contains("found (func (param i64)"),
         "{msg}"
     );
     let err = linker.instantiate(&mut store, &module).unwrap_err();
     assert!(err.downcast_ref::<LinkError>().is_some());
 
     let module = Module::new(&engine, r#"(module (import "env" "m" (memory 2)))"#).unwrap();
-    let small = Memory::new(
-        &mut store,
-        MemoryType {
-            limits: Limits { min: 1, max: None },
-        },
-    )
-    .unwrap();
-    let msg = format!(
-        "{:#}",
-        Instance::new(&mut store, &module, &[small.into()]).unwrap_err()
-    );
+    let small = Memory::new(&mut store, MemoryType { limits: Limits { min: 1, max: None } }).unwrap();
+    let msg = format!("{:#}", Instance::new(&mut store, &module, &[small.into()]).unwrap_err());
     assert!(msg.contains("env::m") && msg.contains("memory"), "{msg}");
     let f = Func::wrap(&mut store, || {});
-    let msg = format!(
-        "{:#}",
-        Instance::new(&mut store, &module, &[f.into()]).unwrap_err()
-    );
-    assert!(
-        msg.contains("expected (memory 2)") && msg.contains("found (func"),
-        "{msg}"
-    );
+    let msg = format!("{:#}", Instance::new(&mut store, &module, &[f.into()]).unwrap_err());
+    assert!(msg.contains("expected (memory 2)") && msg.contains("found (func"), "{msg}");
     let msg = format!("{:#}", Instance::new(&mut store, &module, &[]).unwrap_err());
     assert!(msg.contains("1 imports"), "{msg}");
 }
 
 #[test]
 fn wrong_arguments_to_call() {
-    let (mut store, instance) = crate::instantiate(
-        r#"(module (func (export "f") (param i32 f64) (result i32) (i32.const 0)))"#,
-    );
+    let (mut store, instance) =
+        crate::instantiate(r#"(module (func (export "f") (param i32 f64) (result i32) (i32.const 0)))"#);
     let f = instance.get_func(&mut store, "f").unwrap();
     let mut out = [Val::I32(0)];
-    let msg = format!(
-        "{:#}",
-        f.call(&mut store, &[Val::I32(1)], &mut out).unwrap_err()
-    );
+    let msg = format!("{:#}", f.call(&mut store, &[Val::I32(1)], &mut out).unwrap_err());
     assert!(msg.contains("takes 2") && msg.contains("1 given"), "{msg}");
-    let msg = format!(
-        "{:#}",
-        f.call(&mut store, &[Val::I32(1), Val::F32(0)], &mut out)
-            .unwrap_err()
-    );
-    assert!(
-        msg.contains("argument 1") && msg.contains("f32") && msg.contains("f64"),
-        "{msg}"
-    );
-    let msg = format!(
-        "{:#}",
-        f.call(&mut store, &[Val::I32(1), Val::F64(0)], &mut [])
-            .unwrap_err()
-    );
+    let msg = format!("{:#}", f.call(&mut store, &[Val::I32(1), Val::F32(0)], &mut out).unwrap_err());
+    assert!(msg.contains("argument 1") && msg.contains("f32") && msg.contains("f64"), "{msg}");
+    let msg = format!("{:#}", f.call(&mut store, &[Val::I32(1), Val::F64(0)], &mut []).unwrap_err());
     assert!(msg.contains("results"), "{msg}");
     let msg = format!("{:#}", f.typed::<i32, i32>(&store).unwrap_err());
     assert!(msg.contains("type mismatch"), "{msg}");
-    let msg = format!(
-        "{:#}",
-        instance
-            .get_typed_func::<(), ()>(&mut store, "nope")
-            .unwrap_err()
-    );
+    let msg = format!("{:#}", instance.get_typed_func::<(), ()>(&mut store, "nope").unwrap_err());
     assert!(msg.contains("nope"), "{msg}");
 }
 

@@ -9,16 +9,11 @@ const CHILD_ENV: &str = "WEFT_HOST_FAULT_CHILD";
 #[test]
 #[ignore = "runs only as the child process of host_segfault_is_not_a_trap"]
 fn host_fault_child() {
-    assert!(
-        std::env::var_os(CHILD_ENV).is_some(),
-        "run by host_segfault_is_not_a_trap only"
-    );
+    assert!(std::env::var_os(CHILD_ENV).is_some(), "run by host_segfault_is_not_a_trap only");
     let engine = weft::Engine::default();
-    let module = weft::Module::new(
-        &engine,
-        r#"(module (import "h" "bad" (func $bad)) (func (export "run") (call $bad)))"#,
-    )
-    .unwrap();
+    let module =
+        weft::Module::new(&engine, r#"(module (import "h" "bad" (func $bad)) (func (export "run") (call $bad)))"#)
+            .unwrap();
     let mut store = weft::Store::new(&engine, ());
     let bad = weft::Func::wrap(&mut store, || {
         let address = std::hint::black_box(16usize) as *const u8;
@@ -27,10 +22,7 @@ fn host_fault_child() {
         println!("read {byte}");
     });
     let instance = weft::Instance::new(&mut store, &module, &[bad.into()]).unwrap();
-    let result = instance
-        .get_typed_func::<(), ()>(&mut store, "run")
-        .unwrap()
-        .call(&mut store, ());
+    let result = instance.get_typed_func::<(), ()>(&mut store, "run").unwrap().call(&mut store, ());
     // Reaching this line means the fault was swallowed.
     println!("WEFT-SWALLOWED-FAULT: {result:?}");
     std::process::exit(0);
@@ -40,25 +32,11 @@ fn host_fault_child() {
 fn host_segfault_is_not_a_trap() {
     let exe = std::env::current_exe().unwrap();
     let output = Command::new(exe)
-        .args([
-            "--exact",
-            "host_fault::host_fault_child",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "host_fault::host_fault_child", "--include-ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        !stdout.contains("WEFT-SWALLOWED-FAULT"),
-        "the host fault was reported as a trap: {stdout}"
-    );
-    assert_eq!(
-        output.status.signal(),
-        Some(libc::SIGSEGV),
-        "status {:?}, stdout {stdout}",
-        output.status
-    );
+    assert!(!stdout.contains("WEFT-SWALLOWED-FAULT"), "the host fault was reported as a trap: {stdout}");
+    assert_eq!(output.status.signal(), Some(libc::SIGSEGV), "status {:?}, stdout {stdout}", output.status);
 }

@@ -11,103 +11,48 @@ fn trap_of(wat_body: &str, params: &[Val]) -> Trap {
     );
     let (mut store, instance) = instantiate(&wat);
     let run = instance.get_func(&mut store, "run").unwrap();
-    let err = run
-        .call(&mut store, params, &mut [Val::I32(0)])
-        .unwrap_err();
-    let trap = *err
-        .downcast_ref::<Trap>()
-        .unwrap_or_else(|| panic!("not a trap: {err:#}"));
+    let err = run.call(&mut store, params, &mut [Val::I32(0)]).unwrap_err();
+    let trap = *err.downcast_ref::<Trap>().unwrap_or_else(|| panic!("not a trap: {err:#}"));
     // The message names the trap.
     assert!(format!("{err}").contains(trap.message()), "{err:#}");
     // The store remains usable after a trap.
     let ok = Func::wrap(&mut store, || 1i32);
-    assert_eq!(
-        ok.typed::<(), i32>(&store)
-            .unwrap()
-            .call(&mut store, ())
-            .unwrap(),
-        1
-    );
+    assert_eq!(ok.typed::<(), i32>(&store).unwrap().call(&mut store, ()).unwrap(), 1);
     trap
 }
 
 #[test]
 fn out_of_bounds_memory() {
+    assert_eq!(trap_of("(i32.load (local.get 0))", &[Val::I32(65533)]), Trap::MemoryOutOfBounds);
+    assert_eq!(trap_of("(i32.load offset=0xffffffff (local.get 0))", &[Val::I32(1)]), Trap::MemoryOutOfBounds);
     assert_eq!(
-        trap_of("(i32.load (local.get 0))", &[Val::I32(65533)]),
-        Trap::MemoryOutOfBounds
-    );
-    assert_eq!(
-        trap_of("(i32.load offset=0xffffffff (local.get 0))", &[Val::I32(1)]),
-        Trap::MemoryOutOfBounds
-    );
-    assert_eq!(
-        trap_of(
-            "(i32.store8 (local.get 0) (i32.const 1)) (i32.const 0)",
-            &[Val::I32(-1)]
-        ),
+        trap_of("(i32.store8 (local.get 0) (i32.const 1)) (i32.const 0)", &[Val::I32(-1)]),
         Trap::MemoryOutOfBounds
     );
 }
 
 #[test]
 fn integer_division() {
-    assert_eq!(
-        trap_of("(i32.div_u (i32.const 1) (local.get 0))", &[Val::I32(0)]),
-        Trap::IntegerDivisionByZero
-    );
-    assert_eq!(
-        trap_of("(i32.rem_s (i32.const 1) (local.get 0))", &[Val::I32(0)]),
-        Trap::IntegerDivisionByZero
-    );
-    assert_eq!(
-        trap_of(
-            "(i32.div_s (i32.const 0x80000000) (local.get 0))",
-            &[Val::I32(-1)]
-        ),
-        Trap::IntegerOverflow
-    );
+    assert_eq!(trap_of("(i32.div_u (i32.const 1) (local.get 0))", &[Val::I32(0)]), Trap::IntegerDivisionByZero);
+    assert_eq!(trap_of("(i32.rem_s (i32.const 1) (local.get 0))", &[Val::I32(0)]), Trap::IntegerDivisionByZero);
+    assert_eq!(trap_of("(i32.div_s (i32.const 0x80000000) (local.get 0))", &[Val::I32(-1)]), Trap::IntegerOverflow);
 }
 
 #[test]
 fn float_to_int_conversion() {
     assert_eq!(
-        trap_of(
-            "(i32.trunc_f32_s (f32.div (f32.const 0) (f32.convert_i32_s (local.get 0))))",
-            &[Val::I32(0)]
-        ),
+        trap_of("(i32.trunc_f32_s (f32.div (f32.const 0) (f32.convert_i32_s (local.get 0))))", &[Val::I32(0)]),
         Trap::BadConversionToInteger
     );
-    assert_eq!(
-        trap_of(
-            "(i32.trunc_f64_u (f64.convert_i32_s (local.get 0)))",
-            &[Val::I32(-1)]
-        ),
-        Trap::IntegerOverflow
-    );
+    assert_eq!(trap_of("(i32.trunc_f64_u (f64.convert_i32_s (local.get 0)))", &[Val::I32(-1)]), Trap::IntegerOverflow);
 }
 
 #[test]
 fn unreachable_and_indirect_calls() {
-    assert_eq!(
-        trap_of("(unreachable)", &[Val::I32(0)]),
-        Trap::UnreachableCodeReached
-    );
-    assert_eq!(
-        trap_of("(call_indirect (type $i) (local.get 0))", &[Val::I32(0)]),
-        Trap::UninitializedElement
-    );
-    assert_eq!(
-        trap_of("(call_indirect (type $i) (local.get 0))", &[Val::I32(2)]),
-        Trap::UndefinedElement
-    );
-    assert_eq!(
-        trap_of(
-            "(call_indirect (type $v) (local.get 0)) (i32.const 0)",
-            &[Val::I32(1)]
-        ),
-        Trap::BadSignature
-    );
+    assert_eq!(trap_of("(unreachable)", &[Val::I32(0)]), Trap::UnreachableCodeReached);
+    assert_eq!(trap_of("(call_indirect (type $i) (local.get 0))", &[Val::I32(0)]), Trap::UninitializedElement);
+    assert_eq!(trap_of("(call_indirect (type $i) (local.get 0))", &[Val::I32(2)]), Trap::UndefinedElement);
+    assert_eq!(trap_of("(call_indirect (type $v) (local.get 0)) (i32.const 0)", &[Val::I32(1)]), Trap::BadSignature);
 }
 
 #[test]
@@ -129,17 +74,9 @@ fn max_wasm_stack_bounds_recursion_depth() -> Result<()> {
         )?;
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[])?;
-        let err = instance
-            .get_typed_func::<(), ()>(&mut store, "f")?
-            .call(&mut store, ())
-            .unwrap_err();
+        let err = instance.get_typed_func::<(), ()>(&mut store, "f")?.call(&mut store, ()).unwrap_err();
         assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
-        Ok(instance
-            .get_global(&mut store, "depth")
-            .unwrap()
-            .get(&mut store)
-            .i32()
-            .unwrap())
+        Ok(instance.get_global(&mut store, "depth").unwrap().get(&mut store).i32().unwrap())
     };
     let small = depth_with(64 * 1024)?;
     let large = depth_with(256 * 1024)?;
@@ -157,27 +94,16 @@ fn mutual_recursion_with_large_frames_exhausts_the_stack() {
              (func $b (param i64 i64 i64 i64 i64 i64)
                (call $a (i64.add (local.get 0) (local.get 5)))))"#,
     );
-    let err = instance
-        .get_typed_func::<i64, ()>(&mut store, "a")
-        .unwrap()
-        .call(&mut store, 1)
-        .unwrap_err();
+    let err = instance.get_typed_func::<i64, ()>(&mut store, "a").unwrap().call(&mut store, 1).unwrap_err();
     assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
 }
 
 #[test]
 fn trap_reports_function_name_and_offset() {
-    let (mut store, instance) = instantiate(
-        r#"(module $m (memory 1) (func $inner (export "f") (drop (i32.load (i32.const 70000)))))"#,
-    );
-    let err = instance
-        .get_typed_func::<(), ()>(&mut store, "f")
-        .unwrap()
-        .call(&mut store, ())
-        .unwrap_err();
-    let bt = err
-        .downcast_ref::<WasmBacktrace>()
-        .expect("a backtrace is attached");
+    let (mut store, instance) =
+        instantiate(r#"(module $m (memory 1) (func $inner (export "f") (drop (i32.load (i32.const 70000)))))"#);
+    let err = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap().call(&mut store, ()).unwrap_err();
+    let bt = err.downcast_ref::<WasmBacktrace>().expect("a backtrace is attached");
     let frame = &bt.frames()[0];
     assert_eq!(frame.func_name(), Some("inner"));
     assert_eq!(frame.module_name(), Some("m"));
@@ -199,8 +125,9 @@ fn traps_on_other_threads() {
     let handles: Vec<_> = (0..4)
         .map(|i| {
             std::thread::spawn(move || {
-                let (mut store, instance) =
-                    instantiate(r#"(module (func (export "f") (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0))))"#);
+                let (mut store, instance) = instantiate(
+                    r#"(module (func (export "f") (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0))))"#,
+                );
                 let f = instance.get_typed_func::<i32, i32>(&mut store, "f").unwrap();
                 for _ in 0..1000 {
                     assert_eq!(f.call(&mut store, 1).unwrap(), 1);
@@ -223,11 +150,7 @@ fn small_thread_stacks_trap_instead_of_crashing() {
         .stack_size(256 * 1024)
         .spawn(|| {
             let (mut store, instance) = instantiate(r#"(module (func $f (export "f") (call $f)))"#);
-            let err = instance
-                .get_typed_func::<(), ()>(&mut store, "f")
-                .unwrap()
-                .call(&mut store, ())
-                .unwrap_err();
+            let err = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap().call(&mut store, ()).unwrap_err();
             *err.downcast_ref::<Trap>().unwrap()
         })
         .unwrap();
@@ -242,26 +165,11 @@ fn backtrace_lists_every_wasm_frame_innermost_first() {
              (func $middle (call $leaf))
              (func $outer (export "run") (call $middle)))"#,
     );
-    let err = instance
-        .get_typed_func::<(), ()>(&mut store, "run")
-        .unwrap()
-        .call(&mut store, ())
-        .unwrap_err();
+    let err = instance.get_typed_func::<(), ()>(&mut store, "run").unwrap().call(&mut store, ()).unwrap_err();
     let bt = err.downcast_ref::<WasmBacktrace>().unwrap();
-    let names: Vec<_> = bt
-        .frames()
-        .iter()
-        .map(|f| f.func_name().unwrap_or("?"))
-        .collect();
+    let names: Vec<_> = bt.frames().iter().map(|f| f.func_name().unwrap_or("?")).collect();
     assert_eq!(names, ["leaf", "middle", "outer"]);
     assert!(bt.frames().iter().all(|f| f.wasm_offset().is_some()));
-    let offsets: Vec<_> = bt
-        .frames()
-        .iter()
-        .map(|f| f.wasm_offset().unwrap())
-        .collect();
-    assert!(
-        offsets[0] < offsets[1] && offsets[1] < offsets[2],
-        "{offsets:?}"
-    );
+    let offsets: Vec<_> = bt.frames().iter().map(|f| f.wasm_offset().unwrap()).collect();
+    assert!(offsets[0] < offsets[1] && offsets[1] < offsets[2], "{offsets:?}");
 }

@@ -18,11 +18,7 @@ pub struct RunCommand {
     #[arg(value_name = "FILE")]
     module: PathBuf,
     /// Arguments for the invoked function (after the module).
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "ARGS"
-    )]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
     args: Vec<String>,
 }
 
@@ -37,29 +33,19 @@ impl RunCommand {
             .instantiate(&mut store, &module)
             .with_context(|| format!("cannot instantiate {}", self.module.display()))?;
         let name = self.invoke.as_deref().unwrap_or("_start");
-        let func = instance.get_func(&mut store, name).with_context(|| {
-            format!(
-                "{} exports no function called `{name}`",
-                self.module.display()
-            )
-        })?;
+        let func = instance
+            .get_func(&mut store, name)
+            .with_context(|| format!("{} exports no function called `{name}`", self.module.display()))?;
         let ty = func.ty(&store);
         if ty.params.len() != self.args.len() {
-            bail!(
-                "`{name}` takes {} arguments ({}), but {} were given",
-                ty.params.len(),
-                ty,
-                self.args.len()
-            );
+            bail!("`{name}` takes {} arguments ({}), but {} were given", ty.params.len(), ty, self.args.len());
         }
         let params = ty
             .params
             .iter()
             .zip(&self.args)
             .enumerate()
-            .map(|(i, (t, a))| {
-                parse_arg(*t, a).with_context(|| format!("argument {} of `{name}`", i + 1))
-            })
+            .map(|(i, (t, a))| parse_arg(*t, a).with_context(|| format!("argument {} of `{name}`", i + 1)))
             .collect::<Result<Vec<_>>>()?;
         let mut results = vec![Val::I32(0); ty.results.len()];
         if let Err(e) = func.call(&mut store, &params, &mut results) {
@@ -67,10 +53,7 @@ impl RunCommand {
                 return Ok(ExitCode::from((*code).clamp(0, 255) as u8));
             }
             if e.downcast_ref::<weft::Trap>().is_some() {
-                eprintln!(
-                    "error: wasm trap in `{name}` of {}: {e:#}",
-                    self.module.display()
-                );
+                eprintln!("error: wasm trap in `{name}` of {}: {e:#}", self.module.display());
                 // 128 + SIGABRT, as a native program that aborts would report.
                 return Ok(ExitCode::from(134));
             }
@@ -106,20 +89,12 @@ const WASI_ERRNO_IO: i32 = 29;
 /// * `wasi_snapshot_preview1::fd_write` (to stdout and stderr only) and `proc_exit`: the part of WASI a "hello
 ///   world" needs, until the WASI crate lands with the full preview1 interface and its sandbox.
 fn define_host_imports(linker: &mut Linker<()>) -> Result<()> {
-    linker.func_wrap(
-        "wasi_snapshot_preview1",
-        "proc_exit",
-        |code: i32| -> Result<()> { Err(ProcExit(code).into()) },
-    )?;
+    linker
+        .func_wrap("wasi_snapshot_preview1", "proc_exit", |code: i32| -> Result<()> { Err(ProcExit(code).into()) })?;
     linker.func_wrap(
         "wasi_snapshot_preview1",
         "fd_write",
-        |mut caller: weft::Caller<'_, ()>,
-         fd: i32,
-         iovs: i32,
-         iovs_len: i32,
-         nwritten: i32|
-         -> Result<i32> {
+        |mut caller: weft::Caller<'_, ()>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32| -> Result<i32> {
             use std::io::Write;
             let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
                 return Ok(WASI_ERRNO_FAULT);
@@ -131,20 +106,15 @@ fn define_host_imports(linker: &mut Linker<()>) -> Result<()> {
             };
             let data = memory.data(&caller);
             let read_u32 = |at: usize| -> Option<u32> {
-                Some(u32::from_le_bytes(
-                    data.get(at..at.checked_add(4)?)?.try_into().ok()?,
-                ))
+                Some(u32::from_le_bytes(data.get(at..at.checked_add(4)?)?.try_into().ok()?))
             };
             let mut total: u32 = 0;
             for i in 0..iovs_len as u32 as usize {
                 let entry = (iovs as u32 as usize).saturating_add(i.saturating_mul(8));
-                let (Some(ptr), Some(len)) = (read_u32(entry), read_u32(entry.saturating_add(4)))
-                else {
+                let (Some(ptr), Some(len)) = (read_u32(entry), read_u32(entry.saturating_add(4))) else {
                     return Ok(WASI_ERRNO_FAULT);
                 };
-                let Some(bytes) =
-                    data.get(ptr as usize..(ptr as usize).saturating_add(len as usize))
-                else {
+                let Some(bytes) = data.get(ptr as usize..(ptr as usize).saturating_add(len as usize)) else {
                     return Ok(WASI_ERRNO_FAULT);
                 };
                 if out.write_all(bytes).is_err() {
@@ -154,10 +124,7 @@ fn define_host_imports(linker: &mut Linker<()>) -> Result<()> {
             }
             let _ = out.flush();
             drop(out);
-            if memory
-                .write(&mut caller, nwritten as u32 as usize, &total.to_le_bytes())
-                .is_err()
-            {
+            if memory.write(&mut caller, nwritten as u32 as usize, &total.to_le_bytes()).is_err() {
                 return Ok(WASI_ERRNO_FAULT);
             }
             Ok(WASI_ERRNO_SUCCESS)
@@ -167,22 +134,16 @@ fn define_host_imports(linker: &mut Linker<()>) -> Result<()> {
     linker.func_wrap("weft", "print_i64", |v: i64| println!("{v}"))?;
     linker.func_wrap("weft", "print_f32", |v: f32| println!("{v}"))?;
     linker.func_wrap("weft", "print_f64", |v: f64| println!("{v}"))?;
-    linker.func_wrap(
-        "weft",
-        "print_str",
-        |mut caller: weft::Caller<'_, ()>, ptr: i32, len: i32| -> Result<()> {
-            let memory = caller
-                .get_export("memory")
-                .and_then(|e| e.into_memory())
-                .context("print_str needs the module to export its memory as `memory`")?;
-            let mut buf = vec![0u8; len as u32 as usize];
-            memory
-                .read(&caller, ptr as u32 as usize, &mut buf)
-                .context("print_str: string out of bounds")?;
-            print!("{}", String::from_utf8_lossy(&buf));
-            Ok(())
-        },
-    )?;
+    linker.func_wrap("weft", "print_str", |mut caller: weft::Caller<'_, ()>, ptr: i32, len: i32| -> Result<()> {
+        let memory = caller
+            .get_export("memory")
+            .and_then(|e| e.into_memory())
+            .context("print_str needs the module to export its memory as `memory`")?;
+        let mut buf = vec![0u8; len as u32 as usize];
+        memory.read(&caller, ptr as u32 as usize, &mut buf).context("print_str: string out of bounds")?;
+        print!("{}", String::from_utf8_lossy(&buf));
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -190,14 +151,8 @@ fn parse_arg(ty: ValType, text: &str) -> Result<Val> {
     Ok(match ty {
         ValType::I32 => Val::I32(parse_int(text, 32)? as i32),
         ValType::I64 => Val::I64(parse_int(text, 64)?),
-        ValType::F32 => Val::from(
-            text.parse::<f32>()
-                .with_context(|| format!("`{text}` is not an f32"))?,
-        ),
-        ValType::F64 => Val::from(
-            text.parse::<f64>()
-                .with_context(|| format!("`{text}` is not an f64"))?,
-        ),
+        ValType::F32 => Val::from(text.parse::<f32>().with_context(|| format!("`{text}` is not an f32"))?),
+        ValType::F64 => Val::from(text.parse::<f64>().with_context(|| format!("`{text}` is not an f64"))?),
         other => bail!("parameters of type {other} cannot be given on the command line"),
     })
 }
@@ -215,11 +170,7 @@ fn parse_int(text: &str, bits: u32) -> Result<i64> {
     if value < min || value > max {
         bail!("`{text}` does not fit in {bits} bits");
     }
-    let wrapped = if value > (1i128 << (bits - 1)) - 1 {
-        value - (1i128 << bits)
-    } else {
-        value
-    };
+    let wrapped = if value > (1i128 << (bits - 1)) - 1 { value - (1i128 << bits) } else { value };
     Ok(wrapped as i64)
 }
 
@@ -230,6 +181,13 @@ fn format_val(v: &Val) -> String {
         Val::F32(b) => f32::from_bits(*b).to_string(),
         Val::F64(b) => f64::from_bits(*b).to_string(),
         Val::V128(x) => format!("{x:#034x}"),
+        Val::ExternRef(r) => {
+            if r.is_some() {
+                "externref".into()
+            } else {
+                "null".into()
+            }
+        }
         Val::FuncRef(f) => {
             if f.is_some() {
                 "funcref".into()

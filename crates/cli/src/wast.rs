@@ -24,12 +24,7 @@ impl WastCommand {
             let mut cx = weft_wast::WastContext::new(&engine)?;
             match cx.run_file(file) {
                 Ok(outcome) => {
-                    println!(
-                        "{}: {} passed, {} failed",
-                        file.display(),
-                        outcome.passed,
-                        outcome.failed()
-                    );
+                    println!("{}: {} passed, {} failed", file.display(), outcome.passed, outcome.failed());
                     if self.verbose {
                         for f in &outcome.failures {
                             println!("  {f}");
@@ -45,10 +40,6 @@ impl WastCommand {
             }
         }
         println!("{passed} passed, {failed} failed");
-        Ok(if failed == 0 {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        })
+        Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
 }

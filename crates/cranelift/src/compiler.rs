@@ -69,10 +69,7 @@ pub struct CompilerSettings {
 
 impl Default for CompilerSettings {
     fn default() -> Self {
-        Self {
-            opt_level: OptLevel::Speed,
-            verifier: cfg!(debug_assertions),
-        }
+        Self { opt_level: OptLevel::Speed, verifier: cfg!(debug_assertions) }
     }
 }
 
@@ -104,15 +101,10 @@ impl Compiler {
             OptLevel::SpeedAndSize => "speed_and_size",
         };
         let set = |sb: &mut settings::Builder, k: &str, v: &str| {
-            sb.set(k, v)
-                .map_err(|e| CompileError::Host(format!("setting {k}={v}: {e}")))
+            sb.set(k, v).map_err(|e| CompileError::Host(format!("setting {k}={v}: {e}")))
         };
         set(&mut sb, "opt_level", opt)?;
-        set(
-            &mut sb,
-            "enable_verifier",
-            if settings.verifier { "true" } else { "false" },
-        )?;
+        set(&mut sb, "enable_verifier", if settings.verifier { "true" } else { "false" })?;
         // Frame pointers let the runtime walk wasm frames for backtraces without unwind tables.
         set(&mut sb, "preserve_frame_pointers", "true")?;
         set(&mut sb, "unwind_info", "true")?;
@@ -120,9 +112,7 @@ impl Compiler {
         set(&mut sb, "enable_probestack", "true")?;
         set(&mut sb, "probestack_strategy", "inline")?;
         let builder = cranelift_native::builder().map_err(|e| CompileError::Host(e.to_string()))?;
-        let isa = builder
-            .finish(settings::Flags::new(sb))
-            .map_err(|e| CompileError::Host(e.to_string()))?;
+        let isa = builder.finish(settings::Flags::new(sb)).map_err(|e| CompileError::Host(e.to_string()))?;
         Ok(Self { isa })
     }
 
@@ -134,27 +124,16 @@ impl Compiler {
     /// A string identifying everything about this compiler that affects generated code.
     pub fn fingerprint(&self) -> String {
         let isa_flags: Vec<String> = self.isa.isa_flags().iter().map(|v| v.to_string()).collect();
-        format!(
-            "{} {} {}",
-            self.isa.triple(),
-            self.isa.flags(),
-            isa_flags.join(",")
-        )
+        format!("{} {} {}", self.isa.triple(), self.isa.flags(), isa_flags.join(","))
     }
 
-    fn compile_clif(
-        &self,
-        func: ir::Function,
-        name: &dyn Fn() -> String,
-    ) -> Result<CompiledFunction, CompileError> {
+    fn compile_clif(&self, func: ir::Function, name: &dyn Fn() -> String) -> Result<CompiledFunction, CompileError> {
         let user_names = func.params.user_named_funcs().clone();
         let mut ctx = Context::for_function(func);
-        let compiled = ctx
-            .compile(&*self.isa, &mut ControlPlane::default())
-            .map_err(|e| CompileError::Codegen {
-                function: name(),
-                message: cranelift_codegen::print_errors::pretty_error(e.func, e.inner),
-            })?;
+        let compiled = ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| CompileError::Codegen {
+            function: name(),
+            message: cranelift_codegen::print_errors::pretty_error(e.func, e.inner),
+        })?;
         let buffer = &compiled.buffer;
         let mut relocs = Vec::new();
         for r in compiled.buffer.relocs() {
@@ -162,27 +141,23 @@ impl Compiler {
                 FinalizedRelocTarget::ExternalName(ExternalName::User(u)) => {
                     RelocTarget::Func(FuncIndex::from_u32(user_names[*u].index))
                 }
-                FinalizedRelocTarget::ExternalName(ExternalName::LibCall(l)) => {
-                    RelocTarget::Libcall(match l {
-                        LibCall::CeilF32 => Libcall::CeilF32,
-                        LibCall::CeilF64 => Libcall::CeilF64,
-                        LibCall::FloorF32 => Libcall::FloorF32,
-                        LibCall::FloorF64 => Libcall::FloorF64,
-                        LibCall::TruncF32 => Libcall::TruncF32,
-                        LibCall::TruncF64 => Libcall::TruncF64,
-                        LibCall::NearestF32 => Libcall::NearestF32,
-                        LibCall::NearestF64 => Libcall::NearestF64,
-                        LibCall::FmaF32 => Libcall::FmaF32,
-                        LibCall::FmaF64 => Libcall::FmaF64,
-                        other => {
-                            return Err(CompileError::Unsupported(format!("libcall {other:?}")));
-                        }
-                    })
-                }
+                FinalizedRelocTarget::ExternalName(ExternalName::LibCall(l)) => RelocTarget::Libcall(match l {
+                    LibCall::CeilF32 => Libcall::CeilF32,
+                    LibCall::CeilF64 => Libcall::CeilF64,
+                    LibCall::FloorF32 => Libcall::FloorF32,
+                    LibCall::FloorF64 => Libcall::FloorF64,
+                    LibCall::TruncF32 => Libcall::TruncF32,
+                    LibCall::TruncF64 => Libcall::TruncF64,
+                    LibCall::NearestF32 => Libcall::NearestF32,
+                    LibCall::NearestF64 => Libcall::NearestF64,
+                    LibCall::FmaF32 => Libcall::FmaF32,
+                    LibCall::FmaF64 => Libcall::FmaF64,
+                    other => {
+                        return Err(CompileError::Unsupported(format!("libcall {other:?}")));
+                    }
+                }),
                 other => {
-                    return Err(CompileError::Unsupported(format!(
-                        "relocation target {other:?}"
-                    )));
+                    return Err(CompileError::Unsupported(format!("relocation target {other:?}")));
                 }
             };
             relocs.push((r.offset, r.kind, target, r.addend));
@@ -190,26 +165,12 @@ impl Compiler {
         let traps = buffer
             .traps()
             .iter()
-            .map(|t| {
-                (
-                    t.offset,
-                    trap_from_code(t.code).unwrap_or(Trap::UnreachableCodeReached),
-                )
-            })
+            .map(|t| (t.offset, trap_from_code(t.code).unwrap_or(Trap::UnreachableCodeReached)))
             .collect();
         let srclocs = buffer
             .get_srclocs_sorted()
             .iter()
-            .map(|s| {
-                (
-                    s.start,
-                    if s.loc.is_default() {
-                        u32::MAX
-                    } else {
-                        s.loc.bits()
-                    },
-                )
-            })
+            .map(|s| (s.start, if s.loc.is_default() { u32::MAX } else { s.loc.bits() }))
             .collect();
         Ok(CompiledFunction {
             code: compiled.code_buffer().to_vec(),
@@ -229,11 +190,7 @@ impl Compiler {
     ) -> Result<CompiledCode, CompileError> {
         let module = &translation.module;
         let offsets = VMOffsets::new(module);
-        let env = ModuleEnv {
-            module,
-            offsets: &offsets,
-            tunables,
-        };
+        let env = ModuleEnv { module, offsets: &offsets, tunables };
         let functions: Vec<CompiledFunction> = translation
             .function_bodies
             .into_par_iter()
@@ -241,40 +198,24 @@ impl Compiler {
             .map(|(i, body)| {
                 let index = module.func_index(DefinedFuncIndex::from_u32(i as u32));
                 let mut validator = body.validator.into_validator(Default::default());
-                let sig =
-                    crate::func_translator::wasm_signature(&*self.isa, module.func_type(index));
-                let mut func =
-                    ir::Function::with_name_signature(UserFuncName::user(0, index.as_u32()), sig);
+                let sig = crate::func_translator::wasm_signature(&*self.isa, module.func_type(index));
+                let mut func = ir::Function::with_name_signature(UserFuncName::user(0, index.as_u32()), sig);
                 let mut fctx = FunctionBuilderContext::new();
-                FuncTranslator::translate(
-                    &env,
-                    &*self.isa,
-                    &mut func,
-                    &mut fctx,
-                    index,
-                    &mut validator,
-                    &body.body,
-                )?;
+                FuncTranslator::translate(&env, &*self.isa, &mut func, &mut fctx, index, &mut validator, &body.body)?;
                 self.compile_clif(func, &|| module.func_display_name(index))
             })
             .collect::<Result<_, _>>()?;
         let trampolines: Vec<CompiledFunction> = module
             .types
             .par_iter()
-            .map(|ty| {
-                self.compile_clif(trampolines::array_to_wasm(&*self.isa, ty), &|| {
-                    format!("trampoline {ty}")
-                })
-            })
+            .map(|ty| self.compile_clif(trampolines::array_to_wasm(&*self.isa, ty), &|| format!("trampoline {ty}")))
             .collect::<Result<_, _>>()?;
         link(module, functions, trampolines)
     }
 
     /// Compiles the wasm-to-host trampoline for host functions of type `ty`. Its text holds one function at 0.
     pub fn compile_host_trampoline(&self, ty: &FuncType) -> Result<CompiledCode, CompileError> {
-        let f = self.compile_clif(trampolines::wasm_to_array(&*self.isa, ty), &|| {
-            format!("host trampoline {ty}")
-        })?;
+        let f = self.compile_clif(trampolines::wasm_to_array(&*self.isa, ty), &|| format!("host trampoline {ty}"))?;
         link(&Module::default(), vec![f], vec![])
     }
 }
@@ -293,18 +234,12 @@ fn link(
         let start = out.text.len() as u32;
         out.text.extend_from_slice(&f.code);
         for (off, trap) in &f.traps {
-            out.traps.push(TrapSite {
-                code_offset: start + off,
-                trap: *trap,
-            });
+            out.traps.push(TrapSite { code_offset: start + off, trap: *trap });
         }
         for (off, wasm) in &f.srclocs {
             out.address_map.push((start + off, *wasm));
         }
-        FunctionLoc {
-            start,
-            length: f.code.len() as u32,
-        }
+        FunctionLoc { start, length: f.code.len() as u32 }
     };
     for f in &functions {
         let loc = place(f, &mut out);
@@ -321,26 +256,20 @@ fn link(
             let at = start + off;
             match (kind, target) {
                 (Reloc::X86CallPCRel4, RelocTarget::Func(callee)) => {
-                    let def = module.defined_func_index(*callee).ok_or_else(|| {
-                        CompileError::internal("direct call to an imported function")
-                    })?;
+                    let def = module
+                        .defined_func_index(*callee)
+                        .ok_or_else(|| CompileError::internal("direct call to an imported function"))?;
                     let target = i64::from(out.functions[def.index()].start);
                     let value = target + addend - i64::from(at);
-                    let value = i32::try_from(value)
-                        .map_err(|_| CompileError::Unsupported("text section too large".into()))?;
+                    let value =
+                        i32::try_from(value).map_err(|_| CompileError::Unsupported("text section too large".into()))?;
                     out.text[at as usize..at as usize + 4].copy_from_slice(&value.to_le_bytes());
                 }
                 (Reloc::Abs8, RelocTarget::Libcall(l)) => {
-                    out.libcall_relocations.push(LibcallRelocation {
-                        offset: at,
-                        libcall: *l,
-                        addend: *addend,
-                    })
+                    out.libcall_relocations.push(LibcallRelocation { offset: at, libcall: *l, addend: *addend })
                 }
                 (kind, _) => {
-                    return Err(CompileError::Unsupported(format!(
-                        "relocation kind {kind:?}"
-                    )));
+                    return Err(CompileError::Unsupported(format!("relocation kind {kind:?}")));
                 }
             }
         }

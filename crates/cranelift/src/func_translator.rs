@@ -8,16 +8,13 @@
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{
-    self, AbiParam, ArgumentPurpose, Block, BlockArg, ExtFuncData, ExternalName, GlobalValueData,
-    InstBuilder, JumpTableData, MemFlagsData, SourceLoc, TrapCode, Type, UserExternalName, Value,
-    types::*,
+    self, AbiParam, ArgumentPurpose, Block, BlockArg, ExtFuncData, ExternalName, GlobalValueData, InstBuilder,
+    JumpTableData, MemFlagsData, SourceLoc, TrapCode, Type, UserExternalName, Value, types::*,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use std::collections::HashMap;
-use wasmparser::{
-    BlockType, FuncValidator, FunctionBody, Operator, OperatorsReader, ValidatorResources,
-};
+use wasmparser::{BlockType, FuncValidator, FunctionBody, Operator, OperatorsReader, ValidatorResources};
 use weft_environ::*;
 
 /// Maps a Weft trap to the Cranelift trap code compiled code raises for it.
@@ -60,13 +57,10 @@ pub(crate) fn clif_type(t: ValType) -> Type {
 pub(crate) fn wasm_signature(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Signature {
     let ptr = isa.pointer_type();
     let mut sig = ir::Signature::new(CallConv::Tail);
-    sig.params
-        .push(AbiParam::special(ptr, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::special(ptr, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(ptr));
-    sig.params
-        .extend(ty.params.iter().map(|t| AbiParam::new(clif_type(*t))));
-    sig.returns
-        .extend(ty.results.iter().map(|t| AbiParam::new(clif_type(*t))));
+    sig.params.extend(ty.params.iter().map(|t| AbiParam::new(clif_type(*t))));
+    sig.returns.extend(ty.results.iter().map(|t| AbiParam::new(clif_type(*t))));
     sig
 }
 
@@ -96,6 +90,19 @@ impl ControlFrame {
             FrameKind::Loop { header } => (header, self.num_params),
             _ => (self.next, self.num_results),
         }
+    }
+}
+
+/// A name for each builtin, used to cache its imported signature.
+fn builtin_name(offset: u32) -> &'static str {
+    match offset {
+        builtins::MEMORY_COPY => "memory_copy",
+        builtins::MEMORY_FILL => "memory_fill",
+        builtins::MEMORY_INIT => "memory_init",
+        builtins::TABLE_COPY => "table_copy",
+        builtins::TABLE_INIT => "table_init",
+        builtins::TABLE_FILL => "table_fill",
+        _ => "builtin",
     }
 }
 
@@ -164,17 +171,11 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let mut reader = body.get_binary_reader();
         validator.read_locals(&mut reader)?;
         for i in 0..validator.len_locals() {
-            let wty = validator
-                .get_local_type(i)
-                .ok_or_else(|| crate::CompileError::internal("local type"))?;
-            let vty = weft_environ::convert_valtype(wty)
-                .map_err(|e| crate::CompileError::Unsupported(e.to_string()))?;
+            let wty = validator.get_local_type(i).ok_or_else(|| crate::CompileError::internal("local type"))?;
+            let vty =
+                weft_environ::convert_valtype(wty).map_err(|e| crate::CompileError::Unsupported(e.to_string()))?;
             let var = t.b.declare_var(clif_type(vty));
-            let init = if (i as usize) < ty.params.len() {
-                params[2 + i as usize]
-            } else {
-                t.zero(vty)
-            };
+            let init = if (i as usize) < ty.params.len() { params[2 + i as usize] } else { t.zero(vty) };
             t.b.def_var(var, init);
             t.locals.push(var);
         }
@@ -213,13 +214,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
     fn install_stack_limit(&mut self) {
         let vm = self.b.create_global_value(GlobalValueData::VMContext);
-        let ro = self
-            .b
-            .func
-            .dfg
-            .mem_flags
-            .insert(MemFlagsData::trusted().with_readonly())
-            .expect("flags");
+        let ro = self.b.func.dfg.mem_flags.insert(MemFlagsData::trusted().with_readonly()).expect("flags");
         let store = self.b.create_global_value(GlobalValueData::Load {
             base: vm,
             offset: (VMOffsets::STORE_CONTEXT as i32).into(),
@@ -249,9 +244,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     }
 
     fn pop(&mut self) -> Value {
-        self.stack
-            .pop()
-            .expect("validated: operand stack underflow")
+        self.stack.pop().expect("validated: operand stack underflow")
     }
     fn pop2(&mut self) -> (Value, Value) {
         let b = self.pop();
@@ -268,10 +261,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     fn block_type(&self, bt: BlockType) -> (Vec<ValType>, Vec<ValType>) {
         match bt {
             BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(t) => (
-                vec![],
-                vec![weft_environ::convert_valtype(t).unwrap_or(ValType::I32)],
-            ),
+            BlockType::Type(t) => (vec![], vec![weft_environ::convert_valtype(t).unwrap_or(ValType::I32)]),
             BlockType::FuncType(i) => {
                 let ft = &self.env.module.types[i as usize];
                 (ft.params.to_vec(), ft.results.to_vec())
@@ -373,10 +363,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 self.b.seal_block(else_block);
                 self.b.switch_to_block(then_block);
                 self.control.push(ControlFrame {
-                    kind: FrameKind::If {
-                        else_block,
-                        else_seen: false,
-                    },
+                    kind: FrameKind::If { else_block, else_seen: false },
                     next,
                     num_params: params.len(),
                     num_results: results.len(),
@@ -391,19 +378,14 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                     let args = Self::args(&self.stack[self.stack.len() - frame.num_results..]);
                     self.b.ins().jump(frame.next, &args);
                 }
-                let FrameKind::If {
-                    else_block,
-                    ref mut else_seen,
-                } = frame.kind
-                else {
+                let FrameKind::If { else_block, ref mut else_seen } = frame.kind else {
                     unreachable!("validated: else matches an if")
                 };
                 *else_seen = true;
                 let height = frame.stack_height;
                 self.stack.truncate(height);
                 self.b.switch_to_block(else_block);
-                self.stack
-                    .extend_from_slice(self.b.block_params(else_block));
+                self.stack.extend_from_slice(self.b.block_params(else_block));
                 self.reachable = true;
             }
             O::End => {
@@ -414,10 +396,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                     self.b.ins().jump(frame.next, &args);
                 }
                 match frame.kind {
-                    FrameKind::If {
-                        else_block,
-                        else_seen: false,
-                    } => {
+                    FrameKind::If { else_block, else_seen: false } => {
                         // An `if` without `else` passes its parameters through as its results.
                         self.b.switch_to_block(else_block);
                         let params = self.b.block_params(else_block).to_vec();
@@ -430,8 +409,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 self.stack.truncate(frame.stack_height);
                 self.b.switch_to_block(frame.next);
                 self.b.seal_block(frame.next);
-                self.stack
-                    .extend_from_slice(self.b.block_params(frame.next));
+                self.stack.extend_from_slice(self.b.block_params(frame.next));
                 self.reachable = frame.next_reachable;
             }
             O::Br { relative_depth } => {
@@ -458,9 +436,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                     calls.push(self.br_table_target(depth?));
                 }
                 let default = self.br_table_target(targets.default());
-                let jt = self
-                    .b
-                    .create_jump_table(JumpTableData::new(default, &calls));
+                let jt = self.b.create_jump_table(JumpTableData::new(default, &calls));
                 self.b.ins().br_table(index, jt);
                 self.reachable = false;
             }
@@ -471,13 +447,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 self.reachable = false;
             }
             O::Call { function_index } => self.call(FuncIndex::from_u32(function_index)),
-            O::CallIndirect {
-                type_index,
-                table_index,
-            } => self.call_indirect(
-                TypeIndex::from_u32(type_index),
-                TableIndex::from_u32(table_index),
-            ),
+            O::CallIndirect { type_index, table_index } => {
+                self.call_indirect(TypeIndex::from_u32(type_index), TableIndex::from_u32(table_index))
+            }
             O::Drop => {
                 self.pop();
             }
@@ -516,52 +488,21 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             }
 
             // ---- memory ----
-            O::I32Load { memarg } => {
-                self.load(I32, &memarg, 4, |b, f, a, o| b.ins().load(I32, f, a, o))
-            }
-            O::I64Load { memarg } => {
-                self.load(I64, &memarg, 8, |b, f, a, o| b.ins().load(I64, f, a, o))
-            }
-            O::F32Load { memarg } => {
-                self.load(F32, &memarg, 4, |b, f, a, o| b.ins().load(F32, f, a, o))
-            }
-            O::F64Load { memarg } => {
-                self.load(F64, &memarg, 8, |b, f, a, o| b.ins().load(F64, f, a, o))
-            }
-            O::I32Load8S { memarg } => {
-                self.load(I32, &memarg, 1, |b, f, a, o| b.ins().sload8(I32, f, a, o))
-            }
-            O::I32Load8U { memarg } => {
-                self.load(I32, &memarg, 1, |b, f, a, o| b.ins().uload8(I32, f, a, o))
-            }
-            O::I32Load16S { memarg } => {
-                self.load(I32, &memarg, 2, |b, f, a, o| b.ins().sload16(I32, f, a, o))
-            }
-            O::I32Load16U { memarg } => {
-                self.load(I32, &memarg, 2, |b, f, a, o| b.ins().uload16(I32, f, a, o))
-            }
-            O::I64Load8S { memarg } => {
-                self.load(I64, &memarg, 1, |b, f, a, o| b.ins().sload8(I64, f, a, o))
-            }
-            O::I64Load8U { memarg } => {
-                self.load(I64, &memarg, 1, |b, f, a, o| b.ins().uload8(I64, f, a, o))
-            }
-            O::I64Load16S { memarg } => {
-                self.load(I64, &memarg, 2, |b, f, a, o| b.ins().sload16(I64, f, a, o))
-            }
-            O::I64Load16U { memarg } => {
-                self.load(I64, &memarg, 2, |b, f, a, o| b.ins().uload16(I64, f, a, o))
-            }
-            O::I64Load32S { memarg } => {
-                self.load(I64, &memarg, 4, |b, f, a, o| b.ins().sload32(f, a, o))
-            }
-            O::I64Load32U { memarg } => {
-                self.load(I64, &memarg, 4, |b, f, a, o| b.ins().uload32(f, a, o))
-            }
-            O::I32Store { memarg }
-            | O::I64Store { memarg }
-            | O::F32Store { memarg }
-            | O::F64Store { memarg } => {
+            O::I32Load { memarg } => self.load(I32, &memarg, 4, |b, f, a, o| b.ins().load(I32, f, a, o)),
+            O::I64Load { memarg } => self.load(I64, &memarg, 8, |b, f, a, o| b.ins().load(I64, f, a, o)),
+            O::F32Load { memarg } => self.load(F32, &memarg, 4, |b, f, a, o| b.ins().load(F32, f, a, o)),
+            O::F64Load { memarg } => self.load(F64, &memarg, 8, |b, f, a, o| b.ins().load(F64, f, a, o)),
+            O::I32Load8S { memarg } => self.load(I32, &memarg, 1, |b, f, a, o| b.ins().sload8(I32, f, a, o)),
+            O::I32Load8U { memarg } => self.load(I32, &memarg, 1, |b, f, a, o| b.ins().uload8(I32, f, a, o)),
+            O::I32Load16S { memarg } => self.load(I32, &memarg, 2, |b, f, a, o| b.ins().sload16(I32, f, a, o)),
+            O::I32Load16U { memarg } => self.load(I32, &memarg, 2, |b, f, a, o| b.ins().uload16(I32, f, a, o)),
+            O::I64Load8S { memarg } => self.load(I64, &memarg, 1, |b, f, a, o| b.ins().sload8(I64, f, a, o)),
+            O::I64Load8U { memarg } => self.load(I64, &memarg, 1, |b, f, a, o| b.ins().uload8(I64, f, a, o)),
+            O::I64Load16S { memarg } => self.load(I64, &memarg, 2, |b, f, a, o| b.ins().sload16(I64, f, a, o)),
+            O::I64Load16U { memarg } => self.load(I64, &memarg, 2, |b, f, a, o| b.ins().uload16(I64, f, a, o)),
+            O::I64Load32S { memarg } => self.load(I64, &memarg, 4, |b, f, a, o| b.ins().sload32(f, a, o)),
+            O::I64Load32U { memarg } => self.load(I64, &memarg, 4, |b, f, a, o| b.ins().uload32(f, a, o)),
+            O::I32Store { memarg } | O::I64Store { memarg } | O::F32Store { memarg } | O::F64Store { memarg } => {
                 let size = match op {
                     O::I32Store { .. } | O::F32Store { .. } => 4,
                     _ => 8,
@@ -574,17 +515,10 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
                 self.store(&memarg, 2, |b, f, v, a, o| b.ins().istore16(f, v, a, o))
             }
-            O::I64Store32 { memarg } => {
-                self.store(&memarg, 4, |b, f, v, a, o| b.ins().istore32(f, v, a, o))
-            }
+            O::I64Store32 { memarg } => self.store(&memarg, 4, |b, f, v, a, o| b.ins().istore32(f, v, a, o)),
             O::MemorySize { mem } => {
                 let def = self.memory_definition(MemoryIndex::from_u32(mem));
-                let len = self.b.ins().load(
-                    self.ptr,
-                    MemFlagsData::trusted(),
-                    def,
-                    vmmemory::CURRENT_LENGTH as i32,
-                );
+                let len = self.b.ins().load(self.ptr, MemFlagsData::trusted(), def, vmmemory::CURRENT_LENGTH as i32);
                 let pages = self.b.ins().ushr_imm_u(len, 16);
                 let v = self.b.ins().ireduce(I32, pages);
                 self.push(v);
@@ -592,13 +526,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             O::MemoryGrow { mem } => {
                 let delta = self.pop();
                 let index = self.b.ins().iconst(I32, i64::from(mem));
-                let v = self.call_builtin(
-                    "memory_grow",
-                    builtins::MEMORY_GROW,
-                    &[I32, I32],
-                    Some(I32),
-                    &[delta, index],
-                );
+                let v =
+                    self.call_builtin("memory_grow", builtins::MEMORY_GROW, &[I32, I32], Some(I32), &[delta, index]);
                 self.push(v.expect("memory_grow returns a value"));
             }
 
@@ -686,18 +615,10 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             O::I32TruncF32U | O::I32TruncF64U => self.unary(|b, a| b.ins().fcvt_to_uint(I32, a)),
             O::I64TruncF32S | O::I64TruncF64S => self.unary(|b, a| b.ins().fcvt_to_sint(I64, a)),
             O::I64TruncF32U | O::I64TruncF64U => self.unary(|b, a| b.ins().fcvt_to_uint(I64, a)),
-            O::F32ConvertI32S | O::F32ConvertI64S => {
-                self.unary(|b, a| b.ins().fcvt_from_sint(F32, a))
-            }
-            O::F32ConvertI32U | O::F32ConvertI64U => {
-                self.unary(|b, a| b.ins().fcvt_from_uint(F32, a))
-            }
-            O::F64ConvertI32S | O::F64ConvertI64S => {
-                self.unary(|b, a| b.ins().fcvt_from_sint(F64, a))
-            }
-            O::F64ConvertI32U | O::F64ConvertI64U => {
-                self.unary(|b, a| b.ins().fcvt_from_uint(F64, a))
-            }
+            O::F32ConvertI32S | O::F32ConvertI64S => self.unary(|b, a| b.ins().fcvt_from_sint(F32, a)),
+            O::F32ConvertI32U | O::F32ConvertI64U => self.unary(|b, a| b.ins().fcvt_from_uint(F32, a)),
+            O::F64ConvertI32S | O::F64ConvertI64S => self.unary(|b, a| b.ins().fcvt_from_sint(F64, a)),
+            O::F64ConvertI32U | O::F64ConvertI64U => self.unary(|b, a| b.ins().fcvt_from_uint(F64, a)),
             O::F32DemoteF64 => self.unary(|b, a| b.ins().fdemote(F32, a)),
             O::F64PromoteF32 => self.unary(|b, a| b.ins().fpromote(F64, a)),
             O::I32ReinterpretF32 => self.unary(|b, a| b.ins().bitcast(I32, MemFlagsData::new(), a)),
@@ -705,10 +626,140 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             O::F32ReinterpretI32 => self.unary(|b, a| b.ins().bitcast(F32, MemFlagsData::new(), a)),
             O::F64ReinterpretI64 => self.unary(|b, a| b.ins().bitcast(F64, MemFlagsData::new(), a)),
 
+            // ---- sign extension ----
+            O::I32Extend8S => self.unary(|b, a| {
+                let n = b.ins().ireduce(I8, a);
+                b.ins().sextend(I32, n)
+            }),
+            O::I32Extend16S => self.unary(|b, a| {
+                let n = b.ins().ireduce(I16, a);
+                b.ins().sextend(I32, n)
+            }),
+            O::I64Extend8S => self.unary(|b, a| {
+                let n = b.ins().ireduce(I8, a);
+                b.ins().sextend(I64, n)
+            }),
+            O::I64Extend16S => self.unary(|b, a| {
+                let n = b.ins().ireduce(I16, a);
+                b.ins().sextend(I64, n)
+            }),
+            O::I64Extend32S => self.unary(|b, a| {
+                let n = b.ins().ireduce(I32, a);
+                b.ins().sextend(I64, n)
+            }),
+
+            // ---- saturating float-to-int ----
+            O::I32TruncSatF32S | O::I32TruncSatF64S => self.unary(|b, a| b.ins().fcvt_to_sint_sat(I32, a)),
+            O::I32TruncSatF32U | O::I32TruncSatF64U => self.unary(|b, a| b.ins().fcvt_to_uint_sat(I32, a)),
+            O::I64TruncSatF32S | O::I64TruncSatF64S => self.unary(|b, a| b.ins().fcvt_to_sint_sat(I64, a)),
+            O::I64TruncSatF32U | O::I64TruncSatF64U => self.unary(|b, a| b.ins().fcvt_to_uint_sat(I64, a)),
+
+            // ---- bulk memory ----
+            O::MemoryCopy { dst_mem, src_mem } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                let (d, s) =
+                    (self.b.ins().iconst(I32, i64::from(dst_mem)), self.b.ins().iconst(I32, i64::from(src_mem)));
+                self.call_builtin_checked(builtins::MEMORY_COPY, &[d, dst, s, src, len], Trap::MemoryOutOfBounds);
+            }
+            O::MemoryFill { mem } => {
+                let len = self.pop();
+                let value = self.pop();
+                let dst = self.pop();
+                let m = self.b.ins().iconst(I32, i64::from(mem));
+                self.call_builtin_checked(builtins::MEMORY_FILL, &[m, dst, value, len], Trap::MemoryOutOfBounds);
+            }
+            O::MemoryInit { data_index, mem } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                let (m, d) =
+                    (self.b.ins().iconst(I32, i64::from(mem)), self.b.ins().iconst(I32, i64::from(data_index)));
+                self.call_builtin_checked(builtins::MEMORY_INIT, &[m, d, dst, src, len], Trap::MemoryOutOfBounds);
+            }
+            O::DataDrop { data_index } => {
+                let d = self.b.ins().iconst(I32, i64::from(data_index));
+                self.call_builtin("data_drop", builtins::DATA_DROP, &[I32], None, &[d]);
+            }
+            O::TableCopy { dst_table, src_table } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                let (d, s) =
+                    (self.b.ins().iconst(I32, i64::from(dst_table)), self.b.ins().iconst(I32, i64::from(src_table)));
+                self.call_builtin_checked(builtins::TABLE_COPY, &[d, s, dst, src, len], Trap::TableOutOfBounds);
+            }
+            O::TableInit { elem_index, table } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                let (t, e) =
+                    (self.b.ins().iconst(I32, i64::from(table)), self.b.ins().iconst(I32, i64::from(elem_index)));
+                self.call_builtin_checked(builtins::TABLE_INIT, &[t, e, dst, src, len], Trap::TableOutOfBounds);
+            }
+            O::ElemDrop { elem_index } => {
+                let e = self.b.ins().iconst(I32, i64::from(elem_index));
+                self.call_builtin("elem_drop", builtins::ELEM_DROP, &[I32], None, &[e]);
+            }
+
+            // ---- reference types ----
+            O::RefNull { .. } => {
+                let v = self.b.ins().iconst(I64, 0);
+                self.push(v);
+            }
+            O::RefIsNull => {
+                let r = self.pop();
+                let c = self.b.ins().icmp_imm_s(IntCC::Equal, r, 0);
+                let v = self.b.ins().uextend(I32, c);
+                self.push(v);
+            }
+            O::RefFunc { function_index } => {
+                let offset = self.env.offsets.func_ref(FuncIndex::from_u32(function_index));
+                let v = self.b.ins().iadd_imm_s(self.vmctx, i64::from(offset));
+                self.push(v);
+            }
+            O::TableGet { table } => {
+                let index = self.pop();
+                let slot = self.table_slot(TableIndex::from_u32(table), index);
+                let v = self.b.ins().load(I64, MemFlagsData::trusted(), slot, 0);
+                self.push(v);
+            }
+            O::TableSet { table } => {
+                let value = self.pop();
+                let index = self.pop();
+                let slot = self.table_slot(TableIndex::from_u32(table), index);
+                self.b.ins().store(MemFlagsData::trusted(), value, slot, 0);
+            }
+            O::TableSize { table } => {
+                let def = self.vmctx_load(self.env.offsets.table_pointer(TableIndex::from_u32(table)));
+                let len = self.b.ins().load(self.ptr, MemFlagsData::trusted(), def, vmtable::CURRENT_ELEMENTS as i32);
+                let v = self.b.ins().ireduce(I32, len);
+                self.push(v);
+            }
+            O::TableGrow { table } => {
+                let delta = self.pop();
+                let init = self.pop();
+                let t = self.b.ins().iconst(I32, i64::from(table));
+                let v = self.call_builtin(
+                    "table_grow",
+                    builtins::TABLE_GROW,
+                    &[I32, I32, I64],
+                    Some(I32),
+                    &[t, delta, init],
+                );
+                self.push(v.expect("table_grow returns a value"));
+            }
+            O::TableFill { table } => {
+                let len = self.pop();
+                let value = self.pop();
+                let dst = self.pop();
+                let t = self.b.ins().iconst(I32, i64::from(table));
+                self.call_builtin_checked(builtins::TABLE_FILL, &[t, dst, value, len], Trap::TableOutOfBounds);
+            }
+
             ref other => {
-                return Err(crate::CompileError::Unsupported(format!(
-                    "operator {other:?}"
-                )));
+                return Err(crate::CompileError::Unsupported(format!("operator {other:?}")));
             }
         }
         Ok(())
@@ -749,9 +800,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
     fn vmctx_load(&mut self, offset: u32) -> Value {
         let flags = MemFlagsData::trusted().with_readonly().with_can_move();
-        self.b
-            .ins()
-            .load(self.ptr, flags, self.vmctx, offset as i32)
+        self.b.ins().load(self.ptr, flags, self.vmctx, offset as i32)
     }
 
     fn global_ptr(&mut self, g: GlobalIndex) -> Value {
@@ -773,30 +822,15 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let def = self.memory_definition(mem);
         let tunables = self.env.tunables;
         let static_base = !tunables.explicit_bounds_checks;
-        let base_flags = if static_base {
-            MemFlagsData::trusted().with_readonly().with_can_move()
-        } else {
-            MemFlagsData::trusted()
-        };
-        let base = self
-            .b
-            .ins()
-            .load(self.ptr, base_flags, def, vmmemory::BASE as i32);
+        let base_flags =
+            if static_base { MemFlagsData::trusted().with_readonly().with_can_move() } else { MemFlagsData::trusted() };
+        let base = self.b.ins().load(self.ptr, base_flags, def, vmmemory::BASE as i32);
         let index = self.b.ins().uextend(I64, index);
-        let needs_check =
-            tunables.explicit_bounds_checks || memarg.offset + size > tunables.static_memory_guard;
+        let needs_check = tunables.explicit_bounds_checks || memarg.offset + size > tunables.static_memory_guard;
         if needs_check {
-            let len = self.b.ins().load(
-                self.ptr,
-                MemFlagsData::trusted(),
-                def,
-                vmmemory::CURRENT_LENGTH as i32,
-            );
+            let len = self.b.ins().load(self.ptr, MemFlagsData::trusted(), def, vmmemory::CURRENT_LENGTH as i32);
             // index < 2^32 and offset < 2^32, so the sum cannot overflow 64 bits.
-            let end = self
-                .b
-                .ins()
-                .iadd_imm_u(index, (memarg.offset + size) as i64);
+            let end = self.b.ins().iadd_imm_u(index, (memarg.offset + size) as i64);
             let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
             self.b.ins().trapnz(oob, TrapCode::HEAP_OUT_OF_BOUNDS);
         }
@@ -808,9 +842,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     }
 
     fn heap_flags() -> MemFlagsData {
-        MemFlagsData::new()
-            .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
-            .with_endianness(ir::Endianness::Little)
+        MemFlagsData::new().with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS)).with_endianness(ir::Endianness::Little)
     }
 
     fn load(
@@ -863,10 +895,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 Some(f) => *f,
                 None => {
                     let signature = self.sig_ref(ty);
-                    let name = self
-                        .b
-                        .func
-                        .declare_imported_user_function(UserExternalName::new(0, callee.as_u32()));
+                    let name = self.b.func.declare_imported_user_function(UserExternalName::new(0, callee.as_u32()));
                     let f = self.b.import_function(ExtFuncData {
                         name: ExternalName::user(name),
                         signature,
@@ -892,32 +921,16 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let index = self.pop();
         let trusted = MemFlagsData::trusted();
         let table_def = self.vmctx_load(self.env.offsets.table_pointer(table));
-        let len = self.b.ins().load(
-            self.ptr,
-            trusted,
-            table_def,
-            vmtable::CURRENT_ELEMENTS as i32,
-        );
+        let len = self.b.ins().load(self.ptr, trusted, table_def, vmtable::CURRENT_ELEMENTS as i32);
         let index = self.b.ins().uextend(I64, index);
-        let oob = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
         self.b.ins().trapnz(oob, trap_code(Trap::UndefinedElement));
-        let base = self
-            .b
-            .ins()
-            .load(self.ptr, trusted, table_def, vmtable::BASE as i32);
+        let base = self.b.ins().load(self.ptr, trusted, table_def, vmtable::BASE as i32);
         let scaled = self.b.ins().ishl_imm_u(index, 3);
         let slot = self.b.ins().iadd(base, scaled);
         let func_ref = self.b.ins().load(self.ptr, trusted, slot, 0);
-        self.b
-            .ins()
-            .trapz(func_ref, trap_code(Trap::UninitializedElement));
-        let actual = self
-            .b
-            .ins()
-            .load(I32, trusted, func_ref, vmfuncref::TYPE_ID as i32);
+        self.b.ins().trapz(func_ref, trap_code(Trap::UninitializedElement));
+        let actual = self.b.ins().load(I32, trusted, func_ref, vmfuncref::TYPE_ID as i32);
         let expected = self.b.ins().load(
             I32,
             trusted.with_readonly().with_can_move(),
@@ -926,14 +939,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         );
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.b.ins().trapnz(mismatch, trap_code(Trap::BadSignature));
-        let code = self
-            .b
-            .ins()
-            .load(self.ptr, trusted, func_ref, vmfuncref::WASM_CALL as i32);
-        let callee_vmctx = self
-            .b
-            .ins()
-            .load(self.ptr, trusted, func_ref, vmfuncref::VMCTX as i32);
+        let code = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::WASM_CALL as i32);
+        let callee_vmctx = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::VMCTX as i32);
         let nparams = self.env.module.types[ty.index()].params.len();
         let mut args = vec![callee_vmctx, self.vmctx];
         args.extend_from_slice(self.peekn(nparams));
@@ -942,6 +949,28 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let sig = self.sig_ref(ty);
         let call = self.b.ins().call_indirect(sig, code, &args);
         self.push_call_results(call);
+    }
+
+    /// The address of element `index` of `table`, trapping with "out of bounds table access" past its end.
+    fn table_slot(&mut self, table: TableIndex, index: Value) -> Value {
+        let trusted = MemFlagsData::trusted();
+        let def = self.vmctx_load(self.env.offsets.table_pointer(table));
+        let len = self.b.ins().load(self.ptr, trusted, def, vmtable::CURRENT_ELEMENTS as i32);
+        let index = self.b.ins().uextend(I64, index);
+        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        self.b.ins().trapnz(oob, trap_code(Trap::TableOutOfBounds));
+        let base = self.b.ins().load(self.ptr, trusted, def, vmtable::BASE as i32);
+        let scaled = self.b.ins().ishl_imm_u(index, 3);
+        self.b.ins().iadd(base, scaled)
+    }
+
+    /// Calls a builtin that returns a status (all its arguments are `i32` except pointers, which are `i64`), and
+    /// raises `trap` when the status is non-zero.
+    fn call_builtin_checked(&mut self, offset: u32, args: &[Value], trap: Trap) {
+        let types: Vec<Type> = args.iter().map(|a| self.b.func.dfg.value_type(*a)).collect();
+        let name = builtin_name(offset);
+        let status = self.call_builtin(name, offset, &types, Some(I32), args).expect("status");
+        self.b.ins().trapnz(status, trap_code(trap));
     }
 
     /// Calls a runtime builtin through the `VMBuiltinFunctions` table: `fn(vmctx, args...) -> ret`, host ABI.
@@ -966,12 +995,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             }
         };
         let table = self.vmctx_load(VMOffsets::BUILTINS);
-        let f = self.b.ins().load(
-            self.ptr,
-            MemFlagsData::trusted().with_readonly().with_can_move(),
-            table,
-            offset as i32,
-        );
+        let f =
+            self.b.ins().load(self.ptr, MemFlagsData::trusted().with_readonly().with_can_move(), table, offset as i32);
         let mut all = vec![self.vmctx];
         all.extend_from_slice(args);
         let call = self.b.ins().call_indirect(sig, f, &all);

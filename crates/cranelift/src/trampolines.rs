@@ -8,9 +8,7 @@
 //!   callee's `VMHostFuncContext`.
 
 use crate::func_translator::{clif_type, wasm_signature};
-use cranelift_codegen::ir::{
-    self, AbiParam, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, UserFuncName,
-};
+use cranelift_codegen::ir::{self, AbiParam, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, UserFuncName};
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use weft_environ::{FuncType, VALRAW_SIZE, vmhost};
@@ -27,8 +25,7 @@ pub(crate) fn array_signature(isa: &dyn TargetIsa) -> ir::Signature {
 
 pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function {
     let ptr = isa.pointer_type();
-    let mut func =
-        ir::Function::with_name_signature(UserFuncName::user(1, 0), array_signature(isa));
+    let mut func = ir::Function::with_name_signature(UserFuncName::user(1, 0), array_signature(isa));
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut fctx);
     let entry = b.create_block();
@@ -39,19 +36,13 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     let flags = MemFlagsData::trusted();
     let mut args = vec![callee_vmctx, caller_vmctx];
     for (i, p) in ty.params.iter().enumerate() {
-        args.push(b.ins().load(
-            clif_type(*p),
-            flags,
-            values,
-            (i as u32 * VALRAW_SIZE) as i32,
-        ));
+        args.push(b.ins().load(clif_type(*p), flags, values, (i as u32 * VALRAW_SIZE) as i32));
     }
     let sig = b.import_signature(wasm_signature(isa, ty));
     let call = b.ins().call_indirect(sig, wasm_call, &args);
     let results = b.inst_results(call).to_vec();
     for (i, r) in results.into_iter().enumerate() {
-        b.ins()
-            .store(flags, r, values, (i as u32 * VALRAW_SIZE) as i32);
+        b.ins().store(flags, r, values, (i as u32 * VALRAW_SIZE) as i32);
     }
     b.ins().return_(&[]);
     b.finalize(isa.frontend_config());
@@ -61,8 +52,7 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
 
 pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function {
     let ptr = isa.pointer_type();
-    let mut func =
-        ir::Function::with_name_signature(UserFuncName::user(2, 0), wasm_signature(isa, ty));
+    let mut func = ir::Function::with_name_signature(UserFuncName::user(2, 0), wasm_signature(isa, ty));
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut fctx);
     let entry = b.create_block();
@@ -72,35 +62,19 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     let params = b.block_params(entry).to_vec();
     let (callee_vmctx, caller_vmctx) = (params[0], params[1]);
     let len = ty.params.len().max(ty.results.len()).max(1) as u32;
-    let slot = b.create_sized_stack_slot(StackSlotData::new(
-        StackSlotKind::ExplicitSlot,
-        len * VALRAW_SIZE,
-        4,
-    ));
+    let slot = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, len * VALRAW_SIZE, 4));
     let values = b.ins().stack_addr(ptr, slot, 0);
     let flags = MemFlagsData::trusted();
     for (i, v) in params[2..].iter().enumerate() {
-        b.ins()
-            .store(flags, *v, values, (i as u32 * VALRAW_SIZE) as i32);
+        b.ins().store(flags, *v, values, (i as u32 * VALRAW_SIZE) as i32);
     }
-    let host = b.ins().load(
-        ptr,
-        flags.with_readonly(),
-        callee_vmctx,
-        vmhost::ARRAY_CALL as i32,
-    );
+    let host = b.ins().load(ptr, flags.with_readonly(), callee_vmctx, vmhost::ARRAY_CALL as i32);
     let len_v = b.ins().iconst(ptr, i64::from(len));
     let sig = b.import_signature(array_signature(isa));
-    b.ins()
-        .call_indirect(sig, host, &[callee_vmctx, caller_vmctx, values, len_v]);
+    b.ins().call_indirect(sig, host, &[callee_vmctx, caller_vmctx, values, len_v]);
     let mut results = Vec::new();
     for (i, r) in ty.results.iter().enumerate() {
-        results.push(b.ins().load(
-            clif_type(*r),
-            flags,
-            values,
-            (i as u32 * VALRAW_SIZE) as i32,
-        ));
+        results.push(b.ins().load(clif_type(*r), flags, values, (i as u32 * VALRAW_SIZE) as i32));
     }
     b.ins().return_(&results);
     b.finalize(isa.frontend_config());

@@ -22,10 +22,7 @@ pub struct TrapSite {
 
 /// A runtime function the code calls by absolute address (filled in when the code is loaded).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[allow(
-    missing_docs,
-    reason = "the names say which libm operation each one is"
-)]
+#[allow(missing_docs, reason = "the names say which libm operation each one is")]
 pub enum Libcall {
     CeilF32,
     CeilF64,
@@ -71,10 +68,7 @@ pub struct CompiledCode {
 impl CompiledCode {
     /// The trap raised by the instruction at `code_offset`, if it is a trap site.
     pub fn lookup_trap(&self, code_offset: u32) -> Option<Trap> {
-        let i = self
-            .traps
-            .binary_search_by_key(&code_offset, |t| t.code_offset)
-            .ok()?;
+        let i = self.traps.binary_search_by_key(&code_offset, |t| t.code_offset).ok()?;
         Some(self.traps[i].trap)
     }
 

@@ -24,8 +24,7 @@ pub use indices::*;
 pub use module::*;
 pub use offsets::*;
 pub use translate::{
-    FunctionBodyData, ModuleTranslation, TranslateError, convert_valtype, translate_module,
-    wasm_features,
+    FunctionBodyData, ModuleTranslation, TranslateError, convert_valtype, translate_module, wasm_features,
 };
 pub use trap::Trap;
 pub use tunables::Tunables;

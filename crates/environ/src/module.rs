@@ -173,9 +173,7 @@ impl Module {
     }
     /// The defined index of `f`, or `None` if it is imported.
     pub fn defined_func_index(&self, f: FuncIndex) -> Option<DefinedFuncIndex> {
-        f.as_u32()
-            .checked_sub(self.num_imported_funcs)
-            .map(DefinedFuncIndex::from_u32)
+        f.as_u32().checked_sub(self.num_imported_funcs).map(DefinedFuncIndex::from_u32)
     }
     /// The function index of a defined function.
     pub fn func_index(&self, d: DefinedFuncIndex) -> FuncIndex {
@@ -183,21 +181,15 @@ impl Module {
     }
     /// The defined index of table `t`, or `None` if imported.
     pub fn defined_table_index(&self, t: TableIndex) -> Option<DefinedTableIndex> {
-        t.as_u32()
-            .checked_sub(self.num_imported_tables)
-            .map(DefinedTableIndex::from_u32)
+        t.as_u32().checked_sub(self.num_imported_tables).map(DefinedTableIndex::from_u32)
     }
     /// The defined index of memory `m`, or `None` if imported.
     pub fn defined_memory_index(&self, m: MemoryIndex) -> Option<DefinedMemoryIndex> {
-        m.as_u32()
-            .checked_sub(self.num_imported_memories)
-            .map(DefinedMemoryIndex::from_u32)
+        m.as_u32().checked_sub(self.num_imported_memories).map(DefinedMemoryIndex::from_u32)
     }
     /// The defined index of global `g`, or `None` if imported.
     pub fn defined_global_index(&self, g: GlobalIndex) -> Option<DefinedGlobalIndex> {
-        g.as_u32()
-            .checked_sub(self.num_imported_globals)
-            .map(DefinedGlobalIndex::from_u32)
+        g.as_u32().checked_sub(self.num_imported_globals).map(DefinedGlobalIndex::from_u32)
     }
     /// The type of an exported or imported entity.
     pub fn entity_type(&self, index: EntityIndex) -> EntityType {

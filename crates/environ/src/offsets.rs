@@ -67,12 +67,30 @@ pub mod vmhost {
     pub const ARRAY_CALL: u32 = 8;
 }
 
-/// Offsets of the libcall pointers in `VMBuiltinFunctions`.
+/// Offsets of the libcall pointers in `VMBuiltinFunctions`. Every builtin takes the caller's `vmctx` first and
+/// uses the host calling convention. Those returning a status return 0 on success and non-zero when the operation
+/// must trap (compiled code raises the trap, so the libcall never unwinds).
 pub mod builtins {
-    /// `memory_grow(vmctx, delta_pages: u32, memory_index: u32) -> u32` (u32::MAX on failure).
+    /// `memory_grow(vmctx, delta_pages: u32, memory: u32) -> u32` (old size, or u32::MAX on failure).
     pub const MEMORY_GROW: u32 = 0;
-    /// Number of builtins.
-    pub const COUNT: u32 = 1;
+    /// `memory_copy(vmctx, dst_memory: u32, dst: u32, src_memory: u32, src: u32, len: u32) -> status`.
+    pub const MEMORY_COPY: u32 = 8;
+    /// `memory_fill(vmctx, memory: u32, dst: u32, value: u32, len: u32) -> status`.
+    pub const MEMORY_FILL: u32 = 16;
+    /// `memory_init(vmctx, memory: u32, data: u32, dst: u32, src: u32, len: u32) -> status`.
+    pub const MEMORY_INIT: u32 = 24;
+    /// `data_drop(vmctx, data: u32)`.
+    pub const DATA_DROP: u32 = 32;
+    /// `table_copy(vmctx, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32) -> status`.
+    pub const TABLE_COPY: u32 = 40;
+    /// `table_init(vmctx, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> status`.
+    pub const TABLE_INIT: u32 = 48;
+    /// `elem_drop(vmctx, elem: u32)`.
+    pub const ELEM_DROP: u32 = 56;
+    /// `table_grow(vmctx, table: u32, delta: u32, init: *mut u8) -> u32` (old size, or u32::MAX on failure).
+    pub const TABLE_GROW: u32 = 64;
+    /// `table_fill(vmctx, table: u32, dst: u32, value: *mut u8, len: u32) -> status`.
+    pub const TABLE_FILL: u32 = 72;
 }
 
 /// The size of one slot of the array calling convention (`ValRaw`): every value, including v128, fits.

@@ -2,8 +2,8 @@
 
 use crate::*;
 use wasmparser::{
-    FuncToValidate, FunctionBody, KnownCustom, Name, Operator, Parser, Payload, TypeRef,
-    ValidPayload, Validator, ValidatorResources, WasmFeatures,
+    FuncToValidate, FunctionBody, KnownCustom, Name, Operator, Parser, Payload, TypeRef, ValidPayload, Validator,
+    ValidatorResources, WasmFeatures,
 };
 
 /// Why a module could not be translated.
@@ -25,30 +25,22 @@ pub enum TranslateError {
 impl From<wasmparser::BinaryReaderError> for TranslateError {
     fn from(e: wasmparser::BinaryReaderError) -> Self {
         let message = match e.missing_wasm_feature() {
-            Some(f) => format!(
-                "{} (the module needs the {} proposal, which is disabled)",
-                e.message(),
-                feature_names(f)
-            ),
+            Some(f) => {
+                format!("{} (the module needs the {} proposal, which is disabled)", e.message(), feature_names(f))
+            }
             None => e.message().to_string(),
         };
-        TranslateError::Invalid {
-            message,
-            offset: e.offset(),
-        }
+        TranslateError::Invalid { message, offset: e.offset() }
     }
 }
 
 fn feature_names(f: WasmFeatures) -> String {
-    f.iter_names()
-        .map(|(n, _)| n.to_ascii_lowercase().replace('_', "-"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    f.iter_names().map(|(n, _)| n.to_ascii_lowercase().replace('_', "-")).collect::<Vec<_>>().join(", ")
 }
 
-/// The WebAssembly features Weft can run, which `Config` narrows further.
+/// The WebAssembly features Weft can run (and enables by default), which `Config` narrows further.
 pub fn wasm_features() -> WasmFeatures {
-    WasmFeatures::WASM1
+    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
 }
 
 /// A function body waiting to be validated and compiled.
@@ -93,38 +85,20 @@ pub fn convert_valtype(t: wasmparser::ValType) -> Result<ValType, TranslateError
 
 fn convert_table(t: &wasmparser::TableType) -> Result<TableType, TranslateError> {
     if t.table64 || t.shared {
-        return Err(TranslateError::Unsupported(
-            "64-bit or shared tables".into(),
-        ));
+        return Err(TranslateError::Unsupported("64-bit or shared tables".into()));
     }
-    Ok(TableType {
-        element: convert_ref(t.element_type)?,
-        limits: Limits {
-            min: t.initial,
-            max: t.maximum,
-        },
-    })
+    Ok(TableType { element: convert_ref(t.element_type)?, limits: Limits { min: t.initial, max: t.maximum } })
 }
 
 fn convert_memory(m: &wasmparser::MemoryType) -> Result<MemoryType, TranslateError> {
     if m.memory64 || m.shared || m.page_size_log2.is_some() {
-        return Err(TranslateError::Unsupported(
-            "64-bit, shared or custom-page-size memories".into(),
-        ));
+        return Err(TranslateError::Unsupported("64-bit, shared or custom-page-size memories".into()));
     }
-    Ok(MemoryType {
-        limits: Limits {
-            min: m.initial,
-            max: m.maximum,
-        },
-    })
+    Ok(MemoryType { limits: Limits { min: m.initial, max: m.maximum } })
 }
 
 fn convert_global(g: &wasmparser::GlobalType) -> Result<GlobalType, TranslateError> {
-    Ok(GlobalType {
-        content: convert_valtype(g.content_type)?,
-        mutable: g.mutable,
-    })
+    Ok(GlobalType { content: convert_valtype(g.content_type)?, mutable: g.mutable })
 }
 
 fn convert_const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, TranslateError> {
@@ -138,24 +112,15 @@ fn convert_const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Transl
             Operator::F32Const { value } => ConstOp::F32(value.bits()),
             Operator::F64Const { value } => ConstOp::F64(value.bits()),
             Operator::V128Const { value } => ConstOp::V128(u128::from_le_bytes(*value.bytes())),
-            Operator::GlobalGet { global_index } => {
-                ConstOp::GlobalGet(GlobalIndex::from_u32(global_index))
-            }
+            Operator::GlobalGet { global_index } => ConstOp::GlobalGet(GlobalIndex::from_u32(global_index)),
             Operator::RefNull { hty } => ConstOp::RefNull(match hty {
-                wasmparser::HeapType::Abstract {
-                    ty: wasmparser::AbstractHeapType::Func,
-                    ..
-                } => ValType::FuncRef,
+                wasmparser::HeapType::Abstract { ty: wasmparser::AbstractHeapType::Func, .. } => ValType::FuncRef,
                 _ => ValType::ExternRef,
             }),
-            Operator::RefFunc { function_index } => {
-                ConstOp::RefFunc(FuncIndex::from_u32(function_index))
-            }
+            Operator::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
             Operator::End => break,
             other => {
-                return Err(TranslateError::Unsupported(format!(
-                    "constant expression operator {other:?}"
-                )));
+                return Err(TranslateError::Unsupported(format!("constant expression operator {other:?}")));
             }
         });
     }
@@ -165,10 +130,7 @@ fn convert_const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Transl
 /// Parses and validates `wasm` with `features`, producing the module description and its function bodies.
 ///
 /// Function bodies are validated later, operator by operator, while they are compiled.
-pub fn translate_module(
-    wasm: &[u8],
-    features: WasmFeatures,
-) -> Result<ModuleTranslation<'_>, TranslateError> {
+pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> Result<ModuleTranslation<'_>, TranslateError> {
     let mut validator = Validator::new_with_features(features);
     let mut parser = Parser::new(0);
     parser.set_features(features);
@@ -186,16 +148,8 @@ pub fn translate_module(
             Payload::TypeSection(reader) => {
                 for ty in reader.into_iter_err_on_gc_types() {
                     let ty = ty?;
-                    let params = ty
-                        .params()
-                        .iter()
-                        .map(|t| convert_valtype(*t))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let results = ty
-                        .results()
-                        .iter()
-                        .map(|t| convert_valtype(*t))
-                        .collect::<Result<Vec<_>, _>>()?;
+                    let params = ty.params().iter().map(|t| convert_valtype(*t)).collect::<Result<Vec<_>, _>>()?;
+                    let results = ty.results().iter().map(|t| convert_valtype(*t)).collect::<Result<Vec<_>, _>>()?;
                     module.types.push(FuncType::new(params, results));
                 }
             }
@@ -230,11 +184,7 @@ pub fn translate_module(
                             return Err(TranslateError::Unsupported("exception tags".into()));
                         }
                     };
-                    module.imports.push(Import {
-                        module: import.module.into(),
-                        field: import.name.into(),
-                        ty,
-                    });
+                    module.imports.push(Import { module: import.module.into(), field: import.name.into(), ty });
                 }
             }
             Payload::FunctionSection(reader) => {
@@ -246,9 +196,7 @@ pub fn translate_module(
                 for t in reader {
                     let t = t?;
                     if !matches!(t.init, wasmparser::TableInit::RefNull) {
-                        return Err(TranslateError::Unsupported(
-                            "table initialiser expressions".into(),
-                        ));
+                        return Err(TranslateError::Unsupported("table initialiser expressions".into()));
                     }
                     module.tables.push(convert_table(&t.ty)?);
                 }
@@ -275,23 +223,14 @@ pub fn translate_module(
                             escaping.insert(e.index);
                             EntityIndex::Func(FuncIndex::from_u32(e.index))
                         }
-                        wasmparser::ExternalKind::Table => {
-                            EntityIndex::Table(TableIndex::from_u32(e.index))
-                        }
-                        wasmparser::ExternalKind::Memory => {
-                            EntityIndex::Memory(MemoryIndex::from_u32(e.index))
-                        }
-                        wasmparser::ExternalKind::Global => {
-                            EntityIndex::Global(GlobalIndex::from_u32(e.index))
-                        }
+                        wasmparser::ExternalKind::Table => EntityIndex::Table(TableIndex::from_u32(e.index)),
+                        wasmparser::ExternalKind::Memory => EntityIndex::Memory(MemoryIndex::from_u32(e.index)),
+                        wasmparser::ExternalKind::Global => EntityIndex::Global(GlobalIndex::from_u32(e.index)),
                         wasmparser::ExternalKind::Tag => {
                             return Err(TranslateError::Unsupported("exception tags".into()));
                         }
                     };
-                    module.exports.push(Export {
-                        name: e.name.into(),
-                        index,
-                    });
+                    module.exports.push(Export { name: e.name.into(), index });
                 }
             }
             Payload::StartSection { func, .. } => module.start = Some(FuncIndex::from_u32(func)),
@@ -302,9 +241,7 @@ pub fn translate_module(
                         wasmparser::ElementItems::Functions(r) => {
                             let funcs = r.into_iter().collect::<Result<Vec<u32>, _>>()?;
                             escaping.extend(funcs.iter().copied());
-                            ElemItems::Functions(
-                                funcs.into_iter().map(FuncIndex::from_u32).collect(),
-                            )
+                            ElemItems::Functions(funcs.into_iter().map(FuncIndex::from_u32).collect())
                         }
                         wasmparser::ElementItems::Expressions(rt, r) => {
                             let mut exprs = Vec::new();
@@ -319,10 +256,7 @@ pub fn translate_module(
                     let mode = match e.kind {
                         wasmparser::ElementKind::Passive => SegmentMode::Passive,
                         wasmparser::ElementKind::Declared => SegmentMode::Declared,
-                        wasmparser::ElementKind::Active {
-                            table_index,
-                            offset_expr,
-                        } => SegmentMode::Active {
+                        wasmparser::ElementKind::Active { table_index, offset_expr } => SegmentMode::Active {
                             target: TableIndex::from_u32(table_index.unwrap_or(0)),
                             offset: convert_const_expr(&offset_expr)?,
                         },
@@ -335,18 +269,12 @@ pub fn translate_module(
                     let d = d?;
                     let mode = match d.kind {
                         wasmparser::DataKind::Passive => SegmentMode::Passive,
-                        wasmparser::DataKind::Active {
-                            memory_index,
-                            offset_expr,
-                        } => SegmentMode::Active {
+                        wasmparser::DataKind::Active { memory_index, offset_expr } => SegmentMode::Active {
                             target: MemoryIndex::from_u32(memory_index),
                             offset: convert_const_expr(&offset_expr)?,
                         },
                     };
-                    module.data.push(DataSegment {
-                        mode,
-                        data: d.data.into(),
-                    });
+                    module.data.push(DataSegment { mode, data: d.data.into() });
                 }
             }
             Payload::CustomSection(c) => {
@@ -359,11 +287,7 @@ pub fn translate_module(
         }
     }
     module.escaping_funcs = escaping.into_iter().map(FuncIndex::from_u32).collect();
-    Ok(ModuleTranslation {
-        module,
-        function_bodies,
-        features,
-    })
+    Ok(ModuleTranslation { module, function_bodies, features })
 }
 
 fn collect_ref_funcs(expr: &ConstExpr, out: &mut std::collections::BTreeSet<u32>) {
@@ -374,19 +298,14 @@ fn collect_ref_funcs(expr: &ConstExpr, out: &mut std::collections::BTreeSet<u32>
     }
 }
 
-fn read_names(
-    names: wasmparser::NameSectionReader<'_>,
-    module: &mut Module,
-) -> wasmparser::Result<()> {
+fn read_names(names: wasmparser::NameSectionReader<'_>, module: &mut Module) -> wasmparser::Result<()> {
     for sub in names {
         match sub? {
             Name::Module { name, .. } => module.name = Some(name.to_string()),
             Name::Function(map) => {
                 for n in map {
                     let n = n?;
-                    module
-                        .func_names
-                        .insert(FuncIndex::from_u32(n.index), n.name.to_string());
+                    module.func_names.insert(FuncIndex::from_u32(n.index), n.name.to_string());
                 }
             }
             _ => {}

@@ -56,11 +56,7 @@ impl Trap {
 
     /// A small stable number for the trap, used in compiled code metadata (1-based).
     pub fn code(self) -> u8 {
-        Trap::ALL
-            .iter()
-            .position(|t| *t == self)
-            .map(|i| i as u8 + 1)
-            .unwrap_or(u8::MAX)
+        Trap::ALL.iter().position(|t| *t == self).map(|i| i as u8 + 1).unwrap_or(u8::MAX)
     }
 
     /// The trap with the given [`Trap::code`].

@@ -14,10 +14,6 @@ pub struct Tunables {
 
 impl Default for Tunables {
     fn default() -> Self {
-        Self {
-            static_memory_reservation: 1 << 32,
-            static_memory_guard: 2 << 30,
-            explicit_bounds_checks: false,
-        }
+        Self { static_memory_reservation: 1 << 32, static_memory_guard: 2 << 30, explicit_bounds_checks: false }
     }
 }

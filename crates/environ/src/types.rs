@@ -53,31 +53,15 @@ pub struct FuncType {
 
 impl FuncType {
     /// Builds a function type.
-    pub fn new(
-        params: impl IntoIterator<Item = ValType>,
-        results: impl IntoIterator<Item = ValType>,
-    ) -> Self {
-        Self {
-            params: params.into_iter().collect(),
-            results: results.into_iter().collect(),
-        }
+    pub fn new(params: impl IntoIterator<Item = ValType>, results: impl IntoIterator<Item = ValType>) -> Self {
+        Self { params: params.into_iter().collect(), results: results.into_iter().collect() }
     }
 }
 
 impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |tys: &[ValType]| {
-            tys.iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        write!(
-            f,
-            "(func (param {}) (result {}))",
-            list(&self.params),
-            list(&self.results)
-        )
+        let list = |tys: &[ValType]| tys.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
+        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
     }
 }
 
@@ -138,11 +122,7 @@ pub struct GlobalType {
 
 impl fmt::Display for GlobalType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.mutable {
-            write!(f, "(global (mut {}))", self.content)
-        } else {
-            write!(f, "(global {})", self.content)
-        }
+        if self.mutable { write!(f, "(global (mut {}))", self.content) } else { write!(f, "(global {})", self.content) }
     }
 }
 

@@ -16,10 +16,7 @@ pub struct CodeMemory {
 
 impl std::fmt::Debug for CodeMemory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CodeMemory")
-            .field("start", &self.mmap.as_ptr())
-            .field("len", &self.mmap.len())
-            .finish()
+        f.debug_struct("CodeMemory").field("start", &self.mmap.as_ptr()).field("len", &self.mmap.len()).finish()
     }
 }
 
@@ -39,20 +36,12 @@ impl CodeMemory {
             let at = reloc.offset as usize;
             assert!(at + 8 <= text.len(), "relocation outside the text section");
             // SAFETY: in bounds of the still-writable mapping (asserted); unaligned write of 8 bytes.
-            unsafe {
-                mmap.as_ptr()
-                    .add(at)
-                    .cast::<u64>()
-                    .write_unaligned(value.to_le())
-            };
+            unsafe { mmap.as_ptr().add(at).cast::<u64>().write_unaligned(value.to_le()) };
         }
         mmap.make_executable()?;
         let info = Arc::new(code);
         let start = mmap.as_ptr() as usize;
-        REGISTRY
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(start + len, (start, info.clone()));
+        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).insert(start + len, (start, info.clone()));
         Ok(Arc::new(CodeMemory { mmap, info }))
     }
 
@@ -76,10 +65,7 @@ impl CodeMemory {
 impl Drop for CodeMemory {
     fn drop(&mut self) {
         let start = self.mmap.as_ptr() as usize;
-        REGISTRY
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&(start + self.mmap.len()));
+        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).remove(&(start + self.mmap.len()));
     }
 }
 
@@ -92,13 +78,8 @@ pub fn lookup_code(pc: usize) -> Option<(Arc<CompiledCode>, u32)> {
 
 /// Whether `pc` lies in registered compiled code. Called from the signal handler (never blocks for long).
 pub(crate) fn is_compiled_code(pc: usize) -> bool {
-    with_registry(|registry| {
-        registry
-            .range(pc + 1..)
-            .next()
-            .is_some_and(|(_, (start, _))| pc >= *start)
-    })
-    .unwrap_or(false)
+    with_registry(|registry| registry.range(pc + 1..).next().is_some_and(|(_, (start, _))| pc >= *start))
+        .unwrap_or(false)
 }
 
 fn with_registry<R>(f: impl FnOnce(&Registry) -> R) -> Option<R> {
@@ -119,11 +100,7 @@ pub(crate) fn lookup_trap(pc: usize) -> Option<Trap> {
         match REGISTRY.try_read() {
             Ok(registry) => {
                 let (_, (start, info)) = registry.range(pc + 1..).next()?;
-                return if pc >= *start {
-                    info.lookup_trap((pc - start) as u32)
-                } else {
-                    None
-                };
+                return if pc >= *start { info.lookup_trap((pc - start) as u32) } else { None };
             }
             Err(std::sync::TryLockError::Poisoned(_)) => return None,
             Err(std::sync::TryLockError::WouldBlock) => std::hint::spin_loop(),

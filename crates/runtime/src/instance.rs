@@ -46,6 +46,10 @@ pub struct Instance {
     memories: Vec<Box<LinearMemory>>,
     tables: Vec<Box<Table>>,
     globals: Vec<Box<VMGlobalDefinition>>,
+    /// Data segments dropped by `data.drop` or, for active segments, by instantiation.
+    dropped_data: Vec<bool>,
+    /// Element segments dropped by `elem.drop`, or active and declared segments after instantiation.
+    dropped_elems: Vec<bool>,
     vmctx: NonNull<u8>,
     vmctx_layout: Layout,
 }
@@ -57,8 +61,10 @@ unsafe impl Send for Instance {}
 unsafe impl Sync for Instance {}
 
 impl Instance {
-    /// Allocates and initialises an instance: its `VMContext`, defined memories, tables and globals, and its
-    /// active element and data segments. The start function is not run.
+    /// Allocates and initialises an instance: its `VMContext`, defined memories, tables and globals. Segments are
+    /// applied by [`Instance::initialize_segments`], which the owner calls once it has taken ownership: a segment
+    /// that traps leaves earlier segments' writes (including pointers to this instance's functions in imported
+    /// tables) in place, so the instance must outlive a failed initialisation. The start function is not run.
     ///
     /// # Safety
     /// `imports` must match the module's imports in number and type and point to live definitions owned by the
@@ -73,8 +79,7 @@ impl Instance {
         tunables: &Tunables,
     ) -> Result<Box<Instance>, InstantiationError> {
         let offsets = VMOffsets::new(&module);
-        let vmctx_layout =
-            Layout::from_size_align(offsets.size() as usize, 16).expect("vmctx layout");
+        let vmctx_layout = Layout::from_size_align(offsets.size() as usize, 16).expect("vmctx layout");
         // SAFETY: the layout has non-zero size (the header alone is 32 bytes).
         let vmctx = NonNull::new(unsafe { std::alloc::alloc_zeroed(vmctx_layout) })
             .unwrap_or_else(|| std::alloc::handle_alloc_error(vmctx_layout));
@@ -85,6 +90,8 @@ impl Instance {
             memories: Vec::new(),
             tables: Vec::new(),
             globals: Vec::new(),
+            dropped_data: vec![false; module.data.len()],
+            dropped_elems: vec![false; module.elements.len()],
             vmctx,
             vmctx_layout,
         });
@@ -95,10 +102,7 @@ impl Instance {
             instance.write(VMOffsets::MAGIC, VMCONTEXT_MAGIC);
             instance.write(VMOffsets::INSTANCE, self_ptr);
             instance.write(VMOffsets::STORE_CONTEXT, store);
-            instance.write(
-                VMOffsets::BUILTINS,
-                &crate::libcalls::BUILTINS as *const VMBuiltinFunctions,
-            );
+            instance.write(VMOffsets::BUILTINS, &crate::libcalls::BUILTINS as *const VMBuiltinFunctions);
             for (i, id) in type_ids.iter().enumerate() {
                 instance.write(instance.offsets.type_id(TypeIndex::from_u32(i as u32)), *id);
             }
@@ -110,10 +114,7 @@ impl Instance {
                 let def = DefinedFuncIndex::from_u32(def);
                 let index = module.func_index(def);
                 let ty = module.functions[index.index()];
-                let code = instance
-                    .code
-                    .as_ref()
-                    .expect("a module with functions has code");
+                let code = instance.code.as_ref().expect("a module with functions has code");
                 let info = code.info();
                 let func_ref = VMFuncRef::new(
                     code.at(info.trampoline(ty).start),
@@ -124,47 +125,28 @@ impl Instance {
                 instance.write(instance.offsets.func_ref(index), func_ref);
             }
             for (i, m) in imports.memories.iter().enumerate() {
-                instance.write(
-                    instance
-                        .offsets
-                        .memory_pointer(MemoryIndex::from_u32(i as u32)),
-                    *m,
-                );
+                instance.write(instance.offsets.memory_pointer(MemoryIndex::from_u32(i as u32)), *m);
             }
             for (i, t) in imports.tables.iter().enumerate() {
-                instance.write(
-                    instance
-                        .offsets
-                        .table_pointer(TableIndex::from_u32(i as u32)),
-                    *t,
-                );
+                instance.write(instance.offsets.table_pointer(TableIndex::from_u32(i as u32)), *t);
             }
             for (i, g) in imports.globals.iter().enumerate() {
-                instance.write(
-                    instance
-                        .offsets
-                        .global_pointer(GlobalIndex::from_u32(i as u32)),
-                    *g,
-                );
+                instance.write(instance.offsets.global_pointer(GlobalIndex::from_u32(i as u32)), *g);
             }
         }
         for ty in &module.memories[module.num_imported_memories as usize..] {
-            let mut memory = LinearMemory::new(ty, tunables)
-                .map_err(|e| InstantiationError::Resource(e.to_string()))?;
-            let index = MemoryIndex::from_u32(
-                module.num_imported_memories + instance.memories.len() as u32,
-            );
+            let mut memory =
+                LinearMemory::new(ty, tunables).map_err(|e| InstantiationError::Resource(e.to_string()))?;
+            let index = MemoryIndex::from_u32(module.num_imported_memories + instance.memories.len() as u32);
             let def = memory.definition();
             // SAFETY: writes the memory's (boxed, address-stable) definition into its vmctx slot.
             unsafe { instance.write(instance.offsets.memory_pointer(index), def) };
             instance.memories.push(memory);
         }
         for ty in &module.tables[module.num_imported_tables as usize..] {
-            let mut table = Table::new(ty).ok_or_else(|| {
-                InstantiationError::Resource(format!("table of {} elements", ty.limits.min))
-            })?;
-            let index =
-                TableIndex::from_u32(module.num_imported_tables + instance.tables.len() as u32);
+            let mut table = Table::new(ty)
+                .ok_or_else(|| InstantiationError::Resource(format!("table of {} elements", ty.limits.min)))?;
+            let index = TableIndex::from_u32(module.num_imported_tables + instance.tables.len() as u32);
             let def = table.definition();
             // SAFETY: as for memories.
             unsafe { instance.write(instance.offsets.table_pointer(index), def) };
@@ -173,15 +155,12 @@ impl Instance {
         for (i, init) in module.global_inits.iter().enumerate() {
             let index = GlobalIndex::from_u32(module.num_imported_globals + i as u32);
             let value = instance.eval_const(init);
-            let mut global = Box::new(VMGlobalDefinition {
-                storage: value.bytes(),
-            });
+            let mut global = Box::new(VMGlobalDefinition { storage: value.bytes() });
             let ptr: *mut VMGlobalDefinition = &mut *global;
             // SAFETY: as for memories.
             unsafe { instance.write(instance.offsets.global_pointer(index), ptr) };
             instance.globals.push(global);
         }
-        instance.initialize_segments()?;
         Ok(instance)
     }
 
@@ -192,13 +171,7 @@ impl Instance {
     unsafe fn write<T>(&self, offset: u32, value: T) {
         assert!(offset as usize + std::mem::size_of::<T>() <= self.vmctx_layout.size());
         // SAFETY: in bounds (asserted) of our allocation; the caller guarantees the field's type.
-        unsafe {
-            self.vmctx
-                .as_ptr()
-                .add(offset as usize)
-                .cast::<T>()
-                .write_unaligned(value)
-        }
+        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().write_unaligned(value) }
     }
 
     /// Reads the field of type `T` at `offset` in the vmctx.
@@ -208,13 +181,7 @@ impl Instance {
     unsafe fn read<T: Copy>(&self, offset: u32) -> T {
         assert!(offset as usize + std::mem::size_of::<T>() <= self.vmctx_layout.size());
         // SAFETY: in bounds (asserted); initialised by `new`; the caller guarantees the type.
-        unsafe {
-            self.vmctx
-                .as_ptr()
-                .add(offset as usize)
-                .cast::<T>()
-                .read_unaligned()
-        }
+        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().read_unaligned() }
     }
 
     /// The instance owning `vmctx`.
@@ -224,11 +191,7 @@ impl Instance {
     /// references to that instance.
     pub unsafe fn from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut Instance {
         // SAFETY: the caller guarantees `vmctx` is live; its INSTANCE field was set by `new`.
-        unsafe {
-            &mut **(vmctx as *mut u8)
-                .add(VMOffsets::INSTANCE as usize)
-                .cast::<*mut Instance>()
-        }
+        unsafe { &mut **(vmctx as *mut u8).add(VMOffsets::INSTANCE as usize).cast::<*mut Instance>() }
     }
 
     /// The instance's `VMContext`.
@@ -249,31 +212,20 @@ impl Instance {
     /// The function reference of function `f` (imported or defined).
     pub fn func_ref(&self, f: FuncIndex) -> *mut VMFuncRef {
         // SAFETY: `func_ref(f)` is inside the vmctx (VMOffsets asserts the index).
-        unsafe {
-            self.vmctx
-                .as_ptr()
-                .add(self.offsets.func_ref(f) as usize)
-                .cast()
-        }
+        unsafe { self.vmctx.as_ptr().add(self.offsets.func_ref(f) as usize).cast() }
     }
 
     /// Memory `m` (possibly imported from another instance of the same store).
     pub fn memory(&self, m: MemoryIndex) -> *mut LinearMemory {
         // SAFETY: the slot holds a pointer to a `VMMemoryDefinition`, which is the first field of a
         // `#[repr(C)] LinearMemory`.
-        unsafe {
-            self.read::<*mut VMMemoryDefinition>(self.offsets.memory_pointer(m))
-                .cast()
-        }
+        unsafe { self.read::<*mut VMMemoryDefinition>(self.offsets.memory_pointer(m)).cast() }
     }
 
     /// Table `t` (possibly imported).
     pub fn table(&self, t: TableIndex) -> *mut Table {
         // SAFETY: as for `memory`, with `Table`'s first field.
-        unsafe {
-            self.read::<*mut VMTableDefinition>(self.offsets.table_pointer(t))
-                .cast()
-        }
+        unsafe { self.read::<*mut VMTableDefinition>(self.offsets.table_pointer(t)).cast() }
     }
 
     /// Global `g`'s storage (possibly imported).
@@ -287,6 +239,108 @@ impl Instance {
         // SAFETY: the memory is live (owned by this store) and, while this `&mut self` exists, not otherwise
         // borrowed: compiled code only reaches it through this call.
         unsafe { (*self.memory(m)).grow(delta) }
+    }
+
+    /// `memory.copy`: `false` (and nothing copied) if either range is out of bounds.
+    pub fn memory_copy(&mut self, dst_mem: MemoryIndex, dst: u32, src_mem: MemoryIndex, src: u32, len: u32) -> bool {
+        // SAFETY: both memories belong to this store and are live; raw pointers are used because they may be the
+        // same memory, and `ptr::copy` has memmove semantics.
+        unsafe {
+            let (d, s) = (&mut *self.memory(dst_mem), &*self.memory(src_mem));
+            let Some(src_range) = crate::table::range(u64::from(src), u64::from(len), s.data().len() as u64) else {
+                return false;
+            };
+            let Some(dst_range) = crate::table::range(u64::from(dst), u64::from(len), d.data().len() as u64) else {
+                return false;
+            };
+            let src_ptr = s.data().as_ptr().add(src_range.start);
+            let dst_ptr = d.data_mut().as_mut_ptr().add(dst_range.start);
+            std::ptr::copy(src_ptr, dst_ptr, len as usize);
+        }
+        true
+    }
+
+    /// `memory.fill`: `false` (and nothing written) if the range is out of bounds.
+    pub fn memory_fill(&mut self, mem: MemoryIndex, dst: u32, value: u8, len: u32) -> bool {
+        // SAFETY: the memory belongs to this store, is live, and is not otherwise borrowed while wasm runs.
+        let memory = unsafe { &mut *self.memory(mem) };
+        let size = memory.data().len() as u64;
+        match crate::table::range(u64::from(dst), u64::from(len), size) {
+            Some(r) => {
+                memory.data_mut()[r].fill(value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `memory.init`: `false` if either range is out of bounds (a dropped segment has length 0).
+    pub fn memory_init(&mut self, mem: MemoryIndex, data: DataIndex, dst: u32, src: u32, len: u32) -> bool {
+        let module = self.module.clone();
+        let bytes: &[u8] = if self.dropped_data[data.index()] { &[] } else { &module.data[data.index()].data };
+        let Some(src) = crate::table::range(u64::from(src), u64::from(len), bytes.len() as u64) else {
+            return false;
+        };
+        // SAFETY: as for `memory_fill`.
+        let memory = unsafe { &mut *self.memory(mem) };
+        let size = memory.data().len() as u64;
+        match crate::table::range(u64::from(dst), u64::from(len), size) {
+            Some(d) => {
+                memory.data_mut()[d].copy_from_slice(&bytes[src]);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `data.drop`.
+    pub fn data_drop(&mut self, data: DataIndex) {
+        self.dropped_data[data.index()] = true;
+    }
+
+    /// `table.copy`: `false` (and nothing copied) if either range is out of bounds.
+    pub fn table_copy(&mut self, dst_table: TableIndex, src_table: TableIndex, dst: u32, src: u32, len: u32) -> bool {
+        // SAFETY: both tables belong to this store and are live; they may be the same table, so copy through a
+        // temporary.
+        unsafe {
+            let s = &*self.table(src_table);
+            let Some(src_range) = crate::table::range(u64::from(src), u64::from(len), s.size()) else {
+                return false;
+            };
+            let values: Vec<*mut u8> =
+                (src_range.start..src_range.end).map(|i| s.get(i as u64).unwrap_or_default()).collect();
+            let d = &mut *self.table(dst_table);
+            let Some(dst_range) = crate::table::range(u64::from(dst), u64::from(len), d.size()) else {
+                return false;
+            };
+            d.elements_mut()[dst_range].copy_from_slice(&values);
+        }
+        true
+    }
+
+    /// `table.init`: `false` if either range is out of bounds (a dropped segment has length 0).
+    pub fn table_init(&mut self, table: TableIndex, elem: ElemIndex, dst: u32, src: u32, len: u32) -> bool {
+        let module = self.module.clone();
+        let values = if self.dropped_elems[elem.index()] {
+            Vec::new()
+        } else {
+            self.elem_values(&module.elements[elem.index()].items)
+        };
+        let Some(src) = crate::table::range(u64::from(src), u64::from(len), values.len() as u64) else {
+            return false;
+        };
+        // SAFETY: the table belongs to this store, is live, and is not otherwise borrowed while wasm runs.
+        let t = unsafe { &mut *self.table(table) };
+        let Some(d) = crate::table::range(u64::from(dst), u64::from(len), t.size()) else {
+            return false;
+        };
+        t.elements_mut()[d].copy_from_slice(&values[src]);
+        true
+    }
+
+    /// `elem.drop`.
+    pub fn elem_drop(&mut self, elem: ElemIndex) {
+        self.dropped_elems[elem.index()] = true;
     }
 
     fn eval_const(&self, expr: &ConstExpr) -> ValRaw {
@@ -310,14 +364,21 @@ impl Instance {
     fn elem_values(&self, items: &ElemItems) -> Vec<*mut u8> {
         match items {
             ElemItems::Functions(fs) => fs.iter().map(|f| self.func_ref(*f).cast()).collect(),
-            ElemItems::Expressions(_, es) => {
-                es.iter().map(|e| self.eval_const(e).get_ptr()).collect()
-            }
+            ElemItems::Expressions(_, es) => es.iter().map(|e| self.eval_const(e).get_ptr()).collect(),
         }
     }
 
-    fn initialize_segments(&mut self) -> Result<(), InstantiationError> {
+    /// Applies the active element and data segments in order, then drops them. On a trap the writes made so far
+    /// stay, as the specification requires; keep the instance alive either way.
+    pub fn initialize_segments(&mut self) -> Result<(), InstantiationError> {
         let module = self.module.clone();
+        // Active and declared segments are dropped once instantiation has used them.
+        for (i, seg) in module.elements.iter().enumerate() {
+            self.dropped_elems[i] = !matches!(seg.mode, SegmentMode::Passive);
+        }
+        for (i, seg) in module.data.iter().enumerate() {
+            self.dropped_data[i] = !matches!(seg.mode, SegmentMode::Passive);
+        }
         let offset_of = |this: &Self, e: &ConstExpr| u64::from(this.eval_const(e).get_i32() as u32);
         for seg in &module.elements {
             if let SegmentMode::Active { target, offset } = &seg.mode {

@@ -27,7 +27,5 @@ pub use code_memory::{CodeMemory, lookup_code};
 pub use instance::{Imports, Instance, InstantiationError};
 pub use memory::LinearMemory;
 pub use table::Table;
-pub use traphandlers::{
-    TrapInfo, UnwindReason, call_func_ref, catch_traps, init_traps, raise_host_unwind,
-};
+pub use traphandlers::{TrapInfo, UnwindReason, call_func_ref, catch_traps, init_traps, raise_host_unwind};
 pub use vmcontext::*;

@@ -3,19 +3,115 @@
 
 use crate::instance::Instance;
 use crate::vmcontext::{VMBuiltinFunctions, VMContext};
-use weft_environ::{Libcall, MemoryIndex};
+use weft_environ::{DataIndex, ElemIndex, Libcall, MemoryIndex, TableIndex};
 
 /// The builtins table every `VMContext` points to.
-pub(crate) static BUILTINS: VMBuiltinFunctions = VMBuiltinFunctions { memory_grow };
+pub(crate) static BUILTINS: VMBuiltinFunctions = VMBuiltinFunctions {
+    memory_grow,
+    memory_copy,
+    memory_fill,
+    memory_init,
+    data_drop,
+    table_copy,
+    table_init,
+    elem_drop,
+    table_grow,
+    table_fill,
+};
+
+/// The instance whose code called a builtin.
+///
+/// # Safety
+/// `vmctx` must be the caller's own live `VMContext`; while wasm runs no other reference to its instance is active.
+unsafe fn instance<'a>(vmctx: *mut VMContext) -> &'a mut Instance {
+    // SAFETY: guaranteed by the caller.
+    unsafe { Instance::from_vmctx(vmctx) }
+}
+
+/// A builtin's status: 0 to continue, 1 to trap.
+fn status(ok: bool) -> u32 {
+    u32::from(!ok)
+}
 
 unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, delta: u32, index: u32) -> u32 {
-    // SAFETY: compiled code passes its own live `VMContext`, and no other reference to its instance is active
-    // while wasm runs.
-    let instance = unsafe { Instance::from_vmctx(vmctx) };
+    // SAFETY: compiled code passes its own live `VMContext`.
+    let instance = unsafe { instance(vmctx) };
     match instance.memory_grow(MemoryIndex::from_u32(index), u64::from(delta)) {
         Some(old_pages) => old_pages as u32,
         None => u32::MAX,
     }
+}
+
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut VMContext,
+    dst_mem: u32,
+    dst: u32,
+    src_mem: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: compiled code passes its own live `VMContext`.
+    let instance = unsafe { instance(vmctx) };
+    status(instance.memory_copy(MemoryIndex::from_u32(dst_mem), dst, MemoryIndex::from_u32(src_mem), src, len))
+}
+
+unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, mem: u32, dst: u32, value: u32, len: u32) -> u32 {
+    // SAFETY: compiled code passes its own live `VMContext`.
+    let instance = unsafe { instance(vmctx) };
+    status(instance.memory_fill(MemoryIndex::from_u32(mem), dst, value as u8, len))
+}
+
+unsafe extern "C" fn memory_init(vmctx: *mut VMContext, mem: u32, data: u32, dst: u32, src: u32, len: u32) -> u32 {
+    // SAFETY: compiled code passes its own live `VMContext`.
+    let instance = unsafe { instance(vmctx) };
+    status(instance.memory_init(MemoryIndex::from_u32(mem), DataIndex::from_u32(data), dst, src, len))
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
+    // SAFETY: compiled code passes its own live `VMContext`.
+    unsafe { instance(vmctx) }.data_drop(DataIndex::from_u32(data));
+}
+
+unsafe extern "C" fn table_copy(
+    vmctx: *mut VMContext,
+    dst_table: u32,
+    src_table: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: compiled code passes its own live `VMContext`.
+    let instance = unsafe { instance(vmctx) };
+    status(instance.table_copy(TableIndex::from_u32(dst_table), TableIndex::from_u32(src_table), dst, src, len))
+}
+
+unsafe extern "C" fn table_init(vmctx: *mut VMContext, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> u32 {
+    // SAFETY: compiled code passes its own live `VMContext`.
+    let instance = unsafe { instance(vmctx) };
+    status(instance.table_init(TableIndex::from_u32(table), ElemIndex::from_u32(elem), dst, src, len))
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
+    // SAFETY: compiled code passes its own live `VMContext`.
+    unsafe { instance(vmctx) }.elem_drop(ElemIndex::from_u32(elem));
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, delta: u32, init: *mut u8) -> u32 {
+    // SAFETY: compiled code passes its own live `VMContext`.
+    let instance = unsafe { instance(vmctx) };
+    // SAFETY: the table belongs to this instance's store and is not otherwise borrowed while wasm runs.
+    match unsafe { (*instance.table(TableIndex::from_u32(table))).grow(u64::from(delta), init) } {
+        Some(old) => old as u32,
+        None => u32::MAX,
+    }
+}
+
+unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u32, value: *mut u8, len: u32) -> u32 {
+    // SAFETY: compiled code passes its own live `VMContext`.
+    let instance = unsafe { instance(vmctx) };
+    // SAFETY: as for `table_grow`.
+    let table = unsafe { &mut *instance.table(TableIndex::from_u32(table)) };
+    status(table.fill(u64::from(dst), value, u64::from(len)))
 }
 
 extern "C" fn ceil_f32(x: f32) -> f32 {

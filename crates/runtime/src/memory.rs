@@ -39,41 +39,25 @@ pub struct MemoryAllocationError {
 
 impl LinearMemory {
     /// Creates a memory of `ty.limits.min` pages laid out according to `tunables`.
-    pub fn new(
-        ty: &MemoryType,
-        tunables: &Tunables,
-    ) -> Result<Box<LinearMemory>, MemoryAllocationError> {
+    pub fn new(ty: &MemoryType, tunables: &Tunables) -> Result<Box<LinearMemory>, MemoryAllocationError> {
         let pages = ty.limits.min;
         let max_pages = ty.limits.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
         let err = |source| MemoryAllocationError { pages, source };
         if pages > max_pages {
-            return Err(err(std::io::Error::other(
-                "initial size exceeds the 4 GiB limit",
-            )));
+            return Err(err(std::io::Error::other("initial size exceeds the 4 GiB limit")));
         }
         let bytes = (pages * WASM_PAGE_SIZE) as usize;
         let guard_pages = !tunables.explicit_bounds_checks;
         let mmap = if guard_pages {
-            let m = Mmap::reserve(
-                (tunables.static_memory_reservation + tunables.static_memory_guard) as usize,
-            )
-            .map_err(err)?;
+            let m = Mmap::reserve((tunables.static_memory_reservation + tunables.static_memory_guard) as usize)
+                .map_err(err)?;
             m.make_accessible(0, bytes).map_err(err)?;
             m
         } else {
             Mmap::accessible(bytes.next_multiple_of(page_size())).map_err(err)?
         };
-        let definition = VMMemoryDefinition {
-            base: mmap.as_ptr(),
-            current_length: bytes,
-        };
-        Ok(Box::new(LinearMemory {
-            definition,
-            mmap,
-            guard_pages,
-            max_pages,
-            declared_max: ty.limits.max,
-        }))
+        let definition = VMMemoryDefinition { base: mmap.as_ptr(), current_length: bytes };
+        Ok(Box::new(LinearMemory { definition, mmap, guard_pages, max_pages, declared_max: ty.limits.max }))
     }
 
     /// The definition compiled code reads.
@@ -88,12 +72,7 @@ impl LinearMemory {
 
     /// The memory's current type: its current size as the minimum, and its declared maximum.
     pub fn ty(&self) -> MemoryType {
-        MemoryType {
-            limits: weft_environ::Limits {
-                min: self.pages(),
-                max: self.declared_max,
-            },
-        }
+        MemoryType { limits: weft_environ::Limits { min: self.pages(), max: self.declared_max } }
     }
 
     /// Maximum size in pages.
@@ -110,9 +89,7 @@ impl LinearMemory {
     /// The memory's bytes, mutably.
     pub fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as for `data`, and `&mut self` guarantees exclusive access.
-        unsafe {
-            std::slice::from_raw_parts_mut(self.definition.base, self.definition.current_length)
-        }
+        unsafe { std::slice::from_raw_parts_mut(self.definition.base, self.definition.current_length) }
     }
 
     /// Grows by `delta` pages, returning the old size in pages, or `None` if the memory cannot grow that much.
@@ -131,15 +108,11 @@ impl LinearMemory {
             if new_bytes > self.mmap.len() {
                 return None;
             }
-            self.mmap
-                .make_accessible(old_bytes, new_bytes - old_bytes)
-                .ok()?;
+            self.mmap.make_accessible(old_bytes, new_bytes - old_bytes).ok()?;
         } else {
             let bigger = Mmap::accessible(new_bytes.next_multiple_of(page_size())).ok()?;
             // SAFETY: both regions are accessible, distinct, and at least `old_bytes` long.
-            unsafe {
-                std::ptr::copy_nonoverlapping(self.mmap.as_ptr(), bigger.as_ptr(), old_bytes)
-            };
+            unsafe { std::ptr::copy_nonoverlapping(self.mmap.as_ptr(), bigger.as_ptr(), old_bytes) };
             self.definition.base = bigger.as_ptr();
             self.mmap = bigger;
         }

@@ -22,10 +22,7 @@ impl Mmap {
     /// Reserves `len` bytes of inaccessible address space (`len` may be 0).
     pub(crate) fn reserve(len: usize) -> std::io::Result<Mmap> {
         if len == 0 {
-            return Ok(Mmap {
-                ptr: NonNull::dangling(),
-                len: 0,
-            });
+            return Ok(Mmap { ptr: NonNull::dangling(), len: 0 });
         }
         // SAFETY: a fresh anonymous private mapping at an address of the kernel's choosing aliases nothing.
         let ptr = unsafe {
@@ -36,10 +33,7 @@ impl Mmap {
                 rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::NORESERVE,
             )?
         };
-        Ok(Mmap {
-            ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"),
-            len,
-        })
+        Ok(Mmap { ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"), len })
     }
 
     /// Reserves `len` bytes and makes them all readable and writable.
@@ -99,8 +93,7 @@ impl Drop for Mmap {
         }
         // SAFETY: we own the mapping and nothing refers to it once its owner is dropped.
         unsafe {
-            rustix::mm::munmap(self.ptr.as_ptr().cast(), self.len)
-                .expect("munmap of an owned mapping");
+            rustix::mm::munmap(self.ptr.as_ptr().cast(), self.len).expect("munmap of an owned mapping");
         }
     }
 }

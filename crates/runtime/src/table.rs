@@ -29,16 +29,8 @@ impl Table {
             return None;
         }
         let mut elements = vec![std::ptr::null_mut(); ty.limits.min as usize];
-        let definition = VMTableDefinition {
-            base: elements.as_mut_ptr(),
-            current_elements: elements.len(),
-        };
-        Some(Box::new(Table {
-            definition,
-            elements,
-            ty: *ty,
-            max,
-        }))
+        let definition = VMTableDefinition { base: elements.as_mut_ptr(), current_elements: elements.len() };
+        Some(Box::new(Table { definition, elements, ty: *ty, max }))
     }
 
     /// The definition compiled code reads.
@@ -50,10 +42,7 @@ impl Table {
     pub fn ty(&self) -> TableType {
         TableType {
             element: self.ty.element,
-            limits: weft_environ::Limits {
-                min: self.size(),
-                max: self.ty.limits.max,
-            },
+            limits: weft_environ::Limits { min: self.size(), max: self.ty.limits.max },
         }
     }
 
@@ -69,16 +58,27 @@ impl Table {
 
     /// Sets element `index`; `false` if out of bounds.
     pub fn set(&mut self, index: u64, value: *mut u8) -> bool {
-        match usize::try_from(index)
-            .ok()
-            .and_then(|i| self.elements.get_mut(i))
-        {
+        match usize::try_from(index).ok().and_then(|i| self.elements.get_mut(i)) {
             Some(slot) => {
                 *slot = value;
                 true
             }
             None => false,
         }
+    }
+
+    /// Sets `len` elements from `dst` to `value`; `false` (and no change) if the range is out of bounds.
+    pub fn fill(&mut self, dst: u64, value: *mut u8, len: u64) -> bool {
+        let Some(range) = range(dst, len, self.size()) else {
+            return false;
+        };
+        self.elements[range].fill(value);
+        true
+    }
+
+    /// The elements, for bulk operations.
+    pub fn elements_mut(&mut self) -> &mut [*mut u8] {
+        &mut self.elements
     }
 
     /// Grows by `delta` elements set to `init`, returning the old size, or `None` if it cannot grow that much.
@@ -93,4 +93,10 @@ impl Table {
         self.definition.current_elements = self.elements.len();
         Some(old)
     }
+}
+
+/// `start..start+len` as a `usize` range if it lies within `0..size`.
+pub(crate) fn range(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    (end <= size).then(|| start as usize..end as usize)
 }

@@ -73,11 +73,7 @@ type JmpBuf = [usize; 8];
 unsafe extern "C" {
     /// Saves registers in `buf`, calls `callback(payload)`, returns 0; or returns the value passed to
     /// `weft_runtime_longjmp(buf, value)` if a jump happens while `callback` runs.
-    fn weft_runtime_setjmp_call(
-        buf: *mut JmpBuf,
-        callback: unsafe extern "C" fn(*mut u8),
-        payload: *mut u8,
-    ) -> i32;
+    fn weft_runtime_setjmp_call(buf: *mut JmpBuf, callback: unsafe extern "C" fn(*mut u8), payload: *mut u8) -> i32;
     /// Restores the registers saved in `buf` and resumes after its `weft_runtime_setjmp_call`, returning `value`.
     fn weft_runtime_longjmp(buf: *const JmpBuf, value: i32) -> !;
 }
@@ -208,11 +204,7 @@ pub unsafe fn catch_traps(
     let mut f = f;
     // SAFETY: the jump buffer and the closure outlive the call; `call_closure` matches the payload's type.
     let jumped = unsafe {
-        weft_runtime_setjmp_call(
-            state.jmp_buf.get(),
-            call_closure,
-            &mut f as *mut &mut dyn FnMut() as *mut u8,
-        )
+        weft_runtime_setjmp_call(state.jmp_buf.get(), call_closure, &mut f as *mut &mut dyn FnMut() as *mut u8)
     };
     CURRENT.with(|c| c.set(state.prev));
     // SAFETY: as above.
@@ -261,8 +253,7 @@ pub(crate) unsafe extern "C" fn host_array_call(
 ) {
     let outcome = {
         // SAFETY: the trampoline passes the live context it was called with and a stack array of `len` values.
-        let (func, values) =
-            unsafe { ((*ctx).func(), std::slice::from_raw_parts_mut(values, len)) };
+        let (func, values) = unsafe { ((*ctx).func(), std::slice::from_raw_parts_mut(values, len)) };
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| func.call(caller, values)))
     };
     let reason = match outcome {
@@ -294,10 +285,7 @@ pub fn init_traps() {
                 action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
                 libc::sigemptyset(&mut action.sa_mask);
                 if libc::sigaction(*sig, &action, &mut previous[i]) != 0 {
-                    panic!(
-                        "weft: installing the handler for signal {sig} failed: {}",
-                        std::io::Error::last_os_error()
-                    );
+                    panic!("weft: installing the handler for signal {sig} failed: {}", std::io::Error::last_os_error());
                 }
             }
         }
@@ -305,11 +293,7 @@ pub fn init_traps() {
     });
 }
 
-unsafe extern "C" fn trap_handler(
-    signum: libc::c_int,
-    info: *mut libc::siginfo_t,
-    context: *mut libc::c_void,
-) {
+unsafe extern "C" fn trap_handler(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     let state = CURRENT.with(|c| c.get());
     if !state.is_null() {
         let uc = context as *mut libc::ucontext_t;
@@ -354,8 +338,7 @@ unsafe fn record_frames(state: &CallThreadState, pc: usize, mut fp: usize) {
     let mut count = 1;
     while count < MAX_BACKTRACE_FRAMES && fp != 0 && fp.is_multiple_of(8) {
         // SAFETY: `fp` points at a saved frame pointer with the return address above it (x86-64 frame layout).
-        let (caller_fp, return_address) =
-            unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        let (caller_fp, return_address) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
         if !code_memory::is_compiled_code(return_address) {
             break;
         }
@@ -369,11 +352,7 @@ unsafe fn record_frames(state: &CallThreadState, pc: usize, mut fp: usize) {
     state.frames_len.set(count);
 }
 
-unsafe fn forward_signal(
-    signum: libc::c_int,
-    info: *mut libc::siginfo_t,
-    context: *mut libc::c_void,
-) {
+unsafe fn forward_signal(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     let index = SIGNALS.iter().position(|s| *s == signum);
     let previous = match (PREVIOUS.get(), index) {
         (Some(p), Some(i)) => p[i],
@@ -393,15 +372,13 @@ unsafe fn forward_signal(
         handler(signum, info, context);
     } else {
         // SAFETY: without SA_SIGINFO the handler takes only the signal number.
-        let handler: extern "C" fn(libc::c_int) =
-            unsafe { std::mem::transmute(previous.sa_sigaction) };
+        let handler: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(previous.sa_sigaction) };
         handler(signum);
     }
 }
 
 /// The host-to-wasm entry trampoline's signature.
-type ArrayCallTrampoline =
-    unsafe extern "C" fn(*mut VMContext, *mut VMContext, *const u8, *mut ValRaw);
+type ArrayCallTrampoline = unsafe extern "C" fn(*mut VMContext, *mut VMContext, *const u8, *mut ValRaw);
 
 /// Calls the function `func_ref` with the arguments in `values`, leaving its results there.
 ///
@@ -423,10 +400,7 @@ pub unsafe fn call_func_ref(
     if unsafe { VMHostFuncContext::is_host(func_ref.vmctx) } {
         // SAFETY: `is_host` confirmed the context's kind.
         let host = unsafe { &*(func_ref.vmctx as *const VMHostFuncContext) };
-        return host
-            .func()
-            .call(ptr::null_mut(), values)
-            .map_err(UnwindReason::Host);
+        return host.func().call(ptr::null_mut(), values).map_err(UnwindReason::Host);
     }
     // SAFETY: `array_call` of a wasm function is its type's entry trampoline, which has this signature.
     let trampoline: ArrayCallTrampoline = unsafe { std::mem::transmute(func_ref.array_call) };

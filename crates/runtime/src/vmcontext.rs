@@ -27,19 +27,8 @@ pub struct VMFuncRef {
 
 impl VMFuncRef {
     /// Builds a function reference.
-    pub fn new(
-        array_call: *const u8,
-        wasm_call: *const u8,
-        vmctx: *mut VMContext,
-        type_id: u32,
-    ) -> Self {
-        Self {
-            array_call,
-            wasm_call,
-            vmctx,
-            type_id,
-            _pad: 0,
-        }
+    pub fn new(array_call: *const u8, wasm_call: *const u8, vmctx: *mut VMContext, type_id: u32) -> Self {
+        Self { array_call, wasm_call, vmctx, type_id, _pad: 0 }
     }
 }
 
@@ -83,10 +72,7 @@ pub struct VMStoreContext {
 
 impl Default for VMStoreContext {
     fn default() -> Self {
-        Self {
-            stack_limit: usize::MAX,
-            store_data: std::ptr::null_mut(),
-        }
+        Self { stack_limit: usize::MAX, store_data: std::ptr::null_mut() }
     }
 }
 
@@ -154,11 +140,20 @@ impl ValRaw {
     }
 }
 
-/// The libcall table compiled code calls through (`VMOffsets::BUILTINS`).
+/// The libcall table compiled code calls through (`VMOffsets::BUILTINS`); see `weft_environ::builtins`.
 #[repr(C)]
+#[allow(missing_docs, reason = "each field is documented at its offset in weft_environ::builtins")]
 pub struct VMBuiltinFunctions {
-    /// `memory.grow`.
     pub memory_grow: unsafe extern "C" fn(*mut VMContext, u32, u32) -> u32,
+    pub memory_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32, u32) -> u32,
+    pub memory_fill: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32) -> u32,
+    pub memory_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32, u32) -> u32,
+    pub data_drop: unsafe extern "C" fn(*mut VMContext, u32),
+    pub table_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32, u32) -> u32,
+    pub table_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32, u32) -> u32,
+    pub elem_drop: unsafe extern "C" fn(*mut VMContext, u32),
+    pub table_grow: unsafe extern "C" fn(*mut VMContext, u32, u32, *mut u8) -> u32,
+    pub table_fill: unsafe extern "C" fn(*mut VMContext, u32, u32, *mut u8, u32) -> u32,
 }
 
 /// A host function implementation called from wasm through a `VMHostFuncContext`.
@@ -166,16 +161,11 @@ pub trait HostFunc: Send + Sync + 'static {
     /// Runs the function. `values` holds the arguments on entry and receives the results; `caller_vmctx` is the
     /// calling instance's context (null when called from the host). An `Err` unwinds the wasm frames and surfaces
     /// from the outermost `catch_traps` as [`crate::UnwindReason::Host`].
-    fn call(
-        &self,
-        caller_vmctx: *mut VMContext,
-        values: &mut [ValRaw],
-    ) -> Result<(), Box<dyn Any + Send>>;
+    fn call(&self, caller_vmctx: *mut VMContext, values: &mut [ValRaw]) -> Result<(), Box<dyn Any + Send>>;
 }
 
 /// The signature of a host shim called by the wasm-to-host trampoline.
-pub type VMHostArrayCall =
-    unsafe extern "C" fn(*mut VMHostFuncContext, *mut VMContext, *mut ValRaw, usize);
+pub type VMHostArrayCall = unsafe extern "C" fn(*mut VMHostFuncContext, *mut VMContext, *mut ValRaw, usize);
 
 /// The callee context of a host function: what `VMFuncRef::vmctx` points to for host functions.
 #[repr(C)]
@@ -188,21 +178,26 @@ pub struct VMHostFuncContext {
 }
 
 const _: () = {
+    use weft_environ::builtins;
+    assert!(std::mem::offset_of!(VMBuiltinFunctions, memory_grow) == builtins::MEMORY_GROW as usize);
+    assert!(std::mem::offset_of!(VMBuiltinFunctions, memory_copy) == builtins::MEMORY_COPY as usize);
+    assert!(std::mem::offset_of!(VMBuiltinFunctions, memory_fill) == builtins::MEMORY_FILL as usize);
+    assert!(std::mem::offset_of!(VMBuiltinFunctions, memory_init) == builtins::MEMORY_INIT as usize);
+    assert!(std::mem::offset_of!(VMBuiltinFunctions, data_drop) == builtins::DATA_DROP as usize);
+    assert!(std::mem::offset_of!(VMBuiltinFunctions, table_copy) == builtins::TABLE_COPY as usize);
+    assert!(std::mem::offset_of!(VMBuiltinFunctions, table_init) == builtins::TABLE_INIT as usize);
+    assert!(std::mem::offset_of!(VMBuiltinFunctions, elem_drop) == builtins::ELEM_DROP as usize);
+    assert!(std::mem::offset_of!(VMBuiltinFunctions, table_grow) == builtins::TABLE_GROW as usize);
+    assert!(std::mem::offset_of!(VMBuiltinFunctions, table_fill) == builtins::TABLE_FILL as usize);
     assert!(std::mem::offset_of!(VMFuncRef, array_call) == vmfuncref::ARRAY_CALL as usize);
     assert!(std::mem::offset_of!(VMFuncRef, wasm_call) == vmfuncref::WASM_CALL as usize);
     assert!(std::mem::offset_of!(VMFuncRef, vmctx) == vmfuncref::VMCTX as usize);
     assert!(std::mem::offset_of!(VMFuncRef, type_id) == vmfuncref::TYPE_ID as usize);
     assert!(std::mem::size_of::<VMFuncRef>() == vmfuncref::SIZE as usize);
     assert!(std::mem::offset_of!(VMMemoryDefinition, base) == vmmemory::BASE as usize);
-    assert!(
-        std::mem::offset_of!(VMMemoryDefinition, current_length)
-            == vmmemory::CURRENT_LENGTH as usize
-    );
+    assert!(std::mem::offset_of!(VMMemoryDefinition, current_length) == vmmemory::CURRENT_LENGTH as usize);
     assert!(std::mem::offset_of!(VMTableDefinition, base) == vmtable::BASE as usize);
-    assert!(
-        std::mem::offset_of!(VMTableDefinition, current_elements)
-            == vmtable::CURRENT_ELEMENTS as usize
-    );
+    assert!(std::mem::offset_of!(VMTableDefinition, current_elements) == vmtable::CURRENT_ELEMENTS as usize);
     assert!(std::mem::offset_of!(VMStoreContext, stack_limit) == vmstore::STACK_LIMIT as usize);
     assert!(std::mem::offset_of!(VMHostFuncContext, array_call) == vmhost::ARRAY_CALL as usize);
     assert!(std::mem::size_of::<ValRaw>() == weft_environ::VALRAW_SIZE as usize);
@@ -211,11 +206,7 @@ const _: () = {
 impl VMHostFuncContext {
     /// Wraps `func`, whose wasm-to-host trampoline (for its signature) is at `wasm_call` and whose engine-wide
     /// signature id is `type_id`. The box must stay alive (at a fixed address) while wasm can reach it.
-    pub fn new(
-        func: Box<dyn HostFunc>,
-        wasm_call: *const u8,
-        type_id: u32,
-    ) -> Box<VMHostFuncContext> {
+    pub fn new(func: Box<dyn HostFunc>, wasm_call: *const u8, type_id: u32) -> Box<VMHostFuncContext> {
         let mut ctx = Box::new(VMHostFuncContext {
             magic: VMHOST_FUNC_MAGIC,
             _pad: 0,

@@ -15,15 +15,34 @@ use std::collections::HashMap;
 use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
-use weft::{Engine, Instance, Linker, Module, Store, Trap, Val};
+use weft::{Engine, ExternRef, Instance, Linker, Module, Store, Trap, Val};
 
 /// How a script went.
 #[derive(Debug, Default)]
 pub struct WastOutcome {
     /// Directives that behaved as the script says.
     pub passed: usize,
-    /// Directives that did not, each with `file:line:col: what happened`.
-    pub failures: Vec<String>,
+    /// Directives that did not.
+    pub failures: Vec<WastFailure>,
+}
+
+/// A directive that did not behave as its script says.
+#[derive(Debug)]
+pub struct WastFailure {
+    /// The script's name.
+    pub file: String,
+    /// 1-based line of the directive.
+    pub line: usize,
+    /// 1-based column of the directive.
+    pub column: usize,
+    /// What happened instead.
+    pub message: String,
+}
+
+impl std::fmt::Display for WastFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+    }
 }
 
 impl WastOutcome {
@@ -64,8 +83,7 @@ impl WastContext {
 
     /// Runs the script in `path`.
     pub fn run_file(&mut self, path: &std::path::Path) -> Result<WastOutcome> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         self.run_buffer(&path.display().to_string(), &text)
     }
 
@@ -89,11 +107,12 @@ impl WastContext {
             let (line, col) = directive.span().linecol_in(text);
             match self.directive(directive) {
                 Ok(()) => outcome.passed += 1,
-                Err(e) => {
-                    outcome
-                        .failures
-                        .push(format!("{filename}:{}:{}: {e:#}", line + 1, col + 1))
-                }
+                Err(e) => outcome.failures.push(WastFailure {
+                    file: filename.to_string(),
+                    line: line + 1,
+                    column: col + 1,
+                    message: format!("{e:#}"),
+                }),
             }
         }
         Ok(outcome)
@@ -105,14 +124,8 @@ impl WastContext {
 
     fn instance(&self, id: Option<wast::token::Id<'_>>) -> Result<Instance> {
         match id {
-            Some(id) => self
-                .instances
-                .get(id.name())
-                .copied()
-                .ok_or_else(|| anyhow!("no module named ${}", id.name())),
-            None => self
-                .current
-                .ok_or_else(|| anyhow!("no module has been instantiated")),
+            Some(id) => self.instances.get(id.name()).copied().ok_or_else(|| anyhow!("no module named ${}", id.name())),
+            None => self.current.ok_or_else(|| anyhow!("no module has been instantiated")),
         }
     }
 
@@ -122,9 +135,7 @@ impl WastContext {
 
     fn define_module(&mut self, mut wat: QuoteWat<'_>, instantiate: bool) -> Result<()> {
         let name = wat.name().map(|n| n.name().to_string());
-        let bytes = wat
-            .encode()
-            .map_err(|e| anyhow!("cannot encode the module: {e}"))?;
+        let bytes = wat.encode().map_err(|e| anyhow!("cannot encode the module: {e}"))?;
         let module = self.compile(&bytes)?;
         if !instantiate {
             if let Some(name) = name {
@@ -146,11 +157,7 @@ impl WastContext {
         let func = instance
             .get_func(&mut self.store, invoke.name)
             .ok_or_else(|| anyhow!("no exported function named `{}`", invoke.name))?;
-        let args = invoke
-            .args
-            .iter()
-            .map(arg_to_val)
-            .collect::<Result<Vec<_>>>()?;
+        let args = invoke.args.iter().map(arg_to_val).collect::<Result<Vec<_>>>()?;
         let mut results = vec![Val::I32(0); func.ty(&self.store).results.len()];
         func.call(&mut self.store, &args, &mut results)?;
         Ok(results)
@@ -179,19 +186,10 @@ impl WastContext {
         match directive {
             WastDirective::Module(wat) => self.define_module(wat, true),
             WastDirective::ModuleDefinition(wat) => self.define_module(wat, false),
-            WastDirective::ModuleInstance {
-                instance, module, ..
-            } => {
+            WastDirective::ModuleInstance { instance, module, .. } => {
                 let module = match module {
-                    Some(m) => self
-                        .modules
-                        .get(m.name())
-                        .cloned()
-                        .ok_or_else(|| anyhow!("no module ${}", m.name()))?,
-                    None => self
-                        .last_module
-                        .clone()
-                        .ok_or_else(|| anyhow!("no module defined"))?,
+                    Some(m) => self.modules.get(m.name()).cloned().ok_or_else(|| anyhow!("no module ${}", m.name()))?,
+                    None => self.last_module.clone().ok_or_else(|| anyhow!("no module defined"))?,
                 };
                 let inst = self.instantiate(&module)?;
                 self.current = Some(inst);
@@ -209,6 +207,7 @@ impl WastContext {
             WastDirective::AssertReturn { exec, results, .. } => {
                 let actual = self.execute(exec)?;
                 if actual.len() != results.len() {
+                    let _ = &actual;
                     bail!("expected {} results, got {}", results.len(), actual.len());
                 }
                 for (i, (a, e)) in actual.iter().zip(&results).enumerate() {
@@ -229,29 +228,21 @@ impl WastContext {
                     _ => bail!("expected a trap ({message}), got: {e:#}"),
                 },
             },
-            WastDirective::AssertInvalid {
-                module, message, ..
-            } => match module_bytes(module) {
+            WastDirective::AssertInvalid { module, message, .. } => match module_bytes(module) {
                 Err(_) => Ok(()), // the text is rejected before validation, which also counts as invalid
                 Ok(bytes) => match self.compile(&bytes) {
                     Ok(_) => bail!("expected an invalid module ({message}), but it compiled"),
                     Err(_) => Ok(()),
                 },
             },
-            WastDirective::AssertMalformed {
-                module, message, ..
-            } => match module_bytes(module) {
+            WastDirective::AssertMalformed { module, message, .. } => match module_bytes(module) {
                 Err(_) => Ok(()),
                 Ok(bytes) => match self.compile(&bytes) {
                     Ok(_) => bail!("expected a malformed module ({message}), but it compiled"),
                     Err(_) => Ok(()),
                 },
             },
-            WastDirective::AssertUnlinkable {
-                mut module,
-                message,
-                ..
-            } => {
+            WastDirective::AssertUnlinkable { mut module, message, .. } => {
                 let bytes = encode_wat(&mut module)?;
                 let module = self.compile(&bytes)?;
                 match self.instantiate(&module) {
@@ -267,8 +258,7 @@ impl WastContext {
 }
 
 fn encode_wat(wat: &mut Wat<'_>) -> Result<Vec<u8>> {
-    wat.encode()
-        .map_err(|e| anyhow!("cannot encode the module: {e}"))
+    wat.encode().map_err(|e| anyhow!("cannot encode the module: {e}"))
 }
 
 fn module_bytes(mut module: QuoteWat<'_>) -> Result<Vec<u8>> {
@@ -296,10 +286,13 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val> {
         WastArg::Core(WastArgCore::F32(v)) => Val::F32(v.bits),
         WastArg::Core(WastArgCore::F64(v)) => Val::F64(v.bits),
         WastArg::Core(WastArgCore::V128(v)) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
-        WastArg::Core(WastArgCore::RefNull(HeapType::Abstract {
-            ty: AbstractHeapType::Func,
-            ..
-        })) => Val::FuncRef(None),
+        WastArg::Core(WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Func, .. })) => {
+            Val::FuncRef(None)
+        }
+        WastArg::Core(WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Extern, .. })) => {
+            Val::ExternRef(None)
+        }
+        WastArg::Core(WastArgCore::RefExtern(n)) => Val::ExternRef(Some(ExternRef::new(*n))),
         other => bail!("unsupported argument {other:?}"),
     })
 }
@@ -322,30 +315,21 @@ fn nan_matches<T>(
 }
 
 fn val_matches(actual: &Val, expected: &WastRet<'_>) -> Result<bool> {
-    let WastRet::Core(expected) = expected else {
-        bail!("component results are not supported")
-    };
+    let WastRet::Core(expected) = expected else { bail!("component results are not supported") };
     Ok(match (actual, expected) {
         (Val::I32(a), WastRetCore::I32(e)) => a == e,
         (Val::I64(a), WastRetCore::I64(e)) => a == e,
-        (Val::F32(a), WastRetCore::F32(e)) => nan_matches(
-            e,
-            u64::from(*a),
-            0x7fc0_0000,
-            0x0040_0000,
-            0x7fff_ffff,
-            |v| u64::from(v.bits),
-        ),
-        (Val::F64(a), WastRetCore::F64(e)) => nan_matches(
-            e,
-            *a,
-            0x7ff8_0000_0000_0000,
-            0x0008_0000_0000_0000,
-            0x7fff_ffff_ffff_ffff,
-            |v| v.bits,
-        ),
+        (Val::F32(a), WastRetCore::F32(e)) => {
+            nan_matches(e, u64::from(*a), 0x7fc0_0000, 0x0040_0000, 0x7fff_ffff, |v| u64::from(v.bits))
+        }
+        (Val::F64(a), WastRetCore::F64(e)) => {
+            nan_matches(e, *a, 0x7ff8_0000_0000_0000, 0x0008_0000_0000_0000, 0x7fff_ffff_ffff_ffff, |v| v.bits)
+        }
         (Val::FuncRef(f), WastRetCore::RefNull(_)) => f.is_none(),
         (Val::FuncRef(f), WastRetCore::RefFunc(_)) => f.is_some(),
+        (Val::ExternRef(r), WastRetCore::RefNull(_)) => r.is_none(),
+        (Val::ExternRef(Some(r)), WastRetCore::RefExtern(Some(n))) => r.data().downcast_ref::<u32>() == Some(n),
+        (Val::ExternRef(r), WastRetCore::RefExtern(None)) => r.is_some(),
         _ => false,
     })
 }

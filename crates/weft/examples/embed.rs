@@ -37,21 +37,13 @@ fn main() -> weft::Result<()> {
     let fill = instance.get_typed_func::<i32, ()>(&mut store, "fill")?;
     fill.call(&mut store, 10)?;
 
-    let memory = instance
-        .get_memory(&mut store, "memory")
-        .expect("exported memory");
+    let memory = instance.get_memory(&mut store, "memory").expect("exported memory");
     let text = String::from_utf8_lossy(&memory.data(&store)[..10]).into_owned();
-    println!(
-        "memory starts with {text:?}; the host was called {} times",
-        store.data().calls
-    );
+    println!("memory starts with {text:?}; the host was called {} times", store.data().calls);
 
     let boom = instance.get_typed_func::<(), i32>(&mut store, "boom")?;
     let error = boom.call(&mut store, ()).unwrap_err();
-    assert_eq!(
-        error.downcast_ref::<Trap>(),
-        Some(&Trap::IntegerDivisionByZero)
-    );
+    assert_eq!(error.downcast_ref::<Trap>(), Some(&Trap::IntegerDivisionByZero));
     println!("boom trapped: {error:#}");
     Ok(())
 }

@@ -24,9 +24,48 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The default configuration: WebAssembly 1.0, optimised code, guard-page memories, 512 KiB of wasm stack.
+    /// The default configuration: WebAssembly 2.0, optimised code, guard-page memories, 512 KiB of wasm stack.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn feature(&mut self, feature: WasmFeatures, on: bool) -> &mut Self {
+        self.features.set(feature, on);
+        self
+    }
+
+    /// Multiple results for functions and blocks, and block parameters (default on).
+    pub fn wasm_multi_value(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::MULTI_VALUE, on)
+    }
+    /// Importing and exporting mutable globals (default on).
+    pub fn wasm_mutable_global(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::MUTABLE_GLOBAL, on)
+    }
+    /// The sign-extension operators (default on).
+    pub fn wasm_sign_extension(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::SIGN_EXTENSION, on)
+    }
+    /// Saturating float-to-int conversions (default on).
+    pub fn wasm_saturating_float_to_int(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::SATURATING_FLOAT_TO_INT, on)
+    }
+    /// Bulk memory: passive segments, `memory.copy/fill/init`, `table.copy/init` (default on).
+    pub fn wasm_bulk_memory(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::BULK_MEMORY, on)
+    }
+    /// Reference types: `funcref`/`externref` values, several tables, `table.*` instructions (default on).
+    pub fn wasm_reference_types(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::REFERENCE_TYPES, on)
+    }
+    /// Fixed-width 128-bit SIMD (default on where implemented).
+    pub fn wasm_simd(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::SIMD, on)
+    }
+    /// Exactly the WebAssembly 1.0 feature set: every later proposal off.
+    pub fn wasm_1_0_only(&mut self) -> &mut Self {
+        self.features = WasmFeatures::WASM1;
+        self
     }
 
     /// Sets Cranelift's optimisation level (default [`OptLevel::Speed`]).

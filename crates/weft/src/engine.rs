@@ -35,16 +35,14 @@ impl std::fmt::Debug for Engine {
 
 impl Default for Engine {
     fn default() -> Self {
-        Engine::new(&Config::default())
-            .expect("the default configuration is valid on supported hosts")
+        Engine::new(&Config::default()).expect("the default configuration is valid on supported hosts")
     }
 }
 
 impl Engine {
     /// Creates an engine with `config`; fails if the host CPU is not supported.
     pub fn new(config: &Config) -> Result<Engine> {
-        let compiler =
-            Compiler::new(&config.compiler).context("cannot create the code generator")?;
+        let compiler = Compiler::new(&config.compiler).context("cannot create the code generator")?;
         weft_runtime::init_traps();
         Ok(Engine {
             inner: Arc::new(EngineInner {
@@ -68,21 +66,10 @@ impl Engine {
 
     /// The engine-wide id of a function type (structurally equal types share an id).
     pub(crate) fn signature_id(&self, ty: &FuncType) -> u32 {
-        if let Some(id) = self
-            .inner
-            .signatures
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .ids
-            .get(ty)
-        {
+        if let Some(id) = self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).ids.get(ty) {
             return *id;
         }
-        let mut sigs = self
-            .inner
-            .signatures
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut sigs = self.inner.signatures.write().unwrap_or_else(|e| e.into_inner());
         if let Some(id) = sigs.ids.get(ty) {
             return *id;
         }
@@ -94,22 +81,13 @@ impl Engine {
 
     /// The function type with engine-wide id `id`.
     pub(crate) fn signature(&self, id: u32) -> FuncType {
-        self.inner
-            .signatures
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .types[id as usize]
-            .clone()
+        self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).types[id as usize].clone()
     }
 
     /// The wasm-to-host trampoline for host functions of type `ty`, compiled once per signature.
     pub(crate) fn host_trampoline(&self, ty: &FuncType) -> Result<Arc<CodeMemory>> {
         let id = self.signature_id(ty);
-        let mut cache = self
-            .inner
-            .host_trampolines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.inner.host_trampolines.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(code) = cache.get(&id) {
             return Ok(code.clone());
         }

@@ -1,13 +1,9 @@
 //! External items (functions, memories, tables, globals) and the host-created kind of each.
 
 use crate::store::{StoreId, StoreOpaque};
-use crate::{
-    AsContext, AsContextMut, ExternType, Func, GlobalType, MemoryType, Result, TableType, Val,
-};
+use crate::{AsContext, AsContextMut, ExternType, Func, GlobalType, MemoryType, Result, TableType, Val};
 use std::sync::Arc;
-use weft_environ::{
-    ConstExpr, ConstOp, EntityIndex, Export, GlobalIndex, MemoryIndex, TableIndex, Trap,
-};
+use weft_environ::{ConstExpr, ConstOp, EntityIndex, Export, GlobalIndex, MemoryIndex, TableIndex, Trap};
 use weft_runtime::{Imports, LinearMemory, VMGlobalDefinition, ValRaw};
 
 /// Something an instance exports or a module imports.
@@ -26,35 +22,19 @@ pub enum Extern {
 impl Extern {
     /// The function, if it is one.
     pub fn into_func(self) -> Option<Func> {
-        if let Extern::Func(f) = self {
-            Some(f)
-        } else {
-            None
-        }
+        if let Extern::Func(f) = self { Some(f) } else { None }
     }
     /// The memory, if it is one.
     pub fn into_memory(self) -> Option<Memory> {
-        if let Extern::Memory(m) = self {
-            Some(m)
-        } else {
-            None
-        }
+        if let Extern::Memory(m) = self { Some(m) } else { None }
     }
     /// The table, if it is one.
     pub fn into_table(self) -> Option<Table> {
-        if let Extern::Table(t) = self {
-            Some(t)
-        } else {
-            None
-        }
+        if let Extern::Table(t) = self { Some(t) } else { None }
     }
     /// The global, if it is one.
     pub fn into_global(self) -> Option<Global> {
-        if let Extern::Global(g) = self {
-            Some(g)
-        } else {
-            None
-        }
+        if let Extern::Global(g) = self { Some(g) } else { None }
     }
     /// The item's type.
     pub fn ty(&self, store: impl AsContext) -> Result<ExternType> {
@@ -107,14 +87,13 @@ fn host_instance(store: &mut StoreOpaque, module: weft_environ::Module) -> Resul
             &store.engine.config().tunables,
         )
     }?;
-    Ok(store.push_instance(handle, None))
+    let index = store.push_instance(handle, None);
+    store.instances[index].handle.initialize_segments()?;
+    Ok(index)
 }
 
 fn export0(index: EntityIndex) -> Vec<Export> {
-    vec![Export {
-        name: String::new(),
-        index,
-    }]
+    vec![Export { name: String::new(), index }]
 }
 
 /// A linear memory. A handle into its [`crate::Store`].
@@ -138,11 +117,7 @@ impl Memory {
             ..Default::default()
         };
         let instance = host_instance(store, module)?;
-        Ok(Memory {
-            store: store.id,
-            instance,
-            index: MemoryIndex::from_u32(0),
-        })
+        Ok(Memory { store: store.id, instance, index: MemoryIndex::from_u32(0) })
     }
 
     pub(crate) fn raw(&self, store: &StoreOpaque) -> *mut LinearMemory {
@@ -171,10 +146,7 @@ impl Memory {
     }
 
     /// The memory's bytes, mutably.
-    pub fn data_mut<'a, T: 'a>(
-        &self,
-        store: impl Into<crate::StoreContextMut<'a, T>>,
-    ) -> &'a mut [u8] {
+    pub fn data_mut<'a, T: 'a>(&self, store: impl Into<crate::StoreContextMut<'a, T>>) -> &'a mut [u8] {
         let store = store.into();
         // SAFETY: the slice borrows the store exclusively for 'a.
         unsafe { (*self.raw(&store.0.opaque)).data_mut() }
@@ -184,10 +156,7 @@ impl Memory {
     pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
         // SAFETY: as for `ty`.
         let data = unsafe { (*self.raw(&store.as_context().0.opaque)).data() };
-        let src = offset
-            .checked_add(buf.len())
-            .and_then(|end| data.get(offset..end))
-            .ok_or(Trap::MemoryOutOfBounds)?;
+        let src = offset.checked_add(buf.len()).and_then(|end| data.get(offset..end)).ok_or(Trap::MemoryOutOfBounds)?;
         buf.copy_from_slice(src);
         Ok(())
     }
@@ -196,10 +165,8 @@ impl Memory {
     pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
         // SAFETY: `store` is borrowed exclusively for the copy.
         let data = unsafe { (*self.raw(&store.as_context_mut().0.opaque)).data_mut() };
-        let dst = offset
-            .checked_add(buf.len())
-            .and_then(|end| data.get_mut(offset..end))
-            .ok_or(Trap::MemoryOutOfBounds)?;
+        let dst =
+            offset.checked_add(buf.len()).and_then(|end| data.get_mut(offset..end)).ok_or(Trap::MemoryOutOfBounds)?;
         dst.copy_from_slice(buf);
         Ok(())
     }
@@ -208,9 +175,7 @@ impl Memory {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         // SAFETY: `store` is borrowed exclusively.
         let memory = unsafe { &mut *self.raw(&store.as_context_mut().0.opaque) };
-        memory
-            .grow(delta)
-            .ok_or_else(|| anyhow::anyhow!("failed to grow memory by {delta} pages"))
+        memory.grow(delta).ok_or_else(|| anyhow::anyhow!("failed to grow memory by {delta} pages"))
     }
 }
 
@@ -232,11 +197,7 @@ impl Table {
             ..Default::default()
         };
         let instance = host_instance(store, module)?;
-        let table = Table {
-            store: store.id,
-            instance,
-            index: TableIndex::from_u32(0),
-        };
+        let table = Table { store: store.id, instance, index: TableIndex::from_u32(0) };
         let init = table.check_value(store, init)?;
         // SAFETY: the table was just created in this store.
         let raw = unsafe { &mut *table.raw(store) };
@@ -251,14 +212,11 @@ impl Table {
         store.instances[self.instance].handle.table(self.index)
     }
 
-    fn check_value(&self, store: &StoreOpaque, val: Val) -> Result<*mut u8> {
+    fn check_value(&self, store: &mut StoreOpaque, val: Val) -> Result<*mut u8> {
         // SAFETY: items of this store live as long as the store.
         let element = unsafe { (*self.raw(store)).ty().element };
         if val.ty() != element {
-            anyhow::bail!(
-                "a {} value cannot be stored in a table of {element}",
-                val.ty()
-            );
+            anyhow::bail!("a {} value cannot be stored in a table of {element}", val.ty());
         }
         Ok(val.to_raw(store)?.get_ptr())
     }
@@ -291,11 +249,7 @@ impl Table {
         let store = &mut store.as_context_mut().0.opaque;
         let value = self.check_value(store, val)?;
         // SAFETY: as above; `store` is borrowed exclusively.
-        if unsafe { (*self.raw(store)).set(index, value) } {
-            Ok(())
-        } else {
-            Err(Trap::TableOutOfBounds.into())
-        }
+        if unsafe { (*self.raw(store)).set(index, value) } { Ok(()) } else { Err(Trap::TableOutOfBounds.into()) }
     }
 
     /// Grows by `delta` elements set to `init`, returning the previous size.
@@ -321,32 +275,19 @@ impl Global {
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
         if val.ty() != ty.content {
-            anyhow::bail!(
-                "a {} value cannot initialise a global of type {ty}",
-                val.ty()
-            );
+            anyhow::bail!("a {} value cannot initialise a global of type {ty}", val.ty());
         }
         let module = weft_environ::Module {
             globals: vec![ty],
-            global_inits: vec![ConstExpr {
-                ops: vec![ConstOp::I64(0)].into(),
-            }],
+            global_inits: vec![ConstExpr { ops: vec![ConstOp::I64(0)].into() }],
             exports: export0(EntityIndex::Global(GlobalIndex::from_u32(0))),
             ..Default::default()
         };
         let instance = host_instance(store, module)?;
-        let global = Global {
-            store: store.id,
-            instance,
-            index: GlobalIndex::from_u32(0),
-        };
+        let global = Global { store: store.id, instance, index: GlobalIndex::from_u32(0) };
         let raw = val.to_raw(store)?;
         // SAFETY: the global was just created in this store.
-        unsafe {
-            *global.raw(store) = VMGlobalDefinition {
-                storage: raw.bytes(),
-            }
-        };
+        unsafe { *global.raw(store) = VMGlobalDefinition { storage: raw.bytes() } };
         Ok(global)
     }
 
@@ -382,10 +323,7 @@ impl Global {
             anyhow::bail!("the global is immutable");
         }
         if val.ty() != ty.content {
-            anyhow::bail!(
-                "a {} value cannot be stored in a global of type {ty}",
-                val.ty()
-            );
+            anyhow::bail!("a {} value cannot be stored in a global of type {ty}", val.ty());
         }
         let raw = val.to_raw(store)?;
         // SAFETY: as above; `store` is borrowed exclusively.

@@ -31,21 +31,12 @@ unsafe impl<T> Send for HostFuncState<T> {}
 unsafe impl<T> Sync for HostFuncState<T> {}
 
 impl<T: 'static> HostFunc for HostFuncState<T> {
-    fn call(
-        &self,
-        caller_vmctx: *mut VMContext,
-        values: &mut [ValRaw],
-    ) -> Result<(), Box<dyn Any + Send>> {
+    fn call(&self, caller_vmctx: *mut VMContext, values: &mut [ValRaw]) -> Result<(), Box<dyn Any + Send>> {
         // SAFETY: the host function is owned by the store, which is alive and exclusively borrowed by the
         // `Func::call` that (directly or through wasm) led here; that borrow is not used until this call returns.
         let store = unsafe { &mut *self.store };
-        let instance = if caller_vmctx.is_null() {
-            None
-        } else {
-            store.opaque.instance_of_vmctx(caller_vmctx)
-        };
-        (self.func)(Caller { store, instance }, values)
-            .map_err(|e| Box::new(e) as Box<dyn Any + Send>)
+        let instance = if caller_vmctx.is_null() { None } else { store.opaque.instance_of_vmctx(caller_vmctx) };
+        (self.func)(Caller { store, instance }, values).map_err(|e| Box::new(e) as Box<dyn Any + Send>)
     }
 }
 
@@ -54,36 +45,20 @@ pub(crate) fn val_host_fn<T: 'static>(
     ty: FuncType,
     func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
 ) -> Arc<HostFn<T>> {
-    Arc::new(
-        move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
-            let Caller { store, instance } = caller;
-            let params: Vec<Val> = ty
-                .params
-                .iter()
-                .enumerate()
-                .map(|(i, t)| Val::from_raw(&mut store.opaque, raw[i], *t))
-                .collect();
-            let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
-            func(
-                Caller {
-                    store: &mut *store,
-                    instance,
-                },
-                &params,
-                &mut results,
-            )?;
-            for (i, (r, t)) in results.iter().zip(ty.results.iter()).enumerate() {
-                if r.ty() != *t {
-                    anyhow::bail!(
-                        "host function result {i} has type {}, but its signature says {t}",
-                        r.ty()
-                    );
-                }
-                raw[i] = r.to_raw(&store.opaque)?;
+    Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
+        let Caller { store, instance } = caller;
+        let params: Vec<Val> =
+            ty.params.iter().enumerate().map(|(i, t)| Val::from_raw(&mut store.opaque, raw[i], *t)).collect();
+        let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+        func(Caller { store: &mut *store, instance }, &params, &mut results)?;
+        for (i, (r, t)) in results.iter().zip(ty.results.iter()).enumerate() {
+            if r.ty() != *t {
+                anyhow::bail!("host function result {i} has type {}, but its signature says {t}", r.ty());
             }
-            Ok(())
-        },
-    )
+            raw[i] = r.clone().to_raw(&mut store.opaque)?;
+        }
+        Ok(())
+    })
 }
 
 /// The context a host function runs in: the store (with its data) and the calling instance.
@@ -107,10 +82,7 @@ impl<T> Caller<'_, T> {
     }
     /// An export of the calling instance (for example its `memory`), if called from wasm.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
-        let instance = crate::Instance {
-            store: self.store.opaque.id,
-            index: self.instance?,
-        };
+        let instance = crate::Instance { store: self.store.opaque.id, index: self.instance? };
         instance.get_export(StoreContextMut(self.store), name)
     }
 }
@@ -159,29 +131,19 @@ impl Func {
         Self::new_host(store.as_context_mut().0, ty, body)
     }
 
-    pub(crate) fn new_host<T: 'static>(
-        store: &mut StoreInner<T>,
-        ty: FuncType,
-        body: Arc<HostFn<T>>,
-    ) -> Func {
+    pub(crate) fn new_host<T: 'static>(store: &mut StoreInner<T>, ty: FuncType, body: Arc<HostFn<T>>) -> Func {
         let engine = store.opaque.engine.clone();
         let trampoline = engine
             .host_trampoline(&ty)
             .unwrap_or_else(|e| panic!("weft: cannot compile the host trampoline for {ty}: {e:#}"));
         let type_id = engine.signature_id(&ty);
-        let state = HostFuncState {
-            store: store as *mut StoreInner<T>,
-            func: body,
-        };
+        let state = HostFuncState { store: store as *mut StoreInner<T>, func: body };
         let ctx = VMHostFuncContext::new(Box::new(state), trampoline.text_start(), type_id);
         let func_ref = std::ptr::NonNull::from(ctx.func_ref());
         store.opaque.host_funcs.push(ctx);
         store.opaque.keep_alive.push(trampoline);
         let index = store.opaque.func_for_ref(func_ref);
-        Func {
-            store: store.opaque.id,
-            index,
-        }
+        Func { store: store.opaque.id, index }
     }
 
     pub(crate) fn type_id(&self, store: &StoreOpaque) -> u32 {
@@ -200,28 +162,16 @@ impl Func {
     ///
     /// A trap returns an error whose root cause is a [`crate::Trap`]; a host function's error is returned as is; a
     /// host function's panic resumes here.
-    pub fn call(
-        &self,
-        mut store: impl AsContextMut,
-        params: &[Val],
-        results: &mut [Val],
-    ) -> Result<()> {
+    pub fn call(&self, mut store: impl AsContextMut, params: &[Val], results: &mut [Val]) -> Result<()> {
         let cx = store.as_context_mut();
         let opaque = &mut cx.0.opaque;
         let ty = opaque.engine.signature(self.type_id(opaque));
         if params.len() != ty.params.len() {
-            anyhow::bail!(
-                "wrong number of arguments: the function takes {}, {} given",
-                ty.params.len(),
-                params.len()
-            );
+            anyhow::bail!("wrong number of arguments: the function takes {}, {} given", ty.params.len(), params.len());
         }
         for (i, (p, t)) in params.iter().zip(ty.params.iter()).enumerate() {
             if p.ty() != *t {
-                anyhow::bail!(
-                    "argument {i} has type {}, but the function expects {t}",
-                    p.ty()
-                );
+                anyhow::bail!("argument {i} has type {}, but the function expects {t}", p.ty());
             }
         }
         if results.len() != ty.results.len() {
@@ -233,7 +183,7 @@ impl Func {
         }
         let mut values = vec![ValRaw::default(); params.len().max(results.len())];
         for (slot, p) in values.iter_mut().zip(params) {
-            *slot = p.to_raw(opaque)?;
+            *slot = p.clone().to_raw(opaque)?;
         }
         self.call_raw(opaque, &mut values)?;
         for (i, (r, t)) in results.iter_mut().zip(ty.results.iter()).enumerate() {
@@ -261,14 +211,9 @@ impl Func {
         let ty = self.ty(&store);
         let expected = FuncType::new(Params::types(), Results::types());
         if ty != expected {
-            anyhow::bail!(
-                "type mismatch: the function has type {ty}, but {expected} was requested"
-            );
+            anyhow::bail!("type mismatch: the function has type {ty}, but {expected} was requested");
         }
-        Ok(TypedFunc {
-            func: *self,
-            _marker: PhantomData,
-        })
+        Ok(TypedFunc { func: *self, _marker: PhantomData })
     }
 }
 
@@ -280,9 +225,7 @@ pub struct TypedFunc<Params, Results> {
 
 impl<P, R> std::fmt::Debug for TypedFunc<P, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TypedFunc")
-            .field("func", &self.func)
-            .finish()
+        f.debug_struct("TypedFunc").field("func", &self.func).finish()
     }
 }
 

@@ -1,10 +1,7 @@
 //! Instances of modules.
 
 use crate::store::{StoreId, StoreOpaque};
-use crate::{
-    AsContextMut, Extern, ExternType, Func, Global, Memory, Module, Result, Table, TypedFunc,
-    WasmTyList,
-};
+use crate::{AsContextMut, Extern, ExternType, Func, Global, Memory, Module, Result, Table, TypedFunc, WasmTyList};
 use anyhow::Context as _;
 use std::sync::Arc;
 use weft_environ::{EntityIndex, EntityType};
@@ -47,30 +44,18 @@ impl Instance {
     ///
     /// If the start function traps, the error is returned but the instance's effects on imported memories and
     /// tables remain, as the specification requires.
-    pub fn new(
-        mut store: impl AsContextMut,
-        module: &Module,
-        imports: &[Extern],
-    ) -> Result<Instance> {
+    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
         let store = &mut store.as_context_mut().0.opaque;
         Self::new_opaque(store, module, imports)
     }
 
-    pub(crate) fn new_opaque(
-        store: &mut StoreOpaque,
-        module: &Module,
-        imports: &[Extern],
-    ) -> Result<Instance> {
+    pub(crate) fn new_opaque(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<Instance> {
         if !crate::Engine::same(&store.engine, module.engine()) {
             anyhow::bail!("the module was compiled for a different engine than the store's");
         }
         let env = &module.inner.module;
         if imports.len() != env.imports.len() {
-            return Err(LinkError::WrongImportCount {
-                expected: env.imports.len(),
-                given: imports.len(),
-            }
-            .into());
+            return Err(LinkError::WrongImportCount { expected: env.imports.len(), given: imports.len() }.into());
         }
         let mut vm_imports = Imports::default();
         for (import, given) in env.imports.iter().zip(imports) {
@@ -88,40 +73,26 @@ impl Instance {
                         return Err(mismatch().into());
                     }
                     // SAFETY: function references of this store live as long as the store.
-                    vm_imports
-                        .funcs
-                        .push(unsafe { *store.funcs[f.index].as_ptr() });
+                    vm_imports.funcs.push(unsafe { *store.funcs[f.index].as_ptr() });
                 }
                 (EntityType::Memory(expected_ty), Extern::Memory(m)) => {
-                    let ExternType::Memory(actual) = &found else {
-                        unreachable!()
-                    };
+                    let ExternType::Memory(actual) = &found else { unreachable!() };
                     if !limits_match(&expected_ty.limits, &actual.limits) {
                         return Err(mismatch().into());
                     }
                     // SAFETY: the memory is live (owned by this store).
-                    vm_imports
-                        .memories
-                        .push(unsafe { (*m.raw(store)).definition() });
+                    vm_imports.memories.push(unsafe { (*m.raw(store)).definition() });
                 }
                 (EntityType::Table(expected_ty), Extern::Table(t)) => {
-                    let ExternType::Table(actual) = &found else {
-                        unreachable!()
-                    };
-                    if expected_ty.element != actual.element
-                        || !limits_match(&expected_ty.limits, &actual.limits)
-                    {
+                    let ExternType::Table(actual) = &found else { unreachable!() };
+                    if expected_ty.element != actual.element || !limits_match(&expected_ty.limits, &actual.limits) {
                         return Err(mismatch().into());
                     }
                     // SAFETY: the table is live (owned by this store).
-                    vm_imports
-                        .tables
-                        .push(unsafe { (*t.raw(store)).definition() });
+                    vm_imports.tables.push(unsafe { (*t.raw(store)).definition() });
                 }
                 (EntityType::Global(expected_ty), Extern::Global(g)) => {
-                    let ExternType::Global(actual) = &found else {
-                        unreachable!()
-                    };
+                    let ExternType::Global(actual) = &found else { unreachable!() };
                     if expected_ty != actual {
                         return Err(mismatch().into());
                     }
@@ -142,26 +113,20 @@ impl Instance {
                 &store.engine.config().tunables,
             )
         };
-        let handle = match handle {
-            Ok(h) => h,
+        let handle = handle.map_err(|e| anyhow::Error::new(e).context("instantiation failed"))?;
+        let start = env.start.map(|f| handle.func_ref(f));
+        // The store owns the instance before its segments run: a trapping segment leaves earlier writes (which may
+        // point at this instance's functions from an imported table) in place.
+        let index = store.push_instance(handle, Some(module.clone()));
+        let instance = Instance { store: store.id, index };
+        match store.instances[index].handle.initialize_segments() {
+            Ok(()) => {}
             Err(InstantiationError::Trap(trap)) => return Err(anyhow::Error::new(trap)),
             Err(e) => return Err(anyhow::Error::new(e).context("instantiation failed")),
-        };
-        let start = env.start.map(|f| handle.func_ref(f));
-        let index = store.push_instance(handle, Some(module.clone()));
-        let instance = Instance {
-            store: store.id,
-            index,
-        };
+        }
         if let Some(start) = start {
-            let f =
-                store.func_for_ref(std::ptr::NonNull::new(start).expect("func_ref is never null"));
-            Func {
-                store: store.id,
-                index: f,
-            }
-            .call_raw(store, &mut [])
-            .context("the start function failed")?;
+            let f = store.func_for_ref(std::ptr::NonNull::new(start).expect("func_ref is never null"));
+            Func { store: store.id, index: f }.call_raw(store, &mut []).context("the start function failed")?;
         }
         Ok(instance)
     }
@@ -187,29 +152,12 @@ impl Instance {
         match index {
             EntityIndex::Func(f) => {
                 let func_ref = self.handle(store).func_ref(f);
-                let i = store.func_for_ref(
-                    std::ptr::NonNull::new(func_ref).expect("func_ref is never null"),
-                );
-                Extern::Func(Func {
-                    store: store.id,
-                    index: i,
-                })
+                let i = store.func_for_ref(std::ptr::NonNull::new(func_ref).expect("func_ref is never null"));
+                Extern::Func(Func { store: store.id, index: i })
             }
-            EntityIndex::Memory(m) => Extern::Memory(Memory {
-                store: self.store,
-                instance: self.index,
-                index: m,
-            }),
-            EntityIndex::Table(t) => Extern::Table(Table {
-                store: self.store,
-                instance: self.index,
-                index: t,
-            }),
-            EntityIndex::Global(g) => Extern::Global(Global {
-                store: self.store,
-                instance: self.index,
-                index: g,
-            }),
+            EntityIndex::Memory(m) => Extern::Memory(Memory { store: self.store, instance: self.index, index: m }),
+            EntityIndex::Table(t) => Extern::Table(Table { store: self.store, instance: self.index, index: t }),
+            EntityIndex::Global(g) => Extern::Global(Global { store: self.store, instance: self.index, index: g }),
         }
     }
 
@@ -217,10 +165,7 @@ impl Instance {
     pub fn exports(&self, mut store: impl AsContextMut) -> Vec<(String, Extern)> {
         let store = &mut store.as_context_mut().0.opaque;
         let env = self.module_env(store);
-        env.exports
-            .iter()
-            .map(|e| (e.name.clone(), self.extern_for(store, e.index)))
-            .collect()
+        env.exports.iter().map(|e| (e.name.clone(), self.extern_for(store, e.index))).collect()
     }
 
     /// The exported function called `name`.
@@ -234,11 +179,10 @@ impl Instance {
         mut store: impl AsContextMut,
         name: &str,
     ) -> Result<TypedFunc<Params, Results>> {
-        let f = self.get_func(&mut store, name).ok_or_else(|| {
-            anyhow::anyhow!("the instance has no exported function called `{name}`")
-        })?;
-        f.typed(&store)
-            .with_context(|| format!("exported function `{name}`"))
+        let f = self
+            .get_func(&mut store, name)
+            .ok_or_else(|| anyhow::anyhow!("the instance has no exported function called `{name}`"))?;
+        f.typed(&store).with_context(|| format!("exported function `{name}`"))
     }
 
     /// The exported memory called `name`.

@@ -61,7 +61,7 @@ pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::*;
-pub use values::Val;
+pub use values::{ExternRef, Val};
 pub use weft_cranelift::OptLevel;
 
 /// The README's examples, compiled and run as doctests so they stay true.

@@ -1,9 +1,7 @@
 //! Linking modules by name.
 
 use crate::func::HostFn;
-use crate::{
-    AsContextMut, Caller, Extern, Func, FuncType, Instance, IntoFunc, Module, Result, Val,
-};
+use crate::{AsContextMut, Caller, Extern, Func, FuncType, Instance, IntoFunc, Module, Result, Val};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -30,10 +28,7 @@ pub struct Linker<T> {
 
 impl<T: 'static> Default for Linker<T> {
     fn default() -> Self {
-        Self {
-            definitions: HashMap::new(),
-            allow_shadowing: false,
-        }
+        Self { definitions: HashMap::new(), allow_shadowing: false }
     }
 }
 
@@ -59,12 +54,7 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines `module::name` as `item` (which belongs to one store: only instantiate in that store with it).
-    pub fn define(
-        &mut self,
-        module: &str,
-        name: &str,
-        item: impl Into<Extern>,
-    ) -> Result<&mut Self> {
+    pub fn define(&mut self, module: &str, name: &str, item: impl Into<Extern>) -> Result<&mut Self> {
         self.insert(module, name, Definition::Extern(item.into()))
     }
 
@@ -105,46 +95,28 @@ impl<T: 'static> Linker<T> {
     }
 
     /// The item defined as `module::name`, created in `store` if it is a host function.
-    pub fn get(
-        &self,
-        mut store: impl AsContextMut<Data = T>,
-        module: &str,
-        name: &str,
-    ) -> Option<Extern> {
-        Some(
-            match self
-                .definitions
-                .get(&(module.to_string(), name.to_string()))?
-            {
-                Definition::Extern(e) => *e,
-                Definition::HostFunc(ty, body) => Extern::Func(Func::new_host(
-                    store.as_context_mut().0,
-                    ty.clone(),
-                    body.clone(),
-                )),
-            },
-        )
+    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
+        Some(match self.definitions.get(&(module.to_string(), name.to_string()))? {
+            Definition::Extern(e) => *e,
+            Definition::HostFunc(ty, body) => {
+                Extern::Func(Func::new_host(store.as_context_mut().0, ty.clone(), body.clone()))
+            }
+        })
     }
 
     /// Instantiates `module`, resolving each import by name; fails naming the first import that is undefined or has
     /// the wrong type.
-    pub fn instantiate(
-        &self,
-        mut store: impl AsContextMut<Data = T>,
-        module: &Module,
-    ) -> Result<Instance> {
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
         let mut imports = Vec::with_capacity(module.imports().len());
         for import in module.imports() {
-            let item = self
-                .get(&mut store, import.module(), import.name())
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "unknown import: `{}::{}` has not been defined (the module expects {})",
-                        import.module(),
-                        import.name(),
-                        import.ty()
-                    )
-                })?;
+            let item = self.get(&mut store, import.module(), import.name()).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown import: `{}::{}` has not been defined (the module expects {})",
+                    import.module(),
+                    import.name(),
+                    import.ty()
+                )
+            })?;
             imports.push(item);
         }
         Instance::new(store, module, &imports)

@@ -23,9 +23,7 @@ pub(crate) struct ModuleInner {
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module")
-            .field("name", &self.name())
-            .finish_non_exhaustive()
+        f.debug_struct("Module").field("name", &self.name()).finish_non_exhaustive()
     }
 }
 
@@ -35,16 +33,14 @@ impl Module {
     /// Fails with a description of the problem and its byte offset when the module is malformed, invalid, or uses
     /// a WebAssembly feature the engine's [`crate::Config`] does not enable.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        let bytes =
-            wat::parse_bytes(bytes.as_ref()).context("cannot parse the WebAssembly text")?;
+        let bytes = wat::parse_bytes(bytes.as_ref()).context("cannot parse the WebAssembly text")?;
         Self::from_binary(engine, &bytes)
     }
 
     /// Compiles a module from a file holding its binary or text encoding.
     pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
         let path = path.as_ref();
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         Self::new(engine, bytes).with_context(|| format!("cannot compile {}", path.display()))
     }
 
@@ -56,34 +52,17 @@ impl Module {
 
     /// Validates `wasm` (binary) against the engine's features without compiling it.
     pub fn validate(engine: &Engine, wasm: &[u8]) -> Result<()> {
-        let mut validator =
-            weft_environ::wasmparser::Validator::new_with_features(engine.config().features);
-        validator
-            .validate_all(wasm)
-            .map_err(weft_environ::TranslateError::from)?;
+        let mut validator = weft_environ::wasmparser::Validator::new_with_features(engine.config().features);
+        validator.validate_all(wasm).map_err(weft_environ::TranslateError::from)?;
         Ok(())
     }
 
     fn compile(engine: &Engine, translation: ModuleTranslation<'_>) -> Result<Module> {
         let module = Arc::new(translation.module.clone());
-        let compiled = engine
-            .inner
-            .compiler
-            .compile_module(translation, &engine.config().tunables)?;
+        let compiled = engine.inner.compiler.compile_module(translation, &engine.config().tunables)?;
         let code = CodeMemory::new(compiled).context("cannot map compiled code")?;
-        let type_ids = module
-            .types
-            .iter()
-            .map(|t| engine.signature_id(t))
-            .collect();
-        Ok(Module {
-            inner: Arc::new(ModuleInner {
-                engine: engine.clone(),
-                module,
-                code,
-                type_ids,
-            }),
-        })
+        let type_ids = module.types.iter().map(|t| engine.signature_id(t)).collect();
+        Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), module, code, type_ids }) })
     }
 
     /// The engine the module was compiled for.
@@ -116,9 +95,10 @@ impl Module {
 
     /// The module's exports, in order, with their types.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> + '_ {
-        self.inner.module.exports.iter().map(|e| ExportType {
-            name: &e.name,
-            ty: self.extern_type(&self.inner.module.entity_type(e.index)),
-        })
+        self.inner
+            .module
+            .exports
+            .iter()
+            .map(|e| ExportType { name: &e.name, ty: self.extern_type(&self.inner.module.entity_type(e.index)) })
     }
 }

@@ -39,10 +39,7 @@ pub(crate) struct InstanceData {
 }
 
 /// The part of a store that does not depend on `T`.
-#[allow(
-    clippy::vec_box,
-    reason = "wasm holds pointers into each host function context, so they must not move"
-)]
+#[allow(clippy::vec_box, reason = "wasm holds pointers into each host function context, so they must not move")]
 pub(crate) struct StoreOpaque {
     pub(crate) id: StoreId,
     pub(crate) engine: Engine,
@@ -53,6 +50,9 @@ pub(crate) struct StoreOpaque {
     /// Function references handed out as `Func`s, by `Func` index.
     pub(crate) funcs: Vec<NonNull<VMFuncRef>>,
     pub(crate) func_index: HashMap<usize, usize>,
+    /// Host values passed to wasm as `externref`s, kept until the store is dropped.
+    pub(crate) extern_data: Vec<Box<crate::values::ExternData>>,
+    pub(crate) extern_index: HashMap<usize, usize>,
     /// Trampolines and other code the store's host functions need alive.
     pub(crate) keep_alive: Vec<std::sync::Arc<weft_runtime::CodeMemory>>,
 }
@@ -76,6 +76,8 @@ impl<T> Store<T> {
                 funcs: Vec::new(),
                 func_index: HashMap::new(),
                 keep_alive: Vec::new(),
+                extern_data: Vec::new(),
+                extern_index: HashMap::new(),
             },
             data,
         });
@@ -110,10 +112,7 @@ impl StoreOpaque {
     /// Panics with a clear message if a handle from another store is used here (an embedder bug, like indexing a
     /// `Vec` with another `Vec`'s index).
     pub(crate) fn check(&self, id: StoreId) {
-        assert!(
-            self.id == id,
-            "weft: a handle from one store was used with a different store"
-        );
+        assert!(self.id == id, "weft: a handle from one store was used with a different store");
     }
 
     /// The `Func` index for a function reference, creating one if needed.
@@ -129,11 +128,7 @@ impl StoreOpaque {
     }
 
     /// Registers a new instance, returning its index.
-    pub(crate) fn push_instance(
-        &mut self,
-        handle: Box<weft_runtime::Instance>,
-        module: Option<Module>,
-    ) -> usize {
+    pub(crate) fn push_instance(&mut self, handle: Box<weft_runtime::Instance>, module: Option<Module>) -> usize {
         let i = self.instances.len();
         self.instance_by_vmctx.insert(handle.vmctx() as usize, i);
         self.instances.push(InstanceData { handle, module });

@@ -71,11 +71,7 @@ impl std::error::Error for WasmBacktrace {}
 pub(crate) fn unwind_to_error(store: &StoreOpaque, reason: UnwindReason) -> anyhow::Error {
     match reason {
         UnwindReason::Trap(info) => {
-            let frames = info
-                .frames
-                .iter()
-                .filter_map(|pc| frame_at(store, *pc))
-                .collect();
+            let frames = info.frames.iter().filter_map(|pc| frame_at(store, *pc)).collect();
             anyhow::Error::new(WasmBacktrace { frames }).context(info.trap)
         }
         UnwindReason::Host(payload) => match payload.downcast::<anyhow::Error>() {
@@ -92,10 +88,7 @@ fn frame_at(store: &StoreOpaque, pc: usize) -> Option<FrameInfo> {
         let m = i.module.as_ref()?;
         std::ptr::eq(m.inner.code.info(), &*code).then(|| m.inner.module.clone())
     })?;
-    let def = code
-        .functions
-        .iter()
-        .position(|f| offset >= f.start && offset < f.start + f.length)?;
+    let def = code.functions.iter().position(|f| offset >= f.start && offset < f.start + f.length)?;
     let index = module.func_index(weft_environ::DefinedFuncIndex::from_u32(def as u32));
     Some(FrameInfo {
         module_name: module.name.clone(),
