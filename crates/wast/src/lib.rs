@@ -12,7 +12,7 @@ mod spectest;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use std::collections::HashMap;
-use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 use weft::{Engine, ExternRef, Instance, Linker, Module, Store, Trap, Val};
@@ -314,6 +314,29 @@ fn nan_matches<T>(
     }
 }
 
+/// Compares a v128 result lane by lane (float lanes with the NaN rules of scalar results).
+fn v128_matches(actual: u128, expected: &V128Pattern) -> bool {
+    let bytes = actual.to_le_bytes();
+    let lane = |i: usize, n: usize| -> u64 {
+        let mut b = [0u8; 8];
+        b[..n].copy_from_slice(&bytes[i * n..i * n + n]);
+        u64::from_le_bytes(b)
+    };
+    match expected {
+        V128Pattern::I8x16(v) => v.iter().enumerate().all(|(i, x)| lane(i, 1) == u64::from(*x as u8)),
+        V128Pattern::I16x8(v) => v.iter().enumerate().all(|(i, x)| lane(i, 2) == u64::from(*x as u16)),
+        V128Pattern::I32x4(v) => v.iter().enumerate().all(|(i, x)| lane(i, 4) == u64::from(*x as u32)),
+        V128Pattern::I64x2(v) => v.iter().enumerate().all(|(i, x)| lane(i, 8) == *x as u64),
+        V128Pattern::F32x4(v) => v
+            .iter()
+            .enumerate()
+            .all(|(i, p)| nan_matches(p, lane(i, 4), 0x7fc0_0000, 0x0040_0000, 0x7fff_ffff, |f| u64::from(f.bits))),
+        V128Pattern::F64x2(v) => v.iter().enumerate().all(|(i, p)| {
+            nan_matches(p, lane(i, 8), 0x7ff8_0000_0000_0000, 0x0008_0000_0000_0000, 0x7fff_ffff_ffff_ffff, |f| f.bits)
+        }),
+    }
+}
+
 fn val_matches(actual: &Val, expected: &WastRet<'_>) -> Result<bool> {
     let WastRet::Core(expected) = expected else { bail!("component results are not supported") };
     Ok(match (actual, expected) {
@@ -325,6 +348,7 @@ fn val_matches(actual: &Val, expected: &WastRet<'_>) -> Result<bool> {
         (Val::F64(a), WastRetCore::F64(e)) => {
             nan_matches(e, *a, 0x7ff8_0000_0000_0000, 0x0008_0000_0000_0000, 0x7fff_ffff_ffff_ffff, |v| v.bits)
         }
+        (Val::V128(a), WastRetCore::V128(e)) => v128_matches(*a, e),
         (Val::FuncRef(f), WastRetCore::RefNull(_)) => f.is_none(),
         (Val::FuncRef(f), WastRetCore::RefFunc(_)) => f.is_some(),
         (Val::ExternRef(r), WastRetCore::RefNull(_)) => r.is_none(),

@@ -218,7 +218,7 @@ impl Table {
         if val.ty() != element {
             anyhow::bail!("a {} value cannot be stored in a table of {element}", val.ty());
         }
-        Ok(val.to_raw(store)?.get_ptr())
+        Ok(val.into_raw(store)?.get_ptr())
     }
 
     /// The table's type (its current size as minimum).
@@ -285,7 +285,7 @@ impl Global {
         };
         let instance = host_instance(store, module)?;
         let global = Global { store: store.id, instance, index: GlobalIndex::from_u32(0) };
-        let raw = val.to_raw(store)?;
+        let raw = val.into_raw(store)?;
         // SAFETY: the global was just created in this store.
         unsafe { *global.raw(store) = VMGlobalDefinition { storage: raw.bytes() } };
         Ok(global)
@@ -325,7 +325,7 @@ impl Global {
         if val.ty() != ty.content {
             anyhow::bail!("a {} value cannot be stored in a global of type {ty}", val.ty());
         }
-        let raw = val.to_raw(store)?;
+        let raw = val.into_raw(store)?;
         // SAFETY: as above; `store` is borrowed exclusively.
         unsafe { (*self.raw(store)).storage = raw.bytes() };
         Ok(())

@@ -55,7 +55,7 @@ pub(crate) fn val_host_fn<T: 'static>(
             if r.ty() != *t {
                 anyhow::bail!("host function result {i} has type {}, but its signature says {t}", r.ty());
             }
-            raw[i] = r.clone().to_raw(&mut store.opaque)?;
+            raw[i] = r.clone().into_raw(&mut store.opaque)?;
         }
         Ok(())
     })
@@ -183,7 +183,7 @@ impl Func {
         }
         let mut values = vec![ValRaw::default(); params.len().max(results.len())];
         for (slot, p) in values.iter_mut().zip(params) {
-            *slot = p.clone().to_raw(opaque)?;
+            *slot = p.clone().into_raw(opaque)?;
         }
         self.call_raw(opaque, &mut values)?;
         for (i, (r, t)) in results.iter_mut().zip(ty.results.iter()).enumerate() {

@@ -104,7 +104,7 @@ impl Val {
         }
     }
 
-    pub(crate) fn to_raw(self, store: &mut StoreOpaque) -> Result<ValRaw> {
+    pub(crate) fn into_raw(self, store: &mut StoreOpaque) -> Result<ValRaw> {
         Ok(match self {
             Val::ExternRef(None) => ValRaw::ptr(std::ptr::null_mut()),
             Val::ExternRef(Some(r)) => ValRaw::ptr(store.extern_data(r.inner).cast()),
