@@ -4,6 +4,7 @@ mod api;
 mod bad_input;
 mod host_fault;
 mod traps;
+mod wasm2;
 
 /// Compiles `wat` and instantiates it with no imports in a fresh store.
 pub fn instantiate(wat: &str) -> (weft::Store<()>, weft::Instance) {

@@ -56,14 +56,28 @@ pub(crate) fn clif_type(t: ValType) -> Type {
 }
 
 /// The signature of a wasm function: `(callee_vmctx, caller_vmctx, params...) -> results`, tail calling convention.
+///
+/// Results that do not all fit in return registers (8 integer and 8 float/vector registers in the tail convention)
+/// are instead written by the callee to a *return area*: an extra, last pointer parameter to `results.len()` slots of
+/// `VALRAW_SIZE` bytes, the same layout as the array calling convention's values.
 pub(crate) fn wasm_signature(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Signature {
     let ptr = isa.pointer_type();
     let mut sig = ir::Signature::new(CallConv::Tail);
     sig.params.push(AbiParam::special(ptr, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(ptr));
     sig.params.extend(ty.params.iter().map(|t| AbiParam::new(clif_type(*t))));
-    sig.returns.extend(ty.results.iter().map(|t| AbiParam::new(clif_type(*t))));
+    if uses_return_area(ty) {
+        sig.params.push(AbiParam::new(ptr));
+    } else {
+        sig.returns.extend(ty.results.iter().map(|t| AbiParam::new(clif_type(*t))));
+    }
     sig
+}
+
+/// Whether functions of type `ty` return their results through a return area (see [`wasm_signature`]).
+pub(crate) fn uses_return_area(ty: &FuncType) -> bool {
+    let ints = ty.results.iter().filter(|t| clif_type(**t).is_int()).count();
+    ints > 8 || ty.results.len() - ints > 8
 }
 
 #[derive(Debug)]
@@ -122,6 +136,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     b: FunctionBuilder<'f>,
     ptr: Type,
     vmctx: Value,
+    /// Where this function writes its results, if its type uses a return area.
+    return_area: Option<Value>,
     stack: Vec<Value>,
     control: Vec<ControlFrame>,
     locals: Vec<Variable>,
@@ -152,6 +168,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             b,
             ptr: isa.pointer_type(),
             vmctx: Value::from_u32(0),
+            return_area: None,
             stack: Vec::new(),
             control: Vec::new(),
             locals: Vec::new(),
@@ -167,6 +184,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         t.b.seal_block(entry);
         let params = t.b.block_params(entry).to_vec();
         t.vmctx = params[0];
+        if uses_return_area(&ty) {
+            t.return_area = params.last().copied();
+        }
         t.install_stack_limit();
 
         // Locals: parameters, then the declared locals (zero-initialised, as wasm requires).
@@ -207,7 +227,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         // After the final `end`, `exit` is current; return its parameters if anything reaches it.
         if t.reachable {
             let rets = t.b.block_params(exit).to_vec();
-            t.b.ins().return_(&rets);
+            t.emit_return(&rets);
         }
         t.b.seal_all_blocks();
         t.b.finalize(isa.frontend_config());
@@ -445,7 +465,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             O::Return => {
                 let n = self.control[0].num_results;
                 let rets = self.peekn(n).to_vec();
-                self.b.ins().return_(&rets);
+                self.emit_return(&rets);
                 self.reachable = false;
             }
             O::Call { function_index } => self.call(FuncIndex::from_u32(function_index)),
@@ -883,18 +903,63 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         s
     }
 
-    fn push_call_results(&mut self, call: ir::Inst) {
-        let results = self.b.inst_results(call).to_vec();
-        self.stack.extend(results);
+    fn emit_return(&mut self, values: &[Value]) {
+        match self.return_area {
+            Some(area) => {
+                for (i, v) in values.iter().enumerate() {
+                    self.b.ins().store(MemFlagsData::trusted(), *v, area, (i as u32 * VALRAW_SIZE) as i32);
+                }
+                self.b.ins().return_(&[]);
+            }
+            None => {
+                self.b.ins().return_(values);
+            }
+        }
+    }
+
+    /// Pops a call's arguments into `args` (after the two contexts), adding a return area if the callee's type
+    /// needs one; returns the area's address.
+    fn call_args(&mut self, ty: TypeIndex, args: &mut Vec<Value>) -> Option<Value> {
+        let func_ty = &self.env.module.types[ty.index()];
+        let (nparams, nresults, area) = (func_ty.params.len(), func_ty.results.len(), uses_return_area(func_ty));
+        args.extend_from_slice(self.peekn(nparams));
+        let len = self.stack.len();
+        self.stack.truncate(len - nparams);
+        if !area {
+            return None;
+        }
+        let size = nresults as u32 * VALRAW_SIZE;
+        let slot = self.b.create_sized_stack_slot(ir::StackSlotData::new(ir::StackSlotKind::ExplicitSlot, size, 4));
+        let addr = self.b.ins().stack_addr(self.ptr, slot, 0);
+        args.push(addr);
+        Some(addr)
+    }
+
+    fn push_call_results(&mut self, call: ir::Inst, ty: TypeIndex, area: Option<Value>) {
+        match area {
+            None => {
+                let results = self.b.inst_results(call).to_vec();
+                self.stack.extend(results);
+            }
+            Some(area) => {
+                let types = self.env.module.types[ty.index()].results.clone();
+                for (i, t) in types.iter().enumerate() {
+                    let v = self.b.ins().load(
+                        clif_type(*t),
+                        MemFlagsData::trusted(),
+                        area,
+                        (i as u32 * VALRAW_SIZE) as i32,
+                    );
+                    self.stack.push(v);
+                }
+            }
+        }
     }
 
     fn call(&mut self, callee: FuncIndex) {
         let ty = self.env.module.functions[callee.index()];
-        let nparams = self.env.module.types[ty.index()].params.len();
         let mut args = vec![self.vmctx, self.vmctx];
-        args.extend_from_slice(self.peekn(nparams));
-        let len = self.stack.len();
-        self.stack.truncate(len - nparams);
+        let area = self.call_args(ty, &mut args);
         let call = if self.env.module.defined_func_index(callee).is_some() {
             let fref = match self.func_refs.get(&callee) {
                 Some(f) => *f,
@@ -919,7 +984,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             let sig = self.sig_ref(ty);
             self.b.ins().call_indirect(sig, code, &args)
         };
-        self.push_call_results(call);
+        self.push_call_results(call, ty, area);
     }
 
     fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) {
@@ -946,14 +1011,11 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         self.b.ins().trapnz(mismatch, trap_code(Trap::BadSignature));
         let code = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::WASM_CALL as i32);
         let callee_vmctx = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::VMCTX as i32);
-        let nparams = self.env.module.types[ty.index()].params.len();
         let mut args = vec![callee_vmctx, self.vmctx];
-        args.extend_from_slice(self.peekn(nparams));
-        let len = self.stack.len();
-        self.stack.truncate(len - nparams);
+        let area = self.call_args(ty, &mut args);
         let sig = self.sig_ref(ty);
         let call = self.b.ins().call_indirect(sig, code, &args);
-        self.push_call_results(call);
+        self.push_call_results(call, ty, area);
     }
 
     /// The address of element `index` of `table`, trapping with "out of bounds table access" past its end.

@@ -7,7 +7,7 @@
 //!   a stack array and calls the host's `extern "C" fn(callee_vmctx, caller_vmctx, values, len)` found in the
 //!   callee's `VMHostFuncContext`.
 
-use crate::func_translator::{clif_type, wasm_signature};
+use crate::func_translator::{clif_type, uses_return_area, wasm_signature};
 use cranelift_codegen::ir::{self, AbiParam, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, UserFuncName};
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -38,6 +38,10 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     for (i, p) in ty.params.iter().enumerate() {
         args.push(b.ins().load(clif_type(*p), flags, values, (i as u32 * VALRAW_SIZE) as i32));
     }
+    // A return area has the array convention's layout, so the callee can write straight into `values`.
+    if uses_return_area(ty) {
+        args.push(values);
+    }
     let sig = b.import_signature(wasm_signature(isa, ty));
     let call = b.ins().call_indirect(sig, wasm_call, &args);
     let results = b.inst_results(call).to_vec();
@@ -59,8 +63,9 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     b.seal_block(entry);
-    let params = b.block_params(entry).to_vec();
+    let mut params = b.block_params(entry).to_vec();
     let (callee_vmctx, caller_vmctx) = (params[0], params[1]);
+    let return_area = if uses_return_area(ty) { params.pop() } else { None };
     let len = ty.params.len().max(ty.results.len()).max(1) as u32;
     let slot = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, len * VALRAW_SIZE, 4));
     let values = b.ins().stack_addr(ptr, slot, 0);
@@ -74,7 +79,14 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     b.ins().call_indirect(sig, host, &[callee_vmctx, caller_vmctx, values, len_v]);
     let mut results = Vec::new();
     for (i, r) in ty.results.iter().enumerate() {
-        results.push(b.ins().load(clif_type(*r), flags, values, (i as u32 * VALRAW_SIZE) as i32));
+        let offset = (i as u32 * VALRAW_SIZE) as i32;
+        let v = b.ins().load(clif_type(*r), flags, values, offset);
+        match return_area {
+            Some(area) => {
+                b.ins().store(flags, v, area, offset);
+            }
+            None => results.push(v),
+        }
     }
     b.ins().return_(&results);
     b.finalize(isa.frontend_config());
