@@ -3,6 +3,7 @@
 mod api;
 mod bad_input;
 mod host_fault;
+mod interrupts;
 mod traps;
 mod wasm2;
 

@@ -143,6 +143,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     locals: Vec<Variable>,
     reachable: bool,
     unreachable_depth: u32,
+    /// Operators counted since fuel was last charged.
+    fuel_pending: i64,
     sig_refs: HashMap<TypeIndex, ir::SigRef>,
     func_refs: HashMap<FuncIndex, ir::FuncRef>,
     builtin_sigs: HashMap<&'static str, ir::SigRef>,
@@ -174,6 +176,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             locals: Vec::new(),
             reachable: true,
             unreachable_depth: 0,
+            fuel_pending: 0,
             sig_refs: HashMap::new(),
             func_refs: HashMap::new(),
             builtin_sigs: HashMap::new(),
@@ -188,6 +191,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             t.return_area = params.last().copied();
         }
         t.install_stack_limit();
+        t.check_interrupts();
 
         // Locals: parameters, then the declared locals (zero-initialised, as wasm requires).
         let mut reader = body.get_binary_reader();
@@ -226,12 +230,53 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         ops.finish()?;
         // After the final `end`, `exit` is current; return its parameters if anything reaches it.
         if t.reachable {
+            t.charge_fuel();
+        }
+        if t.reachable {
             let rets = t.b.block_params(exit).to_vec();
             t.emit_return(&rets);
         }
         t.b.seal_all_blocks();
         t.b.finalize(isa.frontend_config());
         Ok(())
+    }
+
+    /// Function entries and loop headers: trap if the embedder interrupted the store or its epoch deadline passed.
+    /// Emits nothing unless the engine enabled these checks.
+    fn check_interrupts(&mut self) {
+        let tunables = self.env.tunables;
+        if !tunables.interruptible && !tunables.epoch_interruption {
+            return;
+        }
+        let ctx = self.vmctx_load(VMOffsets::STORE_CONTEXT);
+        let invariant = MemFlagsData::trusted().with_readonly().with_can_move();
+        if tunables.interruptible {
+            let flag_ptr = self.b.ins().load(self.ptr, invariant, ctx, vmstore::INTERRUPT_FLAG as i32);
+            // Atomic, so the optimiser never hoists it out of a loop that has no stores of its own.
+            let flag = self.b.ins().atomic_load(self.ptr, MemFlagsData::trusted(), flag_ptr);
+            self.b.ins().trapnz(flag, trap_code(Trap::Interrupted));
+        }
+        if tunables.epoch_interruption {
+            let epoch_ptr = self.b.ins().load(self.ptr, invariant, ctx, vmstore::EPOCH_PTR as i32);
+            let epoch = self.b.ins().atomic_load(I64, MemFlagsData::trusted(), epoch_ptr);
+            let deadline = self.b.ins().load(I64, MemFlagsData::trusted(), ctx, vmstore::EPOCH_DEADLINE as i32);
+            let reached = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+            self.b.ins().trapnz(reached, trap_code(Trap::Interrupted));
+        }
+    }
+
+    /// Adds the operators counted so far to the store's fuel consumption, trapping once it exceeds the fuel granted.
+    fn charge_fuel(&mut self) {
+        if !self.env.tunables.consume_fuel || self.fuel_pending == 0 {
+            return;
+        }
+        let ctx = self.vmctx_load(VMOffsets::STORE_CONTEXT);
+        let consumed = self.b.ins().load(I64, MemFlagsData::trusted(), ctx, vmstore::FUEL_CONSUMED as i32);
+        let consumed = self.b.ins().iadd_imm_s(consumed, self.fuel_pending);
+        self.b.ins().store(MemFlagsData::trusted(), consumed, ctx, vmstore::FUEL_CONSUMED as i32);
+        let exhausted = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, consumed, 0);
+        self.b.ins().trapnz(exhausted, trap_code(Trap::OutOfFuel));
+        self.fuel_pending = 0;
     }
 
     fn install_stack_limit(&mut self) {
@@ -335,6 +380,29 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             }
         }
         use Operator as O;
+        if self.env.tunables.consume_fuel && self.reachable {
+            if !matches!(op, O::Nop | O::Drop | O::Block { .. } | O::Loop { .. } | O::End | O::Else) {
+                self.fuel_pending += 1;
+            }
+            // Charge before anything that leaves straight-line code, so a loop pays on every iteration and a
+            // callee sees its caller's consumption.
+            if matches!(
+                op,
+                O::Loop { .. }
+                    | O::Br { .. }
+                    | O::BrIf { .. }
+                    | O::BrTable { .. }
+                    | O::Return
+                    | O::Call { .. }
+                    | O::CallIndirect { .. }
+                    | O::Unreachable
+                    | O::End
+                    | O::Else
+                    | O::If { .. }
+            ) {
+                self.charge_fuel();
+            }
+        }
         match *op {
             // ---- control ----
             O::Nop => {}
@@ -363,6 +431,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 let height = self.stack.len() - params.len();
                 self.stack.truncate(height);
                 self.b.switch_to_block(header);
+                self.check_interrupts();
                 self.stack.extend_from_slice(self.b.block_params(header));
                 self.control.push(ControlFrame {
                     kind: FrameKind::Loop { header },

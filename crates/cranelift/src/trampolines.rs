@@ -11,7 +11,7 @@ use crate::func_translator::{clif_type, uses_return_area, wasm_signature};
 use cranelift_codegen::ir::{self, AbiParam, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, UserFuncName};
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use weft_environ::{FuncType, VALRAW_SIZE, vmhost};
+use weft_environ::{FuncType, VALRAW_SIZE, VMOffsets, vmhost, vmstore};
 
 /// The host-side signature of an array call: `(callee_vmctx, caller_vmctx, a, b)` with no results.
 pub(crate) fn array_signature(isa: &dyn TargetIsa) -> ir::Signature {
@@ -73,6 +73,10 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     for (i, v) in params[2..].iter().enumerate() {
         b.ins().store(flags, *v, values, (i as u32 * VALRAW_SIZE) as i32);
     }
+    // Record where wasm left for the host, so a host error can be given the wasm frames' backtrace.
+    let store_ctx = b.ins().load(ptr, flags.with_readonly(), caller_vmctx, VMOffsets::STORE_CONTEXT as i32);
+    let fp = b.ins().get_frame_pointer(ptr);
+    b.ins().store(flags, fp, store_ctx, vmstore::LAST_EXIT_FP as i32);
     let host = b.ins().load(ptr, flags.with_readonly(), callee_vmctx, vmhost::ARRAY_CALL as i32);
     let len_v = b.ins().iconst(ptr, i64::from(len));
     let sig = b.import_signature(array_signature(isa));

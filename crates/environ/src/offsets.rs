@@ -59,6 +59,16 @@ pub mod vmtable {
 pub mod vmstore {
     /// The lowest stack address wasm may use; function prologues trap below it.
     pub const STACK_LIMIT: u32 = 0;
+    /// `*const AtomicUsize`: non-zero when the embedder asked running wasm to stop (`InterruptHandle`).
+    pub const INTERRUPT_FLAG: u32 = 16;
+    /// `i64`: fuel consumed minus fuel granted; wasm traps with "all fuel consumed" once it is above zero.
+    pub const FUEL_CONSUMED: u32 = 24;
+    /// `*const AtomicU64`: the engine's epoch counter.
+    pub const EPOCH_PTR: u32 = 32;
+    /// `u64`: the epoch at which this store's wasm traps.
+    pub const EPOCH_DEADLINE: u32 = 40;
+    /// Frame pointer of the most recent wasm-to-host trampoline, so host errors can be given a wasm backtrace.
+    pub const LAST_EXIT_FP: u32 = 48;
 }
 
 /// Offsets inside `VMHostFuncContext`, the callee context of a host function.

@@ -10,10 +10,23 @@ pub struct Tunables {
     pub static_memory_guard: u64,
     /// Emit an explicit bounds check on every memory access instead of relying on guard pages.
     pub explicit_bounds_checks: bool,
+    /// Check the store's interrupt flag at function entries and loop headers.
+    pub interruptible: bool,
+    /// Check the engine's epoch against the store's deadline at function entries and loop headers.
+    pub epoch_interruption: bool,
+    /// Count executed operators against the store's fuel.
+    pub consume_fuel: bool,
 }
 
 impl Default for Tunables {
     fn default() -> Self {
-        Self { static_memory_reservation: 1 << 32, static_memory_guard: 2 << 30, explicit_bounds_checks: false }
+        Self {
+            static_memory_reservation: 1 << 32,
+            static_memory_guard: 2 << 30,
+            explicit_bounds_checks: false,
+            interruptible: false,
+            epoch_interruption: false,
+            consume_fuel: false,
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! offset modules beside it; the `const` assertions below keep Rust's view and the compiler's view identical.
 
 use std::any::Any;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use weft_environ::{VMHOST_FUNC_MAGIC, vmfuncref, vmhost, vmmemory, vmstore, vmtable};
 
 /// An opaque instance context; compiled code receives a pointer to one as its first argument.
@@ -68,11 +69,29 @@ pub struct VMStoreContext {
     pub stack_limit: usize,
     /// The store that owns everything, for host functions (set by the embedding layer).
     pub store_data: *mut (),
+    /// Non-zero when running wasm must stop; owned by the store (shared with its interrupt handles).
+    pub interrupt_flag: *const AtomicUsize,
+    /// Fuel consumed minus fuel granted (traps above zero).
+    pub fuel_consumed: i64,
+    /// The engine's epoch counter.
+    pub epoch_ptr: *const AtomicU64,
+    /// The epoch at which wasm traps.
+    pub epoch_deadline: u64,
+    /// Frame pointer of the innermost wasm-to-host trampoline (0 when none ran yet).
+    pub last_exit_fp: usize,
 }
 
 impl Default for VMStoreContext {
     fn default() -> Self {
-        Self { stack_limit: usize::MAX, store_data: std::ptr::null_mut() }
+        Self {
+            stack_limit: usize::MAX,
+            store_data: std::ptr::null_mut(),
+            interrupt_flag: std::ptr::null(),
+            fuel_consumed: 0,
+            epoch_ptr: std::ptr::null(),
+            epoch_deadline: u64::MAX,
+            last_exit_fp: 0,
+        }
     }
 }
 
@@ -199,6 +218,11 @@ const _: () = {
     assert!(std::mem::offset_of!(VMTableDefinition, base) == vmtable::BASE as usize);
     assert!(std::mem::offset_of!(VMTableDefinition, current_elements) == vmtable::CURRENT_ELEMENTS as usize);
     assert!(std::mem::offset_of!(VMStoreContext, stack_limit) == vmstore::STACK_LIMIT as usize);
+    assert!(std::mem::offset_of!(VMStoreContext, interrupt_flag) == vmstore::INTERRUPT_FLAG as usize);
+    assert!(std::mem::offset_of!(VMStoreContext, fuel_consumed) == vmstore::FUEL_CONSUMED as usize);
+    assert!(std::mem::offset_of!(VMStoreContext, epoch_ptr) == vmstore::EPOCH_PTR as usize);
+    assert!(std::mem::offset_of!(VMStoreContext, epoch_deadline) == vmstore::EPOCH_DEADLINE as usize);
+    assert!(std::mem::offset_of!(VMStoreContext, last_exit_fp) == vmstore::LAST_EXIT_FP as usize);
     assert!(std::mem::offset_of!(VMHostFuncContext, array_call) == vmhost::ARRAY_CALL as usize);
     assert!(std::mem::size_of::<ValRaw>() == weft_environ::VALRAW_SIZE as usize);
 };

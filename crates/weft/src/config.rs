@@ -68,6 +68,29 @@ impl Config {
         self
     }
 
+    /// Lets embedders stop running wasm from another thread with [`crate::Store::interrupt_handle`] (default off).
+    /// Costs one load and compare at every function entry and loop header; nothing when off.
+    pub fn interruptible(&mut self, on: bool) -> &mut Self {
+        self.tunables.interruptible = on;
+        self
+    }
+
+    /// Traps wasm once the engine's epoch ([`crate::Engine::increment_epoch`]) reaches the store's deadline
+    /// ([`crate::Store::set_epoch_deadline`]) (default off). Costs two loads and a compare at every function entry
+    /// and loop header; nothing when off.
+    pub fn epoch_interruption(&mut self, on: bool) -> &mut Self {
+        self.tunables.epoch_interruption = on;
+        self
+    }
+
+    /// Counts executed operators against the store's fuel ([`crate::Store::set_fuel`]); running out traps with
+    /// "all fuel consumed" at a deterministic point (default off). Costs a load, add, store and compare per basic
+    /// block; nothing when off.
+    pub fn consume_fuel(&mut self, on: bool) -> &mut Self {
+        self.tunables.consume_fuel = on;
+        self
+    }
+
     /// Sets Cranelift's optimisation level (default [`OptLevel::Speed`]).
     pub fn opt_level(&mut self, level: OptLevel) -> &mut Self {
         self.compiler.opt_level = level;

@@ -3,6 +3,7 @@
 use crate::{Config, Result};
 use anyhow::Context as _;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use weft_cranelift::Compiler;
 use weft_environ::FuncType;
@@ -18,6 +19,8 @@ pub(crate) struct EngineInner {
     pub(crate) config: Config,
     pub(crate) compiler: Compiler,
     signatures: RwLock<Signatures>,
+    /// The epoch counter every store's compiled code compares with its deadline.
+    pub(crate) epoch: AtomicU64,
     host_trampolines: Mutex<HashMap<u32, Arc<CodeMemory>>>,
 }
 
@@ -49,6 +52,7 @@ impl Engine {
                 config: config.clone(),
                 compiler,
                 signatures: RwLock::default(),
+                epoch: AtomicU64::new(0),
                 host_trampolines: Mutex::default(),
             }),
         })
@@ -57,6 +61,18 @@ impl Engine {
     /// The engine's configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Advances the epoch by one. Wasm running in stores whose epoch deadline is reached traps with "interrupted"
+    /// at its next function entry or loop header (with [`Config::epoch_interruption`] on). Safe to call from any
+    /// thread, and from a signal handler (it is one atomic add).
+    pub fn increment_epoch(&self) {
+        self.inner.epoch.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current epoch.
+    pub fn current_epoch(&self) -> u64 {
+        self.inner.epoch.load(Ordering::Acquire)
     }
 
     /// Whether two handles refer to the same engine.

@@ -200,7 +200,15 @@ impl Func {
         let max_stack = store.engine.config().max_wasm_stack;
         // SAFETY: the function belongs to this store (checked) and the values were checked against its type.
         let result = unsafe { weft_runtime::call_func_ref(context, func_ref, values, max_stack) };
-        result.map_err(|reason| unwind_to_error(store, reason))
+        result.map_err(|reason| {
+            if let weft_runtime::UnwindReason::Trap(info) = &reason
+                && info.trap == crate::Trap::Interrupted
+            {
+                // The interrupt has been delivered; later calls run normally.
+                store.interrupt_flag.store(0, std::sync::atomic::Ordering::Release);
+            }
+            unwind_to_error(store, reason)
+        })
     }
 
     /// A typed view of the function, checked against its actual type.

@@ -58,7 +58,7 @@ pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
 pub use instance::{Instance, LinkError};
 pub use linker::Linker;
 pub use module::Module;
-pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use store::{AsContext, AsContextMut, InterruptHandle, Store, StoreContext, StoreContextMut};
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::*;
 pub use values::{ExternRef, Val};

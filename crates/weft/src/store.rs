@@ -3,7 +3,8 @@
 use crate::{Engine, Module};
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use weft_runtime::{VMContext, VMFuncRef, VMHostFuncContext, VMStoreContext};
 
 /// Identifies a store; every handle (`Func`, `Memory`, …) remembers the store it belongs to.
@@ -44,6 +45,8 @@ pub(crate) struct StoreOpaque {
     pub(crate) id: StoreId,
     pub(crate) engine: Engine,
     pub(crate) vm_store_context: Box<VMStoreContext>,
+    /// Shared with every `InterruptHandle`; compiled code reads it through `vm_store_context`.
+    pub(crate) interrupt_flag: Arc<AtomicUsize>,
     pub(crate) instances: Vec<InstanceData>,
     pub(crate) instance_by_vmctx: HashMap<usize, usize>,
     pub(crate) host_funcs: Vec<Box<VMHostFuncContext>>,
@@ -70,6 +73,7 @@ impl<T> Store<T> {
                 id: StoreId::fresh(),
                 engine: engine.clone(),
                 vm_store_context: Box::default(),
+                interrupt_flag: Arc::new(AtomicUsize::new(0)),
                 instances: Vec::new(),
                 instance_by_vmctx: HashMap::new(),
                 host_funcs: Vec::new(),
@@ -82,8 +86,50 @@ impl<T> Store<T> {
             data,
         });
         let ptr: *mut StoreInner<T> = &mut *inner;
-        inner.opaque.vm_store_context.store_data = ptr.cast();
+        let context = &mut inner.opaque.vm_store_context;
+        context.store_data = ptr.cast();
+        context.interrupt_flag = Arc::as_ptr(&inner.opaque.interrupt_flag);
+        // The engine (and so its epoch counter) outlives the store: the store holds an `Engine`.
+        context.epoch_ptr = &engine.inner.epoch;
         Store { inner }
+    }
+
+    /// A handle that stops wasm running in this store from any thread: the running code traps with "interrupted"
+    /// at its next function entry or loop header. An interrupt requested while no wasm runs takes effect when wasm
+    /// next runs. Fails unless the engine was configured with [`crate::Config::interruptible`].
+    pub fn interrupt_handle(&self) -> crate::Result<InterruptHandle> {
+        if !self.inner.opaque.engine.config().tunables.interruptible {
+            anyhow::bail!("interrupts are disabled: enable them with Config::interruptible(true)");
+        }
+        Ok(InterruptHandle { flag: self.inner.opaque.interrupt_flag.clone() })
+    }
+
+    /// Makes wasm trap with "interrupted" once the engine's epoch is `ticks_beyond_current` past its current value
+    /// (with [`crate::Config::epoch_interruption`] on; the deadline starts out as never).
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        let now = self.inner.opaque.engine.current_epoch();
+        self.inner.opaque.vm_store_context.epoch_deadline = now.saturating_add(ticks_beyond_current);
+    }
+
+    /// Sets the fuel available to wasm in this store (with [`crate::Config::consume_fuel`] on). Each executed
+    /// operator costs one unit; running out traps with "all fuel consumed".
+    pub fn set_fuel(&mut self, fuel: u64) -> crate::Result<()> {
+        self.check_fuel_enabled()?;
+        self.inner.opaque.vm_store_context.fuel_consumed = -(fuel.min(i64::MAX as u64) as i64);
+        Ok(())
+    }
+
+    /// The fuel left.
+    pub fn get_fuel(&self) -> crate::Result<u64> {
+        self.check_fuel_enabled()?;
+        Ok((-self.inner.opaque.vm_store_context.fuel_consumed).max(0) as u64)
+    }
+
+    fn check_fuel_enabled(&self) -> crate::Result<()> {
+        if !self.inner.opaque.engine.config().tunables.consume_fuel {
+            anyhow::bail!("fuel is disabled: enable it with Config::consume_fuel(true)");
+        }
+        Ok(())
     }
 
     /// The engine.
@@ -138,6 +184,20 @@ impl StoreOpaque {
     /// The index of the instance whose context is `vmctx`.
     pub(crate) fn instance_of_vmctx(&self, vmctx: *mut VMContext) -> Option<usize> {
         self.instance_by_vmctx.get(&(vmctx as usize)).copied()
+    }
+}
+
+/// Stops wasm running in a store from any thread (see [`Store::interrupt_handle`]). `Send + Sync + Clone`; it may
+/// outlive its store, and `interrupt` is a single atomic store, so it may be called from a signal handler.
+#[derive(Clone, Debug)]
+pub struct InterruptHandle {
+    flag: Arc<AtomicUsize>,
+}
+
+impl InterruptHandle {
+    /// Requests that wasm running in the store trap with "interrupted".
+    pub fn interrupt(&self) {
+        self.flag.store(1, Ordering::Release);
     }
 }
 
