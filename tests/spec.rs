@@ -40,12 +40,34 @@ enum Features {
     Default,
 }
 
-fn run(name: &str, text: &str, features: Features, explicit_bounds_checks: bool) -> Result<(), Failed> {
+/// How compiled code is shaped: each file runs under every mode.
+#[derive(Copy, Clone)]
+enum Mode {
+    /// The defaults: guard-page memories, no instrumentation.
+    Default,
+    /// Explicit bounds checks on every memory access.
+    BoundsChecked,
+    /// Interrupt, epoch and fuel checks compiled in (with unlimited fuel and no deadline).
+    Instrumented,
+}
+
+const MODES: [(&str, Mode); 3] =
+    [("", Mode::Default), (" [bounds-checked]", Mode::BoundsChecked), (" [instrumented]", Mode::Instrumented)];
+
+fn run(name: &str, text: &str, features: Features, mode: Mode) -> Result<(), Failed> {
     let mut config = weft::Config::new();
     if let Features::Wasm1 = features {
         config.wasm_1_0_only();
     }
-    config.explicit_bounds_checks(explicit_bounds_checks);
+    match mode {
+        Mode::Default => {}
+        Mode::BoundsChecked => {
+            config.explicit_bounds_checks(true);
+        }
+        Mode::Instrumented => {
+            config.interruptible(true).epoch_interruption(true).consume_fuel(true);
+        }
+    }
     let engine = weft::Engine::new(&config).map_err(|e| format!("{e:#}"))?;
     let mut cx = weft_wast::WastContext::new(&engine).map_err(|e| format!("{e:#}"))?;
     let mut outcome = cx.run_buffer(name, text).map_err(|e| format!("{e:#}"))?;
@@ -92,10 +114,9 @@ fn main() {
         let name = file.name().to_string();
         let text = file.raw();
         let skipped = SKIP.iter().find(|(f, n, _)| *f == folder && *n == name).is_some();
-        // Each file runs twice: with guard-page memories (the default) and with explicit bounds checks.
-        for (suffix, bounds_checks) in [("", false), (" [bounds-checked]", true)] {
+        for (suffix, mode) in MODES {
             let test_name = format!("{folder}/{name}{suffix}");
-            let trial = Trial::test(test_name.clone(), move || run(&test_name, text, features, bounds_checks));
+            let trial = Trial::test(test_name.clone(), move || run(&test_name, text, features, mode));
             trials.push(if skipped { trial.with_ignored_flag(true) } else { trial });
         }
     }
@@ -106,10 +127,9 @@ fn main() {
     for path in scripts.into_iter().filter(|p| p.extension().is_some_and(|e| e == "wast")) {
         let name = format!("misc/{}", path.file_name().unwrap().to_string_lossy());
         let text: &'static str = Box::leak(std::fs::read_to_string(&path).unwrap().into_boxed_str());
-        for (suffix, bounds_checks) in [("", false), (" [bounds-checked]", true)] {
+        for (suffix, mode) in MODES {
             let test_name = format!("{name}{suffix}");
-            trials
-                .push(Trial::test(test_name.clone(), move || run(&test_name, text, Features::Default, bounds_checks)));
+            trials.push(Trial::test(test_name.clone(), move || run(&test_name, text, Features::Default, mode)));
         }
     }
     libtest_mimic::run(&args, trials).exit();

@@ -4,7 +4,8 @@ use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use weft::{Engine, Linker, Module, Store, Val, ValType};
+use std::time::Duration;
+use weft::{Config, Engine, Linker, Module, Store, Val, ValType};
 
 /// Options of `weft run`.
 #[derive(Parser)]
@@ -14,6 +15,16 @@ pub struct RunCommand {
     /// Example: weft run --invoke add add.wat 2 3
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
+    /// Stop the program after this much wall-clock time (e.g. 500ms, 2s, 1m); it then exits with status 124.
+    ///
+    /// Example: weft run --timeout 2s app.wasm
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Give the program this much fuel (one unit per executed instruction); running out exits with status 124.
+    ///
+    /// Example: weft run --fuel 1000000 app.wasm
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
     /// The module to run (.wasm binary or .wat text).
     #[arg(value_name = "FILE")]
     module: PathBuf,
@@ -24,9 +35,23 @@ pub struct RunCommand {
 
 impl RunCommand {
     pub fn execute(self) -> Result<ExitCode> {
-        let engine = Engine::default();
+        let mut config = Config::new();
+        config.epoch_interruption(self.timeout.is_some()).consume_fuel(self.fuel.is_some());
+        let engine = Engine::new(&config)?;
         let module = Module::from_file(&engine, &self.module)?;
         let mut store = Store::new(&engine, ());
+        if let Some(fuel) = self.fuel {
+            store.set_fuel(fuel)?;
+        }
+        if let Some(timeout) = self.timeout {
+            store.set_epoch_deadline(1);
+            let engine = engine.clone();
+            // A detached timer: when it fires, the engine's epoch passes the store's deadline and wasm traps.
+            std::thread::spawn(move || {
+                std::thread::sleep(timeout);
+                engine.increment_epoch();
+            });
+        }
         let mut linker: Linker<()> = Linker::new();
         define_host_imports(&mut linker)?;
         let instance = linker
@@ -52,6 +77,15 @@ impl RunCommand {
             if let Some(ProcExit(code)) = e.downcast_ref::<ProcExit>() {
                 return Ok(ExitCode::from((*code).clamp(0, 255) as u8));
             }
+            if let Some(trap @ (weft::Trap::Interrupted | weft::Trap::OutOfFuel)) = e.downcast_ref::<weft::Trap>() {
+                let why = match (trap, self.timeout) {
+                    (weft::Trap::OutOfFuel, _) => "ran out of fuel".to_string(),
+                    (_, Some(t)) => format!("was interrupted after the {} timeout", humantime(t)),
+                    _ => "was interrupted".to_string(),
+                };
+                eprintln!("error: {} {why}: {e:#}", self.module.display());
+                return Ok(ExitCode::from(EXIT_INTERRUPTED));
+            }
             if e.downcast_ref::<weft::Trap>().is_some() {
                 eprintln!("error: wasm trap in `{name}` of {}: {e:#}", self.module.display());
                 // 128 + SIGABRT, as a native program that aborts would report.
@@ -64,6 +98,29 @@ impl RunCommand {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Exit status of a program stopped by `--timeout` or `--fuel` (the convention of the `timeout` utility).
+const EXIT_INTERRUPTED: u8 = 124;
+
+/// Parses a human-readable duration: a number followed by `ms`, `s`, `m` or `h` (`500ms`, `2s`, `1.5m`).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration such as 500ms, 2s or 1m"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        "" => return Err(format!("`{text}` needs a unit: ms, s, m or h (e.g. 2s)")),
+        other => return Err(format!("unknown unit `{other}` in `{text}`: use ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is not a valid duration"))
+}
+
+fn humantime(d: Duration) -> String {
+    if d.subsec_millis() == 0 { format!("{}s", d.as_secs()) } else { format!("{}ms", d.as_millis()) }
 }
 
 /// `proc_exit(code)`: ends the run with `code` as the exit status.
