@@ -5,6 +5,7 @@ mod bad_input;
 mod host_fault;
 mod interrupts;
 mod traps;
+mod unwind;
 mod wasm2;
 
 /// Compiles `wat` and instantiates it with no imports in a fresh store.

@@ -79,6 +79,7 @@ pub struct Compiler {
 }
 
 struct CompiledFunction {
+    unwind: Option<cranelift_codegen::isa::unwind::systemv::UnwindInfo>,
     code: Vec<u8>,
     alignment: u32,
     relocs: Vec<(u32, Reloc, RelocTarget, i64)>,
@@ -134,6 +135,11 @@ impl Compiler {
             function: name(),
             message: cranelift_codegen::print_errors::pretty_error(e.func, e.inner),
         })?;
+        let unwind = match compiled.create_unwind_info(&*self.isa) {
+            Ok(Some(cranelift_codegen::isa::unwind::UnwindInfo::SystemV(info))) => Some(info),
+            Ok(_) => None,
+            Err(e) => return Err(CompileError::Codegen { function: name(), message: format!("unwind info: {e}") }),
+        };
         let buffer = &compiled.buffer;
         let mut relocs = Vec::new();
         for r in compiled.buffer.relocs() {
@@ -173,6 +179,7 @@ impl Compiler {
             .map(|s| (s.start, if s.loc.is_default() { u32::MAX } else { s.loc.bits() }))
             .collect();
         Ok(CompiledFunction {
+            unwind,
             code: compiled.code_buffer().to_vec(),
             alignment: buffer.alignment.max(16),
             relocs,
@@ -210,17 +217,18 @@ impl Compiler {
             .par_iter()
             .map(|ty| self.compile_clif(trampolines::array_to_wasm(&*self.isa, ty), &|| format!("trampoline {ty}")))
             .collect::<Result<_, _>>()?;
-        link(module, functions, trampolines)
+        link(&*self.isa, module, functions, trampolines)
     }
 
     /// Compiles the wasm-to-host trampoline for host functions of type `ty`. Its text holds one function at 0.
     pub fn compile_host_trampoline(&self, ty: &FuncType) -> Result<CompiledCode, CompileError> {
         let f = self.compile_clif(trampolines::wasm_to_array(&*self.isa, ty), &|| format!("host trampoline {ty}"))?;
-        link(&Module::default(), vec![f], vec![])
+        link(&*self.isa, &Module::default(), vec![f], vec![])
     }
 }
 
 fn link(
+    isa: &dyn TargetIsa,
     module: &Module,
     functions: Vec<CompiledFunction>,
     trampolines: Vec<CompiledFunction>,
@@ -276,5 +284,86 @@ fn link(
     }
     out.traps.sort_by_key(|t| t.code_offset);
     out.address_map.sort_by_key(|a| a.0);
+    let placed: Vec<(u32, &CompiledFunction)> = out
+        .functions
+        .iter()
+        .zip(&functions)
+        .chain(out.array_to_wasm_trampolines.iter().zip(&trampolines))
+        .map(|(loc, f)| (loc.start, f))
+        .collect();
+    let (eh_frame, eh_frame_relocations) = write_eh_frame(isa, &placed)?;
+    out.eh_frame = eh_frame;
+    out.eh_frame_relocations = eh_frame_relocations;
     Ok(out)
+}
+
+/// Builds the `.eh_frame` for functions placed at the given text offsets. FDE addresses are written as text
+/// offsets and listed as relocations: the loader adds the text's address.
+fn write_eh_frame(
+    isa: &dyn TargetIsa,
+    placed: &[(u32, &CompiledFunction)],
+) -> Result<(Vec<u8>, Vec<u32>), CompileError> {
+    use cranelift_codegen::gimli::write::{Address, EhFrame, FrameTable};
+    let err =
+        |e: cranelift_codegen::gimli::write::Error| CompileError::Unsupported(format!("writing unwind info: {e}"));
+    let Some(cie) = isa.create_systemv_cie() else { return Ok((Vec::new(), Vec::new())) };
+    let mut table = FrameTable::default();
+    let cie = table.add_cie(cie);
+    for (start, f) in placed {
+        if let Some(info) = &f.unwind {
+            table.add_fde(cie, info.to_fde(Address::Symbol { symbol: 0, addend: i64::from(*start) }));
+        }
+    }
+    let mut eh_frame = EhFrame(RelocatingWriter::default());
+    table.write_eh_frame(&mut eh_frame).map_err(err)?;
+    let RelocatingWriter { bytes, relocations } = eh_frame.0;
+    let mut bytes = bytes.into_vec();
+    bytes.extend_from_slice(&[0; 4]); // the zero-length terminator the unwinder stops at
+    Ok((bytes, relocations))
+}
+
+/// A gimli writer that writes symbolic addresses as their addend and records where they are.
+struct RelocatingWriter {
+    bytes: cranelift_codegen::gimli::write::EndianVec<cranelift_codegen::gimli::LittleEndian>,
+    relocations: Vec<u32>,
+}
+
+impl Default for RelocatingWriter {
+    fn default() -> Self {
+        Self {
+            bytes: cranelift_codegen::gimli::write::EndianVec::new(cranelift_codegen::gimli::LittleEndian),
+            relocations: Vec::new(),
+        }
+    }
+}
+
+impl cranelift_codegen::gimli::write::Writer for RelocatingWriter {
+    type Endian = cranelift_codegen::gimli::LittleEndian;
+
+    fn endian(&self) -> Self::Endian {
+        cranelift_codegen::gimli::LittleEndian
+    }
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+    fn write(&mut self, bytes: &[u8]) -> cranelift_codegen::gimli::write::Result<()> {
+        self.bytes.write(bytes)
+    }
+    fn write_at(&mut self, offset: usize, bytes: &[u8]) -> cranelift_codegen::gimli::write::Result<()> {
+        self.bytes.write_at(offset, bytes)
+    }
+    fn write_address(
+        &mut self,
+        address: cranelift_codegen::gimli::write::Address,
+        size: u8,
+    ) -> cranelift_codegen::gimli::write::Result<()> {
+        use cranelift_codegen::gimli::write::Address;
+        match address {
+            Address::Constant(value) => self.write_udata(value, size),
+            Address::Symbol { addend, .. } => {
+                self.relocations.push(self.bytes.len() as u32);
+                self.write_udata(addend as u64, size)
+            }
+        }
+    }
 }

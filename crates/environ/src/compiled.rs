@@ -63,6 +63,12 @@ pub struct CompiledCode {
     pub address_map: Vec<(u32, u32)>,
     /// Libcall addresses to fill in.
     pub libcall_relocations: Vec<LibcallRelocation>,
+    /// The `.eh_frame` section describing how to unwind every function (one CIE, one FDE per function, zero
+    /// terminator), for registration with the system unwinder.
+    pub eh_frame: Vec<u8>,
+    /// Offsets in `eh_frame` of 8-byte fields that hold an offset into the text section: the loader adds the text
+    /// section's address to each.
+    pub eh_frame_relocations: Vec<u32>,
 }
 
 impl CompiledCode {

@@ -12,6 +12,14 @@ use weft_environ::{CompiledCode, Trap};
 pub struct CodeMemory {
     mmap: Mmap,
     info: Arc<CompiledCode>,
+    /// The relocated `.eh_frame`, registered with the system unwinder while this value lives.
+    eh_frame: Vec<u8>,
+}
+
+unsafe extern "C" {
+    /// libgcc's unwinder: registers a whole `.eh_frame` section (zero-terminated).
+    fn __register_frame(eh_frame: *const u8);
+    fn __deregister_frame(eh_frame: *const u8);
 }
 
 impl std::fmt::Debug for CodeMemory {
@@ -39,10 +47,21 @@ impl CodeMemory {
             unsafe { mmap.as_ptr().add(at).cast::<u64>().write_unaligned(value.to_le()) };
         }
         mmap.make_executable()?;
-        let info = Arc::new(code);
         let start = mmap.as_ptr() as usize;
+        let mut eh_frame = std::mem::take(&mut code.eh_frame);
+        for &at in &code.eh_frame_relocations {
+            let field = eh_frame.get_mut(at as usize..at as usize + 8).expect("relocation inside .eh_frame");
+            let offset = u64::from_le_bytes(field.try_into().expect("8 bytes"));
+            field.copy_from_slice(&(start as u64 + offset).to_le_bytes());
+        }
+        if !eh_frame.is_empty() {
+            // SAFETY: `eh_frame` is a complete, zero-terminated section whose FDEs describe code in `mmap`; both live
+            // until `Drop` deregisters the section.
+            unsafe { __register_frame(eh_frame.as_ptr()) };
+        }
+        let info = Arc::new(code);
         REGISTRY.write().unwrap_or_else(|e| e.into_inner()).insert(start + len, (start, info.clone()));
-        Ok(Arc::new(CodeMemory { mmap, info }))
+        Ok(Arc::new(CodeMemory { mmap, info, eh_frame }))
     }
 
     /// Address of the first byte of the text section.
@@ -64,6 +83,10 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
+        if !self.eh_frame.is_empty() {
+            // SAFETY: registered in `new` with this exact pointer, which is still alive.
+            unsafe { __deregister_frame(self.eh_frame.as_ptr()) };
+        }
         let start = self.mmap.as_ptr() as usize;
         REGISTRY.write().unwrap_or_else(|e| e.into_inner()).remove(&(start + self.mmap.len()));
     }
