@@ -4,7 +4,7 @@ use crate::libcalls;
 use crate::mmap::{Mmap, page_size};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
-use weft_environ::{CompiledCode, Trap};
+use weft_environ::{CompiledCode, Module, Trap};
 
 /// A module's machine code, mapped read+execute (never writable and executable at once), plus its metadata.
 ///
@@ -12,6 +12,7 @@ use weft_environ::{CompiledCode, Trap};
 pub struct CodeMemory {
     mmap: Mmap,
     info: Arc<CompiledCode>,
+    module: Option<Arc<Module>>,
     /// The relocated `.eh_frame`, registered with the system unwinder while this value lives.
     eh_frame: Vec<u8>,
 }
@@ -28,12 +29,14 @@ impl std::fmt::Debug for CodeMemory {
     }
 }
 
-type Registry = BTreeMap<usize, (usize, Arc<CompiledCode>)>;
+/// Code ranges by end address: `(start, code metadata, the module it was compiled from)`.
+type Registry = BTreeMap<usize, (usize, Arc<CompiledCode>, Option<Arc<Module>>)>;
 static REGISTRY: RwLock<Registry> = RwLock::new(BTreeMap::new());
 
 impl CodeMemory {
-    /// Copies `code.text` into fresh memory, fills in libcall addresses, makes it executable and registers it.
-    pub fn new(mut code: CompiledCode) -> std::io::Result<Arc<CodeMemory>> {
+    /// Copies `code.text` into fresh memory, fills in libcall addresses, makes it executable and registers it (with
+    /// `module`, for naming frames in backtraces).
+    pub fn new(mut code: CompiledCode, module: Option<Arc<Module>>) -> std::io::Result<Arc<CodeMemory>> {
         let text = std::mem::take(&mut code.text);
         let len = text.len().max(1).next_multiple_of(page_size());
         let mmap = Mmap::accessible(len)?;
@@ -60,8 +63,8 @@ impl CodeMemory {
             unsafe { __register_frame(eh_frame.as_ptr()) };
         }
         let info = Arc::new(code);
-        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).insert(start + len, (start, info.clone()));
-        Ok(Arc::new(CodeMemory { mmap, info, eh_frame }))
+        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).insert(start + len, (start, info.clone(), module.clone()));
+        Ok(Arc::new(CodeMemory { mmap, info, module, eh_frame }))
     }
 
     /// Address of the first byte of the text section.
@@ -72,6 +75,11 @@ impl CodeMemory {
     /// The metadata (function locations, traps, address map).
     pub fn info(&self) -> &CompiledCode {
         &self.info
+    }
+
+    /// The module the code was compiled from, if any.
+    pub fn module(&self) -> Option<&Arc<Module>> {
+        self.module.as_ref()
     }
 
     /// Address of `offset` within the text section.
@@ -92,16 +100,26 @@ impl Drop for CodeMemory {
     }
 }
 
-/// The registered code containing `pc` and the offset of `pc` within it.
-pub fn lookup_code(pc: usize) -> Option<(Arc<CompiledCode>, u32)> {
+/// Where a compiled-code address comes from.
+pub struct CodeLookup {
+    /// The code's metadata.
+    pub code: Arc<CompiledCode>,
+    /// The module it was compiled from (`None` for trampolines not tied to a module).
+    pub module: Option<Arc<Module>>,
+    /// The address's offset in the text section.
+    pub offset: u32,
+}
+
+/// The registered code containing `pc`.
+pub fn lookup_code(pc: usize) -> Option<CodeLookup> {
     let registry = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-    let (_, (start, info)) = registry.range(pc + 1..).next()?;
-    (pc >= *start).then(|| (info.clone(), (pc - start) as u32))
+    let (_, (start, code, module)) = registry.range(pc + 1..).next()?;
+    (pc >= *start).then(|| CodeLookup { code: code.clone(), module: module.clone(), offset: (pc - start) as u32 })
 }
 
 /// Whether `pc` lies in registered compiled code. Called from the signal handler (never blocks for long).
 pub(crate) fn is_compiled_code(pc: usize) -> bool {
-    with_registry(|registry| registry.range(pc + 1..).next().is_some_and(|(_, (start, _))| pc >= *start))
+    with_registry(|registry| registry.range(pc + 1..).next().is_some_and(|(_, (start, _, _))| pc >= *start))
         .unwrap_or(false)
 }
 
@@ -122,7 +140,7 @@ pub(crate) fn lookup_trap(pc: usize) -> Option<Trap> {
     for _ in 0..100_000 {
         match REGISTRY.try_read() {
             Ok(registry) => {
-                let (_, (start, info)) = registry.range(pc + 1..).next()?;
+                let (_, (start, info, _)) = registry.range(pc + 1..).next()?;
                 return if pc >= *start { info.lookup_trap((pc - start) as u32) } else { None };
             }
             Err(std::sync::TryLockError::Poisoned(_)) => return None,

@@ -23,7 +23,7 @@ mod table;
 mod traphandlers;
 mod vmcontext;
 
-pub use code_memory::{CodeMemory, lookup_code};
+pub use code_memory::{CodeLookup, CodeMemory, lookup_code};
 pub use instance::{Imports, Instance, InstantiationError};
 pub use memory::LinearMemory;
 pub use table::Table;

@@ -97,8 +97,9 @@ pub const MAX_BACKTRACE_FRAMES: usize = 128;
 pub enum UnwindReason {
     /// Compiled code trapped.
     Trap(TrapInfo),
-    /// A host function returned an error (the payload is the embedding layer's error value).
-    Host(Box<dyn Any + Send>),
+    /// A host function returned an error (the payload is the embedding layer's error value), with the PCs of the
+    /// wasm frames that called it, innermost first.
+    Host(Box<dyn Any + Send>, Vec<usize>),
     /// A host function panicked (the panic payload, to resume in the caller).
     Panic(Box<dyn Any + Send>),
 }
@@ -107,7 +108,7 @@ impl std::fmt::Debug for UnwindReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             UnwindReason::Trap(t) => write!(f, "Trap({t:?})"),
-            UnwindReason::Host(_) => f.write_str("Host(..)"),
+            UnwindReason::Host(..) => f.write_str("Host(..)"),
             UnwindReason::Panic(_) => f.write_str("Panic(..)"),
         }
     }
@@ -258,7 +259,8 @@ pub(crate) unsafe extern "C" fn host_array_call(
     };
     let reason = match outcome {
         Ok(Ok(())) => return,
-        Ok(Err(e)) => UnwindReason::Host(e),
+        // SAFETY: `caller` is the live context of the wasm function that called this host function.
+        Ok(Err(e)) => UnwindReason::Host(e, unsafe { host_caller_frames(caller) }),
         Err(panic) => UnwindReason::Panic(panic),
     };
     // SAFETY: we were called from wasm inside `catch_traps`; everything this frame owned has been moved into
@@ -320,36 +322,67 @@ unsafe extern "C" fn trap_handler(signum: libc::c_int, info: *mut libc::siginfo_
     unsafe { forward_signal(signum, info, context) }
 }
 
-/// Records the compiled frames from the trapping one outwards by following the frame-pointer chain, writing into
-/// `state.frames` in place. Allocation-free: it runs inside the signal handler.
+/// The wasm frames that led to the current host call: the wasm-to-host trampoline stored its frame pointer in the
+/// store context, and its caller chain is intact while the host function runs.
 ///
 /// # Safety
-/// `fp` must be the frame pointer of the compiled function executing at `pc`, and `state.frames` must not be
-/// borrowed elsewhere.
-unsafe fn record_frames(state: &CallThreadState, pc: usize, mut fp: usize) {
-    let frames = state.frames.get() as *mut usize;
-    let mut len = 0;
-    let mut push = |pc: usize| {
-        // SAFETY: `len < MAX_BACKTRACE_FRAMES` is checked by the loop below before every push.
-        unsafe { frames.add(len).write(pc) };
-        len += 1;
+/// `caller` must be the live `VMContext` of the wasm function that called the running host function.
+unsafe fn host_caller_frames(caller: *mut VMContext) -> Vec<usize> {
+    if caller.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: a live VMContext holds its store context pointer at this offset.
+    let store = unsafe {
+        *(caller as *const u8).add(weft_environ::VMOffsets::STORE_CONTEXT as usize).cast::<*const VMStoreContext>()
     };
-    push(pc);
-    let mut count = 1;
-    while count < MAX_BACKTRACE_FRAMES && fp != 0 && fp.is_multiple_of(8) {
+    // SAFETY: the store context is live while its wasm runs.
+    let fp = unsafe { (*store).last_exit_fp };
+    let mut frames = Vec::new();
+    // SAFETY: `fp` is the trampoline's frame, below which the wasm frames are still on the stack.
+    unsafe { walk_frame_chain(fp, MAX_BACKTRACE_FRAMES, |pc| frames.push(pc)) };
+    frames
+}
+
+/// Follows the frame-pointer chain from `fp` outwards, calling `f` with each caller's call site (return address
+/// minus one) while it lies in compiled code, for at most `max` frames.
+///
+/// # Safety
+/// `fp` must be the frame pointer of a frame whose callers keep frame pointers up to the first non-compiled frame.
+unsafe fn walk_frame_chain(mut fp: usize, max: usize, mut f: impl FnMut(usize)) {
+    let mut count = 0;
+    while count < max && fp != 0 && fp.is_multiple_of(8) {
         // SAFETY: `fp` points at a saved frame pointer with the return address above it (x86-64 frame layout).
         let (caller_fp, return_address) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
         if !code_memory::is_compiled_code(return_address) {
             break;
         }
-        push(return_address - 1);
+        f(return_address - 1);
         count += 1;
         if caller_fp <= fp {
             break; // the stack grows down, so callers' frames are at higher addresses
         }
         fp = caller_fp;
     }
-    state.frames_len.set(count);
+}
+
+/// Records the compiled frames from the trapping one outwards by following the frame-pointer chain, writing into
+/// `state.frames` in place. Allocation-free: it runs inside the signal handler.
+///
+/// # Safety
+/// `fp` must be the frame pointer of the compiled function executing at `pc`, and `state.frames` must not be
+/// borrowed elsewhere.
+unsafe fn record_frames(state: &CallThreadState, pc: usize, fp: usize) {
+    let frames = state.frames.get() as *mut usize;
+    let mut len = 0;
+    let mut push = |pc: usize| {
+        // SAFETY: at most MAX_BACKTRACE_FRAMES pushes happen: one here, the rest bounded by the walk.
+        unsafe { frames.add(len).write(pc) };
+        len += 1;
+    };
+    push(pc);
+    // SAFETY: guaranteed by the caller.
+    unsafe { walk_frame_chain(fp, MAX_BACKTRACE_FRAMES - 1, &mut push) };
+    state.frames_len.set(len);
 }
 
 unsafe fn forward_signal(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
@@ -400,7 +433,7 @@ pub unsafe fn call_func_ref(
     if unsafe { VMHostFuncContext::is_host(func_ref.vmctx) } {
         // SAFETY: `is_host` confirmed the context's kind.
         let host = unsafe { &*(func_ref.vmctx as *const VMHostFuncContext) };
-        return host.func().call(ptr::null_mut(), values).map_err(UnwindReason::Host);
+        return host.func().call(ptr::null_mut(), values).map_err(|e| UnwindReason::Host(e, Vec::new()));
     }
     // SAFETY: `array_call` of a wasm function is its type's entry trampoline, which has this signature.
     let trampoline: ArrayCallTrampoline = unsafe { std::mem::transmute(func_ref.array_call) };

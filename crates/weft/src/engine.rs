@@ -108,7 +108,7 @@ impl Engine {
             return Ok(code.clone());
         }
         let compiled = self.inner.compiler.compile_host_trampoline(ty)?;
-        let code = CodeMemory::new(compiled).context("cannot map the host trampoline")?;
+        let code = CodeMemory::new(compiled, None).context("cannot map the host trampoline")?;
         cache.insert(id, code.clone());
         Ok(code)
     }

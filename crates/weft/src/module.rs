@@ -60,7 +60,7 @@ impl Module {
     fn compile(engine: &Engine, translation: ModuleTranslation<'_>) -> Result<Module> {
         let module = Arc::new(translation.module.clone());
         let compiled = engine.inner.compiler.compile_module(translation, &engine.config().tunables)?;
-        let code = CodeMemory::new(compiled).context("cannot map compiled code")?;
+        let code = CodeMemory::new(compiled, Some(module.clone())).context("cannot map compiled code")?;
         let type_ids = module.types.iter().map(|t| engine.signature_id(t)).collect();
         Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), module, code, type_ids }) })
     }

@@ -36,6 +36,7 @@ pub(crate) struct StoreInner<T> {
 pub(crate) struct InstanceData {
     pub(crate) handle: Box<weft_runtime::Instance>,
     /// Keeps the module's code alive as long as the instance (`None` for host-created memories, tables, globals).
+    #[allow(dead_code, reason = "held only to keep the compiled code mapped while the instance exists")]
     pub(crate) module: Option<Module>,
 }
 

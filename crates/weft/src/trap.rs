@@ -67,33 +67,62 @@ impl fmt::Display for WasmBacktrace {
 
 impl std::error::Error for WasmBacktrace {}
 
+impl WasmBacktrace {
+    /// The backtrace for the compiled-code PCs `pcs` (innermost first); trampolines are left out.
+    pub(crate) fn from_pcs(pcs: &[usize]) -> WasmBacktrace {
+        WasmBacktrace { frames: pcs.iter().filter_map(|pc| frame_at(*pc)).collect() }
+    }
+}
+
 /// Turns the reason a wasm call unwound into the error `Func::call` returns (resuming a host panic).
-pub(crate) fn unwind_to_error(store: &StoreOpaque, reason: UnwindReason) -> anyhow::Error {
+///
+/// A trap becomes an error whose outermost context is the [`Trap`] (its `Display` is the spec's message) over the
+/// [`WasmBacktrace`]. A host function's error keeps its own type (downcastable) and gains the backtrace of the
+/// wasm frames that called the host function as context.
+pub(crate) fn unwind_to_error(_store: &StoreOpaque, reason: UnwindReason) -> anyhow::Error {
     match reason {
-        UnwindReason::Trap(info) => {
-            let frames = info.frames.iter().filter_map(|pc| frame_at(store, *pc)).collect();
-            anyhow::Error::new(WasmBacktrace { frames }).context(info.trap)
+        UnwindReason::Trap(info) => anyhow::Error::new(WasmBacktrace::from_pcs(&info.frames)).context(info.trap),
+        UnwindReason::Host(payload, pcs) => {
+            let error = match payload.downcast::<anyhow::Error>() {
+                Ok(e) => *e,
+                Err(_) => anyhow::anyhow!("host function failed"),
+            };
+            let backtrace = WasmBacktrace::from_pcs(&pcs);
+            if backtrace.frames.is_empty() || error.downcast_ref::<WasmBacktrace>().is_some() {
+                error
+            } else {
+                error.context(backtrace)
+            }
         }
-        UnwindReason::Host(payload) => match payload.downcast::<anyhow::Error>() {
-            Ok(e) => *e,
-            Err(_) => anyhow::anyhow!("host function failed"),
-        },
         UnwindReason::Panic(payload) => std::panic::resume_unwind(payload),
     }
 }
 
-fn frame_at(store: &StoreOpaque, pc: usize) -> Option<FrameInfo> {
-    let (code, offset) = weft_runtime::lookup_code(pc)?;
-    let module = store.instances.iter().find_map(|i| {
-        let m = i.module.as_ref()?;
-        std::ptr::eq(m.inner.code.info(), &*code).then(|| m.inner.module.clone())
-    })?;
+/// Demangles Rust and C++ symbol names; other names are returned as they are.
+fn demangle(name: &str) -> String {
+    if let Ok(d) = rustc_demangle::try_demangle(name) {
+        return format!("{d:#}");
+    }
+    if name.starts_with("_Z")
+        && let Ok(symbol) = cpp_demangle::Symbol::new(name)
+        && let Ok(d) = symbol.demangle()
+    {
+        return d;
+    }
+    name.to_string()
+}
+
+/// The wasm frame executing at `pc`, from the process-wide code registry (so it names frames of any module, of
+/// any store); `None` for trampolines and non-wasm code.
+fn frame_at(pc: usize) -> Option<FrameInfo> {
+    let found = weft_runtime::lookup_code(pc)?;
+    let (code, offset, module) = (found.code, found.offset, found.module?);
     let def = code.functions.iter().position(|f| offset >= f.start && offset < f.start + f.length)?;
     let index = module.func_index(weft_environ::DefinedFuncIndex::from_u32(def as u32));
     Some(FrameInfo {
         module_name: module.name.clone(),
         func_index: index.as_u32(),
-        func_name: module.func_names.get(&index).cloned(),
+        func_name: module.func_names.get(&index).map(|n| demangle(n)),
         wasm_offset: code.lookup_wasm_offset(offset),
     })
 }
