@@ -79,7 +79,7 @@ fn three_deep(act: impl Fn() -> Result<()> + Send + Sync + 'static) -> (Store<()
     let engine = Engine::default();
     let module = Module::new(&engine, THREE_DEEP).unwrap();
     let mut linker = Linker::new();
-    linker.func_wrap("host", "act", move || act()).unwrap();
+    linker.func_wrap("host", "act", act).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let run = instance.get_typed_func::<(), ()>(&mut store, "run").unwrap();

@@ -173,3 +173,31 @@ fn backtrace_lists_every_wasm_frame_innermost_first() {
     let offsets: Vec<_> = bt.frames().iter().map(|f| f.wasm_offset().unwrap()).collect();
     assert!(offsets[0] < offsets[1] && offsets[1] < offsets[2], "{offsets:?}");
 }
+
+#[test]
+fn host_functions_at_the_deepest_point_have_stack() {
+    // Each host call uses 48 KiB of native stack for its own data, called at every depth until wasm's stack is
+    // exhausted, on a thread with only 256 KiB of stack: the runtime keeps HOST_STACK_RESERVE (128 KiB) free below
+    // the deepest wasm frame, which covers the buffer plus the host-call path (unoptimised, in this test).
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let engine = Engine::default();
+            let module = Module::new(
+                &engine,
+                r#"(module (import "h" "use_stack" (func $use_stack))
+                     (func $f (export "f") (call $use_stack) (call $f)))"#,
+            )
+            .unwrap();
+            let mut store = Store::new(&engine, ());
+            let use_stack = Func::wrap(&mut store, || {
+                let mut buffer = [7u8; 48 * 1024];
+                std::hint::black_box(&mut buffer);
+            });
+            let instance = Instance::new(&mut store, &module, &[use_stack.into()]).unwrap();
+            let err = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap().call(&mut store, ()).unwrap_err();
+            *err.downcast_ref::<Trap>().unwrap()
+        })
+        .unwrap();
+    assert_eq!(handle.join().unwrap(), Trap::StackOverflow);
+}
