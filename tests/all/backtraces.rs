@@ -132,3 +132,31 @@ fn a_million_traps_leave_memory_flat() {
     let after = resident_kib();
     assert!(after < before + 8 * 1024, "resident memory grew from {before} KiB to {after} KiB");
 }
+
+#[test]
+fn backtrace_spans_host_calls_back_into_wasm() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module $nest
+             (import "h" "reenter" (func $reenter))
+             (func $deep (unreachable))
+             (func $inner (export "inner") (call $deep))
+             (func $outer2 (call $reenter))
+             (func $outer1 (export "outer") (call $outer2)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, None::<Func>);
+    let reenter = Func::wrap(&mut store, |mut caller: Caller<'_, Option<Func>>| -> Result<()> {
+        let inner = caller.data().unwrap();
+        inner.call(&mut caller, &[], &mut [])
+    });
+    let instance = Instance::new(&mut store, &module, &[reenter.into()]).unwrap();
+    let inner = instance.get_func(&mut store, "inner").unwrap();
+    *store.data_mut() = Some(inner);
+    let err = instance.get_typed_func::<(), ()>(&mut store, "outer").unwrap().call(&mut store, ()).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached));
+    let bt = err.downcast_ref::<WasmBacktrace>().unwrap();
+    let names: Vec<_> = bt.frames().iter().map(|f| f.func_name().unwrap()).collect();
+    assert_eq!(names, ["deep", "inner", "outer2", "outer1"]);
+}

@@ -74,13 +74,16 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
         b.ins().store(flags, *v, values, (i as u32 * VALRAW_SIZE) as i32);
     }
     // Record where wasm left for the host, so a host error can be given the wasm frames' backtrace.
+    // The previous value is restored after the call, so it always names a trampoline frame still on the stack.
     let store_ctx = b.ins().load(ptr, flags.with_readonly(), caller_vmctx, VMOffsets::STORE_CONTEXT as i32);
+    let previous_exit = b.ins().load(ptr, flags, store_ctx, vmstore::LAST_EXIT_FP as i32);
     let fp = b.ins().get_frame_pointer(ptr);
     b.ins().store(flags, fp, store_ctx, vmstore::LAST_EXIT_FP as i32);
     let host = b.ins().load(ptr, flags.with_readonly(), callee_vmctx, vmhost::ARRAY_CALL as i32);
     let len_v = b.ins().iconst(ptr, i64::from(len));
     let sig = b.import_signature(array_signature(isa));
     b.ins().call_indirect(sig, host, &[callee_vmctx, caller_vmctx, values, len_v]);
+    b.ins().store(flags, previous_exit, store_ctx, vmstore::LAST_EXIT_FP as i32);
     let mut results = Vec::new();
     for (i, r) in ty.results.iter().enumerate() {
         let offset = (i as u32 * VALRAW_SIZE) as i32;

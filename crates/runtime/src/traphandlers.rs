@@ -123,6 +123,9 @@ struct CallThreadState {
     /// build large values on its own stack, and it must not allocate.
     frames: UnsafeCell<[usize; MAX_BACKTRACE_FRAMES]>,
     frames_len: Cell<usize>,
+    /// The store's `last_exit_fp` when this activation began: the wasm-to-host trampoline frame (in the previous
+    /// activation) through which the host called back into wasm, or 0. Backtraces continue from it.
+    entry_exit_fp: usize,
     unwind: UnsafeCell<Option<UnwindReason>>,
     prev: *const CallThreadState,
 }
@@ -188,6 +191,8 @@ pub unsafe fn catch_traps(
         trap: Cell::new(None),
         frames: UnsafeCell::new([0; MAX_BACKTRACE_FRAMES]),
         frames_len: Cell::new(0),
+        // SAFETY: the caller guarantees `store` is valid.
+        entry_exit_fp: unsafe { (*store).last_exit_fp },
         unwind: UnsafeCell::new(None),
         prev: CURRENT.with(|c| c.get()),
     };
@@ -208,8 +213,11 @@ pub unsafe fn catch_traps(
         weft_runtime_setjmp_call(state.jmp_buf.get(), call_closure, &mut f as *mut &mut dyn FnMut() as *mut u8)
     };
     CURRENT.with(|c| c.set(state.prev));
-    // SAFETY: as above.
-    unsafe { (*store).stack_limit = old_limit };
+    // SAFETY: as above. Restoring `last_exit_fp` also covers a host error that jumped past the trampoline's restore.
+    unsafe {
+        (*store).stack_limit = old_limit;
+        (*store).last_exit_fp = state.entry_exit_fp;
+    }
     if jumped == 0 {
         return Ok(());
     }
@@ -338,9 +346,37 @@ unsafe fn host_caller_frames(caller: *mut VMContext) -> Vec<usize> {
     // SAFETY: the store context is live while its wasm runs.
     let fp = unsafe { (*store).last_exit_fp };
     let mut frames = Vec::new();
-    // SAFETY: `fp` is the trampoline's frame, below which the wasm frames are still on the stack.
-    unsafe { walk_frame_chain(fp, MAX_BACKTRACE_FRAMES, |pc| frames.push(pc)) };
+    let state = CURRENT.with(|c| c.get());
+    // SAFETY: `fp` is the trampoline's frame, below which the wasm frames are still on the stack; `state` is this
+    // thread's innermost live activation.
+    unsafe { walk_activations(state, fp, MAX_BACKTRACE_FRAMES, &mut |pc| frames.push(pc)) };
     frames
+}
+
+/// Walks the wasm frames from `fp` outwards, then through each enclosing activation (host functions that called
+/// back into wasm), calling `f` with each frame's PC, at most `max` frames.
+///
+/// # Safety
+/// `fp` as for [`walk_frame_chain`]; `state` must be null or this thread's innermost live `CallThreadState`.
+unsafe fn walk_activations(mut state: *const CallThreadState, fp: usize, max: usize, f: &mut dyn FnMut(usize)) {
+    let count = Cell::new(0);
+    let mut counting = |pc: usize| {
+        count.set(count.get() + 1);
+        f(pc)
+    };
+    // SAFETY: guaranteed by the caller.
+    unsafe { walk_frame_chain(fp, max, &mut counting) };
+    while !state.is_null() {
+        // SAFETY: activations form a chain of live states on this thread's stack.
+        let (entry_exit_fp, prev) = unsafe { ((*state).entry_exit_fp, (*state).prev) };
+        if entry_exit_fp == 0 || count.get() >= max {
+            break;
+        }
+        // SAFETY: a non-zero `entry_exit_fp` is the frame of a wasm-to-host trampoline that is still on the stack
+        // (it is restored whenever that trampoline returns or is unwound).
+        unsafe { walk_frame_chain(entry_exit_fp, max - count.get(), &mut counting) };
+        state = prev;
+    }
 }
 
 /// Follows the frame-pointer chain from `fp` outwards, calling `f` with each caller's call site (return address
@@ -380,8 +416,8 @@ unsafe fn record_frames(state: &CallThreadState, pc: usize, fp: usize) {
         len += 1;
     };
     push(pc);
-    // SAFETY: guaranteed by the caller.
-    unsafe { walk_frame_chain(fp, MAX_BACKTRACE_FRAMES - 1, &mut push) };
+    // SAFETY: guaranteed by the caller; `state` is the innermost activation.
+    unsafe { walk_activations(state, fp, MAX_BACKTRACE_FRAMES - 1, &mut push) };
     state.frames_len.set(len);
 }
 
