@@ -201,3 +201,18 @@ fn host_functions_at_the_deepest_point_have_stack() {
         .unwrap();
     assert_eq!(handle.join().unwrap(), Trap::StackOverflow);
 }
+
+#[test]
+fn huge_frames_exhaust_the_stack_cleanly() {
+    // Each frame holds 4000 i64 and 500 v128 locals (about 40 KiB): frames larger than a page are probed page by
+    // page, so the recursion ends in a trap rather than jumping past the stack limit.
+    let locals = "(local ".to_string() + &"i64 ".repeat(4000) + &"v128 ".repeat(500) + ")";
+    let wat = format!(
+        r#"(module (func $f (export "f") (param i64) {locals}
+             (local.set 100 (local.get 0)) (local.set 3999 (local.get 100))
+             (call $f (i64.add (local.get 3999) (i64.const 1)))))"#
+    );
+    let (mut store, instance) = crate::instantiate(&wat);
+    let err = instance.get_typed_func::<i64, ()>(&mut store, "f").unwrap().call(&mut store, 0).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
+}
