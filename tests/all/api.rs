@@ -300,3 +300,31 @@ fn explicit_bounds_checks_mode_runs_and_traps() -> Result<()> {
     assert_eq!(load.call(&mut store, 131064)?, 5);
     Ok(())
 }
+
+#[test]
+fn bounds_checked_memory_grows_page_by_page_keeping_its_data() -> Result<()> {
+    let mut config = Config::new();
+    config.explicit_bounds_checks(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1)
+             (func (export "grow") (result i32) (memory.grow (i32.const 1)))
+             (func (export "poke") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+             (func (export "peek") (param i32) (result i32) (i32.load (local.get 0))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let i = Instance::new(&mut store, &module, &[])?;
+    let grow = i.get_typed_func::<(), i32>(&mut store, "grow")?;
+    let poke = i.get_typed_func::<(i32, i32), ()>(&mut store, "poke")?;
+    let peek = i.get_typed_func::<i32, i32>(&mut store, "peek")?;
+    for page in 1..300 {
+        poke.call(&mut store, (page * 65536 - 4, page))?;
+        assert_eq!(grow.call(&mut store, ())?, page);
+    }
+    for page in 1..300 {
+        assert_eq!(peek.call(&mut store, page * 65536 - 4)?, page);
+    }
+    assert!(peek.call(&mut store, 300 * 65536 - 3).is_err());
+    Ok(())
+}

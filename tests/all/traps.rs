@@ -216,3 +216,33 @@ fn huge_frames_exhaust_the_stack_cleanly() {
     let err = instance.get_typed_func::<i64, ()>(&mut store, "f").unwrap().call(&mut store, 0).unwrap_err();
     assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
 }
+
+#[test]
+fn traps_stay_traps_while_other_threads_load_and_drop_modules() {
+    // The signal handler reads the code registry while other threads change it; no lookup may fail.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let loaders: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let engine = Engine::default();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let module =
+                        Module::new(&engine, r#"(module (func (export "f") (result i32) (i32.const 1)))"#).unwrap();
+                    drop(module);
+                }
+            })
+        })
+        .collect();
+    let (mut store, instance) =
+        instantiate(r#"(module (memory 1) (func (export "f") (drop (i32.load (i32.const 70000)))))"#);
+    let f = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap();
+    for _ in 0..20_000 {
+        let err = f.call(&mut store, ()).unwrap_err();
+        assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for l in loaders {
+        l.join().unwrap();
+    }
+}

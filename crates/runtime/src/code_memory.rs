@@ -2,8 +2,8 @@
 
 use crate::libcalls;
 use crate::mmap::{Mmap, page_size};
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
 use weft_environ::{CompiledCode, Module, Trap};
 
 /// A module's machine code, mapped read+execute (never writable and executable at once), plus its metadata.
@@ -29,9 +29,59 @@ impl std::fmt::Debug for CodeMemory {
     }
 }
 
-/// Code ranges by end address: `(start, code metadata, the module it was compiled from)`.
-type Registry = BTreeMap<usize, (usize, Arc<CompiledCode>, Option<Arc<Module>>)>;
-static REGISTRY: RwLock<Registry> = RwLock::new(BTreeMap::new());
+/// One registered code range.
+#[derive(Clone)]
+struct Entry {
+    start: usize,
+    end: usize,
+    code: Arc<CompiledCode>,
+    module: Option<Arc<Module>>,
+}
+
+/// The registry is an immutable snapshot (entries sorted by start) behind an atomic pointer, so that readers,
+/// including the signal handler, never take a lock: a reader counts itself in `READERS` while it looks, and a
+/// writer (serialised by `WRITER`) publishes a new snapshot and frees the old one only once no reader is active.
+/// The counter is incremented before the pointer is loaded, and the writer stores the pointer before it checks
+/// the counter; with sequentially consistent ordering a reader either sees the new snapshot or is seen by the
+/// writer, which then waits for it.
+static SNAPSHOT: AtomicPtr<Vec<Entry>> = AtomicPtr::new(std::ptr::null_mut());
+static READERS: AtomicUsize = AtomicUsize::new(0);
+static WRITER: Mutex<()> = Mutex::new(());
+
+/// Runs `f` on the current snapshot. Lock-free and allocation-free: safe in the signal handler.
+fn read_registry<R>(f: impl FnOnce(&[Entry]) -> R) -> R {
+    READERS.fetch_add(1, SeqCst);
+    let snapshot = SNAPSHOT.load(SeqCst);
+    // SAFETY: a published snapshot stays alive while `READERS` counts us (writers wait for zero before freeing).
+    let entries: &[Entry] = if snapshot.is_null() { &[] } else { unsafe { &*snapshot } };
+    let result = f(entries);
+    READERS.fetch_sub(1, SeqCst);
+    result
+}
+
+/// Replaces the snapshot with `f` applied to a copy of it.
+fn update_registry(f: impl FnOnce(&mut Vec<Entry>)) {
+    let _writer = WRITER.lock().unwrap_or_else(|e| e.into_inner());
+    let old = SNAPSHOT.load(SeqCst);
+    // SAFETY: only writers replace the snapshot, and we hold the writer lock, so `old` is live.
+    let mut entries = if old.is_null() { Vec::new() } else { unsafe { (*old).clone() } };
+    f(&mut entries);
+    entries.sort_by_key(|e| e.start);
+    SNAPSHOT.store(Box::into_raw(Box::new(entries)), SeqCst);
+    while READERS.load(SeqCst) != 0 {
+        std::hint::spin_loop();
+    }
+    if !old.is_null() {
+        // SAFETY: `old` came from `Box::into_raw`, is no longer published, and no reader can still hold it.
+        drop(unsafe { Box::from_raw(old) });
+    }
+}
+
+fn find(entries: &[Entry], pc: usize) -> Option<&Entry> {
+    let i = entries.partition_point(|e| e.start <= pc).checked_sub(1)?;
+    let e = &entries[i];
+    (pc < e.end).then_some(e)
+}
 
 impl CodeMemory {
     /// Copies `code.text` into fresh memory, fills in libcall addresses, makes it executable and registers it (with
@@ -63,7 +113,8 @@ impl CodeMemory {
             unsafe { __register_frame(eh_frame.as_ptr()) };
         }
         let info = Arc::new(code);
-        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).insert(start + len, (start, info.clone(), module.clone()));
+        let entry = Entry { start, end: start + len, code: info.clone(), module: module.clone() };
+        update_registry(|entries| entries.push(entry));
         Ok(Arc::new(CodeMemory { mmap, info, module, eh_frame }))
     }
 
@@ -96,7 +147,7 @@ impl Drop for CodeMemory {
             unsafe { __deregister_frame(self.eh_frame.as_ptr()) };
         }
         let start = self.mmap.as_ptr() as usize;
-        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).remove(&(start + self.mmap.len()));
+        update_registry(|entries| entries.retain(|e| e.start != start));
     }
 }
 
@@ -112,40 +163,22 @@ pub struct CodeLookup {
 
 /// The registered code containing `pc`.
 pub fn lookup_code(pc: usize) -> Option<CodeLookup> {
-    let registry = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-    let (_, (start, code, module)) = registry.range(pc + 1..).next()?;
-    (pc >= *start).then(|| CodeLookup { code: code.clone(), module: module.clone(), offset: (pc - start) as u32 })
+    read_registry(|entries| {
+        let e = find(entries, pc)?;
+        Some(CodeLookup { code: e.code.clone(), module: e.module.clone(), offset: (pc - e.start) as u32 })
+    })
 }
 
-/// Whether `pc` lies in registered compiled code. Called from the signal handler (never blocks for long).
+/// Whether `pc` lies in registered compiled code. Lock-free: called from the signal handler.
 pub(crate) fn is_compiled_code(pc: usize) -> bool {
-    with_registry(|registry| registry.range(pc + 1..).next().is_some_and(|(_, (start, _, _))| pc >= *start))
-        .unwrap_or(false)
+    read_registry(|entries| find(entries, pc).is_some())
 }
 
-fn with_registry<R>(f: impl FnOnce(&Registry) -> R) -> Option<R> {
-    for _ in 0..100_000 {
-        match REGISTRY.try_read() {
-            Ok(registry) => return Some(f(&registry)),
-            Err(std::sync::TryLockError::Poisoned(_)) => return None,
-            Err(std::sync::TryLockError::WouldBlock) => std::hint::spin_loop(),
-        }
-    }
-    None
-}
-
-/// The trap raised by the instruction at `pc`, if `pc` is a trap site in registered code. Called from the signal
-/// handler: it never blocks (a registry held by a writer on another thread is retried briefly) and never allocates.
+/// The trap raised by the instruction at `pc`, if `pc` is a trap site in registered code. Lock-free and
+/// allocation-free: called from the signal handler.
 pub(crate) fn lookup_trap(pc: usize) -> Option<Trap> {
-    for _ in 0..100_000 {
-        match REGISTRY.try_read() {
-            Ok(registry) => {
-                let (_, (start, info, _)) = registry.range(pc + 1..).next()?;
-                return if pc >= *start { info.lookup_trap((pc - start) as u32) } else { None };
-            }
-            Err(std::sync::TryLockError::Poisoned(_)) => return None,
-            Err(std::sync::TryLockError::WouldBlock) => std::hint::spin_loop(),
-        }
-    }
-    None
+    read_registry(|entries| {
+        let e = find(entries, pc)?;
+        e.code.lookup_trap((pc - e.start) as u32)
+    })
 }

@@ -243,19 +243,18 @@ impl Instance {
 
     /// `memory.copy`: `false` (and nothing copied) if either range is out of bounds.
     pub fn memory_copy(&mut self, dst_mem: MemoryIndex, dst: u32, src_mem: MemoryIndex, src: u32, len: u32) -> bool {
-        // SAFETY: both memories belong to this store and are live; raw pointers are used because they may be the
-        // same memory, and `ptr::copy` has memmove semantics.
+        // SAFETY: both memories belong to this store and are live. They may be the same memory, so only raw
+        // pointers are used (no references), and `ptr::copy` has memmove semantics.
         unsafe {
-            let (d, s) = (&mut *self.memory(dst_mem), &*self.memory(src_mem));
-            let Some(src_range) = crate::table::range(u64::from(src), u64::from(len), s.data().len() as u64) else {
+            let (dst_base, dst_len) = LinearMemory::raw_parts(self.memory(dst_mem));
+            let (src_base, src_len) = LinearMemory::raw_parts(self.memory(src_mem));
+            let (Some(d), Some(s)) = (
+                crate::table::range(u64::from(dst), u64::from(len), dst_len as u64),
+                crate::table::range(u64::from(src), u64::from(len), src_len as u64),
+            ) else {
                 return false;
             };
-            let Some(dst_range) = crate::table::range(u64::from(dst), u64::from(len), d.data().len() as u64) else {
-                return false;
-            };
-            let src_ptr = s.data().as_ptr().add(src_range.start);
-            let dst_ptr = d.data_mut().as_mut_ptr().add(dst_range.start);
-            std::ptr::copy(src_ptr, dst_ptr, len as usize);
+            std::ptr::copy(src_base.add(s.start), dst_base.add(d.start), len as usize);
         }
         true
     }

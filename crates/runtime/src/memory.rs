@@ -80,6 +80,16 @@ impl LinearMemory {
         self.max_pages
     }
 
+    /// The base address and length of the memory at `this`, read without creating a reference to it, for
+    /// operations whose source and destination may be the same memory.
+    ///
+    /// # Safety
+    /// `this` must point to a live `LinearMemory`.
+    pub unsafe fn raw_parts(this: *const LinearMemory) -> (*mut u8, usize) {
+        // SAFETY: guaranteed by the caller; only the two plain fields are read.
+        unsafe { ((*this).definition.base, (*this).definition.current_length) }
+    }
+
     /// The memory's bytes.
     pub fn data(&self) -> &[u8] {
         // SAFETY: `base` points to `current_length` accessible bytes owned by `self.mmap`.
@@ -109,8 +119,22 @@ impl LinearMemory {
                 return None;
             }
             self.mmap.make_accessible(old_bytes, new_bytes - old_bytes).ok()?;
+        } else if new_bytes <= self.mmap.len() {
+            // Within the capacity reserved by an earlier move: the base stays.
+            self.mmap
+                .make_accessible(
+                    old_bytes.next_multiple_of(page_size()),
+                    new_bytes - old_bytes.next_multiple_of(page_size()).min(new_bytes),
+                )
+                .ok()?;
         } else {
-            let bigger = Mmap::accessible(new_bytes.next_multiple_of(page_size())).ok()?;
+            // Move to a reservation at least twice as large, so growing page by page copies O(size) bytes in total
+            // rather than O(size²).
+            let max_bytes = (self.max_pages * WASM_PAGE_SIZE) as usize;
+            let capacity =
+                new_bytes.max(self.mmap.len().saturating_mul(2)).min(max_bytes).next_multiple_of(page_size());
+            let bigger = Mmap::reserve(capacity).ok()?;
+            bigger.make_accessible(0, new_bytes).ok()?;
             // SAFETY: both regions are accessible, distinct, and at least `old_bytes` long.
             unsafe { std::ptr::copy_nonoverlapping(self.mmap.as_ptr(), bigger.as_ptr(), old_bytes) };
             self.definition.base = bigger.as_ptr();

@@ -43,11 +43,15 @@ std::arch::global_asm!(
     "mov rdi, rdx",
     "call rsi",
     "xor eax, eax",
+    ".cfi_remember_state",
     "pop rbp",
     ".cfi_def_cfa rsp, 8",
     "ret",
+    // The landing point of a jump has the same frame as before the first `pop rbp`.
+    ".cfi_restore_state",
     "2:",
     "pop rbp",
+    ".cfi_def_cfa rsp, 8",
     "ret",
     ".cfi_endproc",
     ".size weft_runtime_setjmp_call, . - weft_runtime_setjmp_call",
@@ -305,7 +309,11 @@ pub fn init_traps() {
 
 unsafe extern "C" fn trap_handler(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     let state = CURRENT.with(|c| c.get());
-    if !state.is_null() {
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    let sent_by_a_process = unsafe { (*info).si_code } <= 0;
+    // Only a fault raised by the CPU (si_code > 0) can be a wasm trap; a signal another process or thread sent
+    // (kill, tgkill, sigqueue) is never one, wherever the PC happens to be.
+    if !state.is_null() && !sent_by_a_process {
         let uc = context as *mut libc::ucontext_t;
         // SAFETY: the kernel passes a valid ucontext for an SA_SIGINFO handler.
         let gregs = unsafe { &mut (*uc).uc_mcontext.gregs };
@@ -428,10 +436,26 @@ unsafe fn forward_signal(signum: libc::c_int, info: *mut libc::siginfo_t, contex
         // SAFETY: zeroed `sigaction` is SIG_DFL with no flags.
         _ => unsafe { std::mem::zeroed() },
     };
-    if previous.sa_sigaction == libc::SIG_DFL || previous.sa_sigaction == libc::SIG_IGN {
-        // Restore the previous disposition; returning re-executes the faulting instruction, which then gets it.
-        // SAFETY: reinstalling a disposition that was installed before ours.
-        unsafe { libc::sigaction(signum, &previous, ptr::null_mut()) };
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    let sent_by_a_process = unsafe { (*info).si_code } <= 0;
+    if previous.sa_sigaction == libc::SIG_IGN {
+        if !sent_by_a_process {
+            // An ignored hardware fault would re-execute forever: fall back to the default action (termination).
+            // SAFETY: a zeroed sigaction is SIG_DFL.
+            unsafe { libc::signal(signum, libc::SIG_DFL) };
+        }
+        return; // a sent, ignored signal is dropped, as it would have been without Weft
+    }
+    if previous.sa_sigaction == libc::SIG_DFL {
+        // The default action for these signals terminates the process. For a fault, returning re-executes the
+        // faulting instruction under the default action; a sent signal is raised again.
+        // SAFETY: restoring the default disposition, then re-raising the same signal.
+        unsafe {
+            libc::signal(signum, libc::SIG_DFL);
+            if sent_by_a_process {
+                libc::raise(signum);
+            }
+        }
         return;
     }
     if previous.sa_flags & libc::SA_SIGINFO != 0 {

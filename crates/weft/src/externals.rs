@@ -152,6 +152,20 @@ impl Memory {
         unsafe { (*self.raw(&store.0.opaque)).data_mut() }
     }
 
+    /// The memory's bytes and the store's data, both mutably: what a host function needs to read and write guest
+    /// memory while updating its own state.
+    pub fn data_and_store_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContextMut<'a, T>>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let store = store.into().0;
+        // SAFETY: the bytes live in a mapping owned by the store's instance, disjoint from `store.data`; both
+        // borrows last for 'a, during which the store is borrowed exclusively, so the memory can neither grow nor be
+        // freed.
+        let bytes = unsafe { (*self.raw(&store.opaque)).data_mut() };
+        (bytes, &mut store.data)
+    }
+
     /// Copies `buf.len()` bytes from `offset` into `buf`; fails if the range is out of bounds.
     pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
         // SAFETY: as for `ty`.

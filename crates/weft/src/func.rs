@@ -198,8 +198,14 @@ impl Func {
         let func_ref = store.funcs[self.index].as_ptr();
         let context: *mut weft_runtime::VMStoreContext = &mut *store.vm_store_context;
         let max_stack = store.engine.config().max_wasm_stack;
+        // Host functions reached from this call mutate the store through its raw `store_data` pointer. Letting the
+        // store's address escape here tells the optimiser that the call may change anything in it, so no value of
+        // the store read before the call is reused after it.
+        let store_ptr = std::hint::black_box(store as *mut StoreOpaque);
         // SAFETY: the function belongs to this store (checked) and the values were checked against its type.
         let result = unsafe { weft_runtime::call_func_ref(context, func_ref, values, max_stack) };
+        // SAFETY: `store_ptr` is the exclusive borrow we were given, re-derived after the call.
+        let store = unsafe { &mut *std::hint::black_box(store_ptr) };
         result.map_err(|reason| {
             if let weft_runtime::UnwindReason::Trap(info) = &reason
                 && info.trap == crate::Trap::Interrupted
