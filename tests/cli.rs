@@ -186,3 +186,60 @@ fn bad_durations_are_explained() {
         assert!(text(&out.stderr).contains(expect), "{arg}: {}", text(&out.stderr));
     }
 }
+
+fn wasi_program(name: &str) -> String {
+    root().join("tests/wasi").join(format!("{name}.wasm")).to_str().unwrap().to_string()
+}
+
+#[test]
+fn runs_a_wasi_program_with_a_directory_like_a_new_user() {
+    let dir = std::env::temp_dir().join(format!("weft-cli-listdir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("input.txt"), "abc\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["run", "--dir", ".", &wasi_program("listdir")])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "input.txt\n");
+    assert_eq!(std::fs::read_to_string(dir.join("output.txt")).unwrap(), "input.txt has 4 bytes: abc\n");
+}
+
+#[test]
+fn program_arguments_environment_and_double_dash() {
+    let out = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args([
+            "run",
+            "--env",
+            "GREETING=hi",
+            "--env",
+            "HOME",
+            "--",
+            &wasi_program("args_env"),
+            "--not-a-weft-flag",
+            "x",
+        ])
+        .env("HOME", "/home/tester")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "argc=3\nargv[1]=--not-a-weft-flag\nargv[2]=x\nGREETING=hi\nHOME=/home/tester\n");
+    let out = weft(&["run", "--env", "WEFT_SURELY_UNSET_VARIABLE", &wasi_program("args_env")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not set"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn exit_status_comes_from_the_program() {
+    let out = weft(&["run", &wasi_program("exit_code"), "3"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn missing_directory_is_explained() {
+    let out = weft(&["run", "--dir", "/definitely/not/here", &wasi_program("exit_code")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("/definitely/not/here"), "{}", text(&out.stderr));
+}

@@ -6,15 +6,35 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use weft::{Config, Engine, Linker, Module, Store, Val, ValType};
+use weft_wasi::{DirPerms, I32Exit, WasiCtx, WasiCtxBuilder};
 
 /// Options of `weft run`.
 #[derive(Parser)]
+#[command(after_help = "Examples:\n  weft run app.wasm arg1 arg2\n  weft run --dir . --env HOME=/ app.wasm\n  \
+weft run --dir /srv/data::/data --timeout 2s app.wasm\n  weft run --invoke add examples/add.wat 2 3")]
 pub struct RunCommand {
     /// Call this exported function instead of `_start`; the trailing arguments are its parameters.
     ///
     /// Example: weft run --invoke add add.wat 2 3
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
+    /// Give the program a host directory, read-write: HOST, or HOST::GUEST to show it under another path
+    /// (repeatable). Nothing outside these directories is reachable.
+    ///
+    /// Example: weft run --dir . --dir /tmp/out::/out app.wasm
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Like --dir, but the program can only read.
+    ///
+    /// Example: weft run --dir-readonly /etc/app::/config app.wasm
+    #[arg(long = "dir-readonly", value_name = "HOST[::GUEST]")]
+    readonly_dirs: Vec<String>,
+    /// Set an environment variable: NAME=VALUE, or NAME to pass the host's value through (repeatable). The program
+    /// sees no other variables.
+    ///
+    /// Example: weft run --env LANG=C --env HOME app.wasm
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
     /// Stop the program after this much wall-clock time (e.g. 500ms, 2s, 1m); it then exits with status 124.
     ///
     /// Example: weft run --timeout 2s app.wasm
@@ -25,21 +45,60 @@ pub struct RunCommand {
     /// Example: weft run --fuel 1000000 app.wasm
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
+    /// Optimisation level: 0 (none), 1 or 2 (speed, the default), s (speed and size).
+    ///
+    /// Example: weft run -O 0 app.wasm
+    #[arg(short = 'O', long = "opt-level", value_name = "LEVEL", value_parser = parse_opt_level)]
+    opt_level: Option<weft::OptLevel>,
     /// The module to run (.wasm binary or .wat text).
     #[arg(value_name = "FILE")]
     module: PathBuf,
-    /// Arguments for the invoked function (after the module).
+    /// The program's arguments (its argv after the program name), or with --invoke the function's parameters.
+    /// Everything after FILE belongs to the program; `--` also ends weft's options.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
     args: Vec<String>,
 }
 
+/// The store data of a program run from the command line.
+struct Host {
+    wasi: WasiCtx,
+}
+
 impl RunCommand {
+    fn wasi_ctx(&self) -> Result<WasiCtx> {
+        let mut builder = WasiCtxBuilder::new();
+        builder.inherit_stdio();
+        builder.arg(self.module.display().to_string());
+        if self.invoke.is_none() {
+            builder.args(&self.args);
+        }
+        for spec in &self.envs {
+            match spec.split_once('=') {
+                Some((name, value)) => builder.env(name, value),
+                None => match std::env::var(spec) {
+                    Ok(value) => builder.env(spec, value),
+                    Err(_) => bail!("--env {spec}: the variable is not set in this environment"),
+                },
+            };
+        }
+        for (specs, perms) in [(&self.dirs, DirPerms::ReadWrite), (&self.readonly_dirs, DirPerms::ReadOnly)] {
+            for spec in specs {
+                let (host, guest) = spec.split_once("::").unwrap_or((spec.as_str(), spec.as_str()));
+                builder.preopened_dir(host, guest, perms).with_context(|| format!("--dir {spec}"))?;
+            }
+        }
+        Ok(builder.build())
+    }
+
     pub fn execute(self) -> Result<ExitCode> {
         let mut config = Config::new();
         config.epoch_interruption(self.timeout.is_some()).consume_fuel(self.fuel.is_some());
+        if let Some(level) = self.opt_level {
+            config.opt_level(level);
+        }
         let engine = Engine::new(&config)?;
         let module = Module::from_file(&engine, &self.module)?;
-        let mut store = Store::new(&engine, ());
+        let mut store = Store::new(&engine, Host { wasi: self.wasi_ctx()? });
         if let Some(fuel) = self.fuel {
             store.set_fuel(fuel)?;
         }
@@ -52,56 +111,84 @@ impl RunCommand {
                 engine.increment_epoch();
             });
         }
-        let mut linker: Linker<()> = Linker::new();
-        define_host_imports(&mut linker)?;
-        let instance = linker
-            .instantiate(&mut store, &module)
-            .with_context(|| format!("cannot instantiate {}", self.module.display()))?;
+        let mut linker: Linker<Host> = Linker::new();
+        weft_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+        let instance = match linker.instantiate(&mut store, &module) {
+            Ok(instance) => instance,
+            Err(e) => return self.report(e, "instantiation"),
+        };
         let name = self.invoke.as_deref().unwrap_or("_start");
-        let func = instance
-            .get_func(&mut store, name)
-            .with_context(|| format!("{} exports no function called `{name}`", self.module.display()))?;
+        let func = instance.get_func(&mut store, name).with_context(|| {
+            if self.invoke.is_some() {
+                format!("{} exports no function called `{name}`", self.module.display())
+            } else {
+                format!(
+                    "{} exports no `_start` function: name the function to call with --invoke",
+                    self.module.display()
+                )
+            }
+        })?;
         let ty = func.ty(&store);
-        if ty.params.len() != self.args.len() {
-            bail!("`{name}` takes {} arguments ({}), but {} were given", ty.params.len(), ty, self.args.len());
-        }
-        let params = ty
-            .params
-            .iter()
-            .zip(&self.args)
-            .enumerate()
-            .map(|(i, (t, a))| parse_arg(*t, a).with_context(|| format!("argument {} of `{name}`", i + 1)))
-            .collect::<Result<Vec<_>>>()?;
+        let params = if self.invoke.is_some() {
+            if ty.params.len() != self.args.len() {
+                bail!("`{name}` takes {} arguments ({}), but {} were given", ty.params.len(), ty, self.args.len());
+            }
+            ty.params
+                .iter()
+                .zip(&self.args)
+                .enumerate()
+                .map(|(i, (t, a))| parse_arg(*t, a).with_context(|| format!("argument {} of `{name}`", i + 1)))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            if !ty.params.is_empty() {
+                bail!("`_start` has parameters ({ty}); a WASI command takes none: use --invoke to call it");
+            }
+            Vec::new()
+        };
         let mut results = vec![Val::I32(0); ty.results.len()];
         if let Err(e) = func.call(&mut store, &params, &mut results) {
-            if let Some(ProcExit(code)) = e.downcast_ref::<ProcExit>() {
-                return Ok(ExitCode::from((*code).clamp(0, 255) as u8));
-            }
-            if let Some(trap @ (weft::Trap::Interrupted | weft::Trap::OutOfFuel)) = e.downcast_ref::<weft::Trap>() {
-                let why = match (trap, self.timeout) {
-                    (weft::Trap::OutOfFuel, _) => "ran out of fuel".to_string(),
-                    (_, Some(t)) => format!("was interrupted after the {} timeout", humantime(t)),
-                    _ => "was interrupted".to_string(),
-                };
-                eprintln!("error: {} {why}: {e:#}", self.module.display());
-                return Ok(ExitCode::from(EXIT_INTERRUPTED));
-            }
-            if e.downcast_ref::<weft::Trap>().is_some() {
-                eprintln!("error: wasm trap in `{name}` of {}: {e:#}", self.module.display());
-                // 128 + SIGABRT, as a native program that aborts would report.
-                return Ok(ExitCode::from(134));
-            }
-            return Err(e.context(format!("calling `{name}` failed")));
+            return self.report(e, name);
         }
         for r in &results {
             println!("{}", format_val(r));
         }
         Ok(ExitCode::SUCCESS)
     }
+
+    /// Turns the error a run ended with into the exit status (printing why, unless it is `proc_exit`).
+    fn report(&self, e: anyhow::Error, what: &str) -> Result<ExitCode> {
+        if let Some(I32Exit(code)) = e.downcast_ref::<I32Exit>() {
+            return Ok(ExitCode::from((*code).clamp(0, 255) as u8));
+        }
+        if let Some(trap @ (weft::Trap::Interrupted | weft::Trap::OutOfFuel)) = e.downcast_ref::<weft::Trap>() {
+            let why = match (trap, self.timeout) {
+                (weft::Trap::OutOfFuel, _) => "ran out of fuel".to_string(),
+                (_, Some(t)) => format!("was interrupted after the {} timeout", humantime(t)),
+                _ => "was interrupted".to_string(),
+            };
+            eprintln!("error: {} {why}: {e:#}", self.module.display());
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
+        if e.downcast_ref::<weft::Trap>().is_some() {
+            eprintln!("error: wasm trap in `{what}` of {}: {e:#}", self.module.display());
+            // 128 + SIGABRT, as a native program that aborts would report.
+            return Ok(ExitCode::from(134));
+        }
+        Err(e.context(format!("{} failed in `{what}`", self.module.display())))
+    }
 }
 
 /// Exit status of a program stopped by `--timeout` or `--fuel` (the convention of the `timeout` utility).
 const EXIT_INTERRUPTED: u8 = 124;
+
+fn parse_opt_level(text: &str) -> Result<weft::OptLevel, String> {
+    match text {
+        "0" => Ok(weft::OptLevel::None),
+        "1" | "2" => Ok(weft::OptLevel::Speed),
+        "s" => Ok(weft::OptLevel::SpeedAndSize),
+        _ => Err(format!("`{text}` is not an optimisation level: use 0, 1, 2 or s")),
+    }
+}
 
 /// Parses a human-readable duration: a number followed by `ms`, `s`, `m` or `h` (`500ms`, `2s`, `1.5m`).
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -121,87 +208,6 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 fn humantime(d: Duration) -> String {
     if d.subsec_millis() == 0 { format!("{}s", d.as_secs()) } else { format!("{}ms", d.as_millis()) }
-}
-
-/// `proc_exit(code)`: ends the run with `code` as the exit status.
-#[derive(Debug)]
-struct ProcExit(i32);
-
-impl std::fmt::Display for ProcExit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit with status {}", self.0)
-    }
-}
-
-impl std::error::Error for ProcExit {}
-
-const WASI_ERRNO_SUCCESS: i32 = 0;
-const WASI_ERRNO_BADF: i32 = 8;
-const WASI_ERRNO_FAULT: i32 = 21;
-const WASI_ERRNO_IO: i32 = 29;
-
-/// Host functions for modules run from the command line.
-///
-/// * `weft::print_*`: print a number or a string from memory, with a newline after numbers.
-/// * `wasi_snapshot_preview1::fd_write` (to stdout and stderr only) and `proc_exit`: the part of WASI a "hello
-///   world" needs, until the WASI crate lands with the full preview1 interface and its sandbox.
-fn define_host_imports(linker: &mut Linker<()>) -> Result<()> {
-    linker
-        .func_wrap("wasi_snapshot_preview1", "proc_exit", |code: i32| -> Result<()> { Err(ProcExit(code).into()) })?;
-    linker.func_wrap(
-        "wasi_snapshot_preview1",
-        "fd_write",
-        |mut caller: weft::Caller<'_, ()>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32| -> Result<i32> {
-            use std::io::Write;
-            let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
-                return Ok(WASI_ERRNO_FAULT);
-            };
-            let mut out: Box<dyn Write> = match fd {
-                1 => Box::new(std::io::stdout().lock()),
-                2 => Box::new(std::io::stderr().lock()),
-                _ => return Ok(WASI_ERRNO_BADF),
-            };
-            let data = memory.data(&caller);
-            let read_u32 = |at: usize| -> Option<u32> {
-                Some(u32::from_le_bytes(data.get(at..at.checked_add(4)?)?.try_into().ok()?))
-            };
-            let mut total: u32 = 0;
-            for i in 0..iovs_len as u32 as usize {
-                let entry = (iovs as u32 as usize).saturating_add(i.saturating_mul(8));
-                let (Some(ptr), Some(len)) = (read_u32(entry), read_u32(entry.saturating_add(4))) else {
-                    return Ok(WASI_ERRNO_FAULT);
-                };
-                let Some(bytes) = data.get(ptr as usize..(ptr as usize).saturating_add(len as usize)) else {
-                    return Ok(WASI_ERRNO_FAULT);
-                };
-                if out.write_all(bytes).is_err() {
-                    return Ok(WASI_ERRNO_IO);
-                }
-                total = total.wrapping_add(len);
-            }
-            let _ = out.flush();
-            drop(out);
-            if memory.write(&mut caller, nwritten as u32 as usize, &total.to_le_bytes()).is_err() {
-                return Ok(WASI_ERRNO_FAULT);
-            }
-            Ok(WASI_ERRNO_SUCCESS)
-        },
-    )?;
-    linker.func_wrap("weft", "print_i32", |v: i32| println!("{v}"))?;
-    linker.func_wrap("weft", "print_i64", |v: i64| println!("{v}"))?;
-    linker.func_wrap("weft", "print_f32", |v: f32| println!("{v}"))?;
-    linker.func_wrap("weft", "print_f64", |v: f64| println!("{v}"))?;
-    linker.func_wrap("weft", "print_str", |mut caller: weft::Caller<'_, ()>, ptr: i32, len: i32| -> Result<()> {
-        let memory = caller
-            .get_export("memory")
-            .and_then(|e| e.into_memory())
-            .context("print_str needs the module to export its memory as `memory`")?;
-        let mut buf = vec![0u8; len as u32 as usize];
-        memory.read(&caller, ptr as u32 as usize, &mut buf).context("print_str: string out of bounds")?;
-        print!("{}", String::from_utf8_lossy(&buf));
-        Ok(())
-    })?;
-    Ok(())
 }
 
 fn parse_arg(ty: ValType, text: &str) -> Result<Val> {

@@ -1,0 +1,275 @@
+//! WASI preview1: C programs built by `tests/wasi/build.sh` (committed .wasm), and WAT for edge cases a C
+//! compiler will not produce.
+
+use std::path::{Path, PathBuf};
+use weft::{Engine, Linker, Module, Store};
+use weft_wasi::{DirPerms, I32Exit, OutputBuffer, WasiCtx, WasiCtxBuilder};
+
+fn program(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/wasi").join(format!("{name}.wasm"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("weft-wasi-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `_start` of `wasm` with the context `builder` describes; returns (exit status, stdout).
+fn run(wasm: &[u8], builder: &mut WasiCtxBuilder) -> (i32, String) {
+    let stdout = OutputBuffer::new();
+    builder.stdout(stdout.clone());
+    let engine = Engine::default();
+    let module = Module::new(&engine, wasm).unwrap();
+    let mut store = Store::new(&engine, builder.build());
+    let mut linker: Linker<WasiCtx> = Linker::new();
+    weft_wasi::add_to_linker(&mut linker, |ctx| ctx).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let start = instance.get_typed_func::<(), ()>(&mut store, "_start").unwrap();
+    let status = match start.call(&mut store, ()) {
+        Ok(()) => 0,
+        Err(e) => e.downcast_ref::<I32Exit>().unwrap_or_else(|| panic!("{e:#}")).0,
+    };
+    (status, String::from_utf8(stdout.contents()).unwrap())
+}
+
+fn run_program(name: &str, builder: &mut WasiCtxBuilder) -> (i32, String) {
+    run(&std::fs::read(program(name)).unwrap(), builder)
+}
+
+#[test]
+fn files_and_directories() {
+    let dir = temp_dir("fs");
+    std::fs::create_dir(dir.join("work")).unwrap();
+    let (status, out) =
+        run_program("fs", WasiCtxBuilder::new().preopened_dir(dir.join("work"), "work", DirPerms::ReadWrite).unwrap());
+    assert_eq!((status, out.as_str()), (0, "fs ok\n"));
+    assert_eq!(std::fs::read_dir(dir.join("work")).unwrap().count(), 0, "the program cleaned up after itself");
+}
+
+#[test]
+fn arguments_and_environment() {
+    let (status, out) =
+        run_program("args_env", WasiCtxBuilder::new().args(["args_env", "one", "two words"]).env("GREETING", "hello"));
+    assert_eq!(status, 0);
+    assert_eq!(out, "argc=3\nargv[1]=one\nargv[2]=two words\nGREETING=hello\nHOME=(unset)\n");
+}
+
+#[test]
+fn clocks_and_random() {
+    let (status, out) = run_program("clocks_random", &mut WasiCtxBuilder::new());
+    assert_eq!(status, 0);
+    assert_eq!(out, "monotonic forward=1 realtime_after_2020=1 random=1 resolution_ok=1\nslept_at_least_20ms=1\n");
+}
+
+#[test]
+fn stdin_to_stdout() {
+    let (status, out) = run_program("echo_upper", WasiCtxBuilder::new().stdin_bytes("hello, wasi\n"));
+    assert_eq!((status, out.as_str()), (0, "HELLO, WASI\n"));
+}
+
+#[test]
+fn exit_codes() {
+    for code in [0, 1, 42, 255] {
+        let (status, _) = run_program("exit_code", WasiCtxBuilder::new().args(["exit_code", &code.to_string()]));
+        assert_eq!(status, code);
+    }
+}
+
+#[test]
+fn every_sandbox_escape_is_refused() {
+    let dir = temp_dir("escape");
+    std::fs::create_dir_all(dir.join("box/a")).unwrap();
+    std::fs::create_dir(dir.join("ro")).unwrap();
+    std::fs::write(dir.join("secret.txt"), "secret").unwrap();
+    std::fs::write(dir.join("box/inside.txt"), "inside").unwrap();
+    std::fs::write(dir.join("ro/data.txt"), "data").unwrap();
+    std::os::unix::fs::symlink("../secret.txt", dir.join("box/link-out")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("box/link-abs")).unwrap();
+    std::os::unix::fs::symlink("link-out", dir.join("box/link-chain")).unwrap();
+    let (status, out) = run_program(
+        "escape",
+        WasiCtxBuilder::new()
+            .preopened_dir(dir.join("box"), "box", DirPerms::ReadWrite)
+            .unwrap()
+            .preopened_dir(dir.join("ro"), "ro", DirPerms::ReadOnly)
+            .unwrap(),
+    );
+    assert_eq!(status, 0, "{out}");
+    assert!(!out.contains("ESCAPED"), "{out}");
+    for attempt in [
+        "dotdot",
+        "dotdot-deep",
+        "absolute",
+        "symlink-out",
+        "symlink-abs",
+        "symlink-chain",
+        "write-readonly",
+        "create-readonly",
+        "made-symlink",
+        "hardlink-out",
+        "rename-out",
+        "unlink-readonly",
+    ] {
+        assert!(out.contains(&format!("refused {attempt}: ")), "{attempt} not refused:\n{out}");
+    }
+    assert!(out.contains("refused dotdot: Capabilities insufficient"), "{out}");
+    assert!(out.contains("inside readable: yes"), "{out}");
+    assert_eq!(std::fs::read_to_string(dir.join("secret.txt")).unwrap(), "secret");
+    assert_eq!(std::fs::read_to_string(dir.join("ro/data.txt")).unwrap(), "data");
+    assert!(!dir.join("moved.txt").exists() && !dir.join("ro/new.txt").exists());
+}
+
+#[test]
+fn list_read_and_write_in_the_current_directory() {
+    let dir = temp_dir("listdir");
+    std::fs::write(dir.join("input.txt"), "some input\n").unwrap();
+    let (status, out) =
+        run_program("listdir", WasiCtxBuilder::new().preopened_dir(&dir, ".", DirPerms::ReadWrite).unwrap());
+    assert_eq!(status, 0, "{out}");
+    assert_eq!(out, "input.txt\n");
+    assert_eq!(std::fs::read_to_string(dir.join("output.txt")).unwrap(), "input.txt has 11 bytes: some input\n");
+}
+
+/// Calls `(func (export "test") (result i32))` of a WAT module importing WASI, with fd 3 preopened.
+fn errno_of(body: &str, imports: &str) -> i32 {
+    let wat = format!(
+        r#"(module {imports}
+             (memory (export "memory") 1)
+             (data (i32.const 100) "/etc/passwd")
+             (data (i32.const 200) "\ff\fe")
+             (func (export "_start"))
+             (func (export "test") (result i32) {body}))"#
+    );
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = temp_dir(&format!("edge{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).unwrap();
+    let ctx = WasiCtxBuilder::new().preopened_dir(&dir, "edge", DirPerms::ReadWrite).unwrap().build();
+    let mut store = Store::new(&engine, ctx);
+    let mut linker: Linker<WasiCtx> = Linker::new();
+    weft_wasi::add_to_linker(&mut linker, |ctx| ctx).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    instance.get_typed_func::<(), i32>(&mut store, "test").unwrap().call(&mut store, ()).unwrap()
+}
+
+const FD_WRITE: &str =
+    r#"(import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))"#;
+const PATH_OPEN: &str = r#"(import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))"#;
+
+#[test]
+fn bad_pointers_get_efault_not_a_crash() {
+    const EFAULT: i32 = 21;
+    // An iovec array past the end of memory.
+    assert_eq!(
+        errno_of("(call $fd_write (i32.const 1) (i32.const 65530) (i32.const 1) (i32.const 0))", FD_WRITE),
+        EFAULT
+    );
+    // An iovec whose buffer runs past the end of memory.
+    assert_eq!(
+        errno_of(
+            "(i32.store (i32.const 0) (i32.const 65000)) (i32.store (i32.const 4) (i32.const 1000000)) \
+             (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16))",
+            FD_WRITE
+        ),
+        EFAULT
+    );
+    // A huge iovec count that would overflow.
+    assert_eq!(errno_of("(call $fd_write (i32.const 1) (i32.const 0) (i32.const -1) (i32.const 16))", FD_WRITE), 28);
+    // The result pointer out of bounds.
+    let args = r#"(import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))"#;
+    assert_eq!(errno_of("(call $sizes (i32.const -4) (i32.const 0))", args), EFAULT);
+}
+
+#[test]
+fn path_edge_cases() {
+    // An absolute path handed straight to path_open is refused by the sandbox.
+    assert_eq!(
+        errno_of(
+            "(call $path_open (i32.const 3) (i32.const 1) (i32.const 100) (i32.const 11) (i32.const 0) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 16))",
+            PATH_OPEN
+        ),
+        76
+    );
+    // A path that is not UTF-8.
+    assert_eq!(
+        errno_of(
+            "(call $path_open (i32.const 3) (i32.const 1) (i32.const 200) (i32.const 2) (i32.const 0) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 16))",
+            PATH_OPEN
+        ),
+        25
+    );
+    // A descriptor that does not exist, and one that is not a directory.
+    assert_eq!(
+        errno_of(
+            "(call $path_open (i32.const 99) (i32.const 1) (i32.const 100) (i32.const 1) (i32.const 0) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 16))",
+            PATH_OPEN
+        ),
+        8
+    );
+    assert_eq!(
+        errno_of(
+            "(call $path_open (i32.const 1) (i32.const 1) (i32.const 100) (i32.const 1) (i32.const 0) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 16))",
+            PATH_OPEN
+        ),
+        54
+    );
+    let prestat =
+        r#"(import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func $name (param i32 i32 i32) (result i32)))"#;
+    assert_eq!(errno_of("(call $name (i32.const 3) (i32.const 0) (i32.const 2))", prestat), 37);
+    assert_eq!(errno_of("(call $name (i32.const 3) (i32.const 0) (i32.const 4))", prestat), 0);
+    let poll = r#"(import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))"#;
+    assert_eq!(errno_of("(call $poll (i32.const 0) (i32.const 1000) (i32.const 0) (i32.const 0))", poll), 28);
+}
+
+#[test]
+fn missing_memory_export_is_an_error_not_a_crash() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+             (func (export "_start") (drop (call $w (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0)))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, WasiCtxBuilder::new().build());
+    let mut linker: Linker<WasiCtx> = Linker::new();
+    weft_wasi::add_to_linker(&mut linker, |ctx| ctx).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let err = instance.get_typed_func::<(), ()>(&mut store, "_start").unwrap().call(&mut store, ()).unwrap_err();
+    assert!(format!("{err:#}").contains("memory"), "{err:#}");
+}
+
+#[test]
+fn preopened_socket_accepts_receives_and_sends() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"ping").unwrap();
+        let mut reply = [0u8; 4];
+        s.read_exact(&mut reply).unwrap();
+        reply
+    });
+    let wat = r#"(module
+        (import "wasi_snapshot_preview1" "sock_accept" (func $accept (param i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "sock_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "sock_send" (func $send (param i32 i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "sock_shutdown" (func $shutdown (param i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "_start")
+          (local $fd i32)
+          (if (call $accept (i32.const 3) (i32.const 0) (i32.const 0)) (then (unreachable)))
+          (local.set $fd (i32.load (i32.const 0)))
+          ;; iovec at 16: { buf = 64, len = 4 }
+          (i32.store (i32.const 16) (i32.const 64)) (i32.store (i32.const 20) (i32.const 4))
+          (if (call $recv (local.get $fd) (i32.const 16) (i32.const 1) (i32.const 0) (i32.const 32) (i32.const 36)) (then (unreachable)))
+          ;; turn "ping" into "pong"
+          (i32.store8 (i32.const 65) (i32.const 111))
+          (if (call $send (local.get $fd) (i32.const 16) (i32.const 1) (i32.const 0) (i32.const 40)) (then (unreachable)))
+          (drop (call $shutdown (local.get $fd) (i32.const 3)))))"#;
+    let (status, _) = run(&wat::parse_str(wat).unwrap(), WasiCtxBuilder::new().preopened_socket(listener));
+    assert_eq!(status, 0);
+    assert_eq!(&client.join().unwrap(), b"pong");
+}
