@@ -273,3 +273,47 @@ fn preopened_socket_accepts_receives_and_sends() {
     assert_eq!(status, 0);
     assert_eq!(&client.join().unwrap(), b"pong");
 }
+
+#[test]
+fn symlink_swaps_during_a_path_walk_never_lead_outside() {
+    let dir = temp_dir("swap");
+    std::fs::create_dir_all(dir.join("box/real")).unwrap();
+    std::fs::create_dir_all(dir.join("outside")).unwrap();
+    std::fs::write(dir.join("box/real/f.txt"), "inside").unwrap();
+    std::fs::write(dir.join("outside/f.txt"), "outside").unwrap();
+    // Two ready-made names to rename over `swap` atomically: a real directory and a symlink leading out.
+    std::os::unix::fs::symlink("real", dir.join("box/to-real")).unwrap();
+    std::os::unix::fs::symlink("../outside", dir.join("box/to-outside")).unwrap();
+    std::os::unix::fs::symlink("real", dir.join("box/swap")).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (dir, stop) = (dir.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut flips = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (from, back) = if flips % 2 == 0 { ("to-outside", "to-real") } else { ("to-real", "to-outside") };
+                let _ = back;
+                // Recreate the source name each time (rename consumes it).
+                let target = if from == "to-outside" { "../outside" } else { "real" };
+                let _ = std::fs::remove_file(dir.join("box").join(from));
+                std::os::unix::fs::symlink(target, dir.join("box").join(from)).unwrap();
+                std::fs::rename(dir.join("box").join(from), dir.join("box/swap")).unwrap();
+                flips += 1;
+            }
+            flips
+        })
+    };
+    let (status, out) = run_program(
+        "swap_race",
+        WasiCtxBuilder::new()
+            .args(["swap_race", "20000"])
+            .preopened_dir(dir.join("box"), "box", DirPerms::ReadWrite)
+            .unwrap(),
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let flips = swapper.join().unwrap();
+    assert_eq!(status, 0, "the guest read the outside file: {out}");
+    assert!(out.contains(" outside=0 "), "{out}");
+    assert!(flips > 10, "the race barely ran ({flips} swaps)");
+    assert!(!out.starts_with("inside=0 "), "the guest never got through: {out}");
+}
