@@ -281,9 +281,7 @@ fn symlink_swaps_during_a_path_walk_never_lead_outside() {
     std::fs::create_dir_all(dir.join("outside")).unwrap();
     std::fs::write(dir.join("box/real/f.txt"), "inside").unwrap();
     std::fs::write(dir.join("outside/f.txt"), "outside").unwrap();
-    // Two ready-made names to rename over `swap` atomically: a real directory and a symlink leading out.
-    std::os::unix::fs::symlink("real", dir.join("box/to-real")).unwrap();
-    std::os::unix::fs::symlink("../outside", dir.join("box/to-outside")).unwrap();
+    // `swap` is replaced atomically (a new symlink renamed over it), alternately leading inside and outside.
     std::os::unix::fs::symlink("real", dir.join("box/swap")).unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let swapper = {
@@ -291,13 +289,11 @@ fn symlink_swaps_during_a_path_walk_never_lead_outside() {
         std::thread::spawn(move || {
             let mut flips = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let (from, back) = if flips % 2 == 0 { ("to-outside", "to-real") } else { ("to-real", "to-outside") };
-                let _ = back;
-                // Recreate the source name each time (rename consumes it).
-                let target = if from == "to-outside" { "../outside" } else { "real" };
-                let _ = std::fs::remove_file(dir.join("box").join(from));
-                std::os::unix::fs::symlink(target, dir.join("box").join(from)).unwrap();
-                std::fs::rename(dir.join("box").join(from), dir.join("box/swap")).unwrap();
+                let target = if flips % 2 == 0 { "../outside" } else { "real" };
+                let staged = dir.join("box/staged");
+                let _ = std::fs::remove_file(&staged);
+                std::os::unix::fs::symlink(target, &staged).unwrap();
+                std::fs::rename(&staged, dir.join("box/swap")).unwrap();
                 flips += 1;
             }
             flips
