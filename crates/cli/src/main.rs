@@ -1,7 +1,7 @@
 //! The `weft` command-line tool.
 //!
 //! It sits at the edge: it parses arguments with `clap`, reports errors with `anyhow` context, and uses only the
-//! public `weft` and `weft-wast` APIs.
+//! public `weft`, `weft-wasi` and `weft-wast` APIs.
 
 mod run;
 mod wast;
@@ -19,9 +19,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a WebAssembly module (binary or .wat): its `_start` function, or the one `--invoke` names.
+    /// Run a WASI program (binary or .wat) in a sandbox: its `_start`, with the trailing arguments as its argv; or
+    /// call the function `--invoke` names.
     ///
-    /// Example: weft run examples/hello.wat
+    /// Example: weft run --dir . app.wasm input.txt
     /// Example: weft run --invoke add examples/add.wat 2 3
     Run(run::RunCommand),
     /// Run WebAssembly spec test scripts (.wast), printing a line per file and a total.
