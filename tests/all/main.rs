@@ -1,6 +1,7 @@
 //! Weft's integration tests: one binary, a module per feature.
 
 mod api;
+mod artifacts;
 mod backtraces;
 mod bad_input;
 mod host_fault;

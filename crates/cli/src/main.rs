@@ -3,6 +3,8 @@
 //! It sits at the edge: it parses arguments with `clap`, reports errors with `anyhow` context, and uses only the
 //! public `weft`, `weft-wasi` and `weft-wast` APIs.
 
+mod compile;
+mod options;
 mod run;
 mod wast;
 
@@ -25,6 +27,11 @@ enum Command {
     /// Example: weft run --dir . app.wasm input.txt
     /// Example: weft run --invoke add examples/add.wat 2 3
     Run(run::RunCommand),
+    /// Compile a module ahead of time into a precompiled artifact (.cwasm) that `weft run --allow-precompiled`
+    /// runs without compiling.
+    ///
+    /// Example: weft compile app.wasm -o app.cwasm
+    Compile(compile::CompileCommand),
     /// Run WebAssembly spec test scripts (.wast), printing a line per file and a total.
     ///
     /// Example: weft wast tests/misc/*.wast
@@ -35,6 +42,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(c) => c.execute(),
+        Command::Compile(c) => c.execute(),
         Command::Wast(c) => c.execute(),
     };
     match result {

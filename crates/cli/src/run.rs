@@ -1,11 +1,12 @@
 //! `weft run`: instantiate a module and call its entry point.
 
+use crate::options::{CodegenOptions, load_module};
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use weft::{Config, Engine, Linker, Module, Store, Val, ValType};
+use weft::{Engine, Linker, Store, Val, ValType};
 use weft_wasi::{DirPerms, I32Exit, WasiCtx, WasiCtxBuilder};
 
 /// Options of `weft run`.
@@ -45,12 +46,13 @@ pub struct RunCommand {
     /// Example: weft run --fuel 1000000 app.wasm
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
-    /// Optimisation level: 0 (none), 1 or 2 (speed, the default), s (speed and size).
-    ///
-    /// Example: weft run -O 0 app.wasm
-    #[arg(short = 'O', long = "opt-level", value_name = "LEVEL", value_parser = parse_opt_level)]
-    opt_level: Option<weft::OptLevel>,
-    /// The module to run (.wasm binary or .wat text).
+    /// Run a precompiled module (.cwasm from `weft compile`). Precompiled modules are native code: allow only
+    /// those you trust as much as weft itself.
+    #[arg(long)]
+    allow_precompiled: bool,
+    #[command(flatten)]
+    codegen: CodegenOptions,
+    /// The module to run (.wasm binary, .wat text, or with --allow-precompiled a .cwasm).
     #[arg(value_name = "FILE")]
     module: PathBuf,
     /// The program's arguments (its argv after the program name), or with --invoke the function's parameters.
@@ -91,13 +93,11 @@ impl RunCommand {
     }
 
     pub fn execute(self) -> Result<ExitCode> {
-        let mut config = Config::new();
-        config.epoch_interruption(self.timeout.is_some()).consume_fuel(self.fuel.is_some());
-        if let Some(level) = self.opt_level {
-            config.opt_level(level);
-        }
+        let config = self.codegen.config(self.timeout.is_some(), self.fuel.is_some());
         let engine = Engine::new(&config)?;
-        let module = Module::from_file(&engine, &self.module)?;
+        let timing = Timing::from_env();
+        let module = load_module(&engine, &self.module, self.allow_precompiled)?;
+        timing.mark("compile_ms");
         let mut store = Store::new(&engine, Host { wasi: self.wasi_ctx()? });
         if let Some(fuel) = self.fuel {
             store.set_fuel(fuel)?;
@@ -117,6 +117,7 @@ impl RunCommand {
             Ok(instance) => instance,
             Err(e) => return self.report(e, "instantiation"),
         };
+        timing.mark("inst_ms");
         let name = self.invoke.as_deref().unwrap_or("_start");
         let func = instance.get_func(&mut store, name).with_context(|| {
             if self.invoke.is_some() {
@@ -146,7 +147,10 @@ impl RunCommand {
             Vec::new()
         };
         let mut results = vec![Val::I32(0); ty.results.len()];
-        if let Err(e) = func.call(&mut store, &params, &mut results) {
+        let outcome = func.call(&mut store, &params, &mut results);
+        timing.mark("run_ms");
+        timing.report();
+        if let Err(e) = outcome {
             return self.report(e, name);
         }
         for r in &results {
@@ -178,17 +182,39 @@ impl RunCommand {
     }
 }
 
-/// Exit status of a program stopped by `--timeout` or `--fuel` (the convention of the `timeout` utility).
-const EXIT_INTERRUPTED: u8 = 124;
+/// With `BENCH_TIMING=1`, the time spent compiling, instantiating and running, printed on stderr as
+/// `TIMING compile_ms=.. inst_ms=.. run_ms=..` (the benchmark harness's format).
+struct Timing {
+    enabled: bool,
+    last: std::cell::Cell<std::time::Instant>,
+    phases: std::cell::RefCell<Vec<(&'static str, f64)>>,
+}
 
-fn parse_opt_level(text: &str) -> Result<weft::OptLevel, String> {
-    match text {
-        "0" => Ok(weft::OptLevel::None),
-        "1" | "2" => Ok(weft::OptLevel::Speed),
-        "s" => Ok(weft::OptLevel::SpeedAndSize),
-        _ => Err(format!("`{text}` is not an optimisation level: use 0, 1, 2 or s")),
+impl Timing {
+    fn from_env() -> Timing {
+        Timing {
+            enabled: std::env::var_os("BENCH_TIMING").is_some_and(|v| v == "1"),
+            last: std::cell::Cell::new(std::time::Instant::now()),
+            phases: Default::default(),
+        }
+    }
+
+    fn mark(&self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        self.phases.borrow_mut().push((phase, (now - self.last.get()).as_secs_f64() * 1000.0));
+        self.last.set(now);
+    }
+
+    fn report(&self) {
+        if self.enabled {
+            let fields: Vec<String> = self.phases.borrow().iter().map(|(k, v)| format!("{k}={v:.3}")).collect();
+            eprintln!("TIMING {}", fields.join(" "));
+        }
     }
 }
+
+/// Exit status of a program stopped by `--timeout` or `--fuel` (the convention of the `timeout` utility).
+const EXIT_INTERRUPTED: u8 = 124;
 
 /// Parses a human-readable duration: a number followed by `ms`, `s`, `m` or `h` (`500ms`, `2s`, `1.5m`).
 fn parse_duration(text: &str) -> Result<Duration, String> {

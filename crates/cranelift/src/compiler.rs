@@ -47,7 +47,7 @@ impl From<wasmparser::BinaryReaderError> for CompileError {
 }
 
 /// How hard Cranelift optimises.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub enum OptLevel {
     /// No optimisation: fastest compilation.
     None,
@@ -59,7 +59,7 @@ pub enum OptLevel {
 }
 
 /// Settings that select and configure the code generator.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct CompilerSettings {
     /// Optimisation level.
     pub opt_level: OptLevel,

@@ -1,9 +1,10 @@
 //! What the compiler hands the runtime: machine code plus the tables needed to run it and explain its traps.
 
 use crate::{Trap, TypeIndex};
+use serde::{Deserialize, Serialize};
 
 /// A range of the text section.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionLoc {
     /// Offset of the first byte within the text section.
     pub start: u32,
@@ -12,7 +13,7 @@ pub struct FunctionLoc {
 }
 
 /// A trapping instruction.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrapSite {
     /// Offset of the instruction within the text section.
     pub code_offset: u32,
@@ -21,7 +22,7 @@ pub struct TrapSite {
 }
 
 /// A runtime function the code calls by absolute address (filled in when the code is loaded).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[allow(missing_docs, reason = "the names say which libm operation each one is")]
 pub enum Libcall {
     CeilF32,
@@ -37,7 +38,7 @@ pub enum Libcall {
 }
 
 /// A place in the text section where the loader writes a libcall's absolute address (8 bytes, little-endian).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LibcallRelocation {
     /// Offset of the 8-byte field within the text section.
     pub offset: u32,
@@ -48,7 +49,7 @@ pub struct LibcallRelocation {
 }
 
 /// A compiled module's code and metadata.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CompiledCode {
     /// The machine code of every function and trampoline, relocated except for libcalls.
     pub text: Vec<u8>,

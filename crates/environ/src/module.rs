@@ -1,10 +1,11 @@
 //! The plain-data description of a validated module.
 
 use crate::*;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// An import: where it comes from and what it must be.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Import {
     /// The module name.
     pub module: String,
@@ -15,7 +16,7 @@ pub struct Import {
 }
 
 /// What an export refers to.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EntityIndex {
     /// A function.
     Func(FuncIndex),
@@ -28,7 +29,7 @@ pub enum EntityIndex {
 }
 
 /// An export.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Export {
     /// Exported name.
     pub name: String,
@@ -37,7 +38,7 @@ pub struct Export {
 }
 
 /// One operator of a constant expression.
-#[derive(Copy, Clone, Debug, PartialEq)]
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ConstOp {
     /// `i32.const`.
     I32(i32),
@@ -58,14 +59,14 @@ pub enum ConstOp {
 }
 
 /// A constant expression (used by global initialisers and segment offsets).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConstExpr {
     /// The operators, in order; a valid expression leaves exactly one value.
     pub ops: Box<[ConstOp]>,
 }
 
 /// The contents of an element segment.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ElemItems {
     /// A list of function indices.
     Functions(Box<[FuncIndex]>),
@@ -88,7 +89,7 @@ impl ElemItems {
 }
 
 /// How a segment is used.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum SegmentMode<I> {
     /// Copied into the given table or memory at instantiation.
     Active {
@@ -104,7 +105,7 @@ pub enum SegmentMode<I> {
 }
 
 /// An element segment.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ElementSegment {
     /// How the segment is used.
     pub mode: SegmentMode<TableIndex>,
@@ -113,7 +114,7 @@ pub struct ElementSegment {
 }
 
 /// A data segment.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DataSegment {
     /// How the segment is used.
     pub mode: SegmentMode<MemoryIndex>,
@@ -122,7 +123,7 @@ pub struct DataSegment {
 }
 
 /// A validated module's description.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Module {
     /// The module's name from the name section, if any.
     pub name: Option<String>,

@@ -1,11 +1,12 @@
 //! The ways WebAssembly execution can trap.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A trap: the reason a WebAssembly computation stopped abnormally.
 ///
 /// The compiler encodes each as a Cranelift trap code; the runtime maps a faulting instruction back to one of these.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Trap {
     /// The wasm call stack exceeded `Config::max_wasm_stack`.

@@ -1,7 +1,8 @@
 //! Settings that shape generated code and must match between the compiler and the runtime.
 
+use serde::{Deserialize, Serialize};
 /// Code-shaping settings shared by the compiler and the runtime.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Tunables {
     /// Bytes of address space reserved for each 32-bit linear memory when guard pages are used (4 GiB covers every
     /// 32-bit index, so accesses need no bounds check).

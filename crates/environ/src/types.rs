@@ -1,9 +1,10 @@
 //! WebAssembly types as Weft describes them, independent of `wasmparser`'s representation.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A WebAssembly value type.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ValType {
     /// 32-bit integer.
     I32,
@@ -43,7 +44,7 @@ impl fmt::Display for ValType {
 }
 
 /// The type of a function: its parameters and results.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct FuncType {
     /// Parameter types, in order.
     pub params: Box<[ValType]>,
@@ -66,7 +67,7 @@ impl fmt::Display for FuncType {
 }
 
 /// Size limits of a memory or table.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Limits {
     /// Initial size (pages or elements).
     pub min: u64,
@@ -84,7 +85,7 @@ impl fmt::Display for Limits {
 }
 
 /// The type of a linear memory (sizes in 64 KiB pages).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MemoryType {
     /// Initial and maximum size in pages.
     pub limits: Limits,
@@ -97,7 +98,7 @@ impl fmt::Display for MemoryType {
 }
 
 /// The type of a table.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TableType {
     /// The element type (a reference type).
     pub element: ValType,
@@ -112,7 +113,7 @@ impl fmt::Display for TableType {
 }
 
 /// The type of a global.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GlobalType {
     /// The value type.
     pub content: ValType,
@@ -127,7 +128,7 @@ impl fmt::Display for GlobalType {
 }
 
 /// The type of an import or export.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EntityType {
     /// A function with the given type (index into the module's types).
     Func(TypeIndex),

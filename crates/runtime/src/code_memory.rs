@@ -10,11 +10,41 @@ use weft_environ::{CompiledCode, Module, Trap};
 ///
 /// While a `CodeMemory` is alive its address range is registered, so faults inside it become traps.
 pub struct CodeMemory {
+    /// The mapping holding the text section at `text_offset` (the whole artifact file when loaded from one).
     mmap: Mmap,
+    text_offset: usize,
+    text_len: usize,
     info: Arc<CompiledCode>,
     module: Option<Arc<Module>>,
     /// The relocated `.eh_frame`, registered with the system unwinder while this value lives.
     eh_frame: Vec<u8>,
+}
+
+/// A file mapped privately (copy-on-write), so that precompiled code can be loaded from it without copying it.
+///
+/// The file must not be truncated or changed while it is mapped: reading a page the file no longer has raises
+/// `SIGBUS`, and pages not yet copied show the file's new contents.
+pub struct MappedFile {
+    mmap: Mmap,
+}
+
+impl MappedFile {
+    /// Maps the whole of `file`.
+    pub fn new(file: &std::fs::File) -> std::io::Result<MappedFile> {
+        let len = usize::try_from(file.metadata()?.len())
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "file too large to map"))?;
+        Ok(MappedFile { mmap: Mmap::file_private(file, len)? })
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        if self.mmap.len() == 0 {
+            return &[];
+        }
+        // SAFETY: the mapping is readable, `len` bytes long and lives as long as `self`; nothing writes to it while
+        // it is shared (only `CodeMemory::from_mapped_file`, which takes it by value, writes relocations).
+        unsafe { std::slice::from_raw_parts(self.mmap.as_ptr(), self.mmap.len()) }
+    }
 }
 
 unsafe extern "C" {
@@ -83,27 +113,63 @@ fn find(entries: &[Entry], pc: usize) -> Option<&Entry> {
     (pc < e.end).then_some(e)
 }
 
+fn invalid(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, message)
+}
+
 impl CodeMemory {
     /// Copies `code.text` into fresh memory, fills in libcall addresses, makes it executable and registers it (with
     /// `module`, for naming frames in backtraces).
     pub fn new(mut code: CompiledCode, module: Option<Arc<Module>>) -> std::io::Result<Arc<CodeMemory>> {
         let text = std::mem::take(&mut code.text);
-        let len = text.len().max(1).next_multiple_of(page_size());
-        let mmap = Mmap::accessible(len)?;
+        let mmap = Mmap::accessible(text.len().max(1).next_multiple_of(page_size()))?;
         // SAFETY: the mapping is fresh, writable and at least `text.len()` bytes long.
         unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), mmap.as_ptr(), text.len()) };
+        Self::load(mmap, 0, text.len(), code, module)
+    }
+
+    /// Uses the bytes `text` of a mapped file as the text section of `code` (whose own `text` is ignored), without
+    /// copying them: the pages holding libcall relocations become private copies, the rest stay shared with the
+    /// page cache. `text.start` must be page-aligned.
+    pub fn from_mapped_file(
+        file: MappedFile,
+        text: std::ops::Range<usize>,
+        code: CompiledCode,
+        module: Option<Arc<Module>>,
+    ) -> std::io::Result<Arc<CodeMemory>> {
+        if !text.start.is_multiple_of(page_size()) || text.start > text.end || text.end > file.mmap.len() {
+            return Err(invalid(format!("text section {text:?} is not a page-aligned range of the file")));
+        }
+        Self::load(file.mmap, text.start, text.len(), code, module)
+    }
+
+    /// Applies relocations to the writable text at `mmap[text_offset..][..text_len]`, makes it executable, registers
+    /// its unwind info and its range.
+    fn load(
+        mmap: Mmap,
+        text_offset: usize,
+        text_len: usize,
+        mut code: CompiledCode,
+        module: Option<Arc<Module>>,
+    ) -> std::io::Result<Arc<CodeMemory>> {
+        code.text = Vec::new();
+        let start = mmap.as_ptr() as usize + text_offset;
         for reloc in &code.libcall_relocations {
             let value = (libcalls::address(reloc.libcall) as i64).wrapping_add(reloc.addend) as u64;
             let at = reloc.offset as usize;
-            assert!(at + 8 <= text.len(), "relocation outside the text section");
-            // SAFETY: in bounds of the still-writable mapping (asserted); unaligned write of 8 bytes.
-            unsafe { mmap.as_ptr().add(at).cast::<u64>().write_unaligned(value.to_le()) };
+            if at.checked_add(8).is_none_or(|end| end > text_len) {
+                return Err(invalid(format!("libcall relocation at {at:#x} outside the text section")));
+            }
+            // SAFETY: in bounds of the text, which is still writable (checked above); unaligned write of 8 bytes.
+            unsafe { (start as *mut u8).add(at).cast::<u64>().write_unaligned(value.to_le()) };
         }
-        mmap.make_executable()?;
-        let start = mmap.as_ptr() as usize;
-        let mut eh_frame = std::mem::take(&mut code.eh_frame);
+        let exec_len = text_len.max(1).next_multiple_of(page_size()).min(mmap.len() - text_offset);
+        mmap.make_executable(text_offset, exec_len)?;
+        let mut eh_frame = code.eh_frame.clone();
         for &at in &code.eh_frame_relocations {
-            let field = eh_frame.get_mut(at as usize..at as usize + 8).expect("relocation inside .eh_frame");
+            let field = eh_frame
+                .get_mut(at as usize..at as usize + 8)
+                .ok_or_else(|| invalid(format!("unwind info relocation at {at:#x} outside .eh_frame")))?;
             let offset = u64::from_le_bytes(field.try_into().expect("8 bytes"));
             field.copy_from_slice(&(start as u64 + offset).to_le_bytes());
         }
@@ -113,14 +179,21 @@ impl CodeMemory {
             unsafe { __register_frame(eh_frame.as_ptr()) };
         }
         let info = Arc::new(code);
-        let entry = Entry { start, end: start + len, code: info.clone(), module: module.clone() };
+        let entry = Entry { start, end: start + text_len.max(1), code: info.clone(), module: module.clone() };
         update_registry(|entries| entries.push(entry));
-        Ok(Arc::new(CodeMemory { mmap, info, module, eh_frame }))
+        Ok(Arc::new(CodeMemory { mmap, text_offset, text_len, info, module, eh_frame }))
+    }
+
+    /// The text section as it is mapped (with libcall addresses filled in).
+    pub fn text(&self) -> &[u8] {
+        // SAFETY: the text is readable (read+execute), `text_len` bytes long, never written again, and lives as long
+        // as `self`.
+        unsafe { std::slice::from_raw_parts(self.text_start(), self.text_len) }
     }
 
     /// Address of the first byte of the text section.
     pub fn text_start(&self) -> *const u8 {
-        self.mmap.as_ptr()
+        self.mmap.as_ptr().wrapping_add(self.text_offset)
     }
 
     /// The metadata (function locations, traps, address map).
@@ -135,8 +208,8 @@ impl CodeMemory {
 
     /// Address of `offset` within the text section.
     pub fn at(&self, offset: u32) -> *const u8 {
-        assert!((offset as usize) < self.mmap.len());
-        self.mmap.as_ptr().wrapping_add(offset as usize)
+        assert!((offset as usize) < self.text_len.max(1));
+        self.text_start().wrapping_add(offset as usize)
     }
 }
 
@@ -146,7 +219,7 @@ impl Drop for CodeMemory {
             // SAFETY: registered in `new` with this exact pointer, which is still alive.
             unsafe { __deregister_frame(self.eh_frame.as_ptr()) };
         }
-        let start = self.mmap.as_ptr() as usize;
+        let start = self.text_start() as usize;
         update_registry(|entries| entries.retain(|e| e.start != start));
     }
 }

@@ -19,13 +19,15 @@ mod instance;
 mod libcalls;
 mod memory;
 mod mmap;
+mod perf;
 mod table;
 mod traphandlers;
 mod vmcontext;
 
-pub use code_memory::{CodeLookup, CodeMemory, lookup_code};
+pub use code_memory::{CodeLookup, CodeMemory, MappedFile, lookup_code};
 pub use instance::{Imports, Instance, InstantiationError};
 pub use memory::LinearMemory;
+pub use perf::{JitDumpMarker, monotonic_ns};
 pub use table::Table;
 pub use traphandlers::{TrapInfo, UnwindReason, call_func_ref, catch_traps, init_traps, raise_host_unwind};
 pub use vmcontext::*;

@@ -1,4 +1,4 @@
-//! Anonymous memory mappings: reserve address space, then make parts of it accessible or executable.
+//! Memory mappings: reserve address space, then make parts of it accessible or executable; map files privately.
 
 use std::ptr::NonNull;
 
@@ -43,6 +43,44 @@ impl Mmap {
         Ok(m)
     }
 
+    /// Maps the first `len` bytes of `file` privately (copy-on-write), readable and writable: writes change only
+    /// this process's copy, never the file. `len` must not exceed the file's length.
+    pub(crate) fn file_private(file: &std::fs::File, len: usize) -> std::io::Result<Mmap> {
+        if len == 0 {
+            return Ok(Mmap { ptr: NonNull::dangling(), len: 0 });
+        }
+        // SAFETY: a fresh private file mapping at an address of the kernel's choosing aliases no Rust memory. Writes
+        // go to private copies of the pages, so the file is never changed through it.
+        let ptr = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+                rustix::mm::MapFlags::PRIVATE,
+                file,
+                0,
+            )?
+        };
+        Ok(Mmap { ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"), len })
+    }
+
+    /// Maps the first `len` bytes of `file` readable and executable, privately: the mapping is never used, only
+    /// seen. `perf record` notes every executable file mapping, which is how it finds a jitdump file.
+    pub(crate) fn file_exec_marker(file: &std::fs::File, len: usize) -> std::io::Result<Mmap> {
+        // SAFETY: as in `file_private`; nothing reads or executes the mapping.
+        let ptr = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len.max(1),
+                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::EXEC,
+                rustix::mm::MapFlags::PRIVATE,
+                file,
+                0,
+            )?
+        };
+        Ok(Mmap { ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"), len: len.max(1) })
+    }
+
     pub(crate) fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
@@ -69,16 +107,18 @@ impl Mmap {
         Ok(())
     }
 
-    /// Makes the whole mapping readable and executable (and no longer writable).
-    pub(crate) fn make_executable(&self) -> std::io::Result<()> {
-        if self.len == 0 {
+    /// Makes `[start, start+len)` readable and executable (and no longer writable). `start` must be page-aligned;
+    /// the range must lie inside the mapping.
+    pub(crate) fn make_executable(&self, start: usize, len: usize) -> std::io::Result<()> {
+        assert!(start.checked_add(len).is_some_and(|end| end <= self.len));
+        if len == 0 {
             return Ok(());
         }
-        // SAFETY: the range is exactly our own mapping.
+        // SAFETY: the range lies inside our own mapping (asserted above).
         unsafe {
             rustix::mm::mprotect(
-                self.ptr.as_ptr().cast(),
-                self.len,
+                self.ptr.as_ptr().add(start).cast(),
+                len,
                 rustix::mm::MprotectFlags::READ | rustix::mm::MprotectFlags::EXEC,
             )?;
         }

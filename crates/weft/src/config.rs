@@ -1,24 +1,70 @@
 //! Engine configuration.
 
+use crate::profiling::ProfilingStrategy;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use weft_cranelift::{CompilerSettings, OptLevel};
 use weft_environ::{Tunables, wasmparser::WasmFeatures};
 
 /// How an [`crate::Engine`] compiles and runs WebAssembly.
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub(crate) features: WasmFeatures,
-    pub(crate) compiler: CompilerSettings,
-    pub(crate) tunables: Tunables,
+    pub(crate) code: CodeSettings,
     pub(crate) max_wasm_stack: usize,
+    pub(crate) cache: Option<CacheConfig>,
+    pub(crate) profiler: ProfilingStrategy,
 }
+
+/// Every setting that can change the machine code generated for a module.
+///
+/// Compilation is handed this struct and nothing else from the [`Config`], so a new setting that affects code has
+/// to be added here to be seen by the compiler at all, and from then on it is automatically part of the cache key
+/// and of every precompiled artifact's header (both hash or compare the whole serialized struct).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(crate) struct CodeSettings {
+    /// The proposals the validator accepts (the translator emits code only for those).
+    #[serde(with = "features_as_bits")]
+    pub(crate) features: WasmFeatures,
+    /// Code generator settings.
+    pub(crate) compiler: CompilerSettings,
+    /// Settings the compiler and the runtime must agree on.
+    pub(crate) tunables: Tunables,
+}
+
+mod features_as_bits {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use weft_environ::wasmparser::WasmFeatures;
+
+    pub fn serialize<S: Serializer>(features: &WasmFeatures, s: S) -> Result<S::Ok, S::Error> {
+        features.bits().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<WasmFeatures, D::Error> {
+        Ok(WasmFeatures::from_bits_retain(u64::deserialize(d)?))
+    }
+}
+
+/// Where the compilation cache lives and how large it may grow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CacheConfig {
+    pub(crate) dir: PathBuf,
+    pub(crate) max_bytes: u64,
+}
+
+/// The default bound on a compilation cache directory's total size.
+const DEFAULT_CACHE_MAX_BYTES: u64 = 1 << 30;
 
 impl Default for Config {
     fn default() -> Self {
         Self {
-            features: weft_environ::wasm_features(),
-            compiler: CompilerSettings::default(),
-            tunables: Tunables::default(),
+            code: CodeSettings {
+                features: weft_environ::wasm_features(),
+                compiler: CompilerSettings::default(),
+                tunables: Tunables::default(),
+            },
             max_wasm_stack: 512 * 1024,
+            cache: None,
+            profiler: ProfilingStrategy::None,
         }
     }
 }
@@ -30,7 +76,7 @@ impl Config {
     }
 
     fn feature(&mut self, feature: WasmFeatures, on: bool) -> &mut Self {
-        self.features.set(feature, on);
+        self.code.features.set(feature, on);
         self
     }
 
@@ -64,14 +110,14 @@ impl Config {
     }
     /// Exactly the WebAssembly 1.0 feature set: every later proposal off.
     pub fn wasm_1_0_only(&mut self) -> &mut Self {
-        self.features = WasmFeatures::WASM1;
+        self.code.features = WasmFeatures::WASM1;
         self
     }
 
     /// Lets embedders stop running wasm from another thread with [`crate::Store::interrupt_handle`] (default off).
     /// Costs one load and compare at every function entry and loop header; nothing when off.
     pub fn interruptible(&mut self, on: bool) -> &mut Self {
-        self.tunables.interruptible = on;
+        self.code.tunables.interruptible = on;
         self
     }
 
@@ -79,7 +125,7 @@ impl Config {
     /// ([`crate::Store::set_epoch_deadline`]) (default off). Costs two loads and a compare at every function entry
     /// and loop header; nothing when off.
     pub fn epoch_interruption(&mut self, on: bool) -> &mut Self {
-        self.tunables.epoch_interruption = on;
+        self.code.tunables.epoch_interruption = on;
         self
     }
 
@@ -87,27 +133,27 @@ impl Config {
     /// "all fuel consumed" at a deterministic point (default off). Costs a load, add, store and compare per basic
     /// block; nothing when off.
     pub fn consume_fuel(&mut self, on: bool) -> &mut Self {
-        self.tunables.consume_fuel = on;
+        self.code.tunables.consume_fuel = on;
         self
     }
 
     /// Sets Cranelift's optimisation level (default [`OptLevel::Speed`]).
     pub fn opt_level(&mut self, level: OptLevel) -> &mut Self {
-        self.compiler.opt_level = level;
+        self.code.compiler.opt_level = level;
         self
     }
 
     /// Runs Cranelift's IR verifier on every function (default: on in debug builds). Slower compilation; catches
     /// translator bugs early.
     pub fn cranelift_verifier(&mut self, on: bool) -> &mut Self {
-        self.compiler.verifier = on;
+        self.code.compiler.verifier = on;
         self
     }
 
     /// Checks every memory access explicitly instead of reserving 6 GiB of address space per memory with guard pages
     /// (default off). For hosts that cannot reserve much address space; generated code is slower.
     pub fn explicit_bounds_checks(&mut self, on: bool) -> &mut Self {
-        self.tunables.explicit_bounds_checks = on;
+        self.code.tunables.explicit_bounds_checks = on;
         self
     }
 
@@ -116,6 +162,32 @@ impl Config {
     /// size: host functions called from wasm run on the remaining stack.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// Keeps compiled code in `dir` (created when missing) and reuses it when the same module is compiled again
+    /// with the same settings by the same Weft build on the same CPU (default: no cache). The cache key hashes the
+    /// module's bytes, Weft's build, the target and its CPU features, and every setting that affects code; a
+    /// damaged or foreign entry is recompiled and replaced. Entries are executable code: `dir` must be writable only
+    /// by users you trust as much as the host program. `None` turns the cache off.
+    pub fn cache_dir(&mut self, dir: Option<impl Into<PathBuf>>) -> &mut Self {
+        self.cache = dir.map(|d| CacheConfig { dir: d.into(), max_bytes: DEFAULT_CACHE_MAX_BYTES });
+        self
+    }
+
+    /// Bounds the cache directory's total size (default 1 GiB): after each write, the least recently used entries
+    /// are removed until the cache fits in three quarters of this. Has no effect without [`Config::cache_dir`].
+    pub fn cache_max_bytes(&mut self, bytes: u64) -> &mut Self {
+        if let Some(cache) = &mut self.cache {
+            cache.max_bytes = bytes;
+        }
+        self
+    }
+
+    /// Tells a profiler about compiled code (default [`ProfilingStrategy::None`]): `perf` jitdump files or perf map
+    /// files, so that profiles name wasm functions.
+    pub fn profiler(&mut self, strategy: ProfilingStrategy) -> &mut Self {
+        self.profiler = strategy;
         self
     }
 }

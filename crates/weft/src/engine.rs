@@ -1,5 +1,6 @@
 //! The engine: configuration, compiler and the engine-wide registry of function signatures.
 
+use crate::profiling::ProfilingAgent;
 use crate::{Config, Result};
 use anyhow::Context as _;
 use std::collections::HashMap;
@@ -18,6 +19,10 @@ pub struct Engine {
 pub(crate) struct EngineInner {
     pub(crate) config: Config,
     pub(crate) compiler: Compiler,
+    /// The target triple and every code generator flag, CPU features included (`Compiler::fingerprint`).
+    target: String,
+    /// Where compiled code is announced to a profiler, if anywhere.
+    pub(crate) profiler: Option<Box<dyn ProfilingAgent>>,
     signatures: RwLock<Signatures>,
     /// The epoch counter every store's compiled code compares with its deadline.
     pub(crate) epoch: AtomicU64,
@@ -45,12 +50,15 @@ impl Default for Engine {
 impl Engine {
     /// Creates an engine with `config`; fails if the host CPU is not supported.
     pub fn new(config: &Config) -> Result<Engine> {
-        let compiler = Compiler::new(&config.compiler).context("cannot create the code generator")?;
+        let compiler = Compiler::new(&config.code.compiler).context("cannot create the code generator")?;
         weft_runtime::init_traps();
+        let profiler = crate::profiling::agent(config.profiler).context("cannot start the profiling agent")?;
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
+                target: compiler.fingerprint(),
                 compiler,
+                profiler,
                 signatures: RwLock::default(),
                 epoch: AtomicU64::new(0),
                 host_trampolines: Mutex::default(),
@@ -73,6 +81,11 @@ impl Engine {
     /// The current epoch.
     pub fn current_epoch(&self) -> u64 {
         self.inner.epoch.load(Ordering::Acquire)
+    }
+
+    /// The target this engine compiles for: triple, code generator flags and the host CPU features in use.
+    pub fn target(&self) -> &str {
+        &self.inner.target
     }
 
     /// Whether two handles refer to the same engine.
@@ -109,6 +122,11 @@ impl Engine {
         }
         let compiled = self.inner.compiler.compile_host_trampoline(ty)?;
         let code = CodeMemory::new(compiled, None).context("cannot map the host trampoline")?;
+        if let Some(profiler) = &self.inner.profiler {
+            let loc = code.info().functions[0];
+            let name = format!("wasm-to-host trampoline {ty}");
+            profiler.register(&code, &[crate::profiling::Symbol { name, loc }]);
+        }
         cache.insert(id, code.clone());
         Ok(code)
     }

@@ -84,7 +84,7 @@ fn host_instance(store: &mut StoreOpaque, module: weft_environ::Module) -> Resul
             Imports::default(),
             context,
             &[],
-            &store.engine.config().tunables,
+            &store.engine.config().code.tunables,
         )
     }?;
     let index = store.push_instance(handle, None);

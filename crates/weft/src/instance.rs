@@ -110,7 +110,7 @@ impl Instance {
                 vm_imports,
                 context,
                 &module.inner.type_ids,
-                &store.engine.config().tunables,
+                &store.engine.config().code.tunables,
             )
         };
         let handle = handle.map_err(|e| anyhow::Error::new(e).context("instantiation failed"))?;

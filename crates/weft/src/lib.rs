@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod cache;
 mod config;
 mod engine;
 mod externals;
@@ -46,6 +47,8 @@ mod func;
 mod instance;
 mod linker;
 mod module;
+mod profiling;
+mod serialize;
 mod store;
 mod trap;
 mod types;
@@ -58,6 +61,8 @@ pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
 pub use instance::{Instance, LinkError};
 pub use linker::Linker;
 pub use module::Module;
+pub use profiling::ProfilingStrategy;
+pub use serialize::{ArtifactError, is_precompiled};
 pub use store::{AsContext, AsContextMut, InterruptHandle, Store, StoreContext, StoreContextMut};
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::*;

@@ -1,11 +1,12 @@
 //! Compiled modules.
 
+use crate::serialize;
 use crate::types::{ExportType, ExternType, ImportType};
 use crate::{Engine, Result};
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use std::sync::Arc;
-use weft_environ::{EntityType, ModuleTranslation, translate_module};
-use weft_runtime::CodeMemory;
+use weft_environ::{EntityType, translate_module};
+use weft_runtime::{CodeMemory, MappedFile};
 
 /// A compiled WebAssembly module, ready to be instantiated any number of times. Cheap to clone.
 #[derive(Clone)]
@@ -31,9 +32,14 @@ impl Module {
     /// Compiles a module from its binary encoding or its text format (`.wat`).
     ///
     /// Fails with a description of the problem and its byte offset when the module is malformed, invalid, or uses
-    /// a WebAssembly feature the engine's [`crate::Config`] does not enable.
+    /// a WebAssembly feature the engine's [`crate::Config`] does not enable. Precompiled artifacts are refused:
+    /// they are code, not WebAssembly, and load only through [`Module::deserialize`].
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        let bytes = wat::parse_bytes(bytes.as_ref()).context("cannot parse the WebAssembly text")?;
+        let bytes = bytes.as_ref();
+        if serialize::is_precompiled(bytes) {
+            bail!("this is a precompiled Weft module, not WebAssembly: load it with Module::deserialize");
+        }
+        let bytes = wat::parse_bytes(bytes).context("cannot parse the WebAssembly text")?;
         Self::from_binary(engine, &bytes)
     }
 
@@ -44,25 +50,84 @@ impl Module {
         Self::new(engine, bytes).with_context(|| format!("cannot compile {}", path.display()))
     }
 
-    /// Compiles a module from its binary encoding.
+    /// Compiles a module from its binary encoding (or takes it from the engine's compilation cache, with
+    /// [`crate::Config::cache_dir`]).
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
-        let translation = translate_module(wasm, engine.config().features)?;
-        Self::compile(engine, translation)
+        match &engine.config().cache {
+            Some(cache) => crate::cache::load_or_compile(engine, cache, wasm),
+            None => Self::compile(engine, wasm),
+        }
     }
 
     /// Validates `wasm` (binary) against the engine's features without compiling it.
     pub fn validate(engine: &Engine, wasm: &[u8]) -> Result<()> {
-        let mut validator = weft_environ::wasmparser::Validator::new_with_features(engine.config().features);
+        let mut validator = weft_environ::wasmparser::Validator::new_with_features(engine.config().code.features);
         validator.validate_all(wasm).map_err(weft_environ::TranslateError::from)?;
         Ok(())
     }
 
-    fn compile(engine: &Engine, translation: ModuleTranslation<'_>) -> Result<Module> {
-        let module = Arc::new(translation.module.clone());
-        let compiled = engine.inner.compiler.compile_module(translation, &engine.config().tunables)?;
+    /// Validates and compiles `wasm`, bypassing the cache.
+    pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        let settings = &engine.config().code;
+        let translation = translate_module(wasm, settings.features)?;
+        let module = translation.module.clone();
+        let compiled = engine.inner.compiler.compile_module(translation, &settings.tunables)?;
+        let module = Arc::new(module);
         let code = CodeMemory::new(compiled, Some(module.clone())).context("cannot map compiled code")?;
+        Ok(Self::from_parts(engine, module, code))
+    }
+
+    fn from_parts(engine: &Engine, module: Arc<weft_environ::Module>, code: Arc<CodeMemory>) -> Module {
+        if let Some(profiler) = &engine.inner.profiler {
+            profiler.register(&code, &crate::profiling::module_symbols(&module, code.info()));
+        }
         let type_ids = module.types.iter().map(|t| engine.signature_id(t)).collect();
-        Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), module, code, type_ids }) })
+        Module { inner: Arc::new(ModuleInner { engine: engine.clone(), module, code, type_ids }) }
+    }
+
+    /// Writes the compiled module as a precompiled artifact, which [`Module::deserialize`] loads without compiling
+    /// on an engine with the same settings, Weft build and CPU features.
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        let code = &self.inner.code;
+        serialize::write(&self.inner.engine, &self.inner.module, code.info(), code.text())
+    }
+
+    /// Loads a precompiled artifact written by [`Module::serialize`] or `weft compile`.
+    ///
+    /// An artifact is machine code that runs with the host's privileges: load only artifacts you trust as much as
+    /// the host program itself (written by you, kept where nobody else can change them). What is checked is that
+    /// the bytes are intact and fit this engine: the format version, a SHA-256 checksum of the whole artifact, the
+    /// Weft build that wrote it, the target and its CPU features, and every setting that affects generated code;
+    /// anything else fails with an [`ArtifactError`] saying which. Nothing checks that the code is safe.
+    pub fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let bytes = bytes.as_ref();
+        let serialize::Artifact { module, mut code, text } = serialize::read(engine, bytes)?;
+        code.text = bytes[text].to_vec();
+        let module = Arc::new(module);
+        let code = CodeMemory::new(code, Some(module.clone())).context("cannot map compiled code")?;
+        Ok(Self::from_parts(engine, module, code))
+    }
+
+    /// Loads a precompiled artifact from a file, mapping its machine code instead of copying it (pages are shared
+    /// with the page cache until written). The same trust and checks apply as for [`Module::deserialize`]; in
+    /// addition the file must not be changed or truncated while the module is alive (replace it by renaming a new
+    /// file over it, as `weft compile` and the compilation cache do).
+    pub fn deserialize_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let load = || -> Result<Module> {
+            let file = std::fs::File::open(path)?;
+            Self::deserialize_open_file(engine, &file)
+        };
+        load().with_context(|| format!("cannot load the precompiled module {}", path.display()))
+    }
+
+    pub(crate) fn deserialize_open_file(engine: &Engine, file: &std::fs::File) -> Result<Module> {
+        let mapped = MappedFile::new(file)?;
+        let serialize::Artifact { module, code, text } = serialize::read(engine, mapped.bytes())?;
+        let module = Arc::new(module);
+        let code = CodeMemory::from_mapped_file(mapped, text, code, Some(module.clone()))
+            .context("cannot map compiled code")?;
+        Ok(Self::from_parts(engine, module, code))
     }
 
     /// The engine the module was compiled for.

@@ -99,7 +99,7 @@ impl<T> Store<T> {
     /// at its next function entry or loop header. An interrupt requested while no wasm runs takes effect when wasm
     /// next runs. Fails unless the engine was configured with [`crate::Config::interruptible`].
     pub fn interrupt_handle(&self) -> crate::Result<InterruptHandle> {
-        if !self.inner.opaque.engine.config().tunables.interruptible {
+        if !self.inner.opaque.engine.config().code.tunables.interruptible {
             anyhow::bail!("interrupts are disabled: enable them with Config::interruptible(true)");
         }
         Ok(InterruptHandle { flag: self.inner.opaque.interrupt_flag.clone() })
@@ -127,7 +127,7 @@ impl<T> Store<T> {
     }
 
     fn check_fuel_enabled(&self) -> crate::Result<()> {
-        if !self.inner.opaque.engine.config().tunables.consume_fuel {
+        if !self.inner.opaque.engine.config().code.tunables.consume_fuel {
             anyhow::bail!("fuel is disabled: enable it with Config::consume_fuel(true)");
         }
         Ok(())

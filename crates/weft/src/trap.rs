@@ -99,7 +99,7 @@ pub(crate) fn unwind_to_error(_store: &StoreOpaque, reason: UnwindReason) -> any
 }
 
 /// Demangles Rust and C++ symbol names; other names are returned as they are.
-fn demangle(name: &str) -> String {
+pub(crate) fn demangle(name: &str) -> String {
     if let Ok(d) = rustc_demangle::try_demangle(name) {
         return format!("{d:#}");
     }

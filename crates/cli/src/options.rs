@@ -1,0 +1,113 @@
+//! Options shared by the commands that compile: how code is generated, where it is cached, who profiles it.
+
+use anyhow::{Context as _, Result};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use weft::{Config, Engine, Module, ProfilingStrategy};
+
+/// Code-generation options of `weft run` and `weft compile`. A precompiled module runs only with the options it
+/// was compiled with.
+#[derive(Args)]
+pub struct CodegenOptions {
+    /// Optimisation level: 0 (none), 1 or 2 (speed, the default), s (speed and size).
+    ///
+    /// Example: weft run -O 0 app.wasm
+    #[arg(short = 'O', long = "opt-level", value_name = "LEVEL", value_parser = parse_opt_level)]
+    opt_level: Option<weft::OptLevel>,
+    /// Compile in the epoch checks that `weft run --timeout` needs (implied by --timeout).
+    #[arg(long)]
+    epoch_interruption: bool,
+    /// Compile in the fuel accounting that `weft run --fuel` needs (implied by --fuel).
+    #[arg(long)]
+    consume_fuel: bool,
+    /// Check every memory access explicitly instead of relying on guard pages (slower; for hosts short of
+    /// address space).
+    #[arg(long)]
+    explicit_bounds_checks: bool,
+    /// Tell a profiler about the compiled code: `jitdump` writes ./jit-<pid>.dump for `perf record -k mono` and
+    /// `perf inject --jit`; `perfmap` writes /tmp/perf-<pid>.map, which `perf report` reads directly.
+    ///
+    /// Example: perf record -k mono weft run --profile=jitdump app.wasm
+    #[arg(long, value_name = "PROFILER")]
+    profile: Option<Profiler>,
+    /// Keep compiled code in this directory and reuse it (default $WEFT_CACHE_DIR, else $XDG_CACHE_HOME/weft, else
+    /// ~/.cache/weft).
+    #[arg(long, value_name = "DIR", env = "WEFT_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every time: neither read nor write the compilation cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+/// A profiler to write for.
+#[derive(Copy, Clone, ValueEnum)]
+pub enum Profiler {
+    /// perf's jitdump format (function names and machine code).
+    Jitdump,
+    /// perf's map file (function names).
+    Perfmap,
+}
+
+impl CodegenOptions {
+    /// The configuration these options describe; `epoch`/`fuel` add what the run's own flags need.
+    pub fn config(&self, epoch: bool, fuel: bool) -> Config {
+        let mut config = Config::new();
+        config
+            .epoch_interruption(self.epoch_interruption || epoch)
+            .consume_fuel(self.consume_fuel || fuel)
+            .explicit_bounds_checks(self.explicit_bounds_checks);
+        if let Some(level) = self.opt_level {
+            config.opt_level(level);
+        }
+        config.profiler(match self.profile {
+            None => ProfilingStrategy::None,
+            Some(Profiler::Jitdump) => ProfilingStrategy::JitDump,
+            Some(Profiler::Perfmap) => ProfilingStrategy::PerfMap,
+        });
+        if !self.no_cache {
+            config.cache_dir(self.cache_dir.clone().or_else(default_cache_dir));
+        }
+        config
+    }
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    non_empty("XDG_CACHE_HOME").or_else(|| Some(non_empty("HOME")?.join(".cache"))).map(|d| d.join("weft"))
+}
+
+/// Whether the file at `path` is a precompiled artifact rather than WebAssembly.
+pub fn is_precompiled(path: &std::path::Path) -> Result<bool> {
+    use std::io::Read as _;
+    let mut magic = [0u8; 8];
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let n = file.read(&mut magic).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(weft::is_precompiled(&magic[..n]))
+}
+
+/// Loads a module file: WebAssembly (binary or text) is compiled, a precompiled artifact loaded if allowed.
+pub fn load_module(engine: &Engine, path: &std::path::Path, allow_precompiled: bool) -> Result<Module> {
+    if !is_precompiled(path)? {
+        return Module::from_file(engine, path);
+    }
+    if !allow_precompiled {
+        anyhow::bail!(
+            "{} is a precompiled module: it is native code, so it runs only with --allow-precompiled, which trusts \
+             it as much as weft itself",
+            path.display()
+        );
+    }
+    Module::deserialize_file(engine, path).context(
+        "precompiled modules run only with the same weft build, CPU and code-generation flags (-O, \
+         --epoch-interruption/--timeout, --consume-fuel/--fuel, --explicit-bounds-checks) they were compiled with",
+    )
+}
+
+fn parse_opt_level(text: &str) -> Result<weft::OptLevel, String> {
+    match text {
+        "0" => Ok(weft::OptLevel::None),
+        "1" | "2" => Ok(weft::OptLevel::Speed),
+        "s" => Ok(weft::OptLevel::SpeedAndSize),
+        _ => Err(format!("`{text}` is not an optimisation level: use 0, 1, 2 or s")),
+    }
+}

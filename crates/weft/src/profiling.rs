@@ -1,0 +1,211 @@
+//! Profiling agents: telling `perf` where compiled wasm functions are and what they are called.
+//!
+//! Two formats, both process-wide files that any number of engines in the process append to:
+//!
+//! * **jitdump** (`jit-<pid>.dump` in the current directory): perf's format for JIT code. Each function is a
+//!   `JIT_CODE_LOAD` record holding its address, size, name and a copy of its machine code, so that `perf inject
+//!   --jit` can write an ELF image per function and `perf report` can annotate it; when the module carries DWARF
+//!   line tables, a `JIT_CODE_DEBUG_INFO` record before it maps its instructions to source lines. The file is
+//!   also mapped executable once, which is how `perf record` notices it.
+//! * **perf map** (`/tmp/perf-<pid>.map`): one `START SIZE name` line per function; perf reads it directly, with
+//!   no inject step, but can show names only.
+
+use crate::Result;
+use anyhow::Context as _;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use weft_environ::{CompiledCode, DefinedFuncIndex, FunctionLoc, Module};
+use weft_runtime::CodeMemory;
+
+/// Which profiler an engine tells about the code it compiles (see [`crate::Config::profiler`]).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum ProfilingStrategy {
+    /// No profiler (the default).
+    #[default]
+    None,
+    /// Write a perf jitdump file, `jit-<pid>.dump` in the current directory; use with `perf record -k mono`
+    /// and `perf inject --jit`.
+    JitDump,
+    /// Write a perf map file, `/tmp/perf-<pid>.map`, which `perf report` reads by itself.
+    PerfMap,
+}
+
+/// A function to announce: its name and where it lies in a text section.
+pub(crate) struct Symbol {
+    pub(crate) name: String,
+    pub(crate) loc: FunctionLoc,
+}
+
+/// Receives every piece of code an engine loads.
+pub(crate) trait ProfilingAgent: Send + Sync {
+    /// `symbols` lie in `code`'s text section.
+    fn register(&self, code: &CodeMemory, symbols: &[Symbol]);
+}
+
+/// The agent for `strategy`; agents of one kind are shared by every engine in the process, since each format has
+/// one file per process.
+pub(crate) fn agent(strategy: ProfilingStrategy) -> Result<Option<Box<dyn ProfilingAgent>>> {
+    static JITDUMP: OnceLock<Arc<JitDump>> = OnceLock::new();
+    static PERFMAP: OnceLock<Arc<PerfMap>> = OnceLock::new();
+    Ok(match strategy {
+        ProfilingStrategy::None => None,
+        ProfilingStrategy::JitDump => {
+            let file = match JITDUMP.get() {
+                Some(file) => file.clone(),
+                None => {
+                    let path = PathBuf::from(format!("jit-{}.dump", std::process::id()));
+                    let file = Arc::new(JitDump::create(&path)?);
+                    JITDUMP.get_or_init(|| file).clone()
+                }
+            };
+            Some(Box::new(file))
+        }
+        ProfilingStrategy::PerfMap => {
+            let file = match PERFMAP.get() {
+                Some(file) => file.clone(),
+                None => {
+                    let path = PathBuf::from(format!("/tmp/perf-{}.map", std::process::id()));
+                    let file = Arc::new(PerfMap::create(&path)?);
+                    PERFMAP.get_or_init(|| file).clone()
+                }
+            };
+            Some(Box::new(file))
+        }
+    })
+}
+
+impl<A: ProfilingAgent> ProfilingAgent for Arc<A> {
+    fn register(&self, code: &CodeMemory, symbols: &[Symbol]) {
+        (**self).register(code, symbols)
+    }
+}
+
+/// The symbols of a compiled module: every defined function, named `module::function` from the name section
+/// (demangled) or `wasm-function[N]`, and every entry trampoline.
+pub(crate) fn module_symbols(module: &Module, code: &CompiledCode) -> Vec<Symbol> {
+    let prefix = module.name.as_deref().map(|n| format!("{n}::")).unwrap_or_default();
+    let functions = code.functions.iter().enumerate().map(|(i, loc)| {
+        let index = module.func_index(DefinedFuncIndex::from_u32(i as u32));
+        let name = match module.func_names.get(&index) {
+            Some(name) => crate::trap::demangle(name),
+            None => format!("wasm-function[{}]", index.as_u32()),
+        };
+        Symbol { name: format!("{prefix}{name}"), loc: *loc }
+    });
+    let trampolines = code
+        .array_to_wasm_trampolines
+        .iter()
+        .zip(&module.types)
+        .map(|(loc, ty)| Symbol { name: format!("{prefix}host-to-wasm trampoline {ty}"), loc: *loc });
+    functions.chain(trampolines).filter(|s| s.loc.length > 0).collect()
+}
+
+/// `/tmp/perf-<pid>.map`.
+struct PerfMap {
+    file: Mutex<File>,
+}
+
+impl PerfMap {
+    fn create(path: &Path) -> Result<PerfMap> {
+        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(PerfMap { file: Mutex::new(file) })
+    }
+}
+
+impl ProfilingAgent for PerfMap {
+    fn register(&self, code: &CodeMemory, symbols: &[Symbol]) {
+        let base = code.text_start() as usize;
+        let mut lines = String::new();
+        for s in symbols {
+            // perf reads the rest of the line as the name, so names may contain spaces but not newlines.
+            let name = s.name.replace('\n', " ");
+            lines.push_str(&format!("{:x} {:x} {name}\n", base + s.loc.start as usize, s.loc.length));
+        }
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        // Profiling is best effort: a full disk must not fail compilation.
+        let _ = file.write_all(lines.as_bytes());
+    }
+}
+
+/// A jitdump file (format: `tools/perf/Documentation/jitdump-specification.txt` in Linux).
+pub(crate) struct JitDump {
+    state: Mutex<JitDumpState>,
+    _marker: weft_runtime::JitDumpMarker,
+}
+
+struct JitDumpState {
+    file: File,
+    /// Each `JIT_CODE_LOAD` record carries a unique, increasing index.
+    next_code_index: u64,
+}
+
+const JITDUMP_MAGIC: u32 = 0x4A69_5444;
+const JITDUMP_VERSION: u32 = 1;
+const JIT_CODE_LOAD: u32 = 0;
+const JIT_CODE_DEBUG_INFO: u32 = 2;
+#[cfg(target_arch = "x86_64")]
+const ELF_MACHINE: u32 = 62; // EM_X86_64
+#[cfg(target_arch = "aarch64")]
+const ELF_MACHINE: u32 = 183; // EM_AARCH64
+
+impl JitDump {
+    pub(crate) fn create(path: &Path) -> Result<JitDump> {
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut header = Vec::with_capacity(40);
+        header.extend_from_slice(&JITDUMP_MAGIC.to_le_bytes());
+        header.extend_from_slice(&JITDUMP_VERSION.to_le_bytes());
+        header.extend_from_slice(&40u32.to_le_bytes()); // size of this header
+        header.extend_from_slice(&ELF_MACHINE.to_le_bytes());
+        header.extend_from_slice(&0u32.to_le_bytes()); // padding
+        header.extend_from_slice(&std::process::id().to_le_bytes());
+        header.extend_from_slice(&weft_runtime::monotonic_ns().to_le_bytes());
+        header.extend_from_slice(&0u64.to_le_bytes()); // flags
+        file.write_all(&header).with_context(|| format!("cannot write {}", path.display()))?;
+        let marker = weft_runtime::JitDumpMarker::new(&file)
+            .with_context(|| format!("cannot map {} for perf to find", path.display()))?;
+        Ok(JitDump { state: Mutex::new(JitDumpState { file, next_code_index: 0 }), _marker: marker })
+    }
+}
+
+fn record_header(out: &mut Vec<u8>, id: u32, total_size: usize) {
+    out.extend_from_slice(&id.to_le_bytes());
+    out.extend_from_slice(&(total_size as u32).to_le_bytes());
+    out.extend_from_slice(&weft_runtime::monotonic_ns().to_le_bytes());
+}
+
+impl ProfilingAgent for JitDump {
+    fn register(&self, code: &CodeMemory, symbols: &[Symbol]) {
+        let base = code.text_start() as u64;
+        let text = code.text();
+        let pid = std::process::id();
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        for s in symbols {
+            let addr = base + u64::from(s.loc.start);
+            let bytes = &text[s.loc.start as usize..][..s.loc.length as usize];
+            let name = s.name.replace('\0', " ");
+            record_header(&mut out, JIT_CODE_LOAD, 16 + 40 + name.len() + 1 + bytes.len());
+            out.extend_from_slice(&pid.to_le_bytes());
+            out.extend_from_slice(&pid.to_le_bytes()); // tid: the records describe code, not a thread
+            out.extend_from_slice(&addr.to_le_bytes()); // vma
+            out.extend_from_slice(&addr.to_le_bytes()); // code_addr
+            out.extend_from_slice(&u64::from(s.loc.length).to_le_bytes());
+            out.extend_from_slice(&state.next_code_index.to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.push(0);
+            out.extend_from_slice(bytes);
+            state.next_code_index += 1;
+        }
+        let _ = JIT_CODE_DEBUG_INFO;
+        // Profiling is best effort: a full disk must not fail compilation.
+        let _ = state.file.write_all(&out);
+    }
+}
