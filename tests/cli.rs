@@ -7,8 +7,16 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Runs weft from the repository root, with a compilation cache of its own (never the user's).
 fn weft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weft")).args(args).current_dir(root()).output().expect("weft runs")
+    weft_command(args).output().expect("weft runs")
+}
+
+fn weft_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    let cache = std::env::temp_dir().join(format!("weft-cli-test-{}/cache", std::process::id()));
+    command.args(args).current_dir(root()).env("WEFT_CACHE_DIR", cache);
+    command
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -242,4 +250,203 @@ fn missing_directory_is_explained() {
     let out = weft(&["run", "--dir", "/definitely/not/here", &wasi_program("exit_code")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("/definitely/not/here"), "{}", text(&out.stderr));
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("weft-cli-test-{}/{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn compile_then_run_precompiled_like_a_new_user() {
+    let dir = fresh_dir("precompiled");
+    let cwasm = dir.join("add.cwasm");
+    let cwasm = cwasm.to_str().unwrap();
+    let out = weft(&["compile", "examples/add.wat", "-o", cwasm]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Precompiled code is trusted native code: it needs to be allowed.
+    let out = weft(&["run", "--invoke", "add", cwasm, "2", "3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--allow-precompiled"), "{}", text(&out.stderr));
+    let out = weft(&["run", "--allow-precompiled", "--invoke", "add", cwasm, "2", "3"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "5\n");
+    // Other code-generation flags than at compile time: refused, naming the setting.
+    let out = weft(&["run", "--allow-precompiled", "--fuel", "1000", "--invoke", "add", cwasm, "2", "3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("consume_fuel: artifact false, engine true"), "{}", text(&out.stderr));
+    let out = weft(&["compile", "--consume-fuel", "examples/add.wat", "-o", cwasm]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = weft(&["run", "--allow-precompiled", "--fuel", "1000", "--invoke", "add", cwasm, "2", "3"]);
+    assert_eq!(text(&out.stdout), "5\n", "{}", text(&out.stderr));
+    // A damaged artifact is a clear error, never a crash.
+    let mut bytes = std::fs::read(cwasm).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(cwasm, &bytes).unwrap();
+    let out = weft(&["run", "--allow-precompiled", "--fuel", "1000", "--invoke", "add", cwasm, "2", "3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("corrupt"), "{}", text(&out.stderr));
+    // The default output name is the input's with .cwasm.
+    std::fs::copy(root().join("examples/trap.wat"), dir.join("trap.wat")).unwrap();
+    let out = weft(&["compile", dir.join("trap.wat").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = weft(&["run", "--allow-precompiled", "--invoke", "div", dir.join("trap.cwasm").to_str().unwrap(), "0"]);
+    assert_eq!(out.status.code(), Some(134), "traps still map to wasm traps: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("divide by zero"), "{}", text(&out.stderr));
+}
+
+fn cache_entries(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn run_caches_compiled_code_unless_told_not_to() {
+    let cache = fresh_dir("cache-run");
+    let cache_arg = cache.to_str().unwrap();
+    let out = weft(&["run", "--no-cache", "--cache-dir", cache_arg, "examples/hello.wat"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(cache_entries(&cache).is_empty(), "--no-cache wrote to the cache");
+    for _ in 0..2 {
+        let out = weft(&["run", "--cache-dir", cache_arg, "examples/hello.wat"]);
+        assert_eq!(text(&out.stdout), "Hello from Weft, wasm!\n", "{}", text(&out.stderr));
+        assert_eq!(cache_entries(&cache).len(), 1);
+    }
+    // Another optimisation level is another entry.
+    let out = weft(&["run", "-O", "0", "--cache-dir", cache_arg, "examples/hello.wat"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(cache_entries(&cache).len(), 2);
+}
+
+#[test]
+fn two_processes_writing_one_cache_entry_do_not_corrupt_it() {
+    let engine = weft::Engine::default();
+    for round in 0..6 {
+        let cache = fresh_dir(&format!("cache-race-{round}"));
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                weft_command(&[
+                    "run",
+                    "--cache-dir",
+                    cache.to_str().unwrap(),
+                    "--invoke",
+                    "add",
+                    "examples/add.wat",
+                    "20",
+                    "22",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(text(&out.stdout), "42\n", "{}", text(&out.stderr));
+        }
+        let entries = cache_entries(&cache);
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        let bytes = std::fs::read(&entries[0]).unwrap();
+        weft::Module::deserialize(&engine, &bytes).expect("the entry is a whole, valid artifact");
+        let out =
+            weft(&["run", "--cache-dir", cache.to_str().unwrap(), "--invoke", "add", "examples/add.wat", "1", "2"]);
+        assert_eq!(text(&out.stdout), "3\n", "{}", text(&out.stderr));
+    }
+}
+
+/// The `JIT_CODE_LOAD` records of a jitdump file: (address, size, name, code bytes).
+fn jitdump_code_loads(bytes: &[u8]) -> Vec<(u64, u64, String, Vec<u8>)> {
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    assert_eq!(u32_at(0), 0x4A69_5444, "jitdump magic");
+    assert_eq!(u32_at(4), 1, "jitdump version");
+    let header_size = u32_at(8) as usize;
+    assert_eq!(header_size, 40);
+    assert_eq!(u32_at(12), 62, "EM_X86_64");
+    let mut records = Vec::new();
+    let mut at = header_size;
+    while at < bytes.len() {
+        let (id, size) = (u32_at(at), u32_at(at + 4) as usize);
+        assert!(size >= 16 && at + size <= bytes.len(), "record at {at} of size {size}");
+        if id == 0 {
+            let body = at + 16;
+            let (vma, addr, len) = (u64_at(body + 8), u64_at(body + 16), u64_at(body + 24));
+            assert_eq!(vma, addr);
+            let name_start = body + 40;
+            let name_end = name_start + bytes[name_start..].iter().position(|&b| b == 0).unwrap();
+            let code = bytes[name_end + 1..name_end + 1 + len as usize].to_vec();
+            assert_eq!(name_end + 1 + len as usize, at + size, "record size covers name and code exactly");
+            records.push((addr, len, String::from_utf8(bytes[name_start..name_end].to_vec()).unwrap(), code));
+        }
+        at += size;
+    }
+    records
+}
+
+const NAMED: &str = r#"(module $calc
+    (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    (func $square (export "square") (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))
+    (func $_ZN4calc6double17h0123456789abcdefE (export "double") (param i32) (result i32)
+        (i32.add (local.get 0) (local.get 0))))"#;
+
+#[test]
+fn profile_jitdump_writes_every_function_with_its_code() {
+    let dir = fresh_dir("jitdump");
+    let module = temp_file("named.wat", NAMED);
+    let child =
+        weft_command(&["run", "--no-cache", "--profile=jitdump", "--invoke", "square", module.to_str().unwrap(), "7"])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(text(&out.stdout), "49\n");
+    let records = jitdump_code_loads(&std::fs::read(dir.join(format!("jit-{pid}.dump"))).unwrap());
+    let names: Vec<&str> = records.iter().map(|r| r.2.as_str()).collect();
+    assert!(names.contains(&"calc::square"), "{names:?}");
+    assert!(names.contains(&"calc::calc::double"), "Rust names are demangled: {names:?}");
+    assert!(names.iter().any(|n| n.starts_with("calc::host-to-wasm trampoline")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("wasm-to-host trampoline")), "{names:?}");
+    let mut ranges: Vec<(u64, u64)> = records.iter().map(|r| (r.0, r.0 + r.1)).collect();
+    ranges.sort();
+    assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "functions overlap: {ranges:x?}");
+    for (_, len, name, code) in &records {
+        assert!(*len > 0 && code.len() as u64 == *len, "{name}");
+    }
+    // Each compiled function ends in a return (x86-64 `ret`, 0xc3) of its own.
+    let square = records.iter().find(|r| r.2 == "calc::square").unwrap();
+    assert_eq!(square.3.last(), Some(&0xc3), "{:x?}", square.3);
+}
+
+#[test]
+fn profile_perfmap_names_every_function() {
+    let module = temp_file("named-map.wat", NAMED);
+    let child =
+        weft_command(&["run", "--no-cache", "--profile=perfmap", "--invoke", "double", module.to_str().unwrap(), "7"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(text(&out.stdout), "14\n");
+    let map_path = PathBuf::from(format!("/tmp/perf-{pid}.map"));
+    let map = std::fs::read_to_string(&map_path).unwrap();
+    let _ = std::fs::remove_file(&map_path);
+    let mut seen = Vec::new();
+    for line in map.lines() {
+        let mut parts = line.splitn(3, ' ');
+        let start = u64::from_str_radix(parts.next().unwrap(), 16).unwrap();
+        let size = u64::from_str_radix(parts.next().unwrap(), 16).unwrap();
+        assert!(start > 0 && size > 0, "{line}");
+        seen.push(parts.next().unwrap().to_string());
+    }
+    assert!(seen.contains(&"calc::square".to_string()), "{seen:?}");
+    assert!(seen.contains(&"calc::calc::double".to_string()), "{seen:?}");
+    assert!(seen.iter().any(|n| n.starts_with("wasm-to-host trampoline (func (param i32)")), "{seen:?}");
 }

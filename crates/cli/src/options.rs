@@ -3,7 +3,7 @@
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
-use weft::{Config, Engine, Module, ProfilingStrategy};
+use weft::{ArtifactError, Config, Engine, Module, ProfilingStrategy};
 
 /// Code-generation options of `weft run` and `weft compile`. A precompiled module runs only with the options it
 /// was compiled with.
@@ -97,10 +97,16 @@ pub fn load_module(engine: &Engine, path: &std::path::Path, allow_precompiled: b
             path.display()
         );
     }
-    Module::deserialize_file(engine, path).context(
-        "precompiled modules run only with the same weft build, CPU and code-generation flags (-O, \
-         --epoch-interruption/--timeout, --consume-fuel/--fuel, --explicit-bounds-checks) they were compiled with",
-    )
+    Module::deserialize_file(engine, path).map_err(|e| match e.downcast_ref::<ArtifactError>() {
+        Some(
+            ArtifactError::OtherSettings(_) | ArtifactError::OtherTarget { .. } | ArtifactError::OtherBuild { .. },
+        ) => anyhow::anyhow!(
+            "{e:#}\n(a precompiled module runs only with the weft build, CPU and code-generation flags it was \
+             compiled with: -O, --epoch-interruption or --timeout, --consume-fuel or --fuel, \
+             --explicit-bounds-checks; compile it again with `weft compile`)"
+        ),
+        _ => e,
+    })
 }
 
 fn parse_opt_level(text: &str) -> Result<weft::OptLevel, String> {

@@ -209,3 +209,52 @@ impl ProfilingAgent for JitDump {
         let _ = state.file.write_all(&out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Engine, Module};
+
+    #[test]
+    fn jitdump_records_match_the_loaded_code() {
+        let path = std::env::temp_dir().join(format!("weft-jitdump-unit-{}.dump", std::process::id()));
+        let agent = JitDump::create(&path).unwrap();
+        let module = Module::new(
+            &Engine::default(),
+            r#"(module $m (func $f (export "f") (result i32) i32.const 1) (func (param i64) (result i64) local.get 0))"#,
+        )
+        .unwrap();
+        let code = &module.inner.code;
+        let symbols = module_symbols(&module.inner.module, code.info());
+        agent.register(code, &symbols);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        assert_eq!(u32_at(20), std::process::id(), "the header names this process");
+        let mut at = 40;
+        let mut found = Vec::new();
+        while at < bytes.len() {
+            let size = u32_at(at + 4) as usize;
+            if u32_at(at) == JIT_CODE_LOAD {
+                let name_start = at + 56;
+                let name_len = bytes[name_start..].iter().position(|&b| b == 0).unwrap();
+                let name = String::from_utf8(bytes[name_start..name_start + name_len].to_vec()).unwrap();
+                let code_bytes = bytes[name_start + name_len + 1..at + size].to_vec();
+                found.push((u64_at(at + 32), u64_at(at + 40), name, code_bytes, u64_at(at + 48)));
+            }
+            at += size;
+        }
+        assert_eq!(found.len(), symbols.len());
+        let base = code.text_start() as u64;
+        for (i, (symbol, (addr, size, name, code_bytes, index))) in symbols.iter().zip(&found).enumerate() {
+            assert_eq!(*addr, base + u64::from(symbol.loc.start), "{name}");
+            assert_eq!(*size, u64::from(symbol.loc.length), "{name}");
+            assert_eq!(name, &symbol.name);
+            assert_eq!(&code_bytes[..], &code.text()[symbol.loc.start as usize..][..symbol.loc.length as usize]);
+            assert_eq!(*index, i as u64, "code indices count up");
+        }
+        let names: Vec<&str> = found.iter().map(|f| f.2.as_str()).collect();
+        assert_eq!(names[..2], ["m::f", "m::wasm-function[1]"]);
+    }
+}
