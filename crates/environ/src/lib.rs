@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod compiled;
+mod debug;
 mod indices;
 mod module;
 mod offsets;
@@ -20,6 +21,7 @@ mod tunables;
 mod types;
 
 pub use compiled::*;
+pub use debug::{LineRow, LineTable};
 pub use indices::*;
 pub use module::*;
 pub use offsets::*;

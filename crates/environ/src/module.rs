@@ -161,6 +161,8 @@ pub struct Module {
     pub func_names: HashMap<FuncIndex, String>,
     /// Functions whose reference may be taken (`ref.func`, exports, element segments).
     pub escaping_funcs: Vec<FuncIndex>,
+    /// Source lines from the module's DWARF sections, if it has them (for profilers).
+    pub line_table: Option<crate::LineTable>,
 }
 
 impl Module {

@@ -137,6 +137,8 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> Result<ModuleTra
     let mut module = Module::default();
     let mut function_bodies = Vec::new();
     let mut escaping = std::collections::BTreeSet::new();
+    let mut debug_sections = std::collections::HashMap::new();
+    let mut code_section_start = None;
 
     for payload in parser.parse_all(wasm) {
         let payload = payload?;
@@ -277,16 +279,24 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> Result<ModuleTra
                     module.data.push(DataSegment { mode, data: d.data.into() });
                 }
             }
+            Payload::CodeSectionStart { unchecked_range, .. } => {
+                code_section_start = Some(unchecked_range.start as u32)
+            }
             Payload::CustomSection(c) => {
                 if let KnownCustom::Name(names) = c.as_known() {
                     // A malformed name section is not an error: the spec says custom sections are never validated.
                     let _ = read_names(names, &mut module);
+                } else if c.name().starts_with(".debug_") {
+                    debug_sections.insert(c.name(), c.data());
                 }
             }
             _ => {}
         }
     }
     module.escaping_funcs = escaping.into_iter().map(FuncIndex::from_u32).collect();
+    if let Some(start) = code_section_start {
+        module.line_table = crate::debug::read_line_table(&debug_sections, start);
+    }
     Ok(ModuleTranslation { module, function_bodies, features })
 }
 

@@ -16,7 +16,7 @@ use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use weft_environ::{CompiledCode, DefinedFuncIndex, FunctionLoc, Module};
+use weft_environ::{CompiledCode, DefinedFuncIndex, FunctionLoc, LineRow, LineTable, Module};
 use weft_runtime::CodeMemory;
 
 /// Which profiler an engine tells about the code it compiles (see [`crate::Config::profiler`]).
@@ -181,6 +181,35 @@ fn record_header(out: &mut Vec<u8>, id: u32, total_size: usize) {
     out.extend_from_slice(&weft_runtime::monotonic_ns().to_le_bytes());
 }
 
+/// The `JIT_CODE_DEBUG_INFO` record for the function at `loc` (which perf wants before its `JIT_CODE_LOAD`): an
+/// entry wherever the source line changes, from the address map (code offset → wasm offset) and the module's line
+/// table (wasm offset → file and line). Nothing for code without lines, such as trampolines.
+fn write_debug_info(out: &mut Vec<u8>, lines: &LineTable, code: &CompiledCode, loc: FunctionLoc, base: u64) {
+    let end = loc.start + loc.length;
+    let first = code.address_map.partition_point(|&(offset, _)| offset < loc.start);
+    let mut entries: Vec<(u64, LineRow)> = Vec::new();
+    for &(offset, wasm) in code.address_map[first..].iter().take_while(|&&(offset, _)| offset < end) {
+        let Some(row) = (wasm != u32::MAX).then(|| lines.lookup(wasm)).flatten() else { continue };
+        if entries.last().is_none_or(|(_, last)| (last.file, last.line) != (row.file, row.line)) {
+            entries.push((base + u64::from(offset), row));
+        }
+    }
+    if entries.is_empty() {
+        return;
+    }
+    let size: usize = 16 + 16 + entries.iter().map(|(_, row)| 16 + lines.file_name(*row).len() + 1).sum::<usize>();
+    record_header(out, JIT_CODE_DEBUG_INFO, size);
+    out.extend_from_slice(&(base + u64::from(loc.start)).to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+    for (addr, row) in entries {
+        out.extend_from_slice(&addr.to_le_bytes());
+        out.extend_from_slice(&row.line.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes()); // discriminator
+        out.extend_from_slice(lines.file_name(row).replace('\0', " ").as_bytes());
+        out.push(0);
+    }
+}
+
 impl ProfilingAgent for JitDump {
     fn register(&self, code: &CodeMemory, symbols: &[Symbol]) {
         let base = code.text_start() as u64;
@@ -188,9 +217,13 @@ impl ProfilingAgent for JitDump {
         let pid = std::process::id();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
+        let lines = code.module().and_then(|m| m.line_table.as_ref());
         for s in symbols {
             let addr = base + u64::from(s.loc.start);
             let bytes = &text[s.loc.start as usize..][..s.loc.length as usize];
+            if let Some(lines) = lines {
+                write_debug_info(&mut out, lines, code.info(), s.loc, base);
+            }
             let name = s.name.replace('\0', " ");
             record_header(&mut out, JIT_CODE_LOAD, 16 + 40 + name.len() + 1 + bytes.len());
             out.extend_from_slice(&pid.to_le_bytes());
@@ -204,7 +237,6 @@ impl ProfilingAgent for JitDump {
             out.extend_from_slice(bytes);
             state.next_code_index += 1;
         }
-        let _ = JIT_CODE_DEBUG_INFO;
         // Profiling is best effort: a full disk must not fail compilation.
         let _ = state.file.write_all(&out);
     }
@@ -256,5 +288,130 @@ mod tests {
         }
         let names: Vec<&str> = found.iter().map(|f| f.2.as_str()).collect();
         assert_eq!(names[..2], ["m::f", "m::wasm-function[1]"]);
+    }
+
+    /// A module with hand-made DWARF: a line program saying the `n`th operator of `$sum` is on line `100 + n` of
+    /// `/src/calc.c`.
+    fn module_with_dwarf() -> Vec<u8> {
+        use gimli::write::{Address, DwarfUnit, EndianVec, LineProgram, LineString, Sections};
+        use gimli::{Encoding, Format, LineEncoding, LittleEndian};
+        let wasm = wat::parse_str(
+            r#"(module $calc (func $sum (export "sum") (param i32 i32) (result i32)
+                local.get 0 local.get 1 i32.add i32.const 3 i32.mul))"#,
+        )
+        .unwrap();
+        let mut code_start = 0;
+        let mut offsets = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
+            match payload.unwrap() {
+                wasmparser::Payload::CodeSectionStart { unchecked_range, .. } => code_start = unchecked_range.start,
+                wasmparser::Payload::CodeSectionEntry(body) => {
+                    let mut ops = body.get_operators_reader().unwrap();
+                    while !ops.eof() {
+                        offsets.push(ops.read_with_offset().unwrap().1 as u64 - code_start as u64);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let encoding = Encoding { format: Format::Dwarf32, version: 4, address_size: 4 };
+        let mut program = LineProgram::new(
+            encoding,
+            LineEncoding::default(),
+            LineString::String(b"/src".to_vec()),
+            None,
+            LineString::String(b"calc.c".to_vec()),
+            None,
+        );
+        let dir = program.default_directory();
+        let file = program.add_file(LineString::String(b"calc.c".to_vec()), dir, None);
+        program.begin_sequence(Some(Address::Constant(offsets[0])));
+        for (n, offset) in offsets.iter().enumerate() {
+            program.row().address_offset = offset - offsets[0];
+            program.row().file = file;
+            program.row().line = 100 + n as u64;
+            program.generate_row();
+        }
+        program.end_sequence(offsets.last().unwrap() - offsets[0] + 1);
+        let mut dwarf = DwarfUnit::new(encoding);
+        dwarf.unit.line_program = program;
+        // As compilers do: the unit names its compilation directory, which DWARF 4 file entries are relative to.
+        let root = dwarf.unit.root();
+        let comp_dir = gimli::write::AttributeValue::String(b"/src".to_vec());
+        dwarf.unit.get_mut(root).set(gimli::DW_AT_comp_dir, comp_dir);
+        let mut sections = Sections::new(EndianVec::new(LittleEndian));
+        dwarf.write(&mut sections).unwrap();
+        let mut out = wasm;
+        sections
+            .for_each(|id, data| -> Result<(), ()> {
+                if !data.slice().is_empty() {
+                    append_custom_section(&mut out, id.name(), data.slice());
+                }
+                Ok(())
+            })
+            .unwrap();
+        out
+    }
+
+    fn append_custom_section(wasm: &mut Vec<u8>, name: &str, data: &[u8]) {
+        fn leb(out: &mut Vec<u8>, mut v: usize) {
+            loop {
+                let byte = (v & 0x7f) as u8;
+                v >>= 7;
+                out.push(if v == 0 { byte } else { byte | 0x80 });
+                if v == 0 {
+                    break;
+                }
+            }
+        }
+        let mut payload = Vec::new();
+        leb(&mut payload, name.len());
+        payload.extend_from_slice(name.as_bytes());
+        payload.extend_from_slice(data);
+        wasm.push(0);
+        leb(wasm, payload.len());
+        wasm.extend_from_slice(&payload);
+    }
+
+    #[test]
+    fn jitdump_maps_instructions_to_dwarf_source_lines() {
+        let module = Module::new(&Engine::default(), module_with_dwarf()).unwrap();
+        let lines = module.inner.module.line_table.as_ref().expect("the DWARF line program was read");
+        assert_eq!(lines.files, ["/src/calc.c"]);
+        assert_eq!(lines.rows.iter().map(|r| r.line).collect::<Vec<_>>(), [100, 101, 102, 103, 104, 105]);
+        let path = std::env::temp_dir().join(format!("weft-jitdump-dwarf-{}.dump", std::process::id()));
+        let agent = JitDump::create(&path).unwrap();
+        let code = &module.inner.code;
+        agent.register(code, &module_symbols(&module.inner.module, code.info()));
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        let (mut at, mut kinds, mut entries) = (40, Vec::new(), Vec::new());
+        let sum = code.text_start() as u64 + u64::from(code.info().functions[0].start);
+        while at < bytes.len() {
+            let (id, size) = (u32_at(at), u32_at(at + 4) as usize);
+            kinds.push(id);
+            if id == JIT_CODE_DEBUG_INFO {
+                assert_eq!(u64_at(at + 16), sum, "the record names the function's address");
+                let mut entry = at + 32;
+                for _ in 0..u64_at(at + 24) {
+                    let (addr, line) = (u64_at(entry), u32_at(entry + 8));
+                    let name_len = bytes[entry + 16..].iter().position(|&b| b == 0).unwrap();
+                    assert_eq!(&bytes[entry + 16..entry + 16 + name_len], b"/src/calc.c");
+                    entries.push((addr, line));
+                    entry += 16 + name_len + 1;
+                }
+                assert_eq!(entry, at + size, "the record's size covers its entries exactly");
+            }
+            at += size;
+        }
+        assert_eq!(kinds[..2], [JIT_CODE_DEBUG_INFO, JIT_CODE_LOAD], "line info precedes the code it describes");
+        assert_eq!(kinds.iter().filter(|&&k| k == JIT_CODE_DEBUG_INFO).count(), 1, "trampolines have no lines");
+        let len = u64::from(code.info().functions[0].length);
+        assert!(entries.iter().all(|&(addr, _)| addr >= sum && addr < sum + len), "{entries:x?}");
+        assert!(entries.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 != w[1].1), "{entries:?}");
+        let lines: std::collections::BTreeSet<u32> = entries.iter().map(|e| e.1).collect();
+        assert!(lines.len() >= 3 && lines.iter().all(|l| (100..=105).contains(l)), "{lines:?}");
     }
 }
