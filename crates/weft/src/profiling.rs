@@ -190,8 +190,13 @@ fn write_debug_info(out: &mut Vec<u8>, lines: &LineTable, code: &CompiledCode, l
     let mut entries: Vec<(u64, LineRow)> = Vec::new();
     for &(offset, wasm) in code.address_map[first..].iter().take_while(|&&(offset, _)| offset < end) {
         let Some(row) = (wasm != u32::MAX).then(|| lines.lookup(wasm)).flatten() else { continue };
-        if entries.last().is_none_or(|(_, last)| (last.file, last.line) != (row.file, row.line)) {
-            entries.push((base + u64::from(offset), row));
+        match entries.last() {
+            // The prologue (stack check, frame set-up) has no wasm offset: count it to the function's first line.
+            None => entries.push((base + u64::from(loc.start), row)),
+            Some((_, last)) if (last.file, last.line) != (row.file, row.line) => {
+                entries.push((base + u64::from(offset), row))
+            }
+            Some(_) => {}
         }
     }
     if entries.is_empty() {
@@ -410,6 +415,7 @@ mod tests {
         assert_eq!(kinds.iter().filter(|&&k| k == JIT_CODE_DEBUG_INFO).count(), 1, "trampolines have no lines");
         let len = u64::from(code.info().functions[0].length);
         assert!(entries.iter().all(|&(addr, _)| addr >= sum && addr < sum + len), "{entries:x?}");
+        assert_eq!(entries[0], (sum, 100), "the prologue counts to the first line");
         assert!(entries.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 != w[1].1), "{entries:?}");
         let lines: std::collections::BTreeSet<u32> = entries.iter().map(|e| e.1).collect();
         assert!(lines.len() >= 3 && lines.iter().all(|l| (100..=105).contains(l)), "{lines:?}");
