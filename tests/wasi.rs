@@ -289,7 +289,7 @@ fn symlink_swaps_during_a_path_walk_never_lead_outside() {
         std::thread::spawn(move || {
             let mut flips = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let target = if flips % 2 == 0 { "../outside" } else { "real" };
+                let target = if flips.is_multiple_of(2) { "../outside" } else { "real" };
                 let staged = dir.join("box/staged");
                 let _ = std::fs::remove_file(&staged);
                 std::os::unix::fs::symlink(target, &staged).unwrap();

@@ -19,19 +19,24 @@ pub struct WastCommand {
 impl WastCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let engine = weft::Engine::default();
-        let (mut passed, mut failed) = (0, 0);
+        let (mut passed, mut failed, mut skipped) = (0, 0, 0);
         for file in &self.files {
             let mut cx = weft_wast::WastContext::new(&engine)?;
             match cx.run_file(file) {
                 Ok(outcome) => {
-                    println!("{}: {} passed, {} failed", file.display(), outcome.passed, outcome.failed());
+                    let counts = counts(outcome.passed, outcome.failed(), outcome.skipped.len());
+                    println!("{}: {counts}", file.display());
                     if self.verbose {
                         for f in &outcome.failures {
                             println!("  {f}");
                         }
+                        for (f, deviation) in &outcome.skipped {
+                            println!("  skipped {}:{}: {}", f.file, f.line, deviation.reason);
+                        }
                     }
                     passed += outcome.passed;
                     failed += outcome.failed();
+                    skipped += outcome.skipped.len();
                 }
                 Err(e) => {
                     println!("{}: cannot run: {e:#}", file.display());
@@ -39,7 +44,18 @@ impl WastCommand {
                 }
             }
         }
-        println!("{passed} passed, {failed} failed");
+        println!("{}", counts(passed, failed, skipped));
+        if skipped > 0 && !self.verbose {
+            println!("(skipped: directives of the spec suite that test other proposals; --verbose lists them)");
+        }
         Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
+}
+
+fn counts(passed: usize, failed: usize, skipped: usize) -> String {
+    let mut text = format!("{passed} passed, {failed} failed");
+    if skipped > 0 {
+        text.push_str(&format!(", {skipped} skipped"));
+    }
+    text
 }

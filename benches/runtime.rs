@@ -1,0 +1,178 @@
+//! The costs an embedder pays around running wasm: compiling, instantiating, calling in and out, growing memory,
+//! trapping. Run with `cargo bench -p weft --bench runtime`; each benchmark's doc comment says what one iteration
+//! is. Figures go to docs/benchmarks.md (never into test assertions).
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use weft::{Caller, Config, Engine, Instance, Linker, Module, Store};
+
+/// A module of `n` functions with loops, branches, calls, memory and float code: the compile benchmarks' input.
+fn generated_module(n: usize) -> Vec<u8> {
+    let mut wat = String::from("(module (memory 1) (global $g (mut i32) (i32.const 0))\n");
+    for i in 0..n {
+        let callee = if i == 0 { 0 } else { (i * 7919) % i };
+        wat.push_str(&format!(
+            "(func $f{i} (export \"f{i}\") (param i32 i32) (result i32) (local i32 f64)
+               (local.set 2 (i32.const {i}))
+               (block $out (loop $top
+                 (br_if $out (i32.ge_u (local.get 2) (local.get 1)))
+                 (i32.store (i32.and (i32.mul (local.get 2) (i32.const 4)) (i32.const 0xfffc))
+                   (i32.xor (local.get 0) (i32.load (i32.and (local.get 2) (i32.const 0xfffc)))))
+                 (local.set 3 (f64.add (local.get 3) (f64.convert_i32_u (local.get 2))))
+                 (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+                 (br $top)))
+               (if (i32.gt_u (local.get 1) (i32.const 3))
+                 (then (local.set 0 (call $f{callee} (local.get 0) (i32.sub (local.get 1) (i32.const 4))))))
+               (global.set $g (i32.add (global.get $g) (local.get 0)))
+               (i32.add (local.get 0) (i32.trunc_f64_s (local.get 3))))\n"
+        ));
+    }
+    wat.push(')');
+    wat::parse_str(wat).expect("the generated module is valid")
+}
+
+/// Compilation throughput (bytes of wasm per second): one iteration compiles a module of 400 functions (about
+/// 60 KB), in parallel on every core as `Module::new` does.
+fn compile(c: &mut Criterion) {
+    let wasm = generated_module(400);
+    let engine = Engine::default();
+    let mut group = c.benchmark_group("compile");
+    group.throughput(Throughput::Bytes(wasm.len() as u64));
+    group.sample_size(10);
+    group.bench_function("400 functions", |b| b.iter(|| Module::new(&engine, black_box(&wasm)).unwrap()));
+    let bytes = Module::new(&engine, &wasm).unwrap().serialize().unwrap();
+    group.bench_function("deserialize the same module", |b| {
+        b.iter(|| Module::deserialize(&engine, black_box(&bytes)).unwrap())
+    });
+    group.finish();
+}
+
+const SMALL: &str = r#"(module
+    (memory (export "memory") 1)
+    (table 4 funcref)
+    (global $a (mut i32) (i32.const 1))
+    (global $b (mut i64) (i64.const 2))
+    (global $c f64 (f64.const 3))
+    (elem (i32.const 0) $id $id)
+    (data (i32.const 0) "a small data segment")
+    (data (i32.const 1024) "and another one")
+    (func $id (export "id") (param i32) (result i32) (local.get 0)))"#;
+
+/// Instantiation of a small module (one memory, a table with an element segment, three globals, two data
+/// segments): one iteration is `Instance::new` in a fresh store (store creation not timed), then the store made
+/// by `Store::new` plus `Instance::new`.
+fn instantiate(c: &mut Criterion) {
+    let engine = Engine::default();
+    let module = Module::new(&engine, SMALL).unwrap();
+    c.bench_function("instantiate small module", |b| {
+        b.iter_batched(
+            || Store::new(&engine, ()),
+            |mut store| {
+                Instance::new(&mut store, &module, &[]).unwrap();
+                store
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    c.bench_function("new store + instantiate small module", |b| {
+        b.iter(|| {
+            let mut store = Store::new(&engine, ());
+            Instance::new(&mut store, black_box(&module), &[]).unwrap();
+            store
+        })
+    });
+}
+
+/// Calls across the boundary: host→wasm is one `TypedFunc::call` of an `(i32) -> i32` identity function; wasm→host
+/// is one call of an imported `(i32) -> i32` host closure from a wasm loop (the loop runs 1000 calls per
+/// iteration, so criterion's time per element is the cost of one call); untyped `Func::call` for comparison.
+fn calls(c: &mut Criterion) {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "host" "inc" (func $inc (param i32) (result i32)))
+            (func (export "id") (param i32) (result i32) (local.get 0))
+            (func (export "call_host") (param $n i32) (result i32) (local $acc i32)
+              (loop $l
+                (local.set $acc (call $inc (local.get $acc)))
+                (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+              (local.get $acc)))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new();
+    linker.func_wrap("host", "inc", |_: Caller<'_, ()>, x: i32| x.wrapping_add(1)).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let id = instance.get_typed_func::<i32, i32>(&mut store, "id").unwrap();
+    c.bench_function("host-to-wasm TypedFunc (i32)->i32", |b| b.iter(|| id.call(&mut store, black_box(7)).unwrap()));
+    let untyped = instance.get_func(&mut store, "id").unwrap();
+    let mut results = [weft::Val::I32(0)];
+    c.bench_function("host-to-wasm Func::call (i32)->i32", |b| {
+        b.iter(|| untyped.call(&mut store, &[weft::Val::I32(black_box(7))], &mut results).unwrap())
+    });
+    let call_host = instance.get_typed_func::<i32, i32>(&mut store, "call_host").unwrap();
+    let mut group = c.benchmark_group("wasm-to-host");
+    group.throughput(Throughput::Elements(1000));
+    group
+        .bench_function("(i32)->i32 host closure", |b| b.iter(|| call_host.call(&mut store, black_box(1000)).unwrap()));
+    group.finish();
+}
+
+/// `memory.grow` by one page from wasm, 100 times per iteration in a fresh instance (instantiation not timed):
+/// with guard pages (no move, only protection changes) and with explicit bounds checks (a growable allocation).
+fn memory_grow(c: &mut Criterion) {
+    for (name, explicit) in [("guard pages", false), ("explicit bounds checks", true)] {
+        let mut config = Config::new();
+        config.explicit_bounds_checks(explicit);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(
+            &engine,
+            r#"(module (memory 1)
+                (func (export "grow") (param $n i32)
+                  (loop $l
+                    (drop (memory.grow (i32.const 1)))
+                    (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
+        )
+        .unwrap();
+        let mut group = c.benchmark_group("memory.grow");
+        group.throughput(Throughput::Elements(100));
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    let mut store = Store::new(&engine, ());
+                    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+                    let grow = instance.get_typed_func::<i32, ()>(&mut store, "grow").unwrap();
+                    (store, grow)
+                },
+                |(mut store, grow)| {
+                    grow.call(&mut store, 100).unwrap();
+                    store
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        group.finish();
+    }
+}
+
+/// A trap and its way back to the caller: one iteration calls a function that divides by zero three frames deep
+/// and gets the `Trap` error with its backtrace.
+fn trap(c: &mut Criterion) {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (func $div (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+            (func $mid (param i32) (result i32) (call $div (local.get 0)))
+            (func (export "crash") (param i32) (result i32) (call $mid (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let crash = instance.get_typed_func::<i32, i32>(&mut store, "crash").unwrap();
+    c.bench_function("trap three frames deep", |b| b.iter(|| crash.call(&mut store, black_box(0)).unwrap_err()));
+}
+
+criterion_group!(benches, compile, instantiate, calls, memory_grow, trap);
+criterion_main!(benches);
