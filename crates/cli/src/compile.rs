@@ -5,18 +5,25 @@ use anyhow::{Context as _, Result};
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use weft::{Engine, Module};
+use weft::{CodeListing, Engine, Module};
 
 /// Options of `weft compile`.
 #[derive(Parser)]
 #[command(after_help = "Examples:\n  weft compile app.wasm                 # writes app.cwasm\n  \
-weft compile app.wasm -o /srv/app.cwasm\n  weft run --allow-precompiled app.cwasm")]
+weft compile app.wasm -o /srv/app.cwasm\n  weft run --allow-precompiled app.cwasm\n  \
+weft compile --emit-clif app.clif --emit-asm app.s app.wasm")]
 pub struct CompileCommand {
     #[command(flatten)]
     codegen: CodegenOptions,
     /// Where to write the artifact (default: FILE with the extension .cwasm).
     #[arg(short, long, value_name = "OUTPUT")]
     output: Option<PathBuf>,
+    /// Also write the Cranelift IR of every function, as translated from wasm, to this file.
+    #[arg(long, value_name = "FILE")]
+    emit_clif: Option<PathBuf>,
+    /// Also write the generated machine code of every function (Cranelift's notation) to this file.
+    #[arg(long, value_name = "FILE")]
+    emit_asm: Option<PathBuf>,
     /// The module to compile (.wasm binary or .wat text).
     #[arg(value_name = "FILE")]
     module: PathBuf,
@@ -29,6 +36,13 @@ impl CompileCommand {
         config.cache_dir(None::<PathBuf>);
         let engine = Engine::new(&config)?;
         let module = Module::from_file(&engine, &self.module)?;
+        for (path, what) in [(&self.emit_clif, CodeListing::Clif), (&self.emit_asm, CodeListing::Asm)] {
+            if let Some(path) = path {
+                let source = std::fs::read(&self.module)?;
+                let listing = Module::code_listing(&engine, source, what)?;
+                std::fs::write(path, listing).with_context(|| format!("cannot write {}", path.display()))?;
+            }
+        }
         let bytes = module.serialize()?;
         let output = self.output.clone().unwrap_or_else(|| self.module.with_extension("cwasm"));
         // Written beside the target and renamed over it, so a running `weft run` that maps the old file keeps it.

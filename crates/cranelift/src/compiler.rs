@@ -58,6 +58,15 @@ pub enum OptLevel {
     SpeedAndSize,
 }
 
+/// Which listing [`Compiler::listing`] produces.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// Cranelift IR as translated from wasm, before Cranelift optimises it.
+    Clif,
+    /// The generated machine code, after optimisation and register allocation.
+    Asm,
+}
+
 /// Settings that select and configure the code generator.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct CompilerSettings {
@@ -188,6 +197,22 @@ impl Compiler {
         })
     }
 
+    /// Validates and translates defined function `i` of `module` to Cranelift IR.
+    fn translate_function(
+        &self,
+        env: &ModuleEnv<'_>,
+        i: usize,
+        body: FunctionBodyData<'_>,
+    ) -> Result<ir::Function, CompileError> {
+        let index = env.module.func_index(DefinedFuncIndex::from_u32(i as u32));
+        let mut validator = body.validator.into_validator(Default::default());
+        let sig = crate::func_translator::wasm_signature(&*self.isa, env.module.func_type(index));
+        let mut func = ir::Function::with_name_signature(UserFuncName::user(0, index.as_u32()), sig);
+        let mut fctx = FunctionBuilderContext::new();
+        FuncTranslator::translate(env, &*self.isa, &mut func, &mut fctx, index, &mut validator, &body.body)?;
+        Ok(func)
+    }
+
     /// Validates and compiles every function of `translation`, plus one entry trampoline per function type, and
     /// links them into one text section.
     pub fn compile_module(
@@ -203,12 +228,8 @@ impl Compiler {
             .into_par_iter()
             .enumerate()
             .map(|(i, body)| {
+                let func = self.translate_function(&env, i, body)?;
                 let index = module.func_index(DefinedFuncIndex::from_u32(i as u32));
-                let mut validator = body.validator.into_validator(Default::default());
-                let sig = crate::func_translator::wasm_signature(&*self.isa, module.func_type(index));
-                let mut func = ir::Function::with_name_signature(UserFuncName::user(0, index.as_u32()), sig);
-                let mut fctx = FunctionBuilderContext::new();
-                FuncTranslator::translate(&env, &*self.isa, &mut func, &mut fctx, index, &mut validator, &body.body)?;
                 self.compile_clif(func, &|| module.func_display_name(index))
             })
             .collect::<Result<_, _>>()?;
@@ -218,6 +239,46 @@ impl Compiler {
             .map(|ty| self.compile_clif(trampolines::array_to_wasm(&*self.isa, ty), &|| format!("trampoline {ty}")))
             .collect::<Result<_, _>>()?;
         link(&*self.isa, module, functions, trampolines)
+    }
+
+    /// A text listing of every defined function of `translation`, for reading the generated code: the Cranelift IR
+    /// the translator produces ([`Listing::Clif`]) or the machine code Cranelift makes of it ([`Listing::Asm`], in
+    /// Cranelift's own notation, after register allocation). Each function is headed by a `;;` comment naming it.
+    pub fn listing(
+        &self,
+        translation: ModuleTranslation<'_>,
+        tunables: &Tunables,
+        what: Listing,
+    ) -> Result<String, CompileError> {
+        let module = &translation.module;
+        let offsets = VMOffsets::new(module);
+        let env = ModuleEnv { module, offsets: &offsets, tunables };
+        let listings: Vec<String> = translation
+            .function_bodies
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let func = self.translate_function(&env, i, body)?;
+                let index = module.func_index(DefinedFuncIndex::from_u32(i as u32));
+                let name = module.func_display_name(index);
+                let text = match what {
+                    Listing::Clif => func.display().to_string(),
+                    Listing::Asm => {
+                        let mut ctx = Context::for_function(func);
+                        ctx.set_disasm(true);
+                        let compiled = ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| {
+                            CompileError::Codegen {
+                                function: name.clone(),
+                                message: cranelift_codegen::print_errors::pretty_error(e.func, e.inner),
+                            }
+                        })?;
+                        compiled.vcode.clone().unwrap_or_default()
+                    }
+                };
+                Ok(format!(";; function {} ({name})\n{text}\n", index.as_u32()))
+            })
+            .collect::<Result<_, CompileError>>()?;
+        Ok(listings.concat())
     }
 
     /// Compiles the wasm-to-host trampoline for host functions of type `ty`. Its text holds one function at 0.

@@ -15,4 +15,4 @@ mod compiler;
 mod func_translator;
 mod trampolines;
 
-pub use compiler::{CompileError, Compiler, CompilerSettings, OptLevel};
+pub use compiler::{CompileError, Compiler, CompilerSettings, Listing, OptLevel};

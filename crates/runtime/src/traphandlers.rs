@@ -125,7 +125,9 @@ struct CallThreadState {
     trap: Cell<Option<(Trap, usize)>>,
     /// Backtrace PCs, written in place by the signal handler: it runs on a small alternate stack, so it must not
     /// build large values on its own stack, and it must not allocate.
-    frames: UnsafeCell<[usize; MAX_BACKTRACE_FRAMES]>,
+    /// Left uninitialised: only the first `frames_len` are ever read, after `record_frames` wrote them (zeroing
+    /// 1 KiB on every call into wasm would cost more than the rest of the call).
+    frames: UnsafeCell<[std::mem::MaybeUninit<usize>; MAX_BACKTRACE_FRAMES]>,
     frames_len: Cell<usize>,
     /// The store's `last_exit_fp` when this activation began: the wasm-to-host trampoline frame (in the previous
     /// activation) through which the host called back into wasm, or 0. Backtraces continue from it.
@@ -193,7 +195,7 @@ pub unsafe fn catch_traps(
     let state = CallThreadState {
         jmp_buf: UnsafeCell::new([0; 8]),
         trap: Cell::new(None),
-        frames: UnsafeCell::new([0; MAX_BACKTRACE_FRAMES]),
+        frames: UnsafeCell::new([std::mem::MaybeUninit::uninit(); MAX_BACKTRACE_FRAMES]),
         frames_len: Cell::new(0),
         // SAFETY: the caller guarantees `store` is valid.
         entry_exit_fp: unsafe { (*store).last_exit_fp },
@@ -226,8 +228,10 @@ pub unsafe fn catch_traps(
         return Ok(());
     }
     if let Some((trap, pc)) = state.trap.get() {
-        // SAFETY: the handler finished writing before the jump; nothing else accesses the array now.
-        let frames = unsafe { (&(*state.frames.get()))[..state.frames_len.get()].to_vec() };
+        // SAFETY: the handler wrote the first `frames_len` entries and finished before the jump; nothing else
+        // accesses the array now.
+        let frames =
+            unsafe { (&(*state.frames.get()))[..state.frames_len.get()].iter().map(|f| f.assume_init()).collect() };
         return Err(UnwindReason::Trap(TrapInfo { trap, pc, frames }));
     }
     // SAFETY: the jump is over; nothing else refers to the state any more.

@@ -254,10 +254,19 @@ impl<Params: WasmTyList, Results: WasmTyList> TypedFunc<Params, Results> {
     /// Calls the function.
     pub fn call(&self, mut store: impl AsContextMut, params: Params) -> Result<Results> {
         let cx = store.as_context_mut();
-        let mut values = vec![ValRaw::default(); Params::types().len().max(Results::types().len())];
-        params.store(&mut values);
-        self.func.call_raw(&mut cx.0.opaque, &mut values)?;
-        Ok(Results::load(&values))
+        let len = Params::LEN.max(Results::LEN);
+        // Calls with few values (nearly all) need no allocation.
+        let mut inline = [ValRaw::default(); 8];
+        let mut heap = Vec::new();
+        let values = if len <= inline.len() {
+            &mut inline[..len]
+        } else {
+            heap.resize(len, ValRaw::default());
+            &mut heap[..]
+        };
+        params.store(values);
+        self.func.call_raw(&mut cx.0.opaque, values)?;
+        Ok(Results::load(values))
     }
 
     /// The untyped function.
@@ -297,6 +306,8 @@ wasm_ty! {
 
 /// A list of wasm values as a Rust type: `()`, a single [`WasmTy`], or a tuple of them.
 pub trait WasmTyList: Sized + Send + Sync + 'static {
+    /// How many values.
+    const LEN: usize;
     /// The types, in order.
     fn types() -> Vec<ValType>;
     /// Writes the values to `raw`.
@@ -306,6 +317,7 @@ pub trait WasmTyList: Sized + Send + Sync + 'static {
 }
 
 impl<A: WasmTy> WasmTyList for A {
+    const LEN: usize = 1;
     fn types() -> Vec<ValType> {
         vec![A::valtype()]
     }
@@ -321,6 +333,7 @@ macro_rules! tuple_list {
     ($($a:ident)*) => {
         #[allow(non_snake_case, unused_mut, unused_variables, unused_assignments, clippy::unused_unit)]
         impl<$($a: WasmTy,)*> WasmTyList for ($($a,)*) {
+            const LEN: usize = 0 $(+ { let _ = stringify!($a); 1 })*;
             fn types() -> Vec<ValType> {
                 vec![$($a::valtype()),*]
             }

@@ -67,7 +67,7 @@ pub use store::{AsContext, AsContextMut, InterruptHandle, Store, StoreContext, S
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::*;
 pub use values::{ExternRef, Val};
-pub use weft_cranelift::OptLevel;
+pub use weft_cranelift::{Listing as CodeListing, OptLevel};
 
 /// The README's examples, compiled and run as doctests so they stay true.
 #[doc = include_str!("../../../README.md")]

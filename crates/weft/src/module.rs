@@ -2,7 +2,7 @@
 
 use crate::serialize;
 use crate::types::{ExportType, ExternType, ImportType};
-use crate::{Engine, Result};
+use crate::{CodeListing, Engine, Result};
 use anyhow::{Context as _, bail};
 use std::sync::Arc;
 use weft_environ::{EntityType, translate_module};
@@ -83,6 +83,16 @@ impl Module {
         }
         let type_ids = module.types.iter().map(|t| engine.signature_id(t)).collect();
         Module { inner: Arc::new(ModuleInner { engine: engine.clone(), module, code, type_ids }) }
+    }
+
+    /// A text listing of the code `engine` generates for every defined function of `bytes` (binary or text), for
+    /// reading what the compiler made of it: the Cranelift IR as translated ([`CodeListing::Clif`]) or the
+    /// machine code ([`CodeListing::Asm`]). Compiles the module without loading it.
+    pub fn code_listing(engine: &Engine, bytes: impl AsRef<[u8]>, what: CodeListing) -> Result<String> {
+        let wasm = wat::parse_bytes(bytes.as_ref()).context("cannot parse the WebAssembly text")?;
+        let settings = &engine.config().code;
+        let translation = translate_module(&wasm, settings.features)?;
+        Ok(engine.inner.compiler.listing(translation, &settings.tunables, what)?)
     }
 
     /// Writes the compiled module as a precompiled artifact, which [`Module::deserialize`] loads without compiling
