@@ -476,3 +476,27 @@ fn profile_perfmap_names_every_function() {
     assert!(seen.contains(&"calc::calc::double".to_string()), "{seen:?}");
     assert!(seen.iter().any(|n| n.starts_with("wasm-to-host trampoline (func (param i32)")), "{seen:?}");
 }
+
+#[test]
+fn compile_emits_clif_and_machine_code_listings() {
+    let dir = fresh_dir("listings");
+    let (clif, asm) = (dir.join("add.clif"), dir.join("add.s"));
+    let out = weft(&[
+        "compile",
+        "examples/trap.wat",
+        "-o",
+        dir.join("trap.cwasm").to_str().unwrap(),
+        "--emit-clif",
+        clif.to_str().unwrap(),
+        "--emit-asm",
+        asm.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let clif = std::fs::read_to_string(clif).unwrap();
+    assert!(clif.starts_with(";; function 0 (div)"), "{clif}");
+    assert!(clif.contains("udiv"), "the IR has the division: {clif}");
+    let asm = std::fs::read_to_string(asm).unwrap();
+    assert!(asm.starts_with(";; function 0 (div)"), "{asm}");
+    assert!(asm.contains("div") && asm.contains("ret"), "machine code with the division and a return: {asm}");
+    assert!(dir.join("trap.cwasm").exists(), "the artifact is still written");
+}
