@@ -140,10 +140,7 @@ impl Compiler {
     fn compile_clif(&self, func: ir::Function, name: &dyn Fn() -> String) -> Result<CompiledFunction, CompileError> {
         let user_names = func.params.user_named_funcs().clone();
         let mut ctx = Context::for_function(func);
-        let compiled = ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| CompileError::Codegen {
-            function: name(),
-            message: cranelift_codegen::print_errors::pretty_error(e.func, e.inner),
-        })?;
+        let compiled = ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| codegen_error(&name(), e))?;
         let unwind = match compiled.create_unwind_info(&*self.isa) {
             Ok(Some(cranelift_codegen::isa::unwind::UnwindInfo::SystemV(info))) => Some(info),
             Ok(_) => None,
@@ -197,20 +194,30 @@ impl Compiler {
         })
     }
 
-    /// Validates and translates defined function `i` of `module` to Cranelift IR.
-    fn translate_function(
+    /// Validates and translates every function body to Cranelift IR, in parallel, and hands each to `each` with its
+    /// function index.
+    fn for_each_function<R: Send>(
         &self,
-        env: &ModuleEnv<'_>,
-        i: usize,
-        body: FunctionBodyData<'_>,
-    ) -> Result<ir::Function, CompileError> {
-        let index = env.module.func_index(DefinedFuncIndex::from_u32(i as u32));
-        let mut validator = body.validator.into_validator(Default::default());
-        let sig = crate::func_translator::wasm_signature(&*self.isa, env.module.func_type(index));
-        let mut func = ir::Function::with_name_signature(UserFuncName::user(0, index.as_u32()), sig);
-        let mut fctx = FunctionBuilderContext::new();
-        FuncTranslator::translate(env, &*self.isa, &mut func, &mut fctx, index, &mut validator, &body.body)?;
-        Ok(func)
+        module: &Module,
+        bodies: Vec<FunctionBodyData<'_>>,
+        tunables: &Tunables,
+        each: impl Fn(FuncIndex, ir::Function) -> Result<R, CompileError> + Sync,
+    ) -> Result<Vec<R>, CompileError> {
+        let offsets = VMOffsets::new(module);
+        let env = ModuleEnv { module, offsets: &offsets, tunables };
+        bodies
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let index = module.func_index(DefinedFuncIndex::from_u32(i as u32));
+                let mut validator = body.validator.into_validator(Default::default());
+                let sig = crate::func_translator::wasm_signature(&*self.isa, module.func_type(index));
+                let mut func = ir::Function::with_name_signature(UserFuncName::user(0, index.as_u32()), sig);
+                let mut fctx = FunctionBuilderContext::new();
+                FuncTranslator::translate(&env, &*self.isa, &mut func, &mut fctx, index, &mut validator, &body.body)?;
+                each(index, func)
+            })
+            .collect()
     }
 
     /// Validates and compiles every function of `translation`, plus one entry trampoline per function type, and
@@ -220,25 +227,16 @@ impl Compiler {
         translation: ModuleTranslation<'_>,
         tunables: &Tunables,
     ) -> Result<CompiledCode, CompileError> {
-        let module = &translation.module;
-        let offsets = VMOffsets::new(module);
-        let env = ModuleEnv { module, offsets: &offsets, tunables };
-        let functions: Vec<CompiledFunction> = translation
-            .function_bodies
-            .into_par_iter()
-            .enumerate()
-            .map(|(i, body)| {
-                let func = self.translate_function(&env, i, body)?;
-                let index = module.func_index(DefinedFuncIndex::from_u32(i as u32));
-                self.compile_clif(func, &|| module.func_display_name(index))
-            })
-            .collect::<Result<_, _>>()?;
+        let ModuleTranslation { module, function_bodies, .. } = translation;
+        let functions = self.for_each_function(&module, function_bodies, tunables, |index, func| {
+            self.compile_clif(func, &|| module.func_display_name(index))
+        })?;
         let trampolines: Vec<CompiledFunction> = module
             .types
             .par_iter()
             .map(|ty| self.compile_clif(trampolines::array_to_wasm(&*self.isa, ty), &|| format!("trampoline {ty}")))
             .collect::<Result<_, _>>()?;
-        link(&*self.isa, module, functions, trampolines)
+        link(&*self.isa, &module, functions, trampolines)
     }
 
     /// A text listing of every defined function of `translation`, for reading the generated code: the Cranelift IR
@@ -250,34 +248,21 @@ impl Compiler {
         tunables: &Tunables,
         what: Listing,
     ) -> Result<String, CompileError> {
-        let module = &translation.module;
-        let offsets = VMOffsets::new(module);
-        let env = ModuleEnv { module, offsets: &offsets, tunables };
-        let listings: Vec<String> = translation
-            .function_bodies
-            .into_par_iter()
-            .enumerate()
-            .map(|(i, body)| {
-                let func = self.translate_function(&env, i, body)?;
-                let index = module.func_index(DefinedFuncIndex::from_u32(i as u32));
-                let name = module.func_display_name(index);
-                let text = match what {
-                    Listing::Clif => func.display().to_string(),
-                    Listing::Asm => {
-                        let mut ctx = Context::for_function(func);
-                        ctx.set_disasm(true);
-                        let compiled = ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| {
-                            CompileError::Codegen {
-                                function: name.clone(),
-                                message: cranelift_codegen::print_errors::pretty_error(e.func, e.inner),
-                            }
-                        })?;
-                        compiled.vcode.clone().unwrap_or_default()
-                    }
-                };
-                Ok(format!(";; function {} ({name})\n{text}\n", index.as_u32()))
-            })
-            .collect::<Result<_, CompileError>>()?;
+        let ModuleTranslation { module, function_bodies, .. } = translation;
+        let listings = self.for_each_function(&module, function_bodies, tunables, |index, func| {
+            let name = module.func_display_name(index);
+            let text = match what {
+                Listing::Clif => func.display().to_string(),
+                Listing::Asm => {
+                    let mut ctx = Context::for_function(func);
+                    ctx.set_disasm(true);
+                    let compiled =
+                        ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| codegen_error(&name, e))?;
+                    compiled.vcode.clone().unwrap_or_default()
+                }
+            };
+            Ok(format!(";; function {} ({name})\n{text}\n", index.as_u32()))
+        })?;
         Ok(listings.concat())
     }
 
@@ -285,6 +270,13 @@ impl Compiler {
     pub fn compile_host_trampoline(&self, ty: &FuncType) -> Result<CompiledCode, CompileError> {
         let f = self.compile_clif(trampolines::wasm_to_array(&*self.isa, ty), &|| format!("host trampoline {ty}"))?;
         link(&*self.isa, &Module::default(), vec![f], vec![])
+    }
+}
+
+fn codegen_error(function: &str, e: cranelift_codegen::CompileError<'_>) -> CompileError {
+    CompileError::Codegen {
+        function: function.to_string(),
+        message: cranelift_codegen::print_errors::pretty_error(e.func, e.inner),
     }
 }
 

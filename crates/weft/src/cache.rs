@@ -7,12 +7,11 @@
 //! entry: a reader sees the old file, the new one, or none. Hits are loaded by mapping the file; a later rename or
 //! eviction unlinks the name, not the mapped inode.
 
-use crate::config::CacheConfig;
 use crate::serialize::BUILD_ID;
 use crate::{Engine, Module, Result};
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -33,14 +32,10 @@ pub(crate) fn key(engine: &Engine, wasm: &[u8]) -> String {
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The entry's path for `key`.
-pub(crate) fn entry_path(cache: &CacheConfig, key: &str) -> PathBuf {
-    cache.dir.join(format!("{key}.{ENTRY_EXTENSION}"))
-}
-
-/// Loads `wasm`'s compiled code from the cache, or compiles it and stores the result.
-pub(crate) fn load_or_compile(engine: &Engine, cache: &CacheConfig, wasm: &[u8]) -> Result<Module> {
-    let path = entry_path(cache, &key(engine, wasm));
+/// Loads `wasm`'s compiled code from the cache in `dir`, or compiles it and stores the result (keeping `dir` within
+/// `max_bytes`).
+pub(crate) fn load_or_compile(engine: &Engine, dir: &Path, max_bytes: u64, wasm: &[u8]) -> Result<Module> {
+    let path = dir.join(format!("{}.{ENTRY_EXTENSION}", key(engine, wasm)));
     if let Ok(file) = fs::File::open(&path) {
         match Module::deserialize_open_file(engine, &file) {
             Ok(module) => {
@@ -54,32 +49,31 @@ pub(crate) fn load_or_compile(engine: &Engine, cache: &CacheConfig, wasm: &[u8])
     }
     let module = Module::compile(engine, wasm)?;
     // A cache that cannot be written (full disk, read-only directory) costs time, not correctness.
-    let _ = module.serialize().and_then(|bytes| Ok(store(cache, &path, &bytes)?));
+    let _ = module.serialize().and_then(|bytes| Ok(store(dir, max_bytes, &path, &bytes)?));
     Ok(module)
 }
 
 /// Writes an entry atomically (temporary file, then rename), then keeps the directory within its size bound.
-fn store(cache: &CacheConfig, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn store(dir: &Path, max_bytes: u64, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    fs::create_dir_all(&cache.dir)?;
+    fs::create_dir_all(dir)?;
     let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
-    let temp =
-        cache.dir.join(format!(".tmp-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let temp = dir.join(format!(".tmp-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
     let written = fs::write(&temp, bytes).and_then(|()| fs::rename(&temp, path));
     if written.is_err() {
         let _ = fs::remove_file(&temp);
     }
     written?;
-    evict(cache)
+    evict(dir, max_bytes)
 }
 
 /// Removes least recently used entries until the cache holds at most three quarters of its bound (so that not
 /// every write has to evict), and temporary files left behind by writers that died.
-fn evict(cache: &CacheConfig) -> std::io::Result<()> {
+fn evict(dir: &Path, max_bytes: u64) -> std::io::Result<()> {
     let now = SystemTime::now();
     let mut entries = Vec::new();
     let mut total = 0u64;
-    for entry in fs::read_dir(&cache.dir)?.flatten() {
+    for entry in fs::read_dir(dir)?.flatten() {
         let Ok(meta) = entry.metadata() else { continue };
         let modified = meta.modified().unwrap_or(now);
         let path = entry.path();
@@ -91,11 +85,11 @@ fn evict(cache: &CacheConfig) -> std::io::Result<()> {
             entries.push((modified, meta.len(), path));
         }
     }
-    if total <= cache.max_bytes {
+    if total <= max_bytes {
         return Ok(());
     }
     entries.sort();
-    let target = cache.max_bytes / 4 * 3;
+    let target = max_bytes / 4 * 3;
     for (_, len, path) in entries {
         if total <= target {
             break;

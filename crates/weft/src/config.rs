@@ -11,7 +11,7 @@ use weft_environ::{Tunables, wasmparser::WasmFeatures};
 pub struct Config {
     pub(crate) code: CodeSettings,
     pub(crate) max_wasm_stack: usize,
-    pub(crate) cache: Option<CacheConfig>,
+    pub(crate) cache: CacheConfig,
     pub(crate) profiler: ProfilingStrategy,
 }
 
@@ -44,10 +44,10 @@ mod features_as_bits {
     }
 }
 
-/// Where the compilation cache lives and how large it may grow.
+/// Where the compilation cache lives (if anywhere) and how large it may grow.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CacheConfig {
-    pub(crate) dir: PathBuf,
+    pub(crate) dir: Option<PathBuf>,
     pub(crate) max_bytes: u64,
 }
 
@@ -63,7 +63,7 @@ impl Default for Config {
                 tunables: Tunables::default(),
             },
             max_wasm_stack: 512 * 1024,
-            cache: None,
+            cache: CacheConfig { dir: None, max_bytes: DEFAULT_CACHE_MAX_BYTES },
             profiler: ProfilingStrategy::None,
         }
     }
@@ -171,16 +171,14 @@ impl Config {
     /// damaged or foreign entry is recompiled and replaced. Entries are executable code: `dir` must be writable only
     /// by users you trust as much as the host program. `None` turns the cache off.
     pub fn cache_dir(&mut self, dir: Option<impl Into<PathBuf>>) -> &mut Self {
-        self.cache = dir.map(|d| CacheConfig { dir: d.into(), max_bytes: DEFAULT_CACHE_MAX_BYTES });
+        self.cache.dir = dir.map(Into::into);
         self
     }
 
     /// Bounds the cache directory's total size (default 1 GiB): after each write, the least recently used entries
-    /// are removed until the cache fits in three quarters of this. Has no effect without [`Config::cache_dir`].
+    /// are removed until the cache fits in three quarters of this. Matters only with [`Config::cache_dir`].
     pub fn cache_max_bytes(&mut self, bytes: u64) -> &mut Self {
-        if let Some(cache) = &mut self.cache {
-            cache.max_bytes = bytes;
-        }
+        self.cache.max_bytes = bytes;
         self
     }
 

@@ -53,8 +53,8 @@ impl Module {
     /// Compiles a module from its binary encoding (or takes it from the engine's compilation cache, with
     /// [`crate::Config::cache_dir`]).
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
-        match &engine.config().cache {
-            Some(cache) => crate::cache::load_or_compile(engine, cache, wasm),
+        match &engine.config().cache.dir {
+            Some(dir) => crate::cache::load_or_compile(engine, dir, engine.config().cache.max_bytes, wasm),
             None => Self::compile(engine, wasm),
         }
     }

@@ -14,8 +14,8 @@ use crate::Result;
 use anyhow::Context as _;
 use std::fs::File;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use weft_environ::{CompiledCode, DefinedFuncIndex, FunctionLoc, LineRow, LineTable, Module};
 use weft_runtime::CodeMemory;
 
@@ -47,33 +47,30 @@ pub(crate) trait ProfilingAgent: Send + Sync {
 /// The agent for `strategy`; agents of one kind are shared by every engine in the process, since each format has
 /// one file per process.
 pub(crate) fn agent(strategy: ProfilingStrategy) -> Result<Option<Box<dyn ProfilingAgent>>> {
-    static JITDUMP: OnceLock<Arc<JitDump>> = OnceLock::new();
-    static PERFMAP: OnceLock<Arc<PerfMap>> = OnceLock::new();
+    static JITDUMP: Mutex<Option<Arc<JitDump>>> = Mutex::new(None);
+    static PERFMAP: Mutex<Option<Arc<PerfMap>>> = Mutex::new(None);
+    let pid = std::process::id();
     Ok(match strategy {
         ProfilingStrategy::None => None,
         ProfilingStrategy::JitDump => {
-            let file = match JITDUMP.get() {
-                Some(file) => file.clone(),
-                None => {
-                    let path = PathBuf::from(format!("jit-{}.dump", std::process::id()));
-                    let file = Arc::new(JitDump::create(&path)?);
-                    JITDUMP.get_or_init(|| file).clone()
-                }
-            };
-            Some(Box::new(file))
+            Some(Box::new(shared(&JITDUMP, || JitDump::create(Path::new(&format!("jit-{pid}.dump"))))?))
         }
         ProfilingStrategy::PerfMap => {
-            let file = match PERFMAP.get() {
-                Some(file) => file.clone(),
-                None => {
-                    let path = PathBuf::from(format!("/tmp/perf-{}.map", std::process::id()));
-                    let file = Arc::new(PerfMap::create(&path)?);
-                    PERFMAP.get_or_init(|| file).clone()
-                }
-            };
-            Some(Box::new(file))
+            Some(Box::new(shared(&PERFMAP, || PerfMap::create(Path::new(&format!("/tmp/perf-{pid}.map"))))?))
         }
     })
+}
+
+/// The process's one agent of a kind, created on first use. Creation happens under the lock: two engines created
+/// at once must not both create (and truncate) the file.
+fn shared<A>(cell: &'static Mutex<Option<Arc<A>>>, create: impl FnOnce() -> Result<A>) -> Result<Arc<A>> {
+    let mut cell = cell.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(agent) = &*cell {
+        return Ok(agent.clone());
+    }
+    let agent = Arc::new(create()?);
+    *cell = Some(agent.clone());
+    Ok(agent)
 }
 
 impl<A: ProfilingAgent> ProfilingAgent for Arc<A> {
