@@ -6,6 +6,7 @@ mod backtraces;
 mod bad_input;
 mod host_fault;
 mod interrupts;
+mod memory_reuse;
 mod traps;
 mod unwind;
 mod wasm2;

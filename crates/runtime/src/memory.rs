@@ -49,10 +49,15 @@ impl LinearMemory {
         let bytes = (pages * WASM_PAGE_SIZE) as usize;
         let guard_pages = !tunables.explicit_bounds_checks;
         let mmap = if guard_pages {
-            let m = Mmap::reserve((tunables.static_memory_reservation + tunables.static_memory_guard) as usize)
-                .map_err(err)?;
-            m.make_accessible(0, bytes).map_err(err)?;
-            m
+            let reservation = (tunables.static_memory_reservation + tunables.static_memory_guard) as usize;
+            match reservation_pool::take(reservation, bytes) {
+                Some(m) => m,
+                None => {
+                    let m = Mmap::reserve(reservation).map_err(err)?;
+                    m.make_accessible(0, bytes).map_err(err)?;
+                    m
+                }
+            }
         } else {
             Mmap::accessible(bytes.next_multiple_of(page_size())).map_err(err)?
         };
@@ -142,5 +147,63 @@ impl LinearMemory {
         }
         self.definition.current_length = new_bytes;
         Some(old)
+    }
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        if self.guard_pages {
+            let mmap = std::mem::replace(&mut self.mmap, Mmap::empty());
+            reservation_pool::give_back(mmap, self.definition.current_length.next_multiple_of(page_size()));
+        }
+    }
+}
+
+/// Guard-page reservations of memories that were dropped, kept for the next memories to be created.
+///
+/// Reserving 6 GiB of address space and, above all, unmapping it again (tearing down its page tables) cost more than
+/// the rest of an instantiation. A returned reservation has its pages dropped, so its accessible part reads as zero
+/// and uses no memory, and it remembers how much of it is accessible; the next memory adjusts the protection only
+/// where its size differs, so it is indistinguishable from a fresh reservation. The pool is process-wide and small;
+/// what does not fit is unmapped as before.
+mod reservation_pool {
+    use super::Mmap;
+    use std::sync::Mutex;
+
+    /// At most this many reservations are kept (at 6 GiB of address space each, 96 GiB in all: a few percent of
+    /// the 128 TiB user address space, and none of it memory).
+    const CAPACITY: usize = 16;
+
+    /// `(reservation, bytes accessible from its start)`.
+    static POOL: Mutex<Vec<(Mmap, usize)>> = Mutex::new(Vec::new());
+
+    /// A reservation of exactly `len` bytes from the pool whose first `accessible` bytes (page-aligned) are
+    /// accessible and zero and the rest inaccessible, if the pool has one.
+    pub(super) fn take(len: usize, accessible: usize) -> Option<Mmap> {
+        let (mmap, was) = {
+            let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+            let i = pool.iter().position(|(m, _)| m.len() == len)?;
+            pool.swap_remove(i)
+        };
+        let adjusted = if accessible > was {
+            mmap.make_accessible(was, accessible - was)
+        } else {
+            mmap.make_inaccessible(accessible, was - accessible)
+        };
+        // On failure the reservation is unmapped (dropped) and the caller makes a fresh one.
+        adjusted.ok().map(|()| mmap)
+    }
+
+    /// Keeps `mmap`, whose first `accessible` bytes are accessible, after dropping its pages; unmaps it instead
+    /// when the pool is full or the pages cannot be dropped.
+    pub(super) fn give_back(mmap: Mmap, accessible: usize) {
+        let accessible = accessible.min(mmap.len());
+        if mmap.len() == 0 || mmap.discard(0, accessible).is_err() {
+            return;
+        }
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < CAPACITY {
+            pool.push((mmap, accessible));
+        }
     }
 }

@@ -19,6 +19,11 @@ pub(crate) fn page_size() -> usize {
 }
 
 impl Mmap {
+    /// A mapping of no bytes.
+    pub(crate) fn empty() -> Mmap {
+        Mmap { ptr: NonNull::dangling(), len: 0 }
+    }
+
     /// Reserves `len` bytes of inaccessible address space (`len` may be 0).
     pub(crate) fn reserve(len: usize) -> std::io::Result<Mmap> {
         if len == 0 {
@@ -104,6 +109,30 @@ impl Mmap {
                 rustix::mm::MprotectFlags::READ | rustix::mm::MprotectFlags::WRITE,
             )?;
         }
+        Ok(())
+    }
+
+    /// Drops the pages of `[start, start+len)`: they read as zero from now on, and use no memory until written.
+    /// Both must be page-aligned and inside the mapping.
+    pub(crate) fn discard(&self, start: usize, len: usize) -> std::io::Result<()> {
+        assert!(start.checked_add(len).is_some_and(|end| end <= self.len));
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside our own mapping (asserted above) and the caller no longer needs its contents;
+        // dropping the pages of a private anonymous mapping makes them zero-filled on the next access.
+        unsafe { rustix::mm::madvise(self.ptr.as_ptr().add(start).cast(), len, rustix::mm::Advice::LinuxDontNeed)? };
+        Ok(())
+    }
+
+    /// Makes `[start, start+len)` inaccessible. Both must be page-aligned and inside the mapping.
+    pub(crate) fn make_inaccessible(&self, start: usize, len: usize) -> std::io::Result<()> {
+        assert!(start.checked_add(len).is_some_and(|end| end <= self.len));
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside our own mapping (asserted above); removing access only makes accesses fault.
+        unsafe { rustix::mm::mprotect(self.ptr.as_ptr().add(start).cast(), len, rustix::mm::MprotectFlags::empty())? };
         Ok(())
     }
 
