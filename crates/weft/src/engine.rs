@@ -32,7 +32,7 @@ pub(crate) struct EngineInner {
 #[derive(Default)]
 struct Signatures {
     ids: HashMap<FuncType, u32>,
-    types: Vec<FuncType>,
+    types: Vec<Arc<FuncType>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -103,13 +103,13 @@ impl Engine {
             return *id;
         }
         let id = sigs.types.len() as u32;
-        sigs.types.push(ty.clone());
+        sigs.types.push(Arc::new(ty.clone()));
         sigs.ids.insert(ty.clone(), id);
         id
     }
 
-    /// The function type with engine-wide id `id`.
-    pub(crate) fn signature(&self, id: u32) -> FuncType {
+    /// The function type with engine-wide id `id` (shared: calls look it up every time).
+    pub(crate) fn signature(&self, id: u32) -> Arc<FuncType> {
         self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).types[id as usize].clone()
     }
 

@@ -42,7 +42,7 @@ impl Extern {
     }
     pub(crate) fn ty_opaque(&self, store: &StoreOpaque) -> Result<ExternType> {
         Ok(match self {
-            Extern::Func(f) => ExternType::Func(store.engine.signature(f.type_id(store))),
+            Extern::Func(f) => ExternType::Func((*store.engine.signature(f.type_id(store))).clone()),
             // SAFETY: items of this store live as long as the store, which `store` borrows.
             Extern::Memory(m) => ExternType::Memory(unsafe { (*m.raw(store)).ty() }),
             // SAFETY: as above.

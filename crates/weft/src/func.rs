@@ -35,8 +35,7 @@ impl<T: 'static> HostFunc for HostFuncState<T> {
         // SAFETY: the host function is owned by the store, which is alive and exclusively borrowed by the
         // `Func::call` that (directly or through wasm) led here; that borrow is not used until this call returns.
         let store = unsafe { &mut *self.store };
-        let instance = if caller_vmctx.is_null() { None } else { store.opaque.instance_of_vmctx(caller_vmctx) };
-        (self.func)(Caller { store, instance }, values).map_err(|e| Box::new(e) as Box<dyn Any + Send>)
+        (self.func)(Caller { store, caller_vmctx }, values).map_err(|e| Box::new(e) as Box<dyn Any + Send>)
     }
 }
 
@@ -46,11 +45,11 @@ pub(crate) fn val_host_fn<T: 'static>(
     func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
 ) -> Arc<HostFn<T>> {
     Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
-        let Caller { store, instance } = caller;
+        let Caller { store, caller_vmctx } = caller;
         let params: Vec<Val> =
             ty.params.iter().enumerate().map(|(i, t)| Val::from_raw(&mut store.opaque, raw[i], *t)).collect();
         let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
-        func(Caller { store: &mut *store, instance }, &params, &mut results)?;
+        func(Caller { store: &mut *store, caller_vmctx }, &params, &mut results)?;
         for (i, (r, t)) in results.iter().zip(ty.results.iter()).enumerate() {
             if r.ty() != *t {
                 anyhow::bail!("host function result {i} has type {}, but its signature says {t}", r.ty());
@@ -64,7 +63,9 @@ pub(crate) fn val_host_fn<T: 'static>(
 /// The context a host function runs in: the store (with its data) and the calling instance.
 pub struct Caller<'a, T> {
     pub(crate) store: &'a mut StoreInner<T>,
-    instance: Option<usize>,
+    /// The calling instance's context (null when the host called the function directly). Resolved to an instance
+    /// only when asked for, so that calls which never look at their caller pay nothing for it.
+    caller_vmctx: *mut VMContext,
 }
 
 impl<T> Caller<'_, T> {
@@ -82,7 +83,9 @@ impl<T> Caller<'_, T> {
     }
     /// An export of the calling instance (for example its `memory`), if called from wasm.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
-        let instance = crate::Instance { store: self.store.opaque.id, index: self.instance? };
+        let index =
+            if self.caller_vmctx.is_null() { None } else { self.store.opaque.instance_of_vmctx(self.caller_vmctx) };
+        let instance = crate::Instance { store: self.store.opaque.id, index: index? };
         instance.get_export(StoreContextMut(self.store), name)
     }
 }
@@ -155,7 +158,7 @@ impl Func {
     /// The function's type.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let store = &store.as_context().0.opaque;
-        store.engine.signature(self.type_id(store))
+        (*store.engine.signature(self.type_id(store))).clone()
     }
 
     /// Calls the function with `params`, writing its results into `results` (which must have the right length).
@@ -181,15 +184,16 @@ impl Func {
                 results.len()
             );
         }
-        let mut values = vec![ValRaw::default(); params.len().max(results.len())];
-        for (slot, p) in values.iter_mut().zip(params) {
-            *slot = p.clone().into_raw(opaque)?;
-        }
-        self.call_raw(opaque, &mut values)?;
-        for (i, (r, t)) in results.iter_mut().zip(ty.results.iter()).enumerate() {
-            *r = Val::from_raw(opaque, values[i], *t);
-        }
-        Ok(())
+        with_values(params.len().max(results.len()), |values| {
+            for (slot, p) in values.iter_mut().zip(params) {
+                *slot = p.clone().into_raw(opaque)?;
+            }
+            self.call_raw(opaque, values)?;
+            for (i, (r, t)) in results.iter_mut().zip(ty.results.iter()).enumerate() {
+                *r = Val::from_raw(opaque, values[i], *t);
+            }
+            Ok(())
+        })
     }
 
     /// Calls with arguments and results already in raw form (types checked by the caller).
@@ -231,6 +235,13 @@ impl Func {
     }
 }
 
+/// Runs `f` on `len` zeroed values for the array calling convention: on the stack for the calls with few values
+/// (nearly all), so that they allocate nothing.
+fn with_values<R>(len: usize, f: impl FnOnce(&mut [ValRaw]) -> R) -> R {
+    const INLINE: usize = 8;
+    if len <= INLINE { f(&mut [ValRaw::default(); INLINE][..len]) } else { f(&mut vec![ValRaw::default(); len]) }
+}
+
 /// A function whose parameter and result types are known statically; calls skip the dynamic checks.
 pub struct TypedFunc<Params, Results> {
     func: Func,
@@ -254,19 +265,11 @@ impl<Params: WasmTyList, Results: WasmTyList> TypedFunc<Params, Results> {
     /// Calls the function.
     pub fn call(&self, mut store: impl AsContextMut, params: Params) -> Result<Results> {
         let cx = store.as_context_mut();
-        let len = Params::LEN.max(Results::LEN);
-        // Calls with few values (nearly all) need no allocation.
-        let mut inline = [ValRaw::default(); 8];
-        let mut heap = Vec::new();
-        let values = if len <= inline.len() {
-            &mut inline[..len]
-        } else {
-            heap.resize(len, ValRaw::default());
-            &mut heap[..]
-        };
-        params.store(values);
-        self.func.call_raw(&mut cx.0.opaque, values)?;
-        Ok(Results::load(values))
+        with_values(Params::LEN.max(Results::LEN), |values| {
+            params.store(values);
+            self.func.call_raw(&mut cx.0.opaque, values)?;
+            Ok(Results::load(values))
+        })
     }
 
     /// The untyped function.
