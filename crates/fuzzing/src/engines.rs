@@ -1,0 +1,350 @@
+//! Running one module on both engines and comparing what an embedder can observe.
+
+use crate::{Mismatch, Outcome, TrapKind, Value};
+use arbitrary::Unstructured;
+
+/// What a differential run found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Differential {
+    /// Both engines agreed on everything compared.
+    Agreed {
+        /// Exported functions called.
+        calls: usize,
+    },
+    /// A run reached the call-stack limit, whose depth the engines set differently: compared up to there.
+    StoppedAtStackLimit,
+    /// Both engines rejected the module (wasm-smith made something neither accepts).
+    BothRejected,
+}
+
+/// Instantiates `wasm` on Weft and on wasmi, calls every exported function with arguments drawn from `args`, and
+/// compares each call's results or trap kind, then the exported globals, memories and tables.
+pub fn differential(wasm: &[u8], args: &[u8]) -> Result<Differential, Mismatch> {
+    let mut weft = WeftSide::new(wasm);
+    let mut wasmi = WasmiSide::new(wasm);
+    let (weft_side, wasmi_side) = match (&mut weft, &mut wasmi) {
+        (Err(_), Err(_)) => return Ok(Differential::BothRejected),
+        (Ok(w), Ok(i)) => (w, i),
+        (w, i) => {
+            return Err(Mismatch {
+                what: "compiling and instantiating".into(),
+                weft: format!("{:?}", w.as_ref().err()),
+                wasmi: format!("{:?}", i.as_ref().err()),
+            });
+        }
+    };
+    let instantiated = (weft_side.instantiate(), wasmi_side.instantiate());
+    if instantiated.0 != instantiated.1 {
+        if is_stack_limit(&instantiated.0) || is_stack_limit(&instantiated.1) {
+            return Ok(Differential::StoppedAtStackLimit);
+        }
+        return Err(mismatch("running the start function", &instantiated.0, &instantiated.1));
+    }
+    if instantiated.0.is_err() {
+        return Ok(Differential::Agreed { calls: 0 });
+    }
+    let mut u = Unstructured::new(args);
+    let funcs = weft_side.exported_funcs();
+    let mut calls = 0;
+    for (name, params) in &funcs {
+        let args: Vec<Value> = params.iter().map(|t| arbitrary_value(&mut u, *t)).collect();
+        let a = weft_side.call(name, &args);
+        let b = wasmi_side.call(name, &args);
+        calls += 1;
+        if is_stack_limit(&a) || is_stack_limit(&b) {
+            return Ok(Differential::StoppedAtStackLimit);
+        }
+        if a != b {
+            return Err(mismatch(&format!("calling `{name}` with {args:?}"), &a, &b));
+        }
+    }
+    // Export order is not part of what an engine promises: compare by name.
+    let (mut a, mut b) = (weft_side.state(), wasmi_side.state());
+    a.sort();
+    b.sort();
+    if a != b {
+        let first = a.iter().zip(&b).find(|(x, y)| x != y).map(|(x, y)| (x.clone(), y.clone()));
+        let (x, y) = first.unwrap_or_else(|| (format!("{} items", a.len()), format!("{} items", b.len())));
+        return Err(Mismatch { what: "the final state of the exports".into(), weft: x, wasmi: y });
+    }
+    Ok(Differential::Agreed { calls })
+}
+
+fn is_stack_limit(outcome: &Result<Outcome, TrapKind>) -> bool {
+    matches!(outcome, Err(TrapKind::StackOverflow) | Ok(Outcome::Trap(TrapKind::StackOverflow)))
+}
+
+fn mismatch<T: std::fmt::Debug>(what: &str, a: &T, b: &T) -> Mismatch {
+    Mismatch { what: what.to_string(), weft: format!("{a:?}"), wasmi: format!("{b:?}") }
+}
+
+/// A parameter type, as both engines name it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// i32.
+    I32,
+    /// i64.
+    I64,
+    /// f32.
+    F32,
+    /// f64.
+    F64,
+    /// v128.
+    V128,
+    /// funcref.
+    FuncRef,
+    /// externref.
+    ExternRef,
+}
+
+fn arbitrary_value(u: &mut Unstructured<'_>, ty: Ty) -> Value {
+    match ty {
+        Ty::I32 => Value::I32(u.arbitrary().unwrap_or(0)),
+        Ty::I64 => Value::I64(u.arbitrary().unwrap_or(0)),
+        Ty::F32 => Value::F32(u.arbitrary().unwrap_or(0)),
+        Ty::F64 => Value::F64(u.arbitrary().unwrap_or(0)),
+        Ty::V128 => Value::V128(u.arbitrary().unwrap_or(0)),
+        Ty::FuncRef | Ty::ExternRef => Value::Ref { null: true },
+    }
+}
+
+struct WeftSide {
+    store: weft::Store<()>,
+    module: weft::Module,
+    instance: Option<weft::Instance>,
+}
+
+fn weft_trap(e: &weft::Error) -> TrapKind {
+    use weft::Trap;
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::UnreachableCodeReached) => TrapKind::Unreachable,
+        Some(Trap::MemoryOutOfBounds) => TrapKind::MemoryOutOfBounds,
+        Some(Trap::TableOutOfBounds | Trap::UndefinedElement) => TrapKind::TableOutOfBounds,
+        Some(Trap::UninitializedElement) => TrapKind::NullFunction,
+        Some(Trap::BadSignature) => TrapKind::BadSignature,
+        Some(Trap::IntegerDivisionByZero) => TrapKind::DivisionByZero,
+        Some(Trap::IntegerOverflow) => TrapKind::IntegerOverflow,
+        Some(Trap::BadConversionToInteger) => TrapKind::BadConversion,
+        Some(Trap::StackOverflow) => TrapKind::StackOverflow,
+        _ => TrapKind::Other,
+    }
+}
+
+impl WeftSide {
+    fn new(wasm: &[u8]) -> Result<WeftSide, String> {
+        let engine = weft::Engine::default();
+        let module = weft::Module::new(&engine, wasm).map_err(|e| format!("{e:#}"))?;
+        Ok(WeftSide { store: weft::Store::new(&engine, ()), module, instance: None })
+    }
+
+    fn instantiate(&mut self) -> Result<Outcome, TrapKind> {
+        match weft::Instance::new(&mut self.store, &self.module, &[]) {
+            Ok(instance) => {
+                self.instance = Some(instance);
+                Ok(Outcome::Values(Vec::new()))
+            }
+            Err(e) => Err(weft_trap(&e)),
+        }
+    }
+
+    fn exported_funcs(&mut self) -> Vec<(String, Vec<Ty>)> {
+        let Some(instance) = self.instance else { return Vec::new() };
+        let mut funcs = Vec::new();
+        for (name, export) in instance.exports(&mut self.store) {
+            if let weft::Extern::Func(f) = export {
+                let ty = f.ty(&self.store);
+                funcs.push((name, ty.params.iter().map(|t| weft_ty(*t)).collect()));
+            }
+        }
+        funcs
+    }
+
+    fn call(&mut self, name: &str, args: &[Value]) -> Result<Outcome, TrapKind> {
+        let instance = self.instance.expect("instantiated");
+        let func = instance.get_func(&mut self.store, name).expect("the export exists");
+        let ty = func.ty(&self.store);
+        let params: Vec<weft::Val> = args.iter().zip(ty.params.iter()).map(|(v, t)| to_weft(v, *t)).collect();
+        let mut results: Vec<weft::Val> = ty.results.iter().map(|t| weft::Val::default_for(*t)).collect();
+        match func.call(&mut self.store, &params, &mut results) {
+            Ok(()) => Ok(Outcome::Values(results.iter().map(from_weft).collect())),
+            Err(e) => Ok(Outcome::Trap(weft_trap(&e))),
+        }
+    }
+
+    /// Every exported global's value, memory's size and contents hash, and table's size and null pattern, by name.
+    fn state(&mut self) -> Vec<String> {
+        let instance = self.instance.expect("instantiated");
+        let mut out = Vec::new();
+        for (name, export) in instance.exports(&mut self.store) {
+            match export {
+                weft::Extern::Global(g) => {
+                    out.push(format!("global {name} = {:?}", from_weft(&g.get(&mut self.store))))
+                }
+                weft::Extern::Memory(m) => {
+                    let data = m.data(&self.store);
+                    out.push(format!("memory {name}: {} bytes, hash {:016x}", data.len(), fnv(data)))
+                }
+                weft::Extern::Table(t) => {
+                    let size = t.size(&self.store);
+                    let nulls: Vec<bool> = (0..size.min(4096))
+                        .map(|i| {
+                            matches!(t.get(&mut self.store, i).map(|v| from_weft(&v)), Some(Value::Ref { null: true }))
+                        })
+                        .collect();
+                    out.push(format!("table {name}: {size} elements, nulls hash {:016x}", fnv_bools(&nulls)))
+                }
+                weft::Extern::Func(_) => {}
+            }
+        }
+        out
+    }
+}
+
+fn weft_ty(t: weft::ValType) -> Ty {
+    match t {
+        weft::ValType::I32 => Ty::I32,
+        weft::ValType::I64 => Ty::I64,
+        weft::ValType::F32 => Ty::F32,
+        weft::ValType::F64 => Ty::F64,
+        weft::ValType::V128 => Ty::V128,
+        weft::ValType::FuncRef => Ty::FuncRef,
+        weft::ValType::ExternRef => Ty::ExternRef,
+    }
+}
+
+fn to_weft(v: &Value, ty: weft::ValType) -> weft::Val {
+    match v {
+        Value::I32(x) => weft::Val::I32(*x),
+        Value::I64(x) => weft::Val::I64(*x),
+        Value::F32(x) => weft::Val::F32(*x),
+        Value::F64(x) => weft::Val::F64(*x),
+        Value::V128(x) => weft::Val::V128(*x),
+        // Only null references are passed; the parameter's type decides which null.
+        Value::Ref { .. } => weft::Val::default_for(ty),
+    }
+}
+
+fn from_weft(v: &weft::Val) -> Value {
+    match v {
+        weft::Val::I32(x) => Value::I32(*x),
+        weft::Val::I64(x) => Value::I64(*x),
+        weft::Val::F32(x) => Value::F32(*x),
+        weft::Val::F64(x) => Value::F64(*x),
+        weft::Val::V128(x) => Value::V128(*x),
+        weft::Val::FuncRef(f) => Value::Ref { null: f.is_none() },
+        weft::Val::ExternRef(r) => Value::Ref { null: r.is_none() },
+    }
+}
+
+struct WasmiSide {
+    store: wasmi::Store<()>,
+    module: wasmi::Module,
+    instance: Option<wasmi::Instance>,
+}
+
+fn wasmi_trap(e: &wasmi::Error) -> TrapKind {
+    use wasmi::TrapCode;
+    match e.as_trap_code() {
+        Some(TrapCode::UnreachableCodeReached) => TrapKind::Unreachable,
+        Some(TrapCode::MemoryOutOfBounds) => TrapKind::MemoryOutOfBounds,
+        Some(TrapCode::TableOutOfBounds) => TrapKind::TableOutOfBounds,
+        Some(TrapCode::IndirectCallToNull) => TrapKind::NullFunction,
+        Some(TrapCode::BadSignature) => TrapKind::BadSignature,
+        Some(TrapCode::IntegerDivisionByZero) => TrapKind::DivisionByZero,
+        Some(TrapCode::IntegerOverflow) => TrapKind::IntegerOverflow,
+        Some(TrapCode::BadConversionToInteger) => TrapKind::BadConversion,
+        Some(TrapCode::StackOverflow) => TrapKind::StackOverflow,
+        _ => TrapKind::Other,
+    }
+}
+
+impl WasmiSide {
+    fn new(wasm: &[u8]) -> Result<WasmiSide, String> {
+        let mut config = wasmi::Config::default();
+        config.wasm_simd(true);
+        let engine = wasmi::Engine::new(&config);
+        let module = wasmi::Module::new(&engine, wasm).map_err(|e| e.to_string())?;
+        Ok(WasmiSide { store: wasmi::Store::new(&engine, ()), module, instance: None })
+    }
+
+    fn instantiate(&mut self) -> Result<Outcome, TrapKind> {
+        let linker = wasmi::Linker::<()>::new(self.store.engine());
+        match linker.instantiate_and_start(&mut self.store, &self.module) {
+            Ok(instance) => {
+                self.instance = Some(instance);
+                Ok(Outcome::Values(Vec::new()))
+            }
+            Err(e) => Err(wasmi_trap(&e)),
+        }
+    }
+
+    fn call(&mut self, name: &str, args: &[Value]) -> Result<Outcome, TrapKind> {
+        let instance = self.instance.expect("instantiated");
+        let func = instance.get_func(&self.store, name).expect("the export exists");
+        let ty = func.ty(&self.store);
+        let params: Vec<wasmi::Val> = args.iter().zip(ty.params()).map(|(v, t)| to_wasmi(v, *t)).collect();
+        let mut results: Vec<wasmi::Val> = ty.results().iter().map(|t| wasmi::Val::default(*t)).collect();
+        match func.call(&mut self.store, &params, &mut results) {
+            Ok(()) => Ok(Outcome::Values(results.iter().map(from_wasmi).collect())),
+            Err(e) => Ok(Outcome::Trap(wasmi_trap(&e))),
+        }
+    }
+
+    fn state(&mut self) -> Vec<String> {
+        let instance = self.instance.expect("instantiated");
+        let exports: Vec<(String, wasmi::Extern)> =
+            instance.exports(&self.store).map(|e| (e.name().to_string(), e.into_extern())).collect();
+        let mut out = Vec::new();
+        for (name, export) in exports {
+            match export {
+                wasmi::Extern::Global(g) => out.push(format!("global {name} = {:?}", from_wasmi(&g.get(&self.store)))),
+                wasmi::Extern::Memory(m) => {
+                    let data = m.data(&self.store);
+                    out.push(format!("memory {name}: {} bytes, hash {:016x}", data.len(), fnv(data)))
+                }
+                wasmi::Extern::Table(t) => {
+                    let size = t.size(&self.store);
+                    let nulls: Vec<bool> = (0..size.min(4096))
+                        .map(|i| {
+                            matches!(t.get(&self.store, i).map(|v| from_wasmi(&v)), Some(Value::Ref { null: true }))
+                        })
+                        .collect();
+                    out.push(format!("table {name}: {size} elements, nulls hash {:016x}", fnv_bools(&nulls)))
+                }
+                wasmi::Extern::Func(_) => {}
+            }
+        }
+        out
+    }
+}
+
+fn to_wasmi(v: &Value, ty: wasmi::ValType) -> wasmi::Val {
+    match v {
+        Value::I32(x) => wasmi::Val::I32(*x),
+        Value::I64(x) => wasmi::Val::I64(*x),
+        Value::F32(x) => wasmi::Val::F32(wasmi::F32::from_bits(*x)),
+        Value::F64(x) => wasmi::Val::F64(wasmi::F64::from_bits(*x)),
+        Value::V128(x) => wasmi::Val::V128(wasmi::V128::from(*x)),
+        Value::Ref { .. } => wasmi::Val::default(ty),
+    }
+}
+
+fn from_wasmi(v: &wasmi::Val) -> Value {
+    match v {
+        wasmi::Val::I32(x) => Value::I32(*x),
+        wasmi::Val::I64(x) => Value::I64(*x),
+        wasmi::Val::F32(x) => Value::F32(x.to_bits()),
+        wasmi::Val::F64(x) => Value::F64(x.to_bits()),
+        wasmi::Val::V128(x) => Value::V128(x.as_u128()),
+        wasmi::Val::FuncRef(r) => Value::Ref { null: r.is_null() },
+        wasmi::Val::ExternRef(r) => Value::Ref { null: r.is_null() },
+    }
+}
+
+fn fnv(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn fnv_bools(data: &[bool]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
