@@ -78,33 +78,15 @@ fn mismatch<T: std::fmt::Debug>(what: &str, a: &T, b: &T) -> Mismatch {
     Mismatch { what: what.to_string(), weft: format!("{a:?}"), wasmi: format!("{b:?}") }
 }
 
-/// A parameter type, as both engines name it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Ty {
-    /// i32.
-    I32,
-    /// i64.
-    I64,
-    /// f32.
-    F32,
-    /// f64.
-    F64,
-    /// v128.
-    V128,
-    /// funcref.
-    FuncRef,
-    /// externref.
-    ExternRef,
-}
-
-fn arbitrary_value(u: &mut Unstructured<'_>, ty: Ty) -> Value {
+fn arbitrary_value(u: &mut Unstructured<'_>, ty: weft::ValType) -> Value {
+    use weft::ValType;
     match ty {
-        Ty::I32 => Value::I32(u.arbitrary().unwrap_or(0)),
-        Ty::I64 => Value::I64(u.arbitrary().unwrap_or(0)),
-        Ty::F32 => Value::F32(u.arbitrary().unwrap_or(0)),
-        Ty::F64 => Value::F64(u.arbitrary().unwrap_or(0)),
-        Ty::V128 => Value::V128(u.arbitrary().unwrap_or(0)),
-        Ty::FuncRef | Ty::ExternRef => Value::Ref { null: true },
+        ValType::I32 => Value::I32(u.arbitrary().unwrap_or(0)),
+        ValType::I64 => Value::I64(u.arbitrary().unwrap_or(0)),
+        ValType::F32 => Value::F32(u.arbitrary().unwrap_or(0)),
+        ValType::F64 => Value::F64(u.arbitrary().unwrap_or(0)),
+        ValType::V128 => Value::V128(u.arbitrary().unwrap_or(0)),
+        ValType::FuncRef | ValType::ExternRef => Value::Ref { null: true },
     }
 }
 
@@ -147,13 +129,13 @@ impl WeftSide {
         }
     }
 
-    fn exported_funcs(&mut self) -> Vec<(String, Vec<Ty>)> {
+    fn exported_funcs(&mut self) -> Vec<(String, Vec<weft::ValType>)> {
         let Some(instance) = self.instance else { return Vec::new() };
         let mut funcs = Vec::new();
         for (name, export) in instance.exports(&mut self.store) {
             if let weft::Extern::Func(f) = export {
                 let ty = f.ty(&self.store);
-                funcs.push((name, ty.params.iter().map(|t| weft_ty(*t)).collect()));
+                funcs.push((name, ty.params.to_vec()));
             }
         }
         funcs
@@ -182,7 +164,7 @@ impl WeftSide {
                 }
                 weft::Extern::Memory(m) => {
                     let data = m.data(&self.store);
-                    out.push(format!("memory {name}: {} bytes, hash {:016x}", data.len(), fnv(data)))
+                    out.push(format!("memory {name}: {} bytes, hash {:016x}", data.len(), fnv(data.iter().copied())))
                 }
                 weft::Extern::Table(t) => {
                     let size = t.size(&self.store);
@@ -191,24 +173,15 @@ impl WeftSide {
                             matches!(t.get(&mut self.store, i).map(|v| from_weft(&v)), Some(Value::Ref { null: true }))
                         })
                         .collect();
-                    out.push(format!("table {name}: {size} elements, nulls hash {:016x}", fnv_bools(&nulls)))
+                    out.push(format!(
+                        "table {name}: {size} elements, nulls hash {:016x}",
+                        fnv(nulls.iter().map(|&b| u8::from(b)))
+                    ))
                 }
                 weft::Extern::Func(_) => {}
             }
         }
         out
-    }
-}
-
-fn weft_ty(t: weft::ValType) -> Ty {
-    match t {
-        weft::ValType::I32 => Ty::I32,
-        weft::ValType::I64 => Ty::I64,
-        weft::ValType::F32 => Ty::F32,
-        weft::ValType::F64 => Ty::F64,
-        weft::ValType::V128 => Ty::V128,
-        weft::ValType::FuncRef => Ty::FuncRef,
-        weft::ValType::ExternRef => Ty::ExternRef,
     }
 }
 
@@ -300,7 +273,7 @@ impl WasmiSide {
                 wasmi::Extern::Global(g) => out.push(format!("global {name} = {:?}", from_wasmi(&g.get(&self.store)))),
                 wasmi::Extern::Memory(m) => {
                     let data = m.data(&self.store);
-                    out.push(format!("memory {name}: {} bytes, hash {:016x}", data.len(), fnv(data)))
+                    out.push(format!("memory {name}: {} bytes, hash {:016x}", data.len(), fnv(data.iter().copied())))
                 }
                 wasmi::Extern::Table(t) => {
                     let size = t.size(&self.store);
@@ -309,7 +282,10 @@ impl WasmiSide {
                             matches!(t.get(&self.store, i).map(|v| from_wasmi(&v)), Some(Value::Ref { null: true }))
                         })
                         .collect();
-                    out.push(format!("table {name}: {size} elements, nulls hash {:016x}", fnv_bools(&nulls)))
+                    out.push(format!(
+                        "table {name}: {size} elements, nulls hash {:016x}",
+                        fnv(nulls.iter().map(|&b| u8::from(b)))
+                    ))
                 }
                 wasmi::Extern::Func(_) => {}
             }
@@ -341,10 +317,6 @@ fn from_wasmi(v: &wasmi::Val) -> Value {
     }
 }
 
-fn fnv(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
-}
-
-fn fnv_bools(data: &[bool]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+fn fnv(bytes: impl Iterator<Item = u8>) -> u64 {
+    bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
