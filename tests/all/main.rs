@@ -4,6 +4,7 @@ mod api;
 mod artifacts;
 mod backtraces;
 mod bad_input;
+mod fuzz_regressions;
 mod host_fault;
 mod interrupts;
 mod memory_reuse;

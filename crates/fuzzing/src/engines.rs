@@ -17,10 +17,16 @@ pub enum Differential {
     BothRejected,
 }
 
-/// Instantiates `wasm` on Weft and on wasmi, calls every exported function with arguments drawn from `args`, and
-/// compares each call's results or trap kind, then the exported globals, memories and tables.
+/// Instantiates `wasm` on Weft (default configuration) and on wasmi, calls every exported function with arguments
+/// drawn from `args`, and compares each call's results or trap kind, then the exported globals, memories and tables.
 pub fn differential(wasm: &[u8], args: &[u8]) -> Result<Differential, Mismatch> {
-    let mut weft = WeftSide::new(wasm);
+    differential_with(&weft::Config::new(), wasm, args)
+}
+
+/// [`differential`] with Weft configured by `config` (see [`crate::code_variant`]). With fuel or epochs on, the
+/// store gets enough of either that they never run out: instrumented code must compute what plain code does.
+pub fn differential_with(config: &weft::Config, wasm: &[u8], args: &[u8]) -> Result<Differential, Mismatch> {
+    let mut weft = WeftSide::new(config, wasm);
     let mut wasmi = WasmiSide::new(wasm);
     let (weft_side, wasmi_side) = match (&mut weft, &mut wasmi) {
         (Err(_), Err(_)) => return Ok(Differential::BothRejected),
@@ -113,10 +119,14 @@ fn weft_trap(e: &weft::Error) -> TrapKind {
 }
 
 impl WeftSide {
-    fn new(wasm: &[u8]) -> Result<WeftSide, String> {
-        let engine = weft::Engine::default();
+    fn new(config: &weft::Config, wasm: &[u8]) -> Result<WeftSide, String> {
+        let engine = weft::Engine::new(config).map_err(|e| format!("{e:#}"))?;
         let module = weft::Module::new(&engine, wasm).map_err(|e| format!("{e:#}"))?;
-        Ok(WeftSide { store: weft::Store::new(&engine, ()), module, instance: None })
+        let mut store = weft::Store::new(&engine, ());
+        // Neither can be checked before it is used: each fails when its option is off.
+        let _ = store.set_fuel(u64::MAX);
+        store.set_epoch_deadline(u64::MAX);
+        Ok(WeftSide { store, module, instance: None })
     }
 
     fn instantiate(&mut self) -> Result<Outcome, TrapKind> {

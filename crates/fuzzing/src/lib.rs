@@ -44,6 +44,32 @@ pub fn generate(data: &[u8]) -> Option<Vec<u8>> {
     Some(module.to_bytes())
 }
 
+/// One of the ways Weft can compile code, picked by `choice`: the default (guard pages, speed-optimised), explicit
+/// bounds checks, fuel counting, epoch checks, interrupt checks, no optimisation. Each must run a module exactly as
+/// the default does (with fuel and epochs that never run out).
+pub fn code_variant(choice: u8) -> weft::Config {
+    let mut config = weft::Config::new();
+    match choice % 6 {
+        0 => {}
+        1 => {
+            config.explicit_bounds_checks(true);
+        }
+        2 => {
+            config.consume_fuel(true);
+        }
+        3 => {
+            config.epoch_interruption(true);
+        }
+        4 => {
+            config.interruptible(true).explicit_bounds_checks(true);
+        }
+        _ => {
+            config.opt_level(weft::OptLevel::None);
+        }
+    }
+    config
+}
+
 /// Deterministic pseudo-random bytes for seed `seed` (xorshift64*), for the seeded test.
 pub fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -130,4 +156,6 @@ impl std::fmt::Display for Mismatch {
 }
 
 mod engines;
-pub use engines::{Differential, differential};
+pub use engines::{Differential, differential, differential_with};
+pub mod api;
+pub mod compile;
