@@ -27,8 +27,13 @@ TARGETS=(differential compile api wat)
 seed_corpus() {
     local target=$1 dir=fuzz/corpus/$1
     mkdir -p "$dir"
-    if [ "$target" = wat ] && [ -z "$(ls -A "$dir")" ]; then
-        cp examples/*.wat "$dir"/
+    [ -z "$(ls -A "$dir")" ] || return 0
+    if [ "$target" = wat ]; then
+        cp examples/*.wat tests/misc/*.wast "$dir"/
+    else
+        # Random inputs of 256 B to 8 KiB, so that wasm-smith makes modules of some size from the start (libFuzzer
+        # otherwise grows its inputs from 4 bytes, and a few bytes make only empty modules).
+        for i in $(seq 1 32); do head -c $((256 * i)) /dev/urandom > "$dir/seed-$i"; done
     fi
 }
 

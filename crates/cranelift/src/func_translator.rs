@@ -566,16 +566,22 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             }
             O::GlobalGet { global_index } => {
                 let g = GlobalIndex::from_u32(global_index);
-                let ty = clif_type(self.env.module.globals[g.index()].content);
-                let ptr = self.global_ptr(g);
-                let v = self.b.ins().load(ty, MemFlagsData::trusted(), ptr, 0);
+                let global = self.env.module.globals[g.index()];
+                // An immutable global keeps its initial value, so its loads may be merged and hoisted.
+                let flags = if global.mutable {
+                    MemFlagsData::trusted()
+                } else {
+                    MemFlagsData::trusted().with_readonly().with_can_move()
+                };
+                let (base, offset) = self.global_location(g);
+                let v = self.b.ins().load(clif_type(global.content), flags, base, offset);
                 self.push(v);
             }
             O::GlobalSet { global_index } => {
                 let g = GlobalIndex::from_u32(global_index);
                 let v = self.pop();
-                let ptr = self.global_ptr(g);
-                self.b.ins().store(MemFlagsData::trusted(), v, ptr, 0);
+                let (base, offset) = self.global_location(g);
+                self.b.ins().store(MemFlagsData::trusted(), v, base, offset);
             }
 
             // ---- memory ----
@@ -897,8 +903,12 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         self.b.ins().load(self.ptr, flags, self.vmctx, offset as i32)
     }
 
-    fn global_ptr(&mut self, g: GlobalIndex) -> Value {
-        self.vmctx_load(self.env.offsets.global_pointer(g))
+    /// Where global `g`'s value is: a defined global's lies in the vmctx itself, an imported one behind a pointer.
+    fn global_location(&mut self, g: GlobalIndex) -> (Value, i32) {
+        match self.env.module.defined_global_index(g) {
+            Some(defined) => (self.vmctx, self.env.offsets.defined_global(defined) as i32),
+            None => (self.vmctx_load(self.env.offsets.global_pointer(g)), 0),
+        }
     }
 
     fn memory_definition(&mut self, m: MemoryIndex) -> Value {
@@ -913,15 +923,19 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             wasmparser::MemArgTarget::Memory(m) => MemoryIndex::from_u32(m),
             _ => MemoryIndex::from_u32(0),
         };
-        let def = self.memory_definition(mem);
         let tunables = self.env.tunables;
-        let static_base = !tunables.explicit_bounds_checks;
-        let base_flags =
-            if static_base { MemFlagsData::trusted().with_readonly().with_can_move() } else { MemFlagsData::trusted() };
-        let base = self.b.ins().load(self.ptr, base_flags, def, vmmemory::BASE as i32);
+        // A guard-page memory never moves: its base is copied into the vmctx, one load that can be hoisted out of
+        // loops. A moving memory's base is reloaded from its definition wherever a call may have grown it.
+        let base = if tunables.explicit_bounds_checks {
+            let def = self.memory_definition(mem);
+            self.b.ins().load(self.ptr, MemFlagsData::trusted(), def, vmmemory::BASE as i32)
+        } else {
+            self.vmctx_load(self.env.offsets.memory_base(mem))
+        };
         let index = self.b.ins().uextend(I64, index);
         let needs_check = tunables.explicit_bounds_checks || memarg.offset + size > tunables.static_memory_guard;
         if needs_check {
+            let def = self.memory_definition(mem);
             let len = self.b.ins().load(self.ptr, MemFlagsData::trusted(), def, vmmemory::CURRENT_LENGTH as i32);
             // index < 2^32 and offset < 2^32, so the sum cannot overflow 64 bits.
             let end = self.b.ins().iadd_imm_u(index, (memarg.offset + size) as i64);

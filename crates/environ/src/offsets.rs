@@ -13,10 +13,14 @@
 //!   ...  func_refs: [VMFuncRef; functions] (imports first; 8-aligned)
 //!   ...  memories: [*mut VMMemoryDefinition; memories]
 //!   ...  tables:   [*mut VMTableDefinition; tables]
-//!   ...  globals:  [*mut VMGlobalDefinition; globals]
+//!   ...  globals:  [*mut VMGlobalDefinition; globals]  (a defined global's points at its slot below)
+//!   ...  memory_bases: [*mut u8; memories] (guard-page memories only: their base never moves, so each instance
+//!                                           keeps a copy and compiled code reaches it with one load)
+//!   ...  defined_globals: [VMGlobalDefinition; defined globals] (16-aligned, 16 bytes each: the values
+//!                                           themselves, one load from the vmctx away)
 //! ```
 
-use crate::{FuncIndex, GlobalIndex, MemoryIndex, Module, TableIndex, TypeIndex};
+use crate::{DefinedGlobalIndex, FuncIndex, GlobalIndex, MemoryIndex, Module, TableIndex, TypeIndex};
 
 /// Size of a pointer on every supported host.
 pub const POINTER_SIZE: u32 = 8;
@@ -103,6 +107,9 @@ pub mod builtins {
     pub const TABLE_FILL: u32 = 72;
 }
 
+/// The size of a `VMGlobalDefinition`: every global value, including v128, fits.
+pub const VMGLOBAL_SIZE: u32 = 16;
+
 /// The size of one slot of the array calling convention (`ValRaw`): every value, including v128, fits.
 pub const VALRAW_SIZE: u32 = 16;
 
@@ -114,11 +121,14 @@ pub struct VMOffsets {
     num_memories: u32,
     num_tables: u32,
     num_globals: u32,
+    num_defined_globals: u32,
     type_ids: u32,
     func_refs: u32,
     memories: u32,
     tables: u32,
     globals: u32,
+    memory_bases: u32,
+    defined_globals: u32,
     size: u32,
 }
 
@@ -140,23 +150,29 @@ impl VMOffsets {
         let num_memories = module.memories.len() as u32;
         let num_tables = module.tables.len() as u32;
         let num_globals = module.globals.len() as u32;
+        let num_defined_globals = num_globals - module.num_imported_globals;
         let type_ids = 32;
         let func_refs = align8(type_ids + 4 * num_types);
         let memories = func_refs + vmfuncref::SIZE * num_funcs;
         let tables = memories + POINTER_SIZE * num_memories;
         let globals = tables + POINTER_SIZE * num_tables;
-        let size = globals + POINTER_SIZE * num_globals;
+        let memory_bases = globals + POINTER_SIZE * num_globals;
+        let defined_globals = (memory_bases + POINTER_SIZE * num_memories).next_multiple_of(VMGLOBAL_SIZE);
+        let size = defined_globals + VMGLOBAL_SIZE * num_defined_globals;
         Self {
             num_types,
             num_funcs,
             num_memories,
             num_tables,
             num_globals,
+            num_defined_globals,
             type_ids,
             func_refs,
             memories,
             tables,
             globals,
+            memory_bases,
+            defined_globals,
             size,
         }
     }
@@ -189,5 +205,16 @@ impl VMOffsets {
     pub fn global_pointer(&self, g: GlobalIndex) -> u32 {
         assert!(g.as_u32() < self.num_globals);
         self.globals + POINTER_SIZE * g.as_u32()
+    }
+    /// Offset of the copy of memory `m`'s base address, valid for memories with guard pages (whose base never
+    /// moves); with explicit bounds checks the base is read from the memory's definition instead.
+    pub fn memory_base(&self, m: MemoryIndex) -> u32 {
+        assert!(m.as_u32() < self.num_memories);
+        self.memory_bases + POINTER_SIZE * m.as_u32()
+    }
+    /// Offset of defined global `g`'s value (16-aligned).
+    pub fn defined_global(&self, g: DefinedGlobalIndex) -> u32 {
+        assert!(g.as_u32() < self.num_defined_globals);
+        self.defined_globals + VMGLOBAL_SIZE * g.as_u32()
     }
 }

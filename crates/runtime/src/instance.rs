@@ -45,7 +45,6 @@ pub struct Instance {
     offsets: VMOffsets,
     memories: Vec<Box<LinearMemory>>,
     tables: Vec<Box<Table>>,
-    globals: Vec<Box<VMGlobalDefinition>>,
     /// Data segments dropped by `data.drop` or, for active segments, by instantiation.
     dropped_data: Vec<bool>,
     /// Element segments dropped by `elem.drop`, or active and declared segments after instantiation.
@@ -89,7 +88,6 @@ impl Instance {
             offsets,
             memories: Vec::new(),
             tables: Vec::new(),
-            globals: Vec::new(),
             dropped_data: vec![false; module.data.len()],
             dropped_elems: vec![false; module.elements.len()],
             vmctx,
@@ -152,14 +150,30 @@ impl Instance {
             unsafe { instance.write(instance.offsets.table_pointer(index), def) };
             instance.tables.push(table);
         }
+        if !tunables.explicit_bounds_checks {
+            for m in 0..module.memories.len() as u32 {
+                let m = MemoryIndex::from_u32(m);
+                // SAFETY: every memory slot was filled above with a live memory of this store.
+                let memory = unsafe { &*instance.memory(m) };
+                // Compiled code reads this copy instead of the definition; that is only right if the base never
+                // moves, which guard pages guarantee (the engine gives every memory of a store the same layout).
+                assert!(memory.has_guard_pages(), "a moving memory in an engine compiled for guard pages");
+                // SAFETY: the slot is the memory base copy of memory `m`.
+                unsafe { instance.write(instance.offsets.memory_base(m), memory.base()) };
+            }
+        }
         for (i, init) in module.global_inits.iter().enumerate() {
+            let defined = DefinedGlobalIndex::from_u32(i as u32);
             let index = GlobalIndex::from_u32(module.num_imported_globals + i as u32);
             let value = instance.eval_const(init);
-            let mut global = Box::new(VMGlobalDefinition { storage: value.bytes() });
-            let ptr: *mut VMGlobalDefinition = &mut *global;
-            // SAFETY: as for memories.
-            unsafe { instance.write(instance.offsets.global_pointer(index), ptr) };
-            instance.globals.push(global);
+            let offset = instance.offsets.defined_global(defined);
+            // SAFETY: the global's value lives in its vmctx slot, which stays at this address until the instance
+            // is dropped; the pointer slot lets code that does not know whether a global is imported find it.
+            unsafe {
+                instance.write(offset, VMGlobalDefinition { storage: value.bytes() });
+                let ptr = instance.vmctx.as_ptr().add(offset as usize).cast::<VMGlobalDefinition>();
+                instance.write(instance.offsets.global_pointer(index), ptr);
+            }
         }
         Ok(instance)
     }

@@ -70,6 +70,16 @@ impl LinearMemory {
         &mut self.definition
     }
 
+    /// Whether the memory reserves guard pages, so that its base never moves.
+    pub fn has_guard_pages(&self) -> bool {
+        self.guard_pages
+    }
+
+    /// Address of the memory's first byte.
+    pub fn base(&self) -> *mut u8 {
+        self.definition.base
+    }
+
     /// Current size in pages.
     pub fn pages(&self) -> u64 {
         self.definition.current_length as u64 / WASM_PAGE_SIZE
