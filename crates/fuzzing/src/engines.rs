@@ -227,6 +227,12 @@ struct WasmiSide {
 
 fn wasmi_trap(e: &wasmi::Error) -> TrapKind {
     use wasmi::TrapCode;
+    use wasmi::errors::{ErrorKind, InstantiationError};
+    // wasmi reports an element segment that does not fit its table as an instantiation error, where the
+    // specification (and Weft) has the trap of `table.init`.
+    if let ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. }) = e.kind() {
+        return TrapKind::TableOutOfBounds;
+    }
     match e.as_trap_code() {
         Some(TrapCode::UnreachableCodeReached) => TrapKind::Unreachable,
         Some(TrapCode::MemoryOutOfBounds) => TrapKind::MemoryOutOfBounds,

@@ -70,6 +70,27 @@ pub fn code_variant(choice: u8) -> weft::Config {
     config
 }
 
+/// What the `differential` fuzz target did with one input.
+#[derive(Debug)]
+pub struct DifferentialInput {
+    /// Which of Weft's code variants ran it (see [`code_variant`]).
+    pub variant: u8,
+    /// The generated module, for `weft run --invoke` and `wasm-tools print` when the engines disagree.
+    pub wasm: Vec<u8>,
+    /// The comparison.
+    pub result: Result<Differential, Mismatch>,
+}
+
+/// The `differential` fuzz target's body: the first byte of `data` picks the code variant, the last eighth (at
+/// most 256 bytes) gives the call arguments, the rest makes the module. `None` if no module comes of it.
+pub fn differential_input(data: &[u8]) -> Option<DifferentialInput> {
+    let (&variant, data) = data.split_first()?;
+    let (module_bytes, args) = data.split_at(data.len() - (data.len() / 8).min(256));
+    let wasm = generate(module_bytes)?;
+    let result = differential_with(&code_variant(variant), &wasm, args);
+    Some(DifferentialInput { variant: variant % 6, wasm, result })
+}
+
 /// Deterministic pseudo-random bytes for seed `seed` (xorshift64*), for the seeded test.
 pub fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

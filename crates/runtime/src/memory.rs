@@ -143,17 +143,28 @@ impl LinearMemory {
                 )
                 .ok()?;
         } else {
-            // Move to a reservation at least twice as large, so growing page by page copies O(size) bytes in total
-            // rather than O(size²).
+            // Move to a reservation at least twice as large, so that growing page by page moves the memory only
+            // O(log size) times. The pages themselves move (their page-table entries, not their bytes): a large
+            // memory grows in microseconds, and pages it never touched stay without memory behind them.
             let max_bytes = (self.max_pages * WASM_PAGE_SIZE) as usize;
             let capacity =
                 new_bytes.max(self.mmap.len().saturating_mul(2)).min(max_bytes).next_multiple_of(page_size());
             let bigger = Mmap::reserve(capacity).ok()?;
-            bigger.make_accessible(0, new_bytes).ok()?;
-            // SAFETY: both regions are accessible, distinct, and at least `old_bytes` long.
-            unsafe { std::ptr::copy_nonoverlapping(self.mmap.as_ptr(), bigger.as_ptr(), old_bytes) };
+            let moved = old_bytes.next_multiple_of(page_size());
+            // SAFETY: `&mut self` means no reference into the memory's bytes exists (compiled code reloads the base
+            // after anything that may grow it), and the base is re-derived from `bigger` below.
+            if unsafe { self.mmap.move_pages_to(moved, &bigger) }.is_err() {
+                // Kernels before 6.17 move only a range within one mapping; the accessible part can be two
+                // (protections changed at different times): then copy, as the move would have done.
+                bigger.make_accessible(0, moved).ok()?;
+                // SAFETY: both ranges are accessible, distinct, and at least `old_bytes` long.
+                unsafe { std::ptr::copy_nonoverlapping(self.mmap.as_ptr(), bigger.as_ptr(), old_bytes) };
+            }
             self.definition.base = bigger.as_ptr();
+            // Drops the old reservation, whose moved part is no longer mapped. Should the new part not become
+            // accessible, the memory keeps its old size at its new place.
             self.mmap = bigger;
+            self.mmap.make_accessible(moved, new_bytes.next_multiple_of(page_size()) - moved).ok()?;
         }
         self.definition.current_length = new_bytes;
         Some(old)

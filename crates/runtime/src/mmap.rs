@@ -136,6 +136,31 @@ impl Mmap {
         Ok(())
     }
 
+    /// Moves the pages of this mapping's first `len` bytes (page-aligned, accessible) to the start of `dest`, which
+    /// must be at least `len` bytes long: contents and protection go with them and nothing is copied, so pages never
+    /// touched stay unbacked. Afterwards that range of `self` is no longer mapped (unmapping `self` later skips it).
+    ///
+    /// # Safety
+    /// No reference may point into either range; raw pointers into the moved range must be re-derived from `dest`.
+    pub(crate) unsafe fn move_pages_to(&self, len: usize, dest: &Mmap) -> std::io::Result<()> {
+        assert!(len <= self.len && len <= dest.len && len.is_multiple_of(page_size()));
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: both ranges lie inside mappings we own (asserted above); MREMAP_FIXED replaces the start of `dest`
+        // (a mapping of ours, not referenced per the caller) with the moved pages.
+        unsafe {
+            rustix::mm::mremap_fixed(
+                self.ptr.as_ptr().cast(),
+                len,
+                len,
+                rustix::mm::MremapFlags::MAYMOVE,
+                dest.ptr.as_ptr().cast(),
+            )?;
+        }
+        Ok(())
+    }
+
     /// Makes `[start, start+len)` readable and executable (and no longer writable). `start` must be page-aligned;
     /// the range must lie inside the mapping.
     pub(crate) fn make_executable(&self, start: usize, len: usize) -> std::io::Result<()> {
