@@ -4,6 +4,7 @@
 #   scripts/fuzz.sh build                 build all four targets
 #   scripts/fuzz.sh run TARGET [SECONDS]  fuzz TARGET (differential, compile, api, wat) for SECONDS (default 60)
 #   scripts/fuzz.sh all [SECONDS]         each target in turn, SECONDS each
+#   scripts/fuzz.sh smoke [RUNS]          build, then run each target on RUNS inputs (default 300): what CI does
 #
 # Corpora grow in fuzz/corpus/TARGET (not committed); crashes land in fuzz/artifacts/TARGET, and reproduce with
 # `cargo fuzz run TARGET fuzz/artifacts/TARGET/crash-...`. Extra arguments after SECONDS go to libFuzzer.
@@ -54,5 +55,10 @@ case "${1:-}" in
     all)
         seconds=${2:-60}
         for t in "${TARGETS[@]}"; do run_target "$t" "$seconds"; done ;;
-    *) sed -n '2,10p' "$0"; exit 2 ;;
+    smoke)
+        runs=${2:-300}
+        cargo fuzz build "${FUZZ_FLAGS[@]}"
+        # -max_total_time stops a run early should an input be slow; -runs bounds it otherwise.
+        for t in "${TARGETS[@]}"; do run_target "$t" 120 -runs="$runs"; done ;;
+    *) sed -n '2,11p' "$0"; exit 2 ;;
 esac
