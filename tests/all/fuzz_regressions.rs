@@ -36,7 +36,8 @@ fn growing_a_large_moving_memory_does_not_touch_its_pages() {
     memory.write(&mut store, 65536 * 30_000 - 4, b"end!").unwrap();
     memory.grow(&mut store, 30_000).unwrap();
     let grown = resident_bytes().saturating_sub(before);
-    assert!(grown < 256 << 20, "growing took {} MiB of resident memory", grown >> 20);
+    // Copying would have added the 1.9 GiB it moves; 1 GiB leaves room for tests running beside this one.
+    assert!(grown < 1 << 30, "growing took {} MiB of resident memory", grown >> 20);
     let mut buf = [0; 5];
     memory.read(&store, 0, &mut buf).unwrap();
     assert_eq!(&buf, b"first");
