@@ -4,6 +4,7 @@ mod api;
 mod artifacts;
 mod backtraces;
 mod bad_input;
+mod codegen;
 mod fuzz_regressions;
 mod host_fault;
 mod interrupts;

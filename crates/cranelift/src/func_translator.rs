@@ -941,6 +941,10 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             let end = self.b.ins().iadd_imm_u(index, (memarg.offset + size) as i64);
             let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
             self.b.ins().trapnz(oob, TrapCode::HEAP_OUT_OF_BOUNDS);
+            // The whole address (offset included) goes through the guard, so a mispredicted check reads null.
+            let addr = self.b.ins().iadd(base, index);
+            let addr = self.b.ins().iadd_imm_u(addr, memarg.offset as i64);
+            return (self.spectre_guard(oob, addr), 0);
         }
         let addr = self.b.ins().iadd(base, index);
         match i32::try_from(memarg.offset) {
@@ -1081,6 +1085,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let base = self.b.ins().load(self.ptr, trusted, table_def, vmtable::BASE as i32);
         let scaled = self.b.ins().ishl_imm_u(index, 3);
         let slot = self.b.ins().iadd(base, scaled);
+        let slot = self.spectre_guard(oob, slot);
         let func_ref = self.b.ins().load(self.ptr, trusted, slot, 0);
         self.b.ins().trapz(func_ref, trap_code(Trap::UninitializedElement));
         let actual = self.b.ins().load(I32, trusted, func_ref, vmfuncref::TYPE_ID as i32);
@@ -1111,7 +1116,16 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         self.b.ins().trapnz(oob, trap_code(Trap::TableOutOfBounds));
         let base = self.b.ins().load(self.ptr, trusted, def, vmtable::BASE as i32);
         let scaled = self.b.ins().ishl_imm_u(index, 3);
-        self.b.ins().iadd(base, scaled)
+        let slot = self.b.ins().iadd(base, scaled);
+        self.spectre_guard(oob, slot)
+    }
+
+    /// `address`, or null when `out_of_bounds`, computed without a branch: the bounds check before an access traps
+    /// when it fails, but a CPU that mispredicts it would run the access speculatively, and an out-of-bounds
+    /// address read that way could leak host memory through the cache (Spectre v1). Null reads nothing.
+    fn spectre_guard(&mut self, out_of_bounds: Value, address: Value) -> Value {
+        let null = self.b.ins().iconst(self.ptr, 0);
+        self.b.ins().select_spectre_guard(out_of_bounds, null, address)
     }
 
     /// Calls a builtin that returns a status (all its arguments are `i32` except pointers, which are `i64`), and
