@@ -96,20 +96,33 @@ pub fn api_sequence(data: &[u8]) -> ApiRun {
     world.run
 }
 
+/// The two engines, and the host module compiled for each, made once per process: they are immutable and
+/// compiling the host module for every input would take most of the fuzzer's time. One interruptible engine with
+/// guard-page memories and one with explicit bounds checks (moving memories) and fuel: the two ways wasm is stopped
+/// and the two ways memory is checked.
+fn shared_engines_and_host_modules() -> (Vec<Engine>, Vec<(usize, Module)>) {
+    static SHARED: std::sync::OnceLock<(Vec<Engine>, Vec<(usize, Module)>)> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            let mut interruptible = weft::Config::new();
+            interruptible.interruptible(true);
+            let mut fueled = weft::Config::new();
+            fueled.explicit_bounds_checks(true).consume_fuel(true);
+            let engines: Vec<Engine> =
+                [interruptible, fueled].iter().map(|c| Engine::new(c).expect("a valid configuration")).collect();
+            let modules = engines
+                .iter()
+                .enumerate()
+                .map(|(i, engine)| (i, Module::new(engine, HOST_MODULE).expect("the host module compiles")))
+                .collect();
+            (engines, modules)
+        })
+        .clone()
+}
+
 impl World {
     fn new(u: &mut Unstructured<'_>) -> World {
-        // One interruptible engine with guard-page memories and one with explicit bounds checks (moving memories)
-        // and fuel: the two ways wasm is stopped and the two ways memory is checked.
-        let mut interruptible = weft::Config::new();
-        interruptible.interruptible(true);
-        let mut fueled = weft::Config::new();
-        fueled.explicit_bounds_checks(true).consume_fuel(true);
-        let engines: Vec<Engine> =
-            [interruptible, fueled].iter().map(|c| Engine::new(c).expect("a valid configuration")).collect();
-        let mut modules = Vec::new();
-        for (i, engine) in engines.iter().enumerate() {
-            modules.push((i, Module::new(engine, HOST_MODULE).expect("the host module compiles")));
-        }
+        let (engines, mut modules) = shared_engines_and_host_modules();
         let generated = u.int_in_range(0..=2u8).unwrap_or(0);
         for _ in 0..generated {
             let engine = usize::from(u.arbitrary::<bool>().unwrap_or(false));
