@@ -227,11 +227,19 @@ struct WasmiSide {
 
 fn wasmi_trap(e: &wasmi::Error) -> TrapKind {
     use wasmi::TrapCode;
-    use wasmi::errors::{ErrorKind, InstantiationError};
-    // wasmi reports an element segment that does not fit its table as an instantiation error, where the
-    // specification (and Weft) has the trap of `table.init`.
-    if let ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. }) = e.kind() {
-        return TrapKind::TableOutOfBounds;
+    use wasmi::errors::{ErrorKind, InstantiationError, MemoryError, TableError};
+    // wasmi reports some out-of-bounds accesses as errors of the table or memory, or of instantiation (an element
+    // segment that does not fit), where the specification (and Weft) has the out-of-bounds trap.
+    match e.kind() {
+        ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. })
+        | ErrorKind::Table(
+            TableError::InitOutOfBounds
+            | TableError::FillOutOfBounds
+            | TableError::SetOutOfBounds
+            | TableError::CopyOutOfBounds,
+        ) => return TrapKind::TableOutOfBounds,
+        ErrorKind::Memory(MemoryError::OutOfBoundsAccess) => return TrapKind::MemoryOutOfBounds,
+        _ => {}
     }
     match e.as_trap_code() {
         Some(TrapCode::UnreachableCodeReached) => TrapKind::Unreachable,

@@ -48,3 +48,23 @@ fn element_segment_out_of_bounds_is_the_same_trap_on_both() {
         .unwrap_err();
     assert!(format!("{err:#}").contains("out of bounds"), "{err:#}");
 }
+
+/// `differential` fuzzer, 2026-12-02 (a harness bug again): wasmi reports an out-of-bounds `table.copy` (and
+/// `table.init`, `table.fill`, `table.set`) as a table error rather than a trap code; the harness now counts it as
+/// the out-of-bounds trap it is, as Weft reports it.
+#[test]
+fn table_copy_out_of_bounds_is_the_same_trap_on_both() {
+    let wasm = wat::parse_str(
+        r#"(module
+             (table $a 16 funcref)
+             (table $b 4 funcref)
+             (func (export "copy_within") (table.copy $a $a (i32.const 12) (i32.const 0) (i32.const 5)))
+             (func (export "copy_across") (table.copy $a $b (i32.const 0) (i32.const 2) (i32.const 3)))
+             (func (export "fill") (table.fill $a (i32.const 15) (ref.null func) (i32.const 2))))"#,
+    )
+    .unwrap();
+    match differential(&wasm, &[]) {
+        Ok(Differential::Agreed { calls }) => assert_eq!(calls, 3),
+        other => panic!("{other:?}"),
+    }
+}
