@@ -102,6 +102,8 @@ fn generated(data: &[u8], config: wasm_smith::Config) -> Option<Vec<u8>> {
 fn mutate(mut wasm: Vec<u8>, data: &[u8]) -> Vec<u8> {
     let tail = &data[data.len() - data.len().min(64)..];
     let mut u = Unstructured::new(tail);
+    // Mostly overwrites: an insertion or removal shifts everything after it and usually breaks a section's size,
+    // while an overwritten immediate, type or opcode may leave a valid module that the compiler has never seen.
     let edits = u.int_in_range(1..=8u8).unwrap_or(1);
     for _ in 0..edits {
         if wasm.is_empty() {
@@ -109,12 +111,12 @@ fn mutate(mut wasm: Vec<u8>, data: &[u8]) -> Vec<u8> {
         }
         let at = u.choose_index(wasm.len()).unwrap_or(0);
         let byte: u8 = u.arbitrary().unwrap_or(0xff);
-        match u.int_in_range(0..=2u8).unwrap_or(0) {
-            0 => wasm[at] = byte,
-            1 => wasm.insert(at, byte),
-            _ => {
+        match u.int_in_range(0..=7u8).unwrap_or(0) {
+            0 => wasm.insert(at, byte),
+            1 => {
                 wasm.remove(at);
             }
+            _ => wasm[at] = byte,
         }
     }
     wasm
