@@ -68,3 +68,30 @@ fn table_copy_out_of_bounds_is_the_same_trap_on_both() {
         other => panic!("{other:?}"),
     }
 }
+
+/// `differential` fuzzer, 2026-12-02: a generated memory without a declared maximum grew towards 4 GiB; wasmi
+/// zero-fills what it grows and the harness hashes the final memory byte by byte, so the input took 2 GB and 19 s.
+/// Every generated memory and table now declares a maximum within the configured sizes (16 MiB, 10,000 entries).
+#[test]
+fn generated_memories_and_tables_cannot_grow_without_bound() {
+    let engine = weft::Engine::default();
+    let (mut memories, mut tables) = (0, 0);
+    for seed in 0..100u64 {
+        let Some(wasm) = generate(&seed_bytes(seed, 2048)) else { continue };
+        let module = weft::Module::new(&engine, &wasm).unwrap();
+        for export in module.exports() {
+            match export.ty() {
+                weft::ExternType::Memory(m) => {
+                    memories += 1;
+                    assert!(m.limits.max.is_some_and(|max| max <= 256), "seed {seed}: memory {m}");
+                }
+                weft::ExternType::Table(t) => {
+                    tables += 1;
+                    assert!(t.limits.max.is_some_and(|max| max <= 10_000), "seed {seed}: table limits {:?}", t.limits);
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(memories > 10 && tables > 10, "{memories} memories and {tables} tables checked");
+}
