@@ -22,7 +22,7 @@ fi
 # Weft's trap handler must see the faults of JIT code before the sanitizer does (it forwards the others).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-allow_user_segv_handler=1:detect_leaks=0}"
 # Debug assertions stay on (-a), the code is optimised (-O, the default of cargo fuzz build --release).
-# FUZZ_SANITIZER=none builds without AddressSanitizer (about twice the inputs per second for the compile-bound
+# FUZZ_SANITIZER=none builds without AddressSanitizer (three times the inputs per second for the compile-bound
 # differential and compile targets, which mostly run safe code) into a target directory of its own.
 FUZZ_FLAGS=(--release --debug-assertions)
 if [ "${FUZZ_SANITIZER:-address}" != address ]; then

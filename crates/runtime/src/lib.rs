@@ -26,7 +26,7 @@ mod vmcontext;
 
 pub use code_memory::{CodeLookup, CodeMemory, MappedFile, lookup_code};
 pub use instance::{Imports, Instance, InstantiationError};
-pub use memory::LinearMemory;
+pub use memory::{LinearMemory, WASM32_MAX_PAGES};
 pub use perf::{JitDumpMarker, monotonic_ns};
 pub use table::Table;
 pub use traphandlers::{TrapInfo, UnwindReason, call_func_ref, catch_traps, init_traps, raise_host_unwind};

@@ -11,7 +11,8 @@ use weft_environ::{MemoryType, Tunables};
 
 /// Bytes in a wasm page.
 pub const WASM_PAGE_SIZE: u64 = 65536;
-const MAX_PAGES: u64 = 65536;
+/// The most pages a 32-bit memory can have (4 GiB); a module declaring more does not validate.
+pub const WASM32_MAX_PAGES: u64 = 65536;
 
 /// A linear memory. Its first field is the `VMMemoryDefinition` compiled code reads, so a pointer to one is a pointer
 /// to the other.
@@ -41,7 +42,7 @@ impl LinearMemory {
     /// Creates a memory of `ty.limits.min` pages laid out according to `tunables`.
     pub fn new(ty: &MemoryType, tunables: &Tunables) -> Result<Box<LinearMemory>, MemoryAllocationError> {
         let pages = ty.limits.min;
-        let max_pages = ty.limits.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+        let max_pages = ty.limits.max.unwrap_or(WASM32_MAX_PAGES).min(WASM32_MAX_PAGES);
         let err = |source| MemoryAllocationError { pages, source };
         if pages > max_pages {
             return Err(err(std::io::Error::other("initial size exceeds the 4 GiB limit")));

@@ -111,8 +111,9 @@ impl Memory {
         if ty.limits.max.is_some_and(|max| max < ty.limits.min) {
             anyhow::bail!("memory type {ty}: the maximum is below the minimum");
         }
-        // The limit a 32-bit memory type has in the specification (a module declaring more does not validate).
-        const MAX_PAGES: u64 = 1 << 16;
+        // The limit the specification sets on a 32-bit memory type, which a module's own memories meet by
+        // validation.
+        const MAX_PAGES: u64 = weft_runtime::WASM32_MAX_PAGES;
         if ty.limits.min > MAX_PAGES || ty.limits.max.is_some_and(|max| max > MAX_PAGES) {
             anyhow::bail!("memory type {ty}: a memory has at most {MAX_PAGES} pages (4 GiB)");
         }
