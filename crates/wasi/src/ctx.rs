@@ -92,6 +92,8 @@ pub(crate) mod rights {
         | PATH_SYMLINK
         | PATH_REMOVE_DIRECTORY
         | PATH_UNLINK_FILE;
+    /// Rights that need the host file opened for writing.
+    pub const WRITE_ACCESS: u64 = FD_WRITE | FD_ALLOCATE | FD_FILESTAT_SET_SIZE;
     /// Every right a file may have.
     pub const FILE: u64 = FD_DATASYNC
         | FD_READ
@@ -127,18 +129,39 @@ pub(crate) mod rights {
         | PATH_SYMLINK
         | PATH_REMOVE_DIRECTORY
         | PATH_UNLINK_FILE;
-    /// Rights of a stream (stdio, sockets).
+    /// Rights of a stream (sockets).
     pub const STREAM: u64 = FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
+    /// Rights every standard stream has, besides reading (stdin) or writing (stdout, stderr).
+    pub const STREAM_BASE: u64 = FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
     /// Rights of a socket.
     pub const SOCKET: u64 = STREAM | SOCK_SHUTDOWN | SOCK_ACCEPT;
 }
 
+/// One of the host process's standard streams, used through its own descriptor (never closed by the guest).
+pub(crate) enum HostStream {
+    Stdin(std::io::Stdin),
+    Stdout(std::io::Stdout),
+    Stderr(std::io::Stderr),
+}
+
+impl std::os::fd::AsFd for HostStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            HostStream::Stdin(s) => s.as_fd(),
+            HostStream::Stdout(s) => s.as_fd(),
+            HostStream::Stderr(s) => s.as_fd(),
+        }
+    }
+}
+
 /// What a descriptor refers to.
 pub(crate) enum Kind {
-    /// A readable stream (stdin).
+    /// A readable stream of the embedder's (stdin).
     Reader(Box<dyn Read + Send>),
-    /// A writable stream (stdout, stderr).
+    /// A writable stream of the embedder's (stdout, stderr).
     Writer(Box<dyn Write + Send>),
+    /// The host process's standard input, output or error.
+    Host(HostStream),
     /// A regular file (or any non-directory) opened through a directory capability.
     File(std::fs::File),
     /// A directory capability.
@@ -157,7 +180,8 @@ pub(crate) struct Descriptor {
     pub fdflags: u16,
     /// The guest path of a preopened directory.
     pub preopen: Option<String>,
-    /// Whether the host stream is the process's own terminal stream (fd 0-2 inherited).
+    /// The host process's standard stream (0-2) this descriptor duplicates: its flags belong to the host and are
+    /// never changed.
     pub inherited_fd: Option<i32>,
     /// Opened from (or is) a read-only preopen: nothing that changes the file system is allowed. Enforced here
     /// rather than by withholding rights, because wasi-libc masks the rights it asks for with the directory's
@@ -200,18 +224,25 @@ impl WasiCtx {
     }
 }
 
+/// One of the guest's standard streams as the builder was told to provide it.
+enum StdioSource<S> {
+    /// A stream of the embedder's (an in-memory buffer, or nothing).
+    Stream(S),
+    /// The host process's own descriptor 0, 1 or 2.
+    Inherited(i32),
+}
+
 /// Builds a [`WasiCtx`]: nothing is granted unless asked for.
 #[derive(Default)]
 pub struct WasiCtxBuilder {
     args: Vec<Vec<u8>>,
     env: Vec<Vec<u8>>,
-    stdin: Option<(Box<dyn Read + Send>, Option<i32>)>,
-    stdout: Option<(Box<dyn Write + Send>, Option<i32>)>,
-    stderr: Option<(Box<dyn Write + Send>, Option<i32>)>,
+    stdin: Option<StdioSource<Box<dyn Read + Send>>>,
+    stdout: Option<StdioSource<Box<dyn Write + Send>>>,
+    stderr: Option<StdioSource<Box<dyn Write + Send>>>,
     preopens: Vec<(cap_std::fs::Dir, String, DirPerms)>,
     sockets: Vec<std::net::TcpListener>,
 }
-
 impl WasiCtxBuilder {
     /// A builder granting nothing: no arguments, no environment, empty stdin, discarded output, no directories.
     pub fn new() -> Self {
@@ -239,28 +270,48 @@ impl WasiCtxBuilder {
     }
 
     /// Gives the guest the host process's standard input, output and error.
+    ///
+    /// The guest sees each as what it is on the host: a terminal is a character device without seek rights (so
+    /// `isatty` is true), a regular file is a seekable regular file, a pipe is a stream of unknown type, a socket a
+    /// socket stream, `/dev/null` a seekable character device. The guest can change its own view of them (close,
+    /// renumber, set non-blocking) but never the host's descriptors or their flags.
     pub fn inherit_stdio(&mut self) -> &mut Self {
-        self.stdin = Some((Box::new(std::io::stdin()), Some(0)));
-        self.stdout = Some((Box::new(std::io::stdout()), Some(1)));
-        self.stderr = Some((Box::new(std::io::stderr()), Some(2)));
+        self.inherit_stdin().inherit_stdout().inherit_stderr()
+    }
+
+    /// Gives the guest the host process's standard input (see [`WasiCtxBuilder::inherit_stdio`]).
+    pub fn inherit_stdin(&mut self) -> &mut Self {
+        self.stdin = Some(StdioSource::Inherited(0));
+        self
+    }
+
+    /// Gives the guest the host process's standard output (see [`WasiCtxBuilder::inherit_stdio`]).
+    pub fn inherit_stdout(&mut self) -> &mut Self {
+        self.stdout = Some(StdioSource::Inherited(1));
+        self
+    }
+
+    /// Gives the guest the host process's standard error (see [`WasiCtxBuilder::inherit_stdio`]).
+    pub fn inherit_stderr(&mut self) -> &mut Self {
+        self.stderr = Some(StdioSource::Inherited(2));
         self
     }
 
     /// Reads standard input from `bytes`.
     pub fn stdin_bytes(&mut self, bytes: impl Into<Vec<u8>>) -> &mut Self {
-        self.stdin = Some((Box::new(std::io::Cursor::new(bytes.into())), None));
+        self.stdin = Some(StdioSource::Stream(Box::new(std::io::Cursor::new(bytes.into()))));
         self
     }
 
     /// Sends standard output to `buffer`.
     pub fn stdout(&mut self, buffer: OutputBuffer) -> &mut Self {
-        self.stdout = Some((Box::new(buffer), None));
+        self.stdout = Some(StdioSource::Stream(Box::new(buffer)));
         self
     }
 
     /// Sends standard error to `buffer`.
     pub fn stderr(&mut self, buffer: OutputBuffer) -> &mut Self {
-        self.stderr = Some((Box::new(buffer), None));
+        self.stderr = Some(StdioSource::Stream(Box::new(buffer)));
         self
     }
 
@@ -288,21 +339,12 @@ impl WasiCtxBuilder {
     /// The context.
     pub fn build(&mut self) -> WasiCtx {
         let mut fds = BTreeMap::new();
-        let stream = |kind, inherited_fd| Descriptor {
-            kind,
-            rights_base: rights::STREAM,
-            rights_inheriting: 0,
-            fdflags: 0,
-            preopen: None,
-            inherited_fd,
-            readonly: false,
-        };
-        let (stdin, stdin_fd) = self.stdin.take().unwrap_or((Box::new(std::io::empty()), None));
-        let (stdout, stdout_fd) = self.stdout.take().unwrap_or((Box::new(std::io::sink()), None));
-        let (stderr, stderr_fd) = self.stderr.take().unwrap_or((Box::new(std::io::sink()), None));
-        fds.insert(0, stream(Kind::Reader(stdin), stdin_fd));
-        fds.insert(1, stream(Kind::Writer(stdout), stdout_fd));
-        fds.insert(2, stream(Kind::Writer(stderr), stderr_fd));
+        let stdin = self.stdin.take().unwrap_or_else(|| StdioSource::Stream(Box::new(std::io::empty())));
+        let stdout = self.stdout.take().unwrap_or_else(|| StdioSource::Stream(Box::new(std::io::sink())));
+        let stderr = self.stderr.take().unwrap_or_else(|| StdioSource::Stream(Box::new(std::io::sink())));
+        fds.insert(0, stdio_descriptor(stdin, Kind::Reader, rights::FD_READ));
+        fds.insert(1, stdio_descriptor(stdout, Kind::Writer, rights::FD_WRITE));
+        fds.insert(2, stdio_descriptor(stderr, Kind::Writer, rights::FD_WRITE));
         let mut next = 3;
         for (dir, guest, perms) in self.preopens.drain(..) {
             fds.insert(
@@ -336,4 +378,25 @@ impl WasiCtxBuilder {
         }
         WasiCtx { args: std::mem::take(&mut self.args), env: std::mem::take(&mut self.env), fds }
     }
+}
+
+/// The descriptor for a standard stream: an embedder's stream as a pipe-like stream, or the host's own stream
+/// presented as what it is (see [`WasiCtxBuilder::inherit_stdio`]).
+fn stdio_descriptor<S>(source: StdioSource<S>, stream: impl FnOnce(S) -> Kind, direction: u64) -> Descriptor {
+    let (kind, rights_base, inherited_fd) = match source {
+        StdioSource::Stream(s) => (stream(s), rights::STREAM_BASE | direction, None),
+        StdioSource::Inherited(fd) => {
+            let host = match fd {
+                0 => HostStream::Stdin(std::io::stdin()),
+                1 => HostStream::Stdout(std::io::stdout()),
+                _ => HostStream::Stderr(std::io::stderr()),
+            };
+            // A terminal or pipe cannot seek; a regular file (`< input.txt`) or `/dev/null` can, and a guest's
+            // libc decides from these rights whether it talks to a terminal.
+            let seekable = rustix::fs::seek(&host, rustix::fs::SeekFrom::Current(0)).is_ok();
+            let seek = if seekable { rights::FD_SEEK | rights::FD_TELL } else { 0 };
+            (Kind::Host(host), rights::STREAM_BASE | direction | seek, Some(fd))
+        }
+    };
+    Descriptor { kind, rights_base, rights_inheriting: 0, fdflags: 0, preopen: None, inherited_fd, readonly: false }
 }

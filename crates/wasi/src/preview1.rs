@@ -1,12 +1,12 @@
 //! The `wasi_snapshot_preview1` functions.
 
-use crate::ctx::{Descriptor, Kind, WasiCtx, rights};
+use crate::ctx::{Descriptor, HostStream, Kind, WasiCtx, rights};
 use crate::errno::{Errno, WasiResult};
 use crate::guest::GuestMemory;
 use cap_fs_ext::{DirExt, OpenOptionsFollowExt};
 use cap_std::fs::{FileTypeExt, MetadataExt};
 use std::io::{IoSlice, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt as _;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, SystemTime};
 use weft::{Caller, Linker};
 
@@ -34,6 +34,9 @@ mod filetype {
 
 const FDFLAGS_APPEND: u16 = 1;
 const FDFLAGS_NONBLOCK: u16 = 4;
+/// `dsync`, `rsync` and `sync`.
+const FDFLAGS_SYNC_ANY: u16 = 2 | 8 | 16;
+const FDFLAGS_APPEND_NONBLOCK: u16 = FDFLAGS_APPEND | FDFLAGS_NONBLOCK;
 const OFLAGS_CREAT: u16 = 1;
 const OFLAGS_DIRECTORY: u16 = 2;
 const OFLAGS_EXCL: u16 = 4;
@@ -154,11 +157,17 @@ pub fn add_to_linker<T: 'static>(
         let d = ctx.get(fd as u32)?;
         d.check(rights::FD_FDSTAT_SET_FLAGS)?;
         let flags = flags as u16;
-        if let Kind::File(f) = &d.kind {
-            let mut oflags = rustix::fs::fcntl_getfl(f).map_err(|e| Errno::from(std::io::Error::from(e)))?;
+        if flags & FDFLAGS_SYNC_ANY != 0 {
+            // Linux cannot switch an open file to synchronous writes.
+            return Err(Errno::Inval);
+        }
+        // The host's own standard streams keep their flags: a guest asking for non-blocking output must not leave
+        // the user's terminal non-blocking after it exits.
+        if let (Kind::File(f), None) = (&d.kind, d.inherited_fd) {
+            let mut oflags = rustix::fs::fcntl_getfl(f).map_err(errno)?;
             oflags.set(rustix::fs::OFlags::APPEND, flags & FDFLAGS_APPEND != 0);
             oflags.set(rustix::fs::OFlags::NONBLOCK, flags & FDFLAGS_NONBLOCK != 0);
-            rustix::fs::fcntl_setfl(f, oflags).map_err(|e| Errno::from(std::io::Error::from(e)))?;
+            rustix::fs::fcntl_setfl(f, oflags).map_err(errno)?;
         }
         d.fdflags = flags;
         Ok(())
@@ -177,10 +186,9 @@ pub fn add_to_linker<T: 'static>(
     define!("fd_filestat_get", |ctx, mem, fd: i32, out: i32| {
         let d = ctx.get(fd as u32)?;
         d.check(rights::FD_FILESTAT_GET)?;
-        let stat = match &d.kind {
-            Kind::File(f) => Filestat::from_std(&f.metadata()?),
-            Kind::Dir(dir) => Filestat::from_cap(&dir.dir_metadata()?),
-            _ => Filestat { filetype: descriptor_filetype(d), ..Filestat::default() },
+        let stat = match host_fd(d) {
+            Some(fd) => Filestat::from_stat(&rustix::fs::fstat(fd).map_err(errno)?),
+            None => Filestat { filetype: descriptor_filetype(d), ..Filestat::default() },
         };
         stat.write(&mut mem, out as u32)
     });
@@ -210,12 +218,12 @@ pub fn add_to_linker<T: 'static>(
     });
     define!("fd_pread", |ctx, mem, fd: i32, iovs: i32, count: i32, offset: i64, out: i32| {
         let d = ctx.get(fd as u32)?;
+        let f = positioned(d)?;
         d.check(rights::FD_READ | rights::FD_SEEK)?;
-        let f = file(d)?;
         let mut total = 0u64;
         for (ptr, len) in mem.iovecs(iovs as u32, count as u32)? {
             let buf = mem.slice_mut(ptr, len)?;
-            let n = f.read_at(buf, offset as u64 + total)?;
+            let n = rustix::io::pread(f, buf, offset as u64 + total).map_err(errno)?;
             total += n as u64;
             if n < len as usize {
                 break;
@@ -225,11 +233,11 @@ pub fn add_to_linker<T: 'static>(
     });
     define!("fd_pwrite", |ctx, mem, fd: i32, iovs: i32, count: i32, offset: i64, out: i32| {
         let d = ctx.get(fd as u32)?;
+        let f = positioned(d)?;
         d.check(rights::FD_WRITE | rights::FD_SEEK)?;
-        let f = file(d)?;
         let mut total = 0u64;
         for (ptr, len) in mem.iovecs(iovs as u32, count as u32)? {
-            let n = f.write_at(mem.slice(ptr, len)?, offset as u64 + total)?;
+            let n = rustix::io::pwrite(f, mem.slice(ptr, len)?, offset as u64 + total).map_err(errno)?;
             total += n as u64;
             if n < len as usize {
                 break;
@@ -271,6 +279,8 @@ pub fn add_to_linker<T: 'static>(
                 w.flush()?;
                 n
             }
+            Kind::Host(HostStream::Stdout(s)) => write_host(&mut s.lock(), &slices)?,
+            Kind::Host(HostStream::Stderr(s)) => write_host(&mut s.lock(), &slices)?,
             Kind::File(f) => f.write_vectored(&slices)?,
             Kind::Stream(s) => s.write_vectored(&slices)?,
             Kind::Dir(_) => return Err(Errno::Isdir),
@@ -312,9 +322,15 @@ pub fn add_to_linker<T: 'static>(
         mem.write_u32(out as u32, used)
     });
     define!("fd_renumber", |ctx, mem, from: i32, to: i32| {
-        ctx.get(to as u32)?;
-        let d = ctx.fds.remove(&(from as u32)).ok_or(Errno::Badf)?;
-        ctx.fds.insert(to as u32, d);
+        // `to` is closed first when open. It must be open, as the WASI test suite requires (and Wasmtime does),
+        // except for the standard stream numbers: a program that closed stdout can install a file as its new
+        // stdout, as it would with dup2.
+        let (from, to) = (from as u32, to as u32);
+        if !ctx.fds.contains_key(&from) || (to > 2 && !ctx.fds.contains_key(&to)) {
+            return Err(Errno::Badf);
+        }
+        let d = ctx.fds.remove(&from).ok_or(Errno::Badf)?;
+        ctx.fds.insert(to, d);
         Ok(())
     });
     define!("fd_seek", |ctx, mem, fd: i32, offset: i64, whence: i32, out: i32| {
@@ -328,6 +344,7 @@ pub fn add_to_linker<T: 'static>(
         };
         let new = match &mut d.kind {
             Kind::File(f) => f.seek(pos)?,
+            Kind::Host(h) => rustix::fs::seek(&*h, rustix_seek(pos)).map_err(errno)?,
             Kind::Dir(_) => return Err(Errno::Isdir),
             _ => return Err(Errno::Spipe),
         };
@@ -338,6 +355,8 @@ pub fn add_to_linker<T: 'static>(
         d.check(rights::FD_TELL)?;
         let pos = match &mut d.kind {
             Kind::File(f) => f.stream_position()?,
+            Kind::Host(h) => rustix::fs::seek(&*h, rustix::fs::SeekFrom::Current(0)).map_err(errno)?,
+            Kind::Dir(_) => return Err(Errno::Isdir),
             _ => return Err(Errno::Spipe),
         };
         mem.write_u64(out as u32, pos)
@@ -388,13 +407,14 @@ pub fn add_to_linker<T: 'static>(
     define!("path_symlink", |ctx, mem, old: i32, old_len: i32, fd: i32, new: i32, new_len: i32| {
         let target = mem.str(old as u32, old_len as u32)?.to_string();
         let (dir, link) = dir_and_path(ctx, &mem, fd, new, new_len, rights::PATH_SYMLINK)?;
-        // The link's contents are only a string; following it later is confined to the sandbox like any path.
-        Ok(dir.symlink_contents(target, link)?)
+        // Following a link is confined to the sandbox anyway, but a link whose target is absolute or climbs out
+        // of the directory could only ever fail: it is refused when made, as on Wasmtime.
+        Ok(dir.symlink(target, link)?)
     });
     define!("path_link", |ctx,
                           mem,
                           old_fd: i32,
-                          _flags: i32,
+                          flags: i32,
                           old: i32,
                           old_len: i32,
                           new_fd: i32,
@@ -404,6 +424,11 @@ pub fn add_to_linker<T: 'static>(
         let new_path = mem.str(new as u32, new_len as u32)?;
         let from = dir_of(ctx.fds.get(&(old_fd as u32)).ok_or(Errno::Badf)?, rights::PATH_LINK_SOURCE)?;
         let to = dir_of(ctx.fds.get(&(new_fd as u32)).ok_or(Errno::Badf)?, rights::PATH_LINK_TARGET)?;
+        if flags as u32 & LOOKUP_SYMLINK_FOLLOW != 0 {
+            // Linking what a symlink points to would need the link resolved inside the sandbox first, which
+            // cap-std does not offer; the suite and Wasmtime refuse it too.
+            return Err(Errno::Inval);
+        }
         Ok(from.hard_link(old_path, to, new_path)?)
     });
     define!("path_rename", |ctx, mem, old_fd: i32, old: i32, old_len: i32, new_fd: i32, new: i32, new_len: i32| {
@@ -499,8 +524,8 @@ pub fn add_to_linker<T: 'static>(
     });
     define!("sock_shutdown", |ctx, mem, fd: i32, how: i32| {
         let d = ctx.get(fd as u32)?;
-        d.check(rights::SOCK_SHUTDOWN)?;
         let Kind::Stream(s) = &d.kind else { return Err(Errno::Notsock) };
+        d.check(rights::SOCK_SHUTDOWN)?;
         let how = match how {
             1 => std::net::Shutdown::Read,
             2 => std::net::Shutdown::Write,
@@ -571,32 +596,75 @@ fn dir_and_path<'a, 'm>(
     Ok((dir_of(d, needed)?, mem.str(path as u32, len as u32)?))
 }
 
+/// The WASI file type of what `d` refers to. An embedder's in-memory stream is a pipe, which WASI has no type for.
 fn descriptor_filetype(d: &Descriptor) -> u8 {
     match &d.kind {
-        Kind::Reader(_) | Kind::Writer(_) => filetype::CHARACTER_DEVICE,
+        Kind::Reader(_) | Kind::Writer(_) => filetype::UNKNOWN,
         Kind::Dir(_) => filetype::DIRECTORY,
         Kind::Listener(_) | Kind::Stream(_) => filetype::SOCKET_STREAM,
-        Kind::File(f) => f.metadata().map(|m| std_filetype(&m.file_type())).unwrap_or(filetype::UNKNOWN),
+        Kind::File(_) | Kind::Host(_) => host_fd(d)
+            .and_then(|fd| rustix::fs::fstat(fd).ok())
+            .map_or(filetype::UNKNOWN, |st| mode_filetype(st.st_mode)),
     }
 }
 
-fn std_filetype(t: &std::fs::FileType) -> u8 {
-    use std::os::unix::fs::FileTypeExt as _;
-    if t.is_dir() {
-        filetype::DIRECTORY
-    } else if t.is_file() {
-        filetype::REGULAR_FILE
-    } else if t.is_symlink() {
-        filetype::SYMBOLIC_LINK
-    } else if t.is_char_device() {
-        filetype::CHARACTER_DEVICE
-    } else if t.is_block_device() {
-        filetype::BLOCK_DEVICE
-    } else if t.is_socket() {
-        filetype::SOCKET_STREAM
-    } else {
-        filetype::UNKNOWN
+/// The host descriptor behind `d`, for what every descriptor supports (`fstat`); `None` for an embedder's stream.
+fn host_fd(d: &Descriptor) -> Option<BorrowedFd<'_>> {
+    match &d.kind {
+        Kind::File(f) => Some(f.as_fd()),
+        Kind::Dir(dir) => Some(dir.as_fd()),
+        Kind::Host(h) => Some(h.as_fd()),
+        Kind::Listener(l) => Some(l.as_fd()),
+        Kind::Stream(s) => Some(s.as_fd()),
+        Kind::Reader(_) | Kind::Writer(_) => None,
     }
+}
+
+/// The host descriptor of a file that can be read or written at an offset (a file, or a host standard stream
+/// that is a file).
+fn positioned(d: &Descriptor) -> WasiResult<BorrowedFd<'_>> {
+    match &d.kind {
+        Kind::File(f) => Ok(f.as_fd()),
+        Kind::Host(h) => Ok(h.as_fd()),
+        Kind::Dir(_) => Err(Errno::Isdir),
+        Kind::Reader(_) | Kind::Writer(_) | Kind::Listener(_) | Kind::Stream(_) => Err(Errno::Spipe),
+    }
+}
+
+fn mode_filetype(mode: u32) -> u8 {
+    match rustix::fs::FileType::from_raw_mode(mode) {
+        rustix::fs::FileType::RegularFile => filetype::REGULAR_FILE,
+        rustix::fs::FileType::Directory => filetype::DIRECTORY,
+        rustix::fs::FileType::Symlink => filetype::SYMBOLIC_LINK,
+        rustix::fs::FileType::CharacterDevice => filetype::CHARACTER_DEVICE,
+        rustix::fs::FileType::BlockDevice => filetype::BLOCK_DEVICE,
+        rustix::fs::FileType::Socket => filetype::SOCKET_STREAM,
+        rustix::fs::FileType::Fifo | rustix::fs::FileType::Unknown => filetype::UNKNOWN,
+    }
+}
+
+fn errno(e: rustix::io::Errno) -> Errno {
+    Errno::from(std::io::Error::from(e))
+}
+
+fn rustix_seek(pos: SeekFrom) -> rustix::fs::SeekFrom {
+    match pos {
+        SeekFrom::Start(n) => rustix::fs::SeekFrom::Start(n),
+        SeekFrom::Current(n) => rustix::fs::SeekFrom::Current(n),
+        SeekFrom::End(n) => rustix::fs::SeekFrom::End(n),
+    }
+}
+
+/// Writes to a host standard stream through its Rust handle, so the host's own buffered output (`println!`)
+/// stays in order with the guest's, and flushes so nothing waits in the handle's buffer.
+fn write_host(w: &mut impl Write, slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
+    let mut total = 0;
+    for s in slices {
+        w.write_all(s)?;
+        total += s.len();
+    }
+    w.flush()?;
+    Ok(total)
 }
 
 fn cap_filetype(t: &cap_std::fs::FileType) -> u8 {
@@ -634,18 +702,21 @@ fn ns(t: std::io::Result<SystemTime>) -> u64 {
     t.ok().and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as u64)
 }
 
+fn stat_time(sec: i64, nsec: i64) -> u64 {
+    (sec.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(nsec.max(0) as u64)
+}
+
 impl Filestat {
-    fn from_std(m: &std::fs::Metadata) -> Filestat {
-        use std::os::unix::fs::MetadataExt as _;
+    fn from_stat(st: &rustix::fs::Stat) -> Filestat {
         Filestat {
-            dev: m.dev(),
-            ino: m.ino(),
-            filetype: std_filetype(&m.file_type()),
-            nlink: m.nlink(),
-            size: m.len(),
-            atim: ns(m.accessed()),
-            mtim: ns(m.modified()),
-            ctim: (m.ctime() as u64).saturating_mul(1_000_000_000).saturating_add(m.ctime_nsec() as u64),
+            dev: st.st_dev,
+            ino: st.st_ino,
+            filetype: mode_filetype(st.st_mode),
+            nlink: st.st_nlink,
+            size: st.st_size.max(0) as u64,
+            atim: stat_time(st.st_atime, st.st_atime_nsec as i64),
+            mtim: stat_time(st.st_mtime, st.st_mtime_nsec as i64),
+            ctim: stat_time(st.st_ctime, st.st_ctime_nsec as i64),
         }
     }
 
@@ -716,6 +787,8 @@ fn read_vectored(d: &mut Descriptor, mem: &mut GuestMemory<'_>, iovs: &[(u32, u3
         let buf = mem.slice_mut(ptr, len)?;
         let n = match &mut d.kind {
             Kind::Reader(r) => r.read(buf)?,
+            // Unbuffered: a buffer would read ahead of the guest and move a file's offset past what it has read.
+            Kind::Host(HostStream::Stdin(s)) => rustix::io::read(&*s, buf).map_err(errno)?,
             Kind::File(f) => f.read(buf)?,
             Kind::Stream(s) => s.read(buf)?,
             Kind::Dir(_) => return Err(Errno::Isdir),
@@ -746,45 +819,71 @@ fn path_open(
     let dir = dir_of(parent, rights::PATH_OPEN)?;
     let path = mem.str(path, len)?;
     let follow = dirflags & LOOKUP_SYMLINK_FOLLOW != 0;
-    let allowed = parent.rights_inheriting;
     let creat = oflags & OFLAGS_CREAT != 0;
+    let excl = oflags & OFLAGS_EXCL != 0;
     let trunc = oflags & OFLAGS_TRUNC != 0;
+    let directory = oflags & OFLAGS_DIRECTORY != 0;
     let append = fdflags & FDFLAGS_APPEND != 0;
-    let wants_write = base & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE) != 0;
-    // A read-only directory hands out no way to change anything.
-    if (wants_write || creat || trunc || append) && (parent.readonly || allowed & rights::FD_WRITE == 0) {
-        return Err(Errno::Notcapable);
+    if directory && (creat || excl || trunc) {
+        return Err(Errno::Inval);
+    }
+    if fdflags & FDFLAGS_SYNC_ANY != 0 {
+        // Synchronous-write modes would need open flags cap-std does not pass through.
+        return Err(Errno::Notsup);
     }
     if creat {
         parent.check(rights::PATH_CREATE_FILE)?;
     }
+    if trunc {
+        parent.check(rights::PATH_FILESTAT_SET_SIZE)?;
+    }
+    let wants_write = base & rights::WRITE_ACCESS != 0;
+    // A read-only directory hands out no way to change anything; the guest's request shows its intent even when
+    // the rights it gets would not allow the write.
+    if parent.readonly && (wants_write || creat || trunc || append) {
+        return Err(Errno::Notcapable);
+    }
+    // The new descriptor holds what was asked for, within what the directory passes on: asking for more is not an
+    // error, the extra rights are simply not granted.
+    let allowed = parent.rights_inheriting;
     let readonly = parent.readonly;
     let descriptor = |kind, rights_base: u64| Descriptor {
         kind,
         rights_base: rights_base & allowed,
         rights_inheriting: inheriting & allowed,
-        fdflags,
+        fdflags: fdflags & FDFLAGS_APPEND_NONBLOCK,
         preopen: None,
         inherited_fd: None,
         readonly,
     };
-    if oflags & OFLAGS_DIRECTORY != 0 {
+    if directory {
+        if wants_write {
+            return Err(Errno::Isdir);
+        }
         let sub = if follow { dir.open_dir(path)? } else { dir.open_dir_nofollow(path)? };
         return Ok(descriptor(Kind::Dir(sub), base & rights::DIR));
     }
-    let write = wants_write || trunc || append;
+    // The host file is opened for writing whenever the guest may create, truncate or write it, and for reading
+    // otherwise; what the guest can then do with it is decided by the descriptor's rights, so creating a file never
+    // depends on asking for write rights.
+    let write = creat || trunc || (wants_write && allowed & rights::WRITE_ACCESS != 0);
+    let read = base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write;
     let mut options = cap_std::fs::OpenOptions::new();
-    options
-        .read(base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write)
-        .write(write && !append)
-        .append(append)
-        .create(creat)
-        .create_new(creat && oflags & OFLAGS_EXCL != 0)
-        .truncate(trunc)
-        .follow(if follow { cap_fs_ext::FollowSymlinks::Yes } else { cap_fs_ext::FollowSymlinks::No });
+    options.read(read).write(write).create(creat).create_new(creat && excl).truncate(trunc).follow(if follow {
+        cap_fs_ext::FollowSymlinks::Yes
+    } else {
+        cap_fs_ext::FollowSymlinks::No
+    });
     let file = dir.open_with(path, &options)?.into_std();
     if file.metadata()?.is_dir() {
         return Ok(descriptor(Kind::Dir(cap_std::fs::Dir::from_std_file(file)), base & rights::DIR));
+    }
+    if fdflags & (FDFLAGS_APPEND | FDFLAGS_NONBLOCK) != 0 {
+        // Set after opening: the host refuses O_APPEND together with O_TRUNC at open time.
+        let mut flags = rustix::fs::fcntl_getfl(&file).map_err(errno)?;
+        flags.set(rustix::fs::OFlags::APPEND, append && write);
+        flags.set(rustix::fs::OFlags::NONBLOCK, fdflags & FDFLAGS_NONBLOCK != 0);
+        rustix::fs::fcntl_setfl(&file, flags).map_err(errno)?;
     }
     Ok(descriptor(Kind::File(file), base & rights::FILE))
 }
