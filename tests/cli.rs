@@ -266,6 +266,103 @@ fn program_arguments_environment_and_double_dash() {
 }
 
 #[test]
+fn flags_after_the_program_belong_to_it() {
+    // As with `wasmtime run`: a user asks the program, not weft, for its version or help.
+    let out = weft(&["run", &wasi_program("args_env"), "-V", "--help", "--version", "-h"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("argc=5\nargv[1]=-V\nargv[2]=--help\nargv[3]=--version\nargv[4]=-h\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Before the program they are weft's: an unknown one is a usage error.
+    let out = weft(&["run", "--no-such-flag", &wasi_program("args_env")]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--no-such-flag"), "{}", text(&out.stderr));
+    let out = weft(&["run", "--help"]);
+    assert!(out.status.success() && text(&out.stdout).contains("--dir"), "{}", text(&out.stdout));
+}
+
+/// What the host says its descriptor `fd` is, in `stdio_kind`'s words: "tty=T type=TYPE seek=S".
+fn host_view(fd: impl std::os::fd::AsFd) -> String {
+    use rustix::fs::FileType;
+    let tty = u8::from(rustix::termios::isatty(&fd));
+    let st = rustix::fs::fstat(&fd).unwrap();
+    let kind = match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => "file",
+        FileType::CharacterDevice => "chardev",
+        FileType::Socket => "socket",
+        _ => "other",
+    };
+    let seek = match rustix::fs::seek(&fd, rustix::fs::SeekFrom::Current(0)) {
+        Ok(at) => at.to_string(),
+        Err(rustix::io::Errno::SPIPE) => "ESPIPE".to_string(),
+        Err(e) => panic!("seek: {e}"),
+    };
+    format!("tty={tty} type={kind} seek={seek}")
+}
+
+/// Runs `stdio_kind` with `stdin` and returns its report, after checking the report's stdin line against the
+/// host's own view of `host_stdin`.
+fn stdio_kind(stdin: std::process::Stdio, host_stdin: &std::fs::File) -> String {
+    let out = weft_command(&["run", &wasi_program("stdio_kind")]).stdin(stdin).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.starts_with(&format!("stdin: {}\n", host_view(host_stdin))), "{report}");
+    report
+}
+
+#[test]
+fn standard_streams_are_what_they_are_on_the_host() {
+    // A regular file: seekable, not a terminal, and reading three bytes moves the offset by exactly three.
+    let input = temp_file("stdin.txt", "some input\n");
+    let report = stdio_kind(std::fs::File::open(&input).unwrap().into(), &std::fs::File::open(&input).unwrap());
+    assert!(report.contains("stdin: tty=0 type=file seek=0\n"), "{report}");
+    assert!(report.contains("stdout: tty=0 type=other seek=ESPIPE\n"), "a pipe: {report}");
+    assert!(report.ends_with("read=3 at=3\n"), "{report}");
+
+    // /dev/null: a character device, but seekable, so not a terminal.
+    let null = std::fs::File::open("/dev/null").unwrap();
+    let report = stdio_kind(null.try_clone().unwrap().into(), &null);
+    assert!(report.contains("stdin: tty=0 type=chardev seek=0\n"), "{report}");
+    assert!(report.ends_with("read=0 at=0\n"), "{report}");
+
+    // A pipe: no seeking.
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    std::io::Write::write_all(&mut writer, b"abc").unwrap();
+    drop(writer);
+    let host = std::fs::File::from(std::os::fd::OwnedFd::from(reader.try_clone().unwrap()));
+    let report = stdio_kind(reader.into(), &host);
+    assert!(report.contains("stdin: tty=0 type=other seek=ESPIPE\n"), "{report}");
+    assert!(report.ends_with("read=3 at=-1\n"), "{report}");
+
+    // A terminal (a pseudo-terminal here): what makes an interactive program show its prompts.
+    let master = rustix::pty::openpt(rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY).unwrap();
+    rustix::pty::grantpt(&master).unwrap();
+    rustix::pty::unlockpt(&master).unwrap();
+    let terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(rustix::pty::ptsname(&master, Vec::new()).unwrap().to_str().unwrap())
+        .unwrap();
+    rustix::io::write(&master, b"abc\n").unwrap();
+    let report = stdio_kind(terminal.try_clone().unwrap().into(), &terminal);
+    assert!(report.contains("stdin: tty=1 type=chardev seek=ESPIPE\n"), "{report}");
+    assert!(report.ends_with("read=3 at=-1\n"), "{report}");
+
+    // Standard output redirected to a file is a regular file; the program's output lands in it.
+    let output = temp_file("stdout.txt", "");
+    let out = weft_command(&["run", &wasi_program("stdio_kind")])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&output).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = std::fs::read_to_string(&output).unwrap();
+    assert!(report.contains("stdout: tty=0 type=file seek=0\n"), "{report}");
+}
+
+#[test]
 fn exit_status_comes_from_the_program() {
     let out = weft(&["run", &wasi_program("exit_code"), "3"]);
     assert_eq!(out.status.code(), Some(3));

@@ -313,3 +313,43 @@ fn symlink_swaps_during_a_path_walk_never_lead_outside() {
     assert!(flips > 10, "the race barely ran ({flips} swaps)");
     assert!(!out.starts_with("inside=0 "), "the guest never got through: {out}");
 }
+
+/// `p1_paths.c` checks, call by call and errno by errno, the path behaviour the official WASI test suite's path
+/// tests look at (symlinks, trailing slashes, rename, links, readlink, path_open flags, preopens, libc's fopen,
+/// opendir and stat), one "ok"/"FAIL" line per check.
+#[test]
+fn path_behaviour_of_the_wasi_test_suite() {
+    let dir = temp_dir("p1-paths");
+    let (status, out) =
+        run_program("p1_paths", WasiCtxBuilder::new().preopened_dir(&dir, "/", DirPerms::ReadWrite).unwrap());
+    let failures: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert!(failures.is_empty(), "{} checks failed:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(status, 0, "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("ok ")).count(), 417, "{out}");
+    assert!(out.ends_with("checks: 417 passed, 0 failed\n"), "{out}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the program cleaned up after itself");
+}
+
+/// `p1_fds.c` checks the suite's descriptor-level behaviour (fd operations, rights, renumber, stdio, clocks,
+/// random, arguments and environment, poll) and Weft's own rules for rights and for renumbering onto 0-2.
+#[test]
+fn descriptor_behaviour_of_the_wasi_test_suite() {
+    let dir = temp_dir("p1-fds");
+    let (status, out) = run_program(
+        "p1_fds",
+        WasiCtxBuilder::new()
+            .args(["p1_fds", "one", "two words", "3"])
+            .env("a", "text")
+            .env("b", "escap \" ing")
+            .env("c", "new\nline")
+            .preopened_dir(&dir, "/", DirPerms::ReadWrite)
+            .unwrap(),
+    );
+    let failures: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert!(failures.is_empty(), "{} checks failed:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(status, 0, "{out}");
+    // Fewer "ok" lines would mean the branch for hosts without rights or without fd_allocate ran.
+    assert_eq!(out.lines().filter(|l| l.starts_with("ok ")).count(), 246, "{out}");
+    assert!(out.ends_with("checks: 246 passed, 0 failed\n"), "{out}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the program left files behind");
+}

@@ -3,7 +3,7 @@
 use crate::options::{CodegenOptions, load_module};
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 use weft::{Engine, Linker, Store, Val, ValType};
@@ -52,13 +52,12 @@ pub struct RunCommand {
     allow_precompiled: bool,
     #[command(flatten)]
     codegen: CodegenOptions,
-    /// The module to run (.wasm binary, .wat text, or with --allow-precompiled a .cwasm).
-    #[arg(value_name = "FILE")]
-    module: PathBuf,
-    /// The program's arguments (its argv after the program name), or with --invoke the function's parameters.
-    /// Everything after FILE belongs to the program; `--` also ends weft's options.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
-    args: Vec<String>,
+    /// The module to run (.wasm binary, .wat text, or with --allow-precompiled a .cwasm), then the program's
+    /// arguments (its argv after the program name), or with --invoke the function's parameters. Everything after
+    /// FILE belongs to the program, flags too (`weft run app.wasm --help` asks the program for its help); weft's
+    /// own options go before FILE.
+    #[arg(required = true, trailing_var_arg = true, value_name = "FILE [ARGS]...")]
+    module_and_args: Vec<String>,
 }
 
 /// The store data of a program run from the command line.
@@ -67,12 +66,22 @@ struct Host {
 }
 
 impl RunCommand {
+    /// The module to run.
+    fn module(&self) -> &Path {
+        Path::new(&self.module_and_args[0])
+    }
+
+    /// What follows the module: the program's arguments, or the parameters of the function `--invoke` names.
+    fn args(&self) -> &[String] {
+        &self.module_and_args[1..]
+    }
+
     fn wasi_ctx(&self) -> Result<WasiCtx> {
         let mut builder = WasiCtxBuilder::new();
         builder.inherit_stdio();
-        builder.arg(self.module.display().to_string());
+        builder.arg(self.module().display().to_string());
         if self.invoke.is_none() {
-            builder.args(&self.args);
+            builder.args(self.args());
         }
         for spec in &self.envs {
             match spec.split_once('=') {
@@ -96,7 +105,7 @@ impl RunCommand {
         let config = self.codegen.config(self.timeout.is_some(), self.fuel.is_some());
         let engine = Engine::new(&config)?;
         let timing = Timing::from_env();
-        let module = load_module(&engine, &self.module, self.allow_precompiled)?;
+        let module = load_module(&engine, self.module(), self.allow_precompiled)?;
         timing.mark("compile_ms");
         let mut store = Store::new(&engine, Host { wasi: self.wasi_ctx()? });
         if let Some(fuel) = self.fuel {
@@ -121,22 +130,22 @@ impl RunCommand {
         let name = self.invoke.as_deref().unwrap_or("_start");
         let func = instance.get_func(&mut store, name).with_context(|| {
             if self.invoke.is_some() {
-                format!("{} exports no function called `{name}`", self.module.display())
+                format!("{} exports no function called `{name}`", self.module().display())
             } else {
                 format!(
                     "{} exports no `_start` function: name the function to call with --invoke",
-                    self.module.display()
+                    self.module().display()
                 )
             }
         })?;
         let ty = func.ty(&store);
         let params = if self.invoke.is_some() {
-            if ty.params.len() != self.args.len() {
-                bail!("`{name}` takes {} arguments ({}), but {} were given", ty.params.len(), ty, self.args.len());
+            if ty.params.len() != self.args().len() {
+                bail!("`{name}` takes {} arguments ({}), but {} were given", ty.params.len(), ty, self.args().len());
             }
             ty.params
                 .iter()
-                .zip(&self.args)
+                .zip(self.args())
                 .enumerate()
                 .map(|(i, (t, a))| parse_arg(*t, a).with_context(|| format!("argument {} of `{name}`", i + 1)))
                 .collect::<Result<Vec<_>>>()?
@@ -170,15 +179,15 @@ impl RunCommand {
                 (_, Some(t)) => format!("was interrupted after the {} timeout", humantime(t)),
                 _ => "was interrupted".to_string(),
             };
-            eprintln!("error: {} {why}: {e:#}", self.module.display());
+            eprintln!("error: {} {why}: {e:#}", self.module().display());
             return Ok(ExitCode::from(EXIT_INTERRUPTED));
         }
         if e.downcast_ref::<weft::Trap>().is_some() {
-            eprintln!("error: wasm trap in `{what}` of {}: {e:#}", self.module.display());
+            eprintln!("error: wasm trap in `{what}` of {}: {e:#}", self.module().display());
             // 128 + SIGABRT, as a native program that aborts would report.
             return Ok(ExitCode::from(134));
         }
-        Err(e.context(format!("{} failed in `{what}`", self.module.display())))
+        Err(e.context(format!("{} failed in `{what}`", self.module().display())))
     }
 }
 

@@ -218,6 +218,10 @@ pub fn add_to_linker<T: 'static>(
     });
     define!("fd_pread", |ctx, mem, fd: i32, iovs: i32, count: i32, offset: i64, out: i32| {
         let d = ctx.get(fd as u32)?;
+        if let Kind::Dir(_) = d.kind {
+            // A directory lacks the rights as well as the kind: the rights are what the guest can inspect.
+            d.check(rights::FD_READ | rights::FD_SEEK)?;
+        }
         let f = positioned(d)?;
         d.check(rights::FD_READ | rights::FD_SEEK)?;
         let mut total = 0u64;
@@ -233,6 +237,9 @@ pub fn add_to_linker<T: 'static>(
     });
     define!("fd_pwrite", |ctx, mem, fd: i32, iovs: i32, count: i32, offset: i64, out: i32| {
         let d = ctx.get(fd as u32)?;
+        if let Kind::Dir(_) = d.kind {
+            d.check(rights::FD_WRITE | rights::FD_SEEK)?;
+        }
         let f = positioned(d)?;
         d.check(rights::FD_WRITE | rights::FD_SEEK)?;
         let mut total = 0u64;
@@ -436,6 +443,11 @@ pub fn add_to_linker<T: 'static>(
         let new_path = mem.str(new as u32, new_len as u32)?;
         let from = dir_of(ctx.fds.get(&(old_fd as u32)).ok_or(Errno::Badf)?, rights::PATH_RENAME_SOURCE)?;
         let to = dir_of(ctx.fds.get(&(new_fd as u32)).ok_or(Errno::Badf)?, rights::PATH_RENAME_TARGET)?;
+        // A trailing slash on the new name says "a directory": cap-std drops it before renaming, so a file or a
+        // symlink would silently be renamed; the host's rename refuses that with ENOTDIR.
+        if new_path.ends_with('/') && !from.symlink_metadata(old_path.trim_end_matches('/'))?.is_dir() {
+            return Err(Errno::Notdir);
+        }
         Ok(from.rename(old_path, to, new_path)?)
     });
     define!("path_open", |ctx,
@@ -860,7 +872,16 @@ fn path_open(
         if wants_write {
             return Err(Errno::Isdir);
         }
-        let sub = if follow { dir.open_dir(path)? } else { dir.open_dir_nofollow(path)? };
+        let sub = if follow {
+            dir.open_dir(path)?
+        } else {
+            dir.open_dir_nofollow(path).map_err(|e| {
+                // A symlink met without following is ELOOP (as O_NOFOLLOW says, and Wasmtime answers), not the
+                // ENOTDIR Linux gives when O_DIRECTORY is checked first.
+                let is_link = dir.symlink_metadata(path.trim_end_matches('/')).is_ok_and(|m| m.is_symlink());
+                if is_link && !path.ends_with('/') { Errno::Loop } else { Errno::from(e) }
+            })?
+        };
         return Ok(descriptor(Kind::Dir(sub), base & rights::DIR));
     }
     // The host file is opened for writing whenever the guest may create, truncate or write it, and for reading
@@ -888,86 +909,135 @@ fn path_open(
     Ok(descriptor(Kind::File(file), base & rights::FILE))
 }
 
+/// One event `poll_oneoff` reports.
+struct Event {
+    userdata: u64,
+    kind: u8,
+    error: Errno,
+    nbytes: u64,
+    hangup: bool,
+}
+
+const EVENTTYPE_CLOCK: u8 = 0;
+const EVENTTYPE_FD_READ: u8 = 1;
+
+/// `poll_oneoff`: waits until a clock subscription expires or a descriptor is ready. Regular files, directories and
+/// the embedder's in-memory streams are always ready; pipes, terminals and sockets are waited for with the host's
+/// `poll`, so a program multiplexing stdin and a timeout sleeps instead of spinning.
 fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, subs: u32, events: u32, count: u32) -> WasiResult<u32> {
+    use rustix::event::{PollFd, PollFlags};
     if count == 0 {
         return Err(Errno::Inval);
     }
     mem.slice(subs, count.checked_mul(48).ok_or(Errno::Fault)?)?;
     mem.slice_mut(events, count.checked_mul(32).ok_or(Errno::Fault)?)?;
-    let now = || timespec_ns(rustix::time::clock_gettime(rustix::time::ClockId::Monotonic));
-    let realtime = || timespec_ns(rustix::time::clock_gettime(rustix::time::ClockId::Realtime));
-    // (userdata, eventtype, errno, nbytes)
-    let mut ready: Vec<(u64, u8, u16, u64)> = Vec::new();
-    let mut earliest_clock: Option<(u64, u64)> = None; // (remaining ns, userdata)
-    let mut stdin_waiters: Vec<u64> = Vec::new();
+    let clock_now = |id| timespec_ns(rustix::time::clock_gettime(id));
+    let start = clock_now(rustix::time::ClockId::Monotonic);
+    let mut ready: Vec<Event> = Vec::new();
+    let mut clocks: Vec<(u64, u64)> = Vec::new(); // (nanoseconds from `start`, userdata)
+    let mut waiting: Vec<(u64, u8, BorrowedFd<'_>)> = Vec::new();
     for i in 0..count {
         let sub = subs + i * 48;
         let userdata = mem.read_u64(sub)?;
         match mem.read_u8(sub + 8)? {
-            0 => {
+            EVENTTYPE_CLOCK => {
                 let id = mem.read_u32(sub + 16)?;
                 let timeout = mem.read_u64(sub + 24)?;
                 let absolute = mem.read_u16(sub + 40)? & 1 != 0;
-                let remaining = match (id, absolute) {
-                    (_, false) => timeout,
-                    (0, true) => timeout.saturating_sub(realtime()),
-                    (1, true) => timeout.saturating_sub(now()),
-                    _ => return Err(Errno::Inval),
-                };
-                if earliest_clock.is_none_or(|(r, _)| remaining < r) {
-                    earliest_clock = Some((remaining, userdata));
-                }
+                let remaining = if absolute { timeout.saturating_sub(clock_now(clock_id(id)?)) } else { timeout };
+                clocks.push((remaining, userdata));
             }
             kind @ (1 | 2) => {
                 let fd = mem.read_u32(sub + 16)?;
-                match ctx.fds.get(&fd) {
-                    None => ready.push((userdata, kind, Errno::Badf as u16, 0)),
-                    Some(d) if kind == 1 && d.inherited_fd == Some(0) => stdin_waiters.push(userdata),
-                    Some(d) => {
-                        let nbytes = match &d.kind {
-                            Kind::File(f) if kind == 1 => {
-                                let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-                                let pos = (&*f).stream_position().unwrap_or(len);
-                                len.saturating_sub(pos)
-                            }
-                            _ => 0,
-                        };
-                        ready.push((userdata, kind, 0, nbytes));
+                let error = |error| Event { userdata, kind, error, nbytes: 0, hangup: false };
+                let Some(d) = ctx.fds.get(&fd) else {
+                    ready.push(error(Errno::Badf));
+                    continue;
+                };
+                let needed = if kind == EVENTTYPE_FD_READ { rights::FD_READ } else { rights::FD_WRITE };
+                if let Err(e) = d.check(needed | rights::POLL_FD_READWRITE) {
+                    ready.push(error(e));
+                    continue;
+                }
+                match &d.kind {
+                    Kind::File(f) if d.inherited_fd.is_none() && kind == EVENTTYPE_FD_READ => {
+                        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                        let pos = rustix::fs::seek(f, rustix::fs::SeekFrom::Current(0)).unwrap_or(len);
+                        ready.push(Event { nbytes: len.saturating_sub(pos), ..error(Errno::Success) });
                     }
+                    Kind::Host(_) | Kind::Stream(_) | Kind::Listener(_) => {
+                        let fd = host_fd(d).ok_or(Errno::Badf)?;
+                        // A host stream that is a regular file never blocks: `poll` reports it ready at once.
+                        waiting.push((userdata, kind, fd));
+                    }
+                    _ => ready.push(error(Errno::Success)),
                 }
             }
             _ => return Err(Errno::Inval),
         }
     }
-    if ready.is_empty() {
-        let timeout = earliest_clock.map(|(r, _)| Duration::from_nanos(r));
-        let stdin_ready = if stdin_waiters.is_empty() {
-            if let Some(t) = timeout {
-                std::thread::sleep(t);
-            }
-            false
-        } else {
-            let stdin = std::io::stdin();
-            let mut fds = [rustix::event::PollFd::new(&stdin, rustix::event::PollFlags::IN)];
-            let t = timeout.map(|t| rustix::event::Timespec {
-                tv_sec: t.as_secs().min(i64::MAX as u64) as i64,
-                tv_nsec: i64::from(t.subsec_nanos()),
-            });
-            rustix::event::poll(&mut fds, t.as_ref()).map_err(|e| Errno::from(std::io::Error::from(e)))? > 0
+    let earliest = clocks.iter().map(|(r, _)| *r).min();
+    if !waiting.is_empty() {
+        let mut pollfds: Vec<PollFd<'_>> = waiting
+            .iter()
+            .map(|(_, kind, fd)| {
+                PollFd::from_borrowed_fd(*fd, if *kind == EVENTTYPE_FD_READ { PollFlags::IN } else { PollFlags::OUT })
+            })
+            .collect();
+        // Wait only when nothing is ready yet; otherwise just collect what is ready now.
+        let timeout = match (ready.is_empty(), earliest) {
+            (false, _) => Some(Duration::ZERO),
+            (true, Some(ns)) => Some(Duration::from_nanos(ns)),
+            (true, None) => None,
         };
-        if stdin_ready {
-            ready.extend(stdin_waiters.iter().map(|u| (*u, 1, 0, 1)));
-        } else if let Some((_, userdata)) = earliest_clock {
-            ready.push((userdata, 0, 0, 0));
+        let timeout = timeout.map(|t| rustix::event::Timespec {
+            tv_sec: t.as_secs().min(i64::MAX as u64) as i64,
+            tv_nsec: i64::from(t.subsec_nanos()),
+        });
+        loop {
+            match rustix::event::poll(&mut pollfds, timeout.as_ref()) {
+                Ok(_) => break,
+                // A signal the host process received: wait again (the clock subscriptions still bound it).
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(errno(e)),
+            }
+        }
+        for ((userdata, kind, fd), polled) in waiting.iter().zip(&pollfds) {
+            let revents = polled.revents();
+            if revents.is_empty() {
+                continue;
+            }
+            let error = if revents.contains(PollFlags::NVAL) { Errno::Badf } else { Errno::Success };
+            let nbytes = if *kind == EVENTTYPE_FD_READ { rustix::io::ioctl_fionread(fd).unwrap_or(1) } else { 0 };
+            let hangup = revents.contains(PollFlags::HUP);
+            ready.push(Event { userdata: *userdata, kind: *kind, error, nbytes, hangup });
+        }
+    } else if ready.is_empty()
+        && let Some(ns) = earliest
+    {
+        std::thread::sleep(Duration::from_nanos(ns));
+    }
+    // Every clock that has expired by now is reported; when nothing else is, the earliest has.
+    let elapsed = clock_now(rustix::time::ClockId::Monotonic).saturating_sub(start);
+    for (remaining, userdata) in &clocks {
+        if *remaining <= elapsed || (ready.is_empty() && Some(*remaining) == earliest) {
+            ready.push(Event {
+                userdata: *userdata,
+                kind: EVENTTYPE_CLOCK,
+                error: Errno::Success,
+                nbytes: 0,
+                hangup: false,
+            });
         }
     }
-    for (i, (userdata, kind, error, nbytes)) in ready.iter().enumerate() {
-        let ev = events + i as u32 * 32;
-        mem.slice_mut(ev, 32)?.fill(0);
-        mem.write_u64(ev, *userdata)?;
-        mem.write_u16(ev + 8, *error)?;
-        mem.write_u8(ev + 10, *kind)?;
-        mem.write_u64(ev + 16, *nbytes)?;
+    for (i, event) in ready.iter().enumerate() {
+        let at = events + i as u32 * 32;
+        mem.slice_mut(at, 32)?.fill(0);
+        mem.write_u64(at, event.userdata)?;
+        mem.write_u16(at + 8, event.error as u16)?;
+        mem.write_u8(at + 10, event.kind)?;
+        mem.write_u64(at + 16, event.nbytes)?;
+        mem.write_u16(at + 24, u16::from(event.hangup))?;
     }
     Ok(ready.len() as u32)
 }
