@@ -353,3 +353,46 @@ fn descriptor_behaviour_of_the_wasi_test_suite() {
     assert!(out.ends_with("checks: 246 passed, 0 failed\n"), "{out}");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the program left files behind");
 }
+
+/// Creating needs no write rights, but a read-only directory still refuses every change, whatever rights the
+/// guest asks for (none, read, or write): create, truncate and append are all ENOTCAPABLE and leave the files as
+/// they were, while plain reading works.
+#[test]
+fn read_only_directories_refuse_creation_with_any_rights() {
+    let dir = temp_dir("readonly-create");
+    std::fs::write(dir.join("data.txt"), "data").unwrap();
+    let wat = format!(
+        r#"(module {PATH_OPEN}
+             (memory (export "memory") 1)
+             (data (i32.const 100) "new.txt")
+             (data (i32.const 120) "data.txt")
+             (func (export "_start"))
+             (func (export "open") (param $path i32) (param $len i32) (param $oflags i32) (param $rights i64)
+                                   (param $fdflags i32) (result i32)
+               (call $path_open (i32.const 3) (i32.const 0) (local.get $path) (local.get $len) (local.get $oflags)
+                     (local.get $rights) (i64.const 0) (local.get $fdflags) (i32.const 16))))"#
+    );
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).unwrap();
+    let ctx = WasiCtxBuilder::new().preopened_dir(&dir, "ro", DirPerms::ReadOnly).unwrap().build();
+    let mut store = Store::new(&engine, ctx);
+    let mut linker: Linker<WasiCtx> = Linker::new();
+    weft_wasi::add_to_linker(&mut linker, |ctx| ctx).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let open = instance.get_typed_func::<(i32, i32, i32, i64, i32), i32>(&mut store, "open").unwrap();
+    const CREAT: i32 = 1;
+    const TRUNC: i32 = 8;
+    const APPEND: i32 = 1;
+    const FD_READ: i64 = 1 << 1;
+    const FD_WRITE: i64 = 1 << 6;
+    const NOTCAPABLE: i32 = 76;
+    for rights in [0, FD_READ, FD_WRITE] {
+        assert_eq!(open.call(&mut store, (100, 7, CREAT, rights, 0)).unwrap(), NOTCAPABLE, "create, rights {rights}");
+        assert_eq!(open.call(&mut store, (120, 8, TRUNC, rights, 0)).unwrap(), NOTCAPABLE, "truncate, rights {rights}");
+        assert_eq!(open.call(&mut store, (120, 8, 0, rights, APPEND)).unwrap(), NOTCAPABLE, "append, rights {rights}");
+    }
+    assert_eq!(open.call(&mut store, (120, 8, 0, FD_WRITE, 0)).unwrap(), NOTCAPABLE, "open for writing");
+    assert_eq!(open.call(&mut store, (120, 8, 0, FD_READ, 0)).unwrap(), 0, "open for reading");
+    assert!(!dir.join("new.txt").exists());
+    assert_eq!(std::fs::read_to_string(dir.join("data.txt")).unwrap(), "data");
+}
