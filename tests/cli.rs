@@ -283,6 +283,27 @@ fn flags_after_the_program_belong_to_it() {
     assert!(out.status.success() && text(&out.stdout).contains("--dir"), "{}", text(&out.stdout));
 }
 
+#[test]
+fn proposals_switch_with_w() {
+    let tail = temp_file(
+        "tail.wat",
+        "(module (func $f (export \"f\") (result i32) (return_call $g)) (func $g (result i32) (i32.const 7)))",
+    );
+    let tail = tail.to_str().unwrap();
+    let out = weft(&["run", "--invoke", "f", tail]);
+    assert_eq!(text(&out.stdout), "7\n", "{}", text(&out.stderr));
+    let out = weft(&["run", "-W", "tail-call=n", "--invoke", "f", tail]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("tail-call proposal, which is disabled"), "{}", text(&out.stderr));
+    let out = weft(&["run", "-W", "simd=y,tail-call=n", "-W", "tail-call=y", "--invoke", "f", tail]);
+    assert_eq!(text(&out.stdout), "7\n", "a later switch wins: {}", text(&out.stderr));
+    let out = weft(&["run", "-W", "tail-calls=n", "--invoke", "f", tail]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("known: "), "{}", text(&out.stderr));
+    let out = weft(&["run", "-W", "tail-call=maybe", "--invoke", "f", tail]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
 /// What the host says its descriptor `fd` is, in `stdio_kind`'s words: "tty=T type=TYPE seek=S".
 fn host_view(fd: impl std::os::fd::AsFd) -> String {
     use rustix::fs::FileType;

@@ -12,6 +12,7 @@ mod memory_reuse;
 mod traps;
 mod unwind;
 mod wasm2;
+mod wasm3;
 
 /// Compiles `wat` and instantiates it with no imports in a fresh store.
 pub fn instantiate(wat: &str) -> (weft::Store<()>, weft::Instance) {

@@ -37,6 +37,84 @@ pub struct CodegenOptions {
     /// Compile every time: neither read nor write the compilation cache.
     #[arg(long)]
     no_cache: bool,
+    #[command(flatten)]
+    wasm: WasmOptions,
+}
+
+/// WebAssembly proposals switched on or off with `-W`, as `wasmtime` names them.
+#[derive(Args, Default)]
+pub struct WasmOptions {
+    /// Switch WebAssembly proposals on or off: NAME, NAME=y or NAME=n, comma-separated or repeated. Names:
+    /// multi-value, mutable-global, sign-extension, saturating-float-to-int, bulk-memory, reference-types, simd,
+    /// tail-call, extended-const. A module using a switched-off proposal is refused.
+    ///
+    /// Example: weft run -W tail-call=n,extended-const=n app.wasm
+    #[arg(short = 'W', value_name = "NAME[=y|n],...", value_parser = parse_wasm_switches)]
+    wasm: Vec<Vec<(WasmProposal, bool)>>,
+}
+
+/// A proposal `-W` can switch.
+#[derive(Copy, Clone, Debug)]
+pub enum WasmProposal {
+    MultiValue,
+    MutableGlobal,
+    SignExtension,
+    SaturatingFloatToInt,
+    BulkMemory,
+    ReferenceTypes,
+    Simd,
+    TailCall,
+    ExtendedConst,
+}
+
+const PROPOSALS: &[(&str, WasmProposal)] = &[
+    ("multi-value", WasmProposal::MultiValue),
+    ("mutable-global", WasmProposal::MutableGlobal),
+    ("sign-extension", WasmProposal::SignExtension),
+    ("saturating-float-to-int", WasmProposal::SaturatingFloatToInt),
+    ("nontrapping-float-to-int", WasmProposal::SaturatingFloatToInt),
+    ("bulk-memory", WasmProposal::BulkMemory),
+    ("reference-types", WasmProposal::ReferenceTypes),
+    ("simd", WasmProposal::Simd),
+    ("tail-call", WasmProposal::TailCall),
+    ("extended-const", WasmProposal::ExtendedConst),
+];
+
+fn parse_wasm_switches(text: &str) -> Result<Vec<(WasmProposal, bool)>, String> {
+    text.split(',')
+        .map(|item| {
+            let (name, value) = item.split_once('=').unwrap_or((item, "y"));
+            let on = match value {
+                "y" | "yes" | "true" => true,
+                "n" | "no" | "false" => false,
+                _ => return Err(format!("`{item}`: the value of {name} must be y or n")),
+            };
+            let proposal = PROPOSALS.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).ok_or_else(|| {
+                let names: Vec<&str> = PROPOSALS.iter().map(|(n, _)| *n).collect();
+                format!("`{name}` is not a WebAssembly proposal weft knows; known: {}", names.join(", "))
+            })?;
+            Ok((proposal, on))
+        })
+        .collect()
+}
+
+impl WasmOptions {
+    /// Applies the switches to `config`, in the order given (a later switch of the same proposal wins).
+    pub fn apply(&self, config: &mut Config) {
+        for (proposal, on) in self.wasm.iter().flatten() {
+            match proposal {
+                WasmProposal::MultiValue => config.wasm_multi_value(*on),
+                WasmProposal::MutableGlobal => config.wasm_mutable_global(*on),
+                WasmProposal::SignExtension => config.wasm_sign_extension(*on),
+                WasmProposal::SaturatingFloatToInt => config.wasm_saturating_float_to_int(*on),
+                WasmProposal::BulkMemory => config.wasm_bulk_memory(*on),
+                WasmProposal::ReferenceTypes => config.wasm_reference_types(*on),
+                WasmProposal::Simd => config.wasm_simd(*on),
+                WasmProposal::TailCall => config.wasm_tail_call(*on),
+                WasmProposal::ExtendedConst => config.wasm_extended_const(*on),
+            };
+        }
+    }
 }
 
 /// A profiler to write for.
@@ -59,6 +137,7 @@ impl CodegenOptions {
         if let Some(level) = self.opt_level {
             config.opt_level(level);
         }
+        self.wasm.apply(&mut config);
         config.profiler(match self.profile {
             None => ProfilingStrategy::None,
             Some(Profiler::Jitdump) => ProfilingStrategy::JitDump,
@@ -102,7 +181,7 @@ pub fn load_module(engine: &Engine, path: &std::path::Path, allow_precompiled: b
             ArtifactError::OtherSettings(_) | ArtifactError::OtherTarget { .. } | ArtifactError::OtherBuild { .. },
         ) => anyhow::anyhow!(
             "{e:#}\n(a precompiled module runs only with the weft build, CPU and code-generation flags it was \
-             compiled with: -O, --epoch-interruption or --timeout, --consume-fuel or --fuel, \
+             compiled with: -O, -W, --epoch-interruption or --timeout, --consume-fuel or --fuel, \
              --explicit-bounds-checks; compile it again with `weft compile`)"
         ),
         _ => e,

@@ -14,11 +14,15 @@ pub struct WastCommand {
     /// Print every failing directive, not only the per-file counts.
     #[arg(short, long)]
     verbose: bool,
+    #[command(flatten)]
+    wasm: crate::options::WasmOptions,
 }
 
 impl WastCommand {
     pub fn execute(self) -> Result<ExitCode> {
-        let engine = weft::Engine::default();
+        let mut config = weft::Config::new();
+        self.wasm.apply(&mut config);
+        let engine = weft::Engine::new(&config)?;
         let (mut passed, mut failed, mut skipped) = (0, 0, 0);
         for file in &self.files {
             let mut cx = weft_wast::WastContext::new(&engine)?;

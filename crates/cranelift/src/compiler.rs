@@ -16,7 +16,7 @@ use weft_environ::*;
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
     /// The function body is invalid.
-    #[error("invalid function body: {0}")]
+    #[error("invalid function body")]
     Invalid(#[from] TranslateError),
     /// The module uses something this compiler cannot translate.
     #[error("unsupported: {0}")]

@@ -80,6 +80,20 @@ pub(crate) fn uses_return_area(ty: &FuncType) -> bool {
     ints > 8 || ty.results.len() - ints > 8
 }
 
+/// Whether a call returns here, or replaces this function's frame (`return_call*`).
+#[derive(Copy, Clone, Debug)]
+enum CallKind {
+    Call,
+    Tail,
+}
+
+/// What a call jumps to: a function of this module, or a code pointer with a signature.
+#[derive(Copy, Clone)]
+enum CallTarget {
+    Direct(ir::FuncRef),
+    Indirect(ir::SigRef, Value),
+}
+
 #[derive(Debug)]
 enum FrameKind {
     Block,
@@ -395,6 +409,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                     | O::Return
                     | O::Call { .. }
                     | O::CallIndirect { .. }
+                    | O::ReturnCall { .. }
+                    | O::ReturnCallIndirect { .. }
                     | O::Unreachable
                     | O::End
                     | O::Else
@@ -537,9 +553,17 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 self.emit_return(&rets);
                 self.reachable = false;
             }
-            O::Call { function_index } => self.call(FuncIndex::from_u32(function_index)),
+            O::Call { function_index } => self.call(FuncIndex::from_u32(function_index), CallKind::Call),
             O::CallIndirect { type_index, table_index } => {
-                self.call_indirect(TypeIndex::from_u32(type_index), TableIndex::from_u32(table_index))
+                self.call_indirect(TypeIndex::from_u32(type_index), TableIndex::from_u32(table_index), CallKind::Call)
+            }
+            O::ReturnCall { function_index } => {
+                self.call(FuncIndex::from_u32(function_index), CallKind::Tail);
+                self.reachable = false;
+            }
+            O::ReturnCallIndirect { type_index, table_index } => {
+                self.call_indirect(TypeIndex::from_u32(type_index), TableIndex::from_u32(table_index), CallKind::Tail);
+                self.reachable = false;
             }
             O::Drop => {
                 self.pop();
@@ -1005,8 +1029,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     }
 
     /// Pops a call's arguments into `args` (after the two contexts), adding a return area if the callee's type
-    /// needs one; returns the area's address.
-    fn call_args(&mut self, ty: TypeIndex, args: &mut Vec<Value>) -> Option<Value> {
+    /// needs one; returns the area's address. A tail callee has this function's result types, so it uses a return
+    /// area exactly when this function does, and writes its results straight into this function's.
+    fn call_args(&mut self, ty: TypeIndex, args: &mut Vec<Value>, kind: CallKind) -> Option<Value> {
         let func_ty = &self.env.module.types[ty.index()];
         let (nparams, nresults, area) = (func_ty.params.len(), func_ty.results.len(), uses_return_area(func_ty));
         args.extend_from_slice(self.peekn(nparams));
@@ -1014,6 +1039,11 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         self.stack.truncate(len - nparams);
         if !area {
             return None;
+        }
+        if let CallKind::Tail = kind {
+            let own = self.return_area.expect("validated: a tail callee has the caller's results");
+            args.push(own);
+            return Some(own);
         }
         let size = nresults as u32 * VALRAW_SIZE;
         let slot = self.b.create_sized_stack_slot(ir::StackSlotData::new(ir::StackSlotKind::ExplicitSlot, size, 4));
@@ -1043,11 +1073,28 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         }
     }
 
-    fn call(&mut self, callee: FuncIndex) {
+    /// Emits a call (or, for `CallKind::Tail`, a tail call, which ends the block) of `args` through `target`.
+    fn emit_call(&mut self, kind: CallKind, target: CallTarget, args: &[Value], ty: TypeIndex, area: Option<Value>) {
+        let call = match (kind, target) {
+            (CallKind::Call, CallTarget::Direct(f)) => self.b.ins().call(f, args),
+            (CallKind::Call, CallTarget::Indirect(sig, code)) => self.b.ins().call_indirect(sig, code, args),
+            (CallKind::Tail, CallTarget::Direct(f)) => {
+                self.b.ins().return_call(f, args);
+                return;
+            }
+            (CallKind::Tail, CallTarget::Indirect(sig, code)) => {
+                self.b.ins().return_call_indirect(sig, code, args);
+                return;
+            }
+        };
+        self.push_call_results(call, ty, area);
+    }
+
+    fn call(&mut self, callee: FuncIndex, kind: CallKind) {
         let ty = self.env.module.functions[callee.index()];
         let mut args = vec![self.vmctx, self.vmctx];
-        let area = self.call_args(ty, &mut args);
-        let call = if self.env.module.defined_func_index(callee).is_some() {
+        let area = self.call_args(ty, &mut args, kind);
+        let target = if self.env.module.defined_func_index(callee).is_some() {
             let fref = match self.func_refs.get(&callee) {
                 Some(f) => *f,
                 None => {
@@ -1063,18 +1110,19 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                     f
                 }
             };
-            self.b.ins().call(fref, &args)
+            CallTarget::Direct(fref)
         } else {
+            // An import: another instance's wasm function, or a host function behind its wasm-to-host trampoline,
+            // which has the wasm calling convention too, so imports can be tail-called like anything else.
             let base = self.env.offsets.func_ref(callee);
             let code = self.vmctx_load(base + vmfuncref::WASM_CALL);
             args[0] = self.vmctx_load(base + vmfuncref::VMCTX);
-            let sig = self.sig_ref(ty);
-            self.b.ins().call_indirect(sig, code, &args)
+            CallTarget::Indirect(self.sig_ref(ty), code)
         };
-        self.push_call_results(call, ty, area);
+        self.emit_call(kind, target, &args, ty, area);
     }
 
-    fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) {
+    fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex, kind: CallKind) {
         let index = self.pop();
         let trusted = MemFlagsData::trusted();
         let table_def = self.vmctx_load(self.env.offsets.table_pointer(table));
@@ -1100,10 +1148,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let code = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::WASM_CALL as i32);
         let callee_vmctx = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::VMCTX as i32);
         let mut args = vec![callee_vmctx, self.vmctx];
-        let area = self.call_args(ty, &mut args);
+        let area = self.call_args(ty, &mut args, kind);
         let sig = self.sig_ref(ty);
-        let call = self.b.ins().call_indirect(sig, code, &args);
-        self.push_call_results(call, ty, area);
+        self.emit_call(kind, CallTarget::Indirect(sig, code), &args, ty, area);
     }
 
     /// The address of element `index` of `table`, trapping with "out of bounds table access" past its end.

@@ -56,6 +56,18 @@ pub enum ConstOp {
     RefNull(ValType),
     /// `ref.func`.
     RefFunc(FuncIndex),
+    /// `i32.add` (extended constant expressions).
+    I32Add,
+    /// `i32.sub`.
+    I32Sub,
+    /// `i32.mul`.
+    I32Mul,
+    /// `i64.add`.
+    I64Add,
+    /// `i64.sub`.
+    I64Sub,
+    /// `i64.mul`.
+    I64Mul,
 }
 
 /// A constant expression (used by global initialisers and segment offsets).

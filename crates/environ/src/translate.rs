@@ -40,7 +40,7 @@ fn feature_names(f: WasmFeatures) -> String {
 
 /// The WebAssembly features Weft can run (and enables by default), which `Config` narrows further.
 pub fn wasm_features() -> WasmFeatures {
-    WasmFeatures::WASM2
+    WasmFeatures::WASM2 | WasmFeatures::TAIL_CALL | WasmFeatures::EXTENDED_CONST
 }
 
 /// A function body waiting to be validated and compiled.
@@ -118,6 +118,12 @@ fn convert_const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Transl
                 _ => ValType::ExternRef,
             }),
             Operator::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
+            Operator::I32Add => ConstOp::I32Add,
+            Operator::I32Sub => ConstOp::I32Sub,
+            Operator::I32Mul => ConstOp::I32Mul,
+            Operator::I64Add => ConstOp::I64Add,
+            Operator::I64Sub => ConstOp::I64Sub,
+            Operator::I64Mul => ConstOp::I64Mul,
             Operator::End => break,
             other => {
                 return Err(TranslateError::Unsupported(format!("constant expression operator {other:?}")));

@@ -357,9 +357,9 @@ impl Instance {
     }
 
     fn eval_const(&self, expr: &ConstExpr) -> ValRaw {
-        let mut stack = Vec::with_capacity(1);
+        let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
         for op in expr.ops.iter() {
-            stack.push(match *op {
+            let value = match *op {
                 ConstOp::I32(v) => ValRaw::i32(v),
                 ConstOp::I64(v) => ValRaw::i64(v),
                 ConstOp::F32(v) => ValRaw::f32(v),
@@ -369,7 +369,24 @@ impl Instance {
                 ConstOp::GlobalGet(g) => ValRaw::from_bytes(unsafe { (*self.global(g)).storage }),
                 ConstOp::RefNull(_) => ValRaw::ptr(std::ptr::null_mut()),
                 ConstOp::RefFunc(f) => ValRaw::ptr(self.func_ref(f).cast()),
-            });
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                    let (b, a) = (stack.pop().unwrap_or_default().get_i32(), stack.pop().unwrap_or_default().get_i32());
+                    ValRaw::i32(match *op {
+                        ConstOp::I32Add => a.wrapping_add(b),
+                        ConstOp::I32Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let (b, a) = (stack.pop().unwrap_or_default().get_i64(), stack.pop().unwrap_or_default().get_i64());
+                    ValRaw::i64(match *op {
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+            };
+            stack.push(value);
         }
         stack.pop().unwrap_or_default()
     }

@@ -70,7 +70,8 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The default configuration: WebAssembly 2.0, optimised code, guard-page memories, 512 KiB of wasm stack.
+    /// The default configuration: WebAssembly 2.0 with the 3.0 proposals implemented so far (tail calls, extended
+    /// constant expressions), optimised code, guard-page memories, 512 KiB of wasm stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -107,6 +108,19 @@ impl Config {
     /// Fixed-width 128-bit SIMD (default on where implemented).
     pub fn wasm_simd(&mut self, on: bool) -> &mut Self {
         self.feature(WasmFeatures::SIMD, on)
+    }
+    /// Tail calls: `return_call`, `return_call_indirect` (default on).
+    pub fn wasm_tail_call(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::TAIL_CALL, on)
+    }
+    /// Extended constant expressions: `i32/i64` `add`, `sub` and `mul` in initialisers and offsets (default on).
+    pub fn wasm_extended_const(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::EXTENDED_CONST, on)
+    }
+    /// Exactly the WebAssembly 2.0 feature set: every 3.0 proposal off.
+    pub fn wasm_2_0_only(&mut self) -> &mut Self {
+        self.code.features = WasmFeatures::WASM2;
+        self
     }
     /// Exactly the WebAssembly 1.0 feature set: every later proposal off.
     pub fn wasm_1_0_only(&mut self) -> &mut Self {
