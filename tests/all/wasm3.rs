@@ -152,3 +152,136 @@ fn proposals_can_be_switched_off() {
     let err = Module::new(&engine, "(module (global i32 (i32.add (i32.const 1) (i32.const 2))))").unwrap_err();
     assert!(format!("{err:#}").contains("extended-const"), "{err:#}");
 }
+
+/// Relaxed SIMD in deterministic mode gives exactly the non-relaxed counterparts' results (and a fused
+/// multiply-add), also for the inputs where hosts may differ: NaNs, signed zeros, out-of-range swizzle indices and
+/// truncations, mask lanes that are neither all ones nor zero. Natively, those inputs give one of the allowed
+/// results.
+#[test]
+fn relaxed_simd_deterministic_and_native() -> Result<()> {
+    let wat = r#"(module
+      (func (export "swizzle") (param v128 v128) (result v128) (i8x16.relaxed_swizzle (local.get 0) (local.get 1)))
+      (func (export "swizzle_ref") (param v128 v128) (result v128) (i8x16.swizzle (local.get 0) (local.get 1)))
+      (func (export "trunc") (param v128) (result v128) (i32x4.relaxed_trunc_f32x4_s (local.get 0)))
+      (func (export "trunc_ref") (param v128) (result v128) (i32x4.trunc_sat_f32x4_s (local.get 0)))
+      (func (export "trunc64") (param v128) (result v128) (i32x4.relaxed_trunc_f64x2_s_zero (local.get 0)))
+      (func (export "trunc64_ref") (param v128) (result v128) (i32x4.trunc_sat_f64x2_s_zero (local.get 0)))
+      (func (export "min") (param v128 v128) (result v128) (f32x4.relaxed_min (local.get 0) (local.get 1)))
+      (func (export "min_ref") (param v128 v128) (result v128) (f32x4.min (local.get 0) (local.get 1)))
+      (func (export "max") (param v128 v128) (result v128) (f64x2.relaxed_max (local.get 0) (local.get 1)))
+      (func (export "max_ref") (param v128 v128) (result v128) (f64x2.max (local.get 0) (local.get 1)))
+      (func (export "select") (param v128 v128 v128) (result v128)
+        (i8x16.relaxed_laneselect (local.get 0) (local.get 1) (local.get 2)))
+      (func (export "select_ref") (param v128 v128 v128) (result v128)
+        (v128.bitselect (local.get 0) (local.get 1) (local.get 2)))
+      (func (export "q15") (param v128 v128) (result v128) (i16x8.relaxed_q15mulr_s (local.get 0) (local.get 1)))
+      (func (export "q15_ref") (param v128 v128) (result v128) (i16x8.q15mulr_sat_s (local.get 0) (local.get 1)))
+      (func (export "madd") (param v128 v128 v128) (result v128)
+        (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2)))
+      (func (export "nmadd") (param v128 v128 v128) (result v128)
+        (f64x2.relaxed_nmadd (local.get 0) (local.get 1) (local.get 2)))
+      (func (export "dot") (param v128 v128) (result v128)
+        (i16x8.relaxed_dot_i8x16_i7x16_s (local.get 0) (local.get 1)))
+      (func (export "dot_add") (param v128 v128 v128) (result v128)
+        (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get 0) (local.get 1) (local.get 2))))"#;
+    let f32x4 = |l: [f32; 4]| u128::from_le_bytes(std::array::from_fn(|i| l[i / 4].to_le_bytes()[i % 4]));
+    let f64x2 = |l: [f64; 2]| u128::from_le_bytes(std::array::from_fn(|i| l[i / 8].to_le_bytes()[i % 8]));
+    let i8x16 = |l: [i8; 16]| u128::from_le_bytes(l.map(|x| x as u8));
+    let lanes_f32 = |v: u128| -> [f32; 4] { std::array::from_fn(|i| f32::from_bits((v >> (32 * i)) as u32)) };
+    let lanes_f64 = |v: u128| -> [f64; 2] { std::array::from_fn(|i| f64::from_bits((v >> (64 * i)) as u64)) };
+    let lanes_i16 = |v: u128| -> [i16; 8] { std::array::from_fn(|i| (v >> (16 * i)) as u16 as i16) };
+    let lanes_i32 = |v: u128| -> [i32; 4] { std::array::from_fn(|i| (v >> (32 * i)) as u32 as i32) };
+
+    // Inputs where relaxed results may vary: indices past 15 (with and without the top bit), NaN and
+    // out-of-range truncations, min/max of NaN and of zeros of both signs, a mask that is neither 0 nor -1 per
+    // lane, the q15 overflow case, a multiply-add whose rounding shows fusion, and a dot product with a
+    // negative first operand.
+    let table = i8x16(std::array::from_fn(|i| i as i8 * 3));
+    let indices = i8x16([0, 15, 16, 17, 31, 100, 127, -128, -1, 3, 2, 1, 0, 64, 32, 5]);
+    let floats = f32x4([f32::NAN, 3e9, -3e9, -2.5]);
+    let doubles = f64x2([f64::NAN, -1e12]);
+    let zeros = f32x4([0.0, -0.0, f32::NAN, 1.0]);
+    let zeros_other = f32x4([-0.0, 0.0, 2.0, f32::NAN]);
+    let dzeros = f64x2([0.0, f64::NAN]);
+    let dzeros_other = f64x2([-0.0, 1.0]);
+    let ones = u128::MAX;
+    let mask = i8x16([0x0f, -1, 0, 0x70, -128, 1, 0x55, -86, 0, 0, 0, 0, -1, -1, 0, 0]);
+    let q = u128::from_le_bytes(std::array::from_fn(|i| if i % 2 == 0 { 0x00 } else { 0x80 }));
+    let (a, b, c) = (1.0f32 + f32::EPSILON, 1.0f32 - f32::EPSILON, -1.0f32);
+    let dot_x = i8x16(std::array::from_fn(|i| if i % 3 == 0 { -100 } else { 90 + i as i8 }));
+    let dot_y = i8x16(std::array::from_fn(|i| (i as i8 * 7) % 64));
+
+    for deterministic in [true, false] {
+        let mut config = Config::new();
+        config.relaxed_simd_deterministic(deterministic);
+        let engine = Engine::new(&config)?;
+        let module = Module::new(&engine, wat)?;
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[])?;
+        let mut call = |name: &str, args: &[u128]| -> Result<u128> {
+            let f = instance.get_func(&mut store, name).unwrap();
+            let args: Vec<Val> = args.iter().map(|a| Val::V128(*a)).collect();
+            let mut out = [Val::V128(0)];
+            f.call(&mut store, &args, &mut out)?;
+            Ok(out[0].v128().unwrap())
+        };
+        let pairs: [(&str, Vec<u128>); 6] = [
+            ("swizzle", vec![table, indices]),
+            ("trunc", vec![floats]),
+            ("trunc64", vec![doubles]),
+            ("min", vec![zeros, zeros_other]),
+            ("max", vec![dzeros, dzeros_other]),
+            ("q15", vec![q, q]),
+        ];
+        for (name, args) in &pairs {
+            let (relaxed, reference) = (call(name, args)?, call(&format!("{name}_ref"), args)?);
+            if deterministic {
+                assert_eq!(relaxed, reference, "{name} (deterministic)");
+            } else if *name == "swizzle" {
+                // Out-of-range indices give 0 or the lane the index selects modulo 16.
+                for (i, idx) in indices.to_le_bytes().iter().enumerate() {
+                    let got = relaxed.to_le_bytes()[i];
+                    let ok = if *idx < 16 {
+                        got == table.to_le_bytes()[*idx as usize]
+                    } else {
+                        got == 0 || got == table.to_le_bytes()[(*idx % 16) as usize]
+                    };
+                    assert!(ok, "swizzle lane {i}: index {idx} gave {got}");
+                }
+            }
+        }
+        let select = call("select", &[ones, 0, mask])?;
+        let select_ref = call("select_ref", &[ones, 0, mask])?;
+        if deterministic {
+            assert_eq!(select, select_ref);
+        } else {
+            // Natively each byte is the bitwise select or, for a lane with its top bit decided, the whole lane.
+            for i in 0..16 {
+                let (got, m) = (select.to_le_bytes()[i], mask.to_le_bytes()[i]);
+                assert!(got == m || got == if m & 0x80 != 0 { 0xff } else { 0 }, "laneselect byte {i}");
+            }
+        }
+        let madd = lanes_f32(call("madd", &[f32x4([a; 4]), f32x4([b; 4]), f32x4([c; 4])])?);
+        let (fused, unfused) = (a.mul_add(b, c), a * b + c);
+        assert_ne!(fused, unfused, "the inputs tell fused from unfused");
+        if deterministic {
+            assert_eq!(madd, [fused; 4]);
+        } else {
+            assert!(madd.iter().all(|x| *x == fused || *x == unfused), "{madd:?}");
+        }
+        let nmadd = lanes_f64(call("nmadd", &[f64x2([2.0, 3.0]), f64x2([5.0, 7.0]), f64x2([1.0, 100.0])])?);
+        assert_eq!(nmadd, [-9.0, 79.0]);
+        // With 7-bit second operands both lowerings agree with the signed product sum.
+        let dot = lanes_i16(call("dot", &[dot_x, dot_y])?);
+        let (xs, ys) = (dot_x.to_le_bytes().map(|b| b as i8 as i32), dot_y.to_le_bytes().map(|b| b as i8 as i32));
+        let expected: [i16; 8] =
+            std::array::from_fn(|i| (xs[2 * i] * ys[2 * i] + xs[2 * i + 1] * ys[2 * i + 1]) as i16);
+        assert_eq!(dot, expected, "dot (deterministic: {deterministic})");
+        let acc = u128::from_le_bytes(std::array::from_fn(|i| if i % 4 == 0 { 10 } else { 0 }));
+        let dot_add = lanes_i32(call("dot_add", &[dot_x, dot_y, acc])?);
+        let expected: [i32; 4] =
+            std::array::from_fn(|i| 10 + (0..4).map(|k| xs[4 * i + k] * ys[4 * i + k]).sum::<i32>());
+        assert_eq!(dot_add, expected);
+    }
+    Ok(())
+}

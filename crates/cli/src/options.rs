@@ -46,7 +46,7 @@ pub struct CodegenOptions {
 pub struct WasmOptions {
     /// Switch WebAssembly proposals on or off: NAME, NAME=y or NAME=n, comma-separated or repeated. Names:
     /// multi-value, mutable-global, sign-extension, saturating-float-to-int, bulk-memory, reference-types, simd,
-    /// tail-call, extended-const. A module using a switched-off proposal is refused.
+    /// tail-call, extended-const, relaxed-simd. A module using a switched-off proposal is refused.
     ///
     /// Example: weft run -W tail-call=n,extended-const=n app.wasm
     #[arg(short = 'W', value_name = "NAME[=y|n],...", value_parser = parse_wasm_switches)]
@@ -65,6 +65,7 @@ pub enum WasmProposal {
     Simd,
     TailCall,
     ExtendedConst,
+    RelaxedSimd,
 }
 
 const PROPOSALS: &[(&str, WasmProposal)] = &[
@@ -78,6 +79,7 @@ const PROPOSALS: &[(&str, WasmProposal)] = &[
     ("simd", WasmProposal::Simd),
     ("tail-call", WasmProposal::TailCall),
     ("extended-const", WasmProposal::ExtendedConst),
+    ("relaxed-simd", WasmProposal::RelaxedSimd),
 ];
 
 fn parse_wasm_switches(text: &str) -> Result<Vec<(WasmProposal, bool)>, String> {
@@ -112,6 +114,7 @@ impl WasmOptions {
                 WasmProposal::Simd => config.wasm_simd(*on),
                 WasmProposal::TailCall => config.wasm_tail_call(*on),
                 WasmProposal::ExtendedConst => config.wasm_extended_const(*on),
+                WasmProposal::RelaxedSimd => config.wasm_relaxed_simd(*on),
             };
         }
     }

@@ -17,6 +17,9 @@ pub struct Tunables {
     pub epoch_interruption: bool,
     /// Count executed operators against the store's fuel.
     pub consume_fuel: bool,
+    /// Give every relaxed-SIMD operator its one deterministic result (that of its non-relaxed counterpart, and a
+    /// fused multiply-add), the same on every host, instead of the host's fastest instruction.
+    pub relaxed_simd_deterministic: bool,
 }
 
 impl Default for Tunables {
@@ -28,6 +31,7 @@ impl Default for Tunables {
             interruptible: false,
             epoch_interruption: false,
             consume_fuel: false,
+            relaxed_simd_deterministic: false,
         }
     }
 }

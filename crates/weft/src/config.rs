@@ -71,7 +71,7 @@ impl Default for Config {
 
 impl Config {
     /// The default configuration: WebAssembly 2.0 with the 3.0 proposals implemented so far (tail calls, extended
-    /// constant expressions), optimised code, guard-page memories, 512 KiB of wasm stack.
+    /// constant expressions, relaxed SIMD), optimised code, guard-page memories, 512 KiB of wasm stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -116,6 +116,17 @@ impl Config {
     /// Extended constant expressions: `i32/i64` `add`, `sub` and `mul` in initialisers and offsets (default on).
     pub fn wasm_extended_const(&mut self, on: bool) -> &mut Self {
         self.feature(WasmFeatures::EXTENDED_CONST, on)
+    }
+    /// Relaxed SIMD: operators whose results may differ between hosts within fixed bounds, for speed (default on).
+    pub fn wasm_relaxed_simd(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::RELAXED_SIMD, on)
+    }
+    /// Gives every relaxed-SIMD operator one result, the same on every host (that of its non-relaxed counterpart;
+    /// a fused multiply-add), instead of the host's fastest instruction (default off). For reproducible results,
+    /// such as replaying or comparing executions.
+    pub fn relaxed_simd_deterministic(&mut self, on: bool) -> &mut Self {
+        self.code.tunables.relaxed_simd_deterministic = on;
+        self
     }
     /// Exactly the WebAssembly 2.0 feature set: every 3.0 proposal off.
     pub fn wasm_2_0_only(&mut self) -> &mut Self {

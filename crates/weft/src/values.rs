@@ -91,6 +91,10 @@ impl Val {
     pub fn f64(&self) -> Option<f64> {
         if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
     }
+    /// The `v128` (as a little-endian `u128`), if it is one.
+    pub fn v128(&self) -> Option<u128> {
+        if let Val::V128(v) = self { Some(*v) } else { None }
+    }
     /// A zero (or null) value of type `ty`.
     pub fn default_for(ty: ValType) -> Val {
         match ty {

@@ -454,9 +454,149 @@ impl<'f> FuncTranslator<'_, 'f> {
             }),
             O::F32x4DemoteF64x2Zero => self.vunary(F64X2, |b, a| b.ins().fvdemote(a)),
             O::F64x2PromoteLowF32x4 => self.vunary(F32X4, |b, a| b.ins().fvpromote_low(a)),
+            _ => return self.translate_relaxed(op),
+        }
+        true
+    }
+
+    /// The relaxed-SIMD operators. Each may give any of a small set of results; by default the translation picks
+    /// the host's fastest instruction (x86's own shuffle, blend, truncation, multiply-add and rounding multiply,
+    /// whose out-of-range behaviour is one of the allowed results), and with `relaxed_simd_deterministic` the one
+    /// result every host gives: that of the non-relaxed counterpart, and a fused multiply-add.
+    fn translate_relaxed(&mut self, op: &Operator<'_>) -> bool {
+        use Operator as O;
+        // x86's instructions are the only native lowerings Cranelift offers; elsewhere the deterministic ones are it.
+        let native = !self.env.tunables.relaxed_simd_deterministic && self.isa.name() == "x64";
+        match *op {
+            O::I8x16RelaxedSwizzle => {
+                let pshufb = native && self.isa.has_x86_pshufb_lowering();
+                self.vbinary(I8X16, |b, x, y| if pshufb { b.ins().x86_pshufb(x, y) } else { b.ins().swizzle(x, y) })
+            }
+            O::I32x4RelaxedTruncF32x4S => self.vunary(F32X4, |b, a| {
+                if native { b.ins().x86_cvtt2dq(I32X4, a) } else { b.ins().fcvt_to_sint_sat(I32X4, a) }
+            }),
+            O::I32x4RelaxedTruncF32x4U => self.vunary(F32X4, |b, a| b.ins().fcvt_to_uint_sat(I32X4, a)),
+            O::I32x4RelaxedTruncF64x2SZero => {
+                let a = self.pop_vec(F64X2);
+                let wide =
+                    if native { self.b.ins().x86_cvtt2dq(I64X2, a) } else { self.b.ins().fcvt_to_sint_sat(I64X2, a) };
+                let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
+                let zero = self.b.ins().vconst(I64X2, c);
+                let r = self.b.ins().snarrow(wide, zero);
+                self.push_vec(r);
+            }
+            O::I32x4RelaxedTruncF64x2UZero => {
+                let a = self.pop_vec(F64X2);
+                let wide = self.b.ins().fcvt_to_uint_sat(I64X2, a);
+                let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
+                let zero = self.b.ins().vconst(I64X2, c);
+                let r = self.b.ins().uunarrow(wide, zero);
+                self.push_vec(r);
+            }
+            O::F32x4RelaxedMadd => self.relaxed_madd(F32X4, false, native),
+            O::F32x4RelaxedNmadd => self.relaxed_madd(F32X4, true, native),
+            O::F64x2RelaxedMadd => self.relaxed_madd(F64X2, false, native),
+            O::F64x2RelaxedNmadd => self.relaxed_madd(F64X2, true, native),
+            O::I8x16RelaxedLaneselect => self.relaxed_laneselect(I8X16, native),
+            O::I16x8RelaxedLaneselect => self.relaxed_laneselect(I16X8, native),
+            O::I32x4RelaxedLaneselect => self.relaxed_laneselect(I32X4, native),
+            O::I64x2RelaxedLaneselect => self.relaxed_laneselect(I64X2, native),
+            // Natively the `pmin`/`pmax` pattern, which x86 lowers to one `minps`/`maxps`; they differ from `fmin`
+            // and `fmax` only for NaNs and zeros of different signs, where relaxed results may differ.
+            O::F32x4RelaxedMin if native => self.pminmax(F32X4, true),
+            O::F32x4RelaxedMax if native => self.pminmax(F32X4, false),
+            O::F64x2RelaxedMin if native => self.pminmax(F64X2, true),
+            O::F64x2RelaxedMax if native => self.pminmax(F64X2, false),
+            O::F32x4RelaxedMin => self.vbinary(F32X4, |b, x, y| b.ins().fmin(x, y)),
+            O::F32x4RelaxedMax => self.vbinary(F32X4, |b, x, y| b.ins().fmax(x, y)),
+            O::F64x2RelaxedMin => self.vbinary(F64X2, |b, x, y| b.ins().fmin(x, y)),
+            O::F64x2RelaxedMax => self.vbinary(F64X2, |b, x, y| b.ins().fmax(x, y)),
+            O::I16x8RelaxedQ15mulrS => {
+                let pmulhrsw = native && self.isa.has_x86_pmulhrsw_lowering();
+                self.vbinary(
+                    I16X8,
+                    |b, x, y| {
+                        if pmulhrsw { b.ins().x86_pmulhrsw(x, y) } else { b.ins().sqmul_round_sat(x, y) }
+                    },
+                )
+            }
+            O::I16x8RelaxedDotI8x16I7x16S => {
+                let (y, x) = (self.pop_vec(I8X16), self.pop_vec(I8X16));
+                let dot = self.relaxed_dot_i16(x, y, native);
+                self.push_vec(dot);
+            }
+            O::I32x4RelaxedDotI8x16I7x16AddS => {
+                let acc = self.pop_vec(I32X4);
+                let (y, x) = (self.pop_vec(I8X16), self.pop_vec(I8X16));
+                let pmaddubsw = native && self.isa.has_x86_pmaddubsw_lowering();
+                let sums = if pmaddubsw {
+                    // Pairs of products already summed (with saturation, which the relaxed rules allow) into i16.
+                    let dot = self.b.ins().x86_pmaddubsw(x, y);
+                    let (lo, hi) = (self.b.ins().swiden_low(dot), self.b.ins().swiden_high(dot));
+                    self.b.ins().iadd_pairwise(lo, hi)
+                } else {
+                    // Exactly: each i32 lane is the sum of its four signed i8 x i8 products.
+                    let (lo, hi) = self.signed_products(x, y);
+                    let (lo_lo, lo_hi) = (self.b.ins().swiden_low(lo), self.b.ins().swiden_high(lo));
+                    let (hi_lo, hi_hi) = (self.b.ins().swiden_low(hi), self.b.ins().swiden_high(hi));
+                    let s_lo = self.b.ins().iadd_pairwise(lo_lo, lo_hi);
+                    let s_hi = self.b.ins().iadd_pairwise(hi_lo, hi_hi);
+                    self.b.ins().iadd_pairwise(s_lo, s_hi)
+                };
+                let r = self.b.ins().iadd(sums, acc);
+                self.push_vec(r);
+            }
             _ => return false,
         }
         true
+    }
+
+    /// `relaxed_madd(a, b, c) = a * b + c`, `relaxed_nmadd = -(a * b) + c`: fused where the host has a fused
+    /// multiply-add (always when deterministic, through a libcall if need be), else a multiply and an add.
+    fn relaxed_madd(&mut self, ty: Type, negate: bool, native: bool) {
+        let c = self.pop_vec(ty);
+        let b = self.pop_vec(ty);
+        let a = self.pop_vec(ty);
+        let a = if negate { self.b.ins().fneg(a) } else { a };
+        let r = if !native || self.isa.has_native_fma() {
+            self.b.ins().fma(a, b, c)
+        } else {
+            let product = self.b.ins().fmul(a, b);
+            self.b.ins().fadd(product, c)
+        };
+        self.push_vec(r);
+    }
+
+    /// `relaxed_laneselect(a, b, mask)`: bits of `a` where the mask is set, of `b` elsewhere; natively x86's
+    /// `blendv`, which looks only at each lane's top bit (allowed when the mask lanes are not all-ones or zero).
+    fn relaxed_laneselect(&mut self, ty: Type, native: bool) {
+        let mask = self.pop_vec(ty);
+        let b = self.pop_vec(ty);
+        let a = self.pop_vec(ty);
+        let r = if native && self.isa.has_blendv_lowering(ty) {
+            self.b.ins().blendv(mask, a, b)
+        } else {
+            self.b.ins().bitselect(mask, a, b)
+        };
+        self.push_vec(r);
+    }
+
+    /// The signed i8 x i8 products of `x` and `y`'s low and high halves, as two i16x8 vectors.
+    fn signed_products(&mut self, x: Value, y: Value) -> (Value, Value) {
+        let (xl, yl) = (self.b.ins().swiden_low(x), self.b.ins().swiden_low(y));
+        let (xh, yh) = (self.b.ins().swiden_high(x), self.b.ins().swiden_high(y));
+        (self.b.ins().imul(xl, yl), self.b.ins().imul(xh, yh))
+    }
+
+    /// `i16x8.relaxed_dot_i8x16_i7x16_s`: adjacent products summed into i16 lanes. Natively x86's `pmaddubsw`
+    /// (signed `x` times unsigned `y`, saturating: the signed result while `y`'s lanes are 7-bit, which is all the
+    /// operator promises), else signed x signed with wrapping sums.
+    fn relaxed_dot_i16(&mut self, x: Value, y: Value, native: bool) -> Value {
+        if native && self.isa.has_x86_pmaddubsw_lowering() {
+            return self.b.ins().x86_pmaddubsw(x, y);
+        }
+        let (lo, hi) = self.signed_products(x, y);
+        self.b.ins().iadd_pairwise(lo, hi)
     }
 
     fn bitmask(&mut self, ty: Type) {
