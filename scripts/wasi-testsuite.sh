@@ -3,13 +3,15 @@
 #
 #   scripts/wasi-testsuite.sh [-v] RUNTIME_CMD [SUITE_DIR]
 #
-# RUNTIME_CMD is the command that runs a program, split on spaces: `target/release/weft run`, `wasmtime run`.
+# RUNTIME_CMD is the command that runs a program, split as a shell would: `target/release/weft run`,
+# `wasmtime run`.
 # SUITE_DIR (or $WASI_TESTSUITE) is a checkout of the suite's `prod/testsuite-base` branch, which holds the
 # prebuilt programs under tests/{assemblyscript,c,rust}/testsuite/wasm32-wasip1/. Each test runs with a fresh
 # copy of its root directory preopened as `/`, exactly the arguments and environment its JSON file gives, and
 # passes when its exit code is the one the JSON expects, and so is its standard output where the JSON gives one.
-# As with the suite's own runner, the standard streams are pipes and stdin stays open (and empty) while it runs. Prints a line per test, then
-# `N passed, M failed`; exits non-zero when any failed. With -v, a failing test's stdout and stderr are shown.
+# As with the suite's own runner, the standard streams are pipes and stdin stays open (and empty) while it runs.
+# Prints a line per test, then `N passed, M failed`; exits non-zero when any failed. With -v, a failing test's
+# stdout and stderr are shown.
 #
 # Nothing of the suite is part of this repository: this is a tool for whoever has a checkout.
 set -euo pipefail

@@ -304,6 +304,37 @@ fn proposals_switch_with_w() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+#[test]
+fn a_read_from_a_pipe_returns_what_is_there() {
+    use std::io::{BufRead, Write};
+    let mut child = weft_command(&["run", &wasi_program("read_pipe")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"abcd").unwrap();
+    stdin.flush().unwrap();
+    // The pipe stays open: if weft waited to fill the program's second buffer, the first line would never come.
+    // A watchdog ends the child (and so this test's wait) should that happen.
+    let pid = child.id();
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+    });
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "first read: 4 bytes: abcd\n");
+    stdin.write_all(b"efghij").unwrap();
+    drop(stdin);
+    line.clear();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "then 6 more bytes\n");
+    assert!(child.wait().unwrap().success());
+    drop(watchdog);
+}
+
 /// What the host says its descriptor `fd` is, in `stdio_kind`'s words: "tty=T type=TYPE seek=S".
 fn host_view(fd: impl std::os::fd::AsFd) -> String {
     use rustix::fs::FileType;

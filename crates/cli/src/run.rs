@@ -56,7 +56,7 @@ pub struct RunCommand {
     /// arguments (its argv after the program name), or with --invoke the function's parameters. Everything after
     /// FILE belongs to the program, flags too (`weft run app.wasm --help` asks the program for its help); weft's
     /// own options go before FILE.
-    #[arg(required = true, trailing_var_arg = true, value_name = "FILE [ARGS]...")]
+    #[arg(required = true, trailing_var_arg = true, value_name = "FILE [ARGS]")]
     module_and_args: Vec<String>,
 }
 

@@ -180,9 +180,6 @@ pub(crate) struct Descriptor {
     pub fdflags: u16,
     /// The guest path of a preopened directory.
     pub preopen: Option<String>,
-    /// The host process's standard stream (0-2) this descriptor duplicates: its flags belong to the host and are
-    /// never changed.
-    pub inherited_fd: Option<i32>,
     /// Opened from (or is) a read-only preopen: nothing that changes the file system is allowed. Enforced here
     /// rather than by withholding rights, because wasi-libc masks the rights it asks for with the directory's
     /// inheriting rights, which would hide a guest's intent to write.
@@ -355,7 +352,6 @@ impl WasiCtxBuilder {
                     rights_inheriting: rights::DIR | rights::FILE,
                     fdflags: 0,
                     preopen: Some(guest),
-                    inherited_fd: None,
                     readonly: perms == DirPerms::ReadOnly,
                 },
             );
@@ -370,7 +366,6 @@ impl WasiCtxBuilder {
                     rights_inheriting: rights::SOCKET,
                     fdflags: 0,
                     preopen: None,
-                    inherited_fd: None,
                     readonly: false,
                 },
             );
@@ -383,8 +378,8 @@ impl WasiCtxBuilder {
 /// The descriptor for a standard stream: an embedder's stream as a pipe-like stream, or the host's own stream
 /// presented as what it is (see [`WasiCtxBuilder::inherit_stdio`]).
 fn stdio_descriptor<S>(source: StdioSource<S>, stream: impl FnOnce(S) -> Kind, direction: u64) -> Descriptor {
-    let (kind, rights_base, inherited_fd) = match source {
-        StdioSource::Stream(s) => (stream(s), rights::STREAM_BASE | direction, None),
+    let (kind, rights_base) = match source {
+        StdioSource::Stream(s) => (stream(s), rights::STREAM_BASE | direction),
         StdioSource::Inherited(fd) => {
             let host = match fd {
                 0 => HostStream::Stdin(std::io::stdin()),
@@ -395,8 +390,8 @@ fn stdio_descriptor<S>(source: StdioSource<S>, stream: impl FnOnce(S) -> Kind, d
             // libc decides from these rights whether it talks to a terminal.
             let seekable = rustix::fs::seek(&host, rustix::fs::SeekFrom::Current(0)).is_ok();
             let seek = if seekable { rights::FD_SEEK | rights::FD_TELL } else { 0 };
-            (Kind::Host(host), rights::STREAM_BASE | direction | seek, Some(fd))
+            (Kind::Host(host), rights::STREAM_BASE | direction | seek)
         }
     };
-    Descriptor { kind, rights_base, rights_inheriting: 0, fdflags: 0, preopen: None, inherited_fd, readonly: false }
+    Descriptor { kind, rights_base, rights_inheriting: 0, fdflags: 0, preopen: None, readonly: false }
 }

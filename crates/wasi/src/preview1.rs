@@ -161,13 +161,19 @@ pub fn add_to_linker<T: 'static>(
             // Linux cannot switch an open file to synchronous writes.
             return Err(Errno::Inval);
         }
-        // The host's own standard streams keep their flags: a guest asking for non-blocking output must not leave
-        // the user's terminal non-blocking after it exits.
-        if let (Kind::File(f), None) = (&d.kind, d.inherited_fd) {
-            let mut oflags = rustix::fs::fcntl_getfl(f).map_err(errno)?;
-            oflags.set(rustix::fs::OFlags::APPEND, flags & FDFLAGS_APPEND != 0);
-            oflags.set(rustix::fs::OFlags::NONBLOCK, flags & FDFLAGS_NONBLOCK != 0);
-            rustix::fs::fcntl_setfl(f, oflags).map_err(errno)?;
+        // The host's own standard streams (`Kind::Host`) keep their flags: a guest asking for non-blocking output
+        // must not leave the user's terminal non-blocking after it exits.
+        let nonblocking = flags & FDFLAGS_NONBLOCK != 0;
+        match &d.kind {
+            Kind::File(f) => {
+                let mut oflags = rustix::fs::fcntl_getfl(f).map_err(errno)?;
+                oflags.set(rustix::fs::OFlags::APPEND, flags & FDFLAGS_APPEND != 0);
+                oflags.set(rustix::fs::OFlags::NONBLOCK, nonblocking);
+                rustix::fs::fcntl_setfl(f, oflags).map_err(errno)?;
+            }
+            Kind::Stream(s) => s.set_nonblocking(nonblocking)?,
+            Kind::Listener(l) => l.set_nonblocking(nonblocking)?,
+            Kind::Host(_) | Kind::Dir(_) | Kind::Reader(_) | Kind::Writer(_) => {}
         }
         d.fdflags = flags;
         Ok(())
@@ -281,11 +287,7 @@ pub fn add_to_linker<T: 'static>(
         let iovs = mem.iovecs(iovs as u32, count as u32)?;
         let slices = iovs.iter().map(|(p, l)| mem.slice(*p, *l).map(IoSlice::new)).collect::<WasiResult<Vec<_>>>()?;
         let total = match &mut d.kind {
-            Kind::Writer(w) => {
-                let n = write_all_vectored(w, &slices)?;
-                w.flush()?;
-                n
-            }
+            Kind::Writer(w) => write_host(w, &slices)?,
             Kind::Host(HostStream::Stdout(s)) => write_host(&mut s.lock(), &slices)?,
             Kind::Host(HostStream::Stderr(s)) => write_host(&mut s.lock(), &slices)?,
             Kind::File(f) => f.write_vectored(&slices)?,
@@ -414,8 +416,8 @@ pub fn add_to_linker<T: 'static>(
     define!("path_symlink", |ctx, mem, old: i32, old_len: i32, fd: i32, new: i32, new_len: i32| {
         let target = mem.str(old as u32, old_len as u32)?.to_string();
         let (dir, link) = dir_and_path(ctx, &mem, fd, new, new_len, rights::PATH_SYMLINK)?;
-        // Following a link is confined to the sandbox anyway, but a link whose target is absolute or climbs out
-        // of the directory could only ever fail: it is refused when made, as on Wasmtime.
+        // Following a link is confined to the sandbox anyway; a link to an absolute path, which could only ever
+        // fail, is refused when made, as on Wasmtime.
         Ok(dir.symlink(target, link)?)
     });
     define!("path_link", |ctx,
@@ -502,7 +504,6 @@ pub fn add_to_linker<T: 'static>(
             rights_inheriting: 0,
             fdflags: 0,
             preopen: None,
-            inherited_fd: None,
             readonly: false,
         };
         let new_fd = ctx.insert(new)?;
@@ -668,15 +669,13 @@ fn rustix_seek(pos: SeekFrom) -> rustix::fs::SeekFrom {
 }
 
 /// Writes to a host standard stream through its Rust handle, so the host's own buffered output (`println!`)
-/// stays in order with the guest's, and flushes so nothing waits in the handle's buffer.
+/// stays in order with the guest's, or to an embedder's stream, and flushes so nothing waits in a buffer.
 fn write_host(w: &mut impl Write, slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
-    let mut total = 0;
-    for s in slices {
-        w.write_all(s)?;
-        total += s.len();
+    let total = write_each(w, slices)?;
+    match w.flush() {
+        Err(e) if total == 0 => Err(e),
+        _ => Ok(total),
     }
-    w.flush()?;
-    Ok(total)
 }
 
 fn cap_filetype(t: &cap_std::fs::FileType) -> u8 {
@@ -784,18 +783,40 @@ fn cap_time(t: SystemTime) -> cap_fs_ext::SystemTimeSpec {
     cap_fs_ext::SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(t))
 }
 
-fn write_all_vectored(w: &mut Box<dyn Write + Send>, slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
-    let mut total = 0;
+/// Writes each slice in turn. An error after some bytes were written reports those bytes, as a short write:
+/// reporting only the error would make the guest write them again.
+fn write_each(w: &mut (impl Write + ?Sized), slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
+    let mut total = 0usize;
     for s in slices {
-        w.write_all(s)?;
-        total += s.len();
+        let mut rest: &[u8] = s;
+        while !rest.is_empty() && total < MAX_TRANSFER as usize {
+            match w.write(rest) {
+                Ok(0) => return Ok(total),
+                Ok(n) => {
+                    total += n;
+                    rest = &rest[n..];
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) if total > 0 => return Ok(total),
+                Err(e) => return Err(e),
+            }
+        }
     }
     Ok(total)
 }
 
 fn read_vectored(d: &mut Descriptor, mem: &mut GuestMemory<'_>, iovs: &[(u32, u32)]) -> WasiResult<u32> {
+    // Only a regular file is read on into the next buffer once one is full: on a pipe, terminal or socket that
+    // second read would wait for more input although the guest already has some to work on.
+    let regular = match &d.kind {
+        Kind::File(f) => f.metadata().is_ok_and(|m| m.is_file()),
+        _ => false,
+    };
     let mut total = 0u32;
     for &(ptr, len) in iovs {
+        if len == 0 {
+            continue;
+        }
         let buf = mem.slice_mut(ptr, len)?;
         let n = match &mut d.kind {
             Kind::Reader(r) => r.read(buf)?,
@@ -806,13 +827,17 @@ fn read_vectored(d: &mut Descriptor, mem: &mut GuestMemory<'_>, iovs: &[(u32, u3
             Kind::Dir(_) => return Err(Errno::Isdir),
             _ => return Err(Errno::Badf),
         };
-        total += n as u32;
-        if n < len as usize {
+        total = total.saturating_add(n as u32);
+        if n < len as usize || !regular || total >= MAX_TRANSFER {
             break;
         }
     }
     Ok(total)
 }
+
+/// The most bytes one call transfers (Linux's own limit for a read or write), so totals always fit the guest's
+/// 32-bit size even when its buffers overlap.
+const MAX_TRANSFER: u32 = 0x7fff_f000;
 
 #[allow(clippy::too_many_arguments, reason = "mirrors path_open's WASI signature")]
 fn path_open(
@@ -865,13 +890,9 @@ fn path_open(
         rights_inheriting: inheriting & allowed,
         fdflags: fdflags & FDFLAGS_APPEND_NONBLOCK,
         preopen: None,
-        inherited_fd: None,
         readonly,
     };
     if directory {
-        if wants_write {
-            return Err(Errno::Isdir);
-        }
         let sub = if follow {
             dir.open_dir(path)?
         } else {
@@ -882,6 +903,10 @@ fn path_open(
                 if is_link && !path.ends_with('/') { Errno::Loop } else { Errno::from(e) }
             })?
         };
+        if wants_write {
+            // Checked after opening, so that a file asked for as a directory is still ENOTDIR.
+            return Err(Errno::Isdir);
+        }
         return Ok(descriptor(Kind::Dir(sub), base & rights::DIR));
     }
     // The host file is opened for writing whenever the guest may create, truncate or write it, and for reading
@@ -889,18 +914,28 @@ fn path_open(
     // depends on asking for write rights.
     let write = creat || trunc || (wants_write && allowed & rights::WRITE_ACCESS != 0);
     let read = base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write;
-    let mut options = cap_std::fs::OpenOptions::new();
-    options.read(read).write(write).create(creat).create_new(creat && excl).truncate(trunc).follow(if follow {
-        cap_fs_ext::FollowSymlinks::Yes
+    let follow = if follow { cap_fs_ext::FollowSymlinks::Yes } else { cap_fs_ext::FollowSymlinks::No };
+    let open = |read: bool, write: bool, creat: bool| {
+        let mut options = cap_std::fs::OpenOptions::new();
+        options.read(read).write(write).create(creat).create_new(creat && excl).truncate(trunc).follow(follow);
+        dir.open_with(path, &options)
+    };
+    let file = if creat && !excl && !trunc && !wants_write {
+        // Creating without asking to write: an existing file is opened only for reading, as natively (it may be
+        // read-only on the host, or a FIFO); only a missing one is created, which needs write access.
+        match open(true, false, false) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => open(read, true, true)?,
+            opened => opened?,
+        }
     } else {
-        cap_fs_ext::FollowSymlinks::No
-    });
-    let file = dir.open_with(path, &options)?.into_std();
+        open(read, write, creat)?
+    }
+    .into_std();
     if file.metadata()?.is_dir() {
         return Ok(descriptor(Kind::Dir(cap_std::fs::Dir::from_std_file(file)), base & rights::DIR));
     }
     if fdflags & (FDFLAGS_APPEND | FDFLAGS_NONBLOCK) != 0 {
-        // Set after opening: the host refuses O_APPEND together with O_TRUNC at open time.
+        // Set after opening: Rust's and cap-std's `OpenOptions` refuse append together with truncate.
         let mut flags = rustix::fs::fcntl_getfl(&file).map_err(errno)?;
         flags.set(rustix::fs::OFlags::APPEND, append && write);
         flags.set(rustix::fs::OFlags::NONBLOCK, fdflags & FDFLAGS_NONBLOCK != 0);
@@ -920,6 +955,7 @@ struct Event {
 
 const EVENTTYPE_CLOCK: u8 = 0;
 const EVENTTYPE_FD_READ: u8 = 1;
+const EVENTTYPE_FD_WRITE: u8 = 2;
 
 /// `poll_oneoff`: waits until a clock subscription expires or a descriptor is ready. Regular files, directories and
 /// the embedder's in-memory streams are always ready; pipes, terminals and sockets are waited for with the host's
@@ -941,13 +977,20 @@ fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, subs: u32, events: 
         let userdata = mem.read_u64(sub)?;
         match mem.read_u8(sub + 8)? {
             EVENTTYPE_CLOCK => {
-                let id = mem.read_u32(sub + 16)?;
+                let id = clock_id(mem.read_u32(sub + 16)?)?;
                 let timeout = mem.read_u64(sub + 24)?;
                 let absolute = mem.read_u16(sub + 40)? & 1 != 0;
-                let remaining = if absolute { timeout.saturating_sub(clock_now(clock_id(id)?)) } else { timeout };
+                let remaining = match id {
+                    rustix::time::ClockId::Realtime | rustix::time::ClockId::Monotonic if absolute => {
+                        timeout.saturating_sub(clock_now(id))
+                    }
+                    // A CPU-time deadline cannot be waited for on the wall clock.
+                    _ if absolute => return Err(Errno::Inval),
+                    _ => timeout,
+                };
                 clocks.push((remaining, userdata));
             }
-            kind @ (1 | 2) => {
+            kind @ (EVENTTYPE_FD_READ | EVENTTYPE_FD_WRITE) => {
                 let fd = mem.read_u32(sub + 16)?;
                 let error = |error| Event { userdata, kind, error, nbytes: 0, hangup: false };
                 let Some(d) = ctx.fds.get(&fd) else {
@@ -960,17 +1003,22 @@ fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, subs: u32, events: 
                     continue;
                 }
                 match &d.kind {
-                    Kind::File(f) if d.inherited_fd.is_none() && kind == EVENTTYPE_FD_READ => {
-                        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-                        let pos = rustix::fs::seek(f, rustix::fs::SeekFrom::Current(0)).unwrap_or(len);
-                        ready.push(Event { nbytes: len.saturating_sub(pos), ..error(Errno::Success) });
+                    // A regular file never blocks; a FIFO or device opened by path can.
+                    Kind::File(f) if f.metadata().is_ok_and(|m| m.is_file()) => {
+                        let nbytes = if kind == EVENTTYPE_FD_READ {
+                            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                            len.saturating_sub(rustix::fs::seek(f, rustix::fs::SeekFrom::Current(0)).unwrap_or(len))
+                        } else {
+                            0
+                        };
+                        ready.push(Event { nbytes, ..error(Errno::Success) });
                     }
-                    Kind::Host(_) | Kind::Stream(_) | Kind::Listener(_) => {
+                    Kind::File(_) | Kind::Host(_) | Kind::Stream(_) | Kind::Listener(_) => {
                         let fd = host_fd(d).ok_or(Errno::Badf)?;
                         // A host stream that is a regular file never blocks: `poll` reports it ready at once.
                         waiting.push((userdata, kind, fd));
                     }
-                    _ => ready.push(error(Errno::Success)),
+                    Kind::Dir(_) | Kind::Reader(_) | Kind::Writer(_) => ready.push(error(Errno::Success)),
                 }
             }
             _ => return Err(Errno::Inval),
@@ -985,19 +1033,21 @@ fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, subs: u32, events: 
             })
             .collect();
         // Wait only when nothing is ready yet; otherwise just collect what is ready now.
-        let timeout = match (ready.is_empty(), earliest) {
-            (false, _) => Some(Duration::ZERO),
-            (true, Some(ns)) => Some(Duration::from_nanos(ns)),
-            (true, None) => None,
-        };
-        let timeout = timeout.map(|t| rustix::event::Timespec {
-            tv_sec: t.as_secs().min(i64::MAX as u64) as i64,
-            tv_nsec: i64::from(t.subsec_nanos()),
-        });
+        let immediate = !ready.is_empty();
         loop {
+            let elapsed = clock_now(rustix::time::ClockId::Monotonic).saturating_sub(start);
+            let timeout = match (immediate, earliest) {
+                (true, _) => Some(Duration::ZERO),
+                (false, Some(ns)) => Some(Duration::from_nanos(ns.saturating_sub(elapsed))),
+                (false, None) => None,
+            };
+            let timeout = timeout.map(|t| rustix::event::Timespec {
+                tv_sec: t.as_secs().min(i64::MAX as u64) as i64,
+                tv_nsec: i64::from(t.subsec_nanos()),
+            });
             match rustix::event::poll(&mut pollfds, timeout.as_ref()) {
                 Ok(_) => break,
-                // A signal the host process received: wait again (the clock subscriptions still bound it).
+                // A signal the host process received: wait for what is left of the time.
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => return Err(errno(e)),
             }
