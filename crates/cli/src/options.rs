@@ -46,7 +46,7 @@ pub struct CodegenOptions {
 pub struct WasmOptions {
     /// Switch WebAssembly proposals on or off: NAME, NAME=y or NAME=n, comma-separated or repeated. Names:
     /// multi-value, mutable-global, sign-extension, saturating-float-to-int, bulk-memory, reference-types, simd,
-    /// tail-call, extended-const, relaxed-simd. A module using a switched-off proposal is refused.
+    /// tail-call, extended-const, relaxed-simd, multi-memory. A module using a switched-off proposal is refused.
     ///
     /// Example: weft run -W tail-call=n,extended-const=n app.wasm
     #[arg(short = 'W', value_name = "NAME[=y|n],...", value_parser = parse_wasm_switches)]
@@ -66,6 +66,7 @@ pub enum WasmProposal {
     TailCall,
     ExtendedConst,
     RelaxedSimd,
+    MultiMemory,
 }
 
 const PROPOSALS: &[(&str, WasmProposal)] = &[
@@ -80,6 +81,7 @@ const PROPOSALS: &[(&str, WasmProposal)] = &[
     ("tail-call", WasmProposal::TailCall),
     ("extended-const", WasmProposal::ExtendedConst),
     ("relaxed-simd", WasmProposal::RelaxedSimd),
+    ("multi-memory", WasmProposal::MultiMemory),
 ];
 
 fn parse_wasm_switches(text: &str) -> Result<Vec<(WasmProposal, bool)>, String> {
@@ -115,6 +117,7 @@ impl WasmOptions {
                 WasmProposal::TailCall => config.wasm_tail_call(*on),
                 WasmProposal::ExtendedConst => config.wasm_extended_const(*on),
                 WasmProposal::RelaxedSimd => config.wasm_relaxed_simd(*on),
+                WasmProposal::MultiMemory => config.wasm_multi_memory(*on),
             };
         }
     }

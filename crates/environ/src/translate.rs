@@ -40,7 +40,11 @@ fn feature_names(f: WasmFeatures) -> String {
 
 /// The WebAssembly features Weft can run (and enables by default), which `Config` narrows further.
 pub fn wasm_features() -> WasmFeatures {
-    WasmFeatures::WASM2 | WasmFeatures::TAIL_CALL | WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD
+    WasmFeatures::WASM2
+        | WasmFeatures::TAIL_CALL
+        | WasmFeatures::EXTENDED_CONST
+        | WasmFeatures::RELAXED_SIMD
+        | WasmFeatures::MULTI_MEMORY
 }
 
 /// A function body waiting to be validated and compiled.

