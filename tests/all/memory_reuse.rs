@@ -69,3 +69,41 @@ fn a_memory_larger_than_the_last_one_gets_all_its_pages() {
         data.fill(7); // every page is writable
     }
 }
+
+/// A moving memory grows by moving its pages to a larger reservation; the range they leave is free address space
+/// at once, and another thread's next mapping (compiled code, here) may land in it. Dropping the old reservation
+/// must then not unmap that range: it once did, and code of another module vanished under it (an ENOMEM from
+/// `mprotect`, or a crash when called).
+#[test]
+fn growing_a_moving_memory_leaves_other_threads_mappings_alone() -> weft::Result<()> {
+    let mut config = Config::new();
+    config.explicit_bounds_checks(true);
+    let engine = Engine::new(&config)?;
+    let grower = {
+        let engine = engine.clone();
+        std::thread::spawn(move || -> weft::Result<()> {
+            for _ in 0..400 {
+                let mut store = Store::new(&engine, ());
+                let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
+                for page in 1..48u64 {
+                    memory.grow(&mut store, 1)?;
+                    memory.write(&mut store, (page * 65536) as usize, &[page as u8])?;
+                }
+                let mut byte = [0];
+                memory.read(&store, 20 * 65536, &mut byte)?;
+                assert_eq!(byte, [20]);
+            }
+            Ok(())
+        })
+    };
+    for i in 0..300 {
+        // A module of its own each time, so its code is freshly mapped while the other thread moves memories.
+        let wat = format!("(module (func (export \"f\") (result i32) (i32.const {i})))");
+        let module = Module::new(&engine, wat)?;
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[])?;
+        assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "f")?.call(&mut store, ())?, i);
+    }
+    grower.join().expect("the growing thread ran")?;
+    Ok(())
+}

@@ -138,11 +138,12 @@ impl Mmap {
 
     /// Moves the pages of this mapping's first `len` bytes (page-aligned, accessible) to the start of `dest`, which
     /// must be at least `len` bytes long: contents and protection go with them and nothing is copied, so pages never
-    /// touched stay unbacked. Afterwards that range of `self` is no longer mapped (unmapping `self` later skips it).
+    /// touched stay unbacked. Afterwards `self` is only what was not moved: the vacated range is no longer ours (any
+    /// thread's next `mmap` may be placed there), so dropping `self` must not unmap it.
     ///
     /// # Safety
     /// No reference may point into either range; raw pointers into the moved range must be re-derived from `dest`.
-    pub(crate) unsafe fn move_pages_to(&self, len: usize, dest: &Mmap) -> std::io::Result<()> {
+    pub(crate) unsafe fn move_pages_to(&mut self, len: usize, dest: &Mmap) -> std::io::Result<()> {
         assert!(len <= self.len && len <= dest.len && len.is_multiple_of(page_size()));
         if len == 0 {
             return Ok(());
@@ -158,6 +159,16 @@ impl Mmap {
                 dest.ptr.as_ptr().cast(),
             )?;
         }
+        // Unmapping the whole original range later would unmap whatever another thread has mapped into the hole
+        // since (seen as code memory vanishing under a running test: ENOMEM from mprotect, then a crash).
+        let rest = if len == self.len {
+            Mmap::empty()
+        } else {
+            // SAFETY: `len < self.len`, so the address stays inside the original mapping, which is not at null.
+            Mmap { ptr: unsafe { NonNull::new_unchecked(self.ptr.as_ptr().add(len)) }, len: self.len - len }
+        };
+        // The old value must not be dropped: that would unmap the vacated range.
+        std::mem::forget(std::mem::replace(self, rest));
         Ok(())
     }
 
