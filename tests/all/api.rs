@@ -216,7 +216,7 @@ fn imports_and_exports_carry_types() -> Result<()> {
     )?;
     let imports: Vec<_> = module.imports().map(|i| (i.module().to_string(), i.name().to_string(), i.ty())).collect();
     assert_eq!(imports[0].2, ExternType::Func(FuncType::new([ValType::I32], [ValType::F64])));
-    assert_eq!(imports[1].2, ExternType::Memory(MemoryType { limits: Limits { min: 1, max: Some(2) } }));
+    assert_eq!(imports[1].2, ExternType::Memory(MemoryType::new(1, Some(2))));
     let exports: Vec<_> = module.exports().map(|e| (e.name().to_string(), e.ty())).collect();
     assert_eq!(exports[0], ("g".into(), ExternType::Func(FuncType::new([ValType::I64], []))));
     assert_eq!(exports[1], ("x".into(), ExternType::Global(GlobalType { content: ValType::F32, mutable: true })));
@@ -254,7 +254,7 @@ fn store_keeps_instances_alive_after_the_module_is_dropped() -> Result<()> {
 fn instances_share_imported_memory_tables_and_globals() -> Result<()> {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
-    let memory = Memory::new(&mut store, MemoryType { limits: Limits { min: 1, max: None } })?;
+    let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
     let global = Global::new(&mut store, GlobalType { content: ValType::I32, mutable: true }, Val::I32(0))?;
     let writer = Module::new(
         &engine,

@@ -90,7 +90,7 @@ fn mistyped_import_names_expected_and_found() {
     assert!(err.downcast_ref::<LinkError>().is_some());
 
     let module = Module::new(&engine, r#"(module (import "env" "m" (memory 2)))"#).unwrap();
-    let small = Memory::new(&mut store, MemoryType { limits: Limits { min: 1, max: None } }).unwrap();
+    let small = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
     let msg = format!("{:#}", Instance::new(&mut store, &module, &[small.into()]).unwrap_err());
     assert!(msg.contains("env::m") && msg.contains("memory"), "{msg}");
     let f = Func::wrap(&mut store, || {});

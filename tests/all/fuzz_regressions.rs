@@ -11,10 +11,10 @@ fn host_memory_beyond_65536_pages_is_refused() {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
     for limits in [Limits { min: 11, max: Some(3_191_239_528) }, Limits { min: 65537, max: None }] {
-        let err = Memory::new(&mut store, MemoryType { limits }).unwrap_err();
+        let err = Memory::new(&mut store, MemoryType { limits, memory64: false }).unwrap_err();
         assert!(format!("{err:#}").contains("at most 65536 pages"), "{err:#}");
     }
-    let largest = Memory::new(&mut store, MemoryType { limits: Limits { min: 0, max: Some(65536) } }).unwrap();
+    let largest = Memory::new(&mut store, MemoryType::new(0, Some(65536))).unwrap();
     assert_eq!(largest.ty(&store).limits.max, Some(65536));
 }
 
@@ -27,7 +27,7 @@ fn growing_a_large_moving_memory_does_not_touch_its_pages() {
     config.explicit_bounds_checks(true);
     let engine = Engine::new(&config).unwrap();
     let mut store = Store::new(&engine, ());
-    let memory = Memory::new(&mut store, MemoryType { limits: Limits { min: 16, max: None } }).unwrap();
+    let memory = Memory::new(&mut store, MemoryType::new(16, None)).unwrap();
     memory.write(&mut store, 65536 * 16 - 4, b"last").unwrap();
     memory.write(&mut store, 0, b"first").unwrap();
     let before = resident_bytes();

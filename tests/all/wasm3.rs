@@ -1,4 +1,5 @@
-//! WebAssembly 3.0 proposals through the embedding API: tail calls, extended constant expressions.
+//! WebAssembly 3.0 proposals through the embedding API: tail calls, extended constant expressions, relaxed SIMD,
+//! 64-bit memories and tables.
 
 use crate::instantiate;
 use weft::*;
@@ -283,5 +284,67 @@ fn relaxed_simd_deterministic_and_native() -> Result<()> {
             std::array::from_fn(|i| 10 + (0..4).map(|k| xs[4 * i + k] * ys[4 * i + k]).sum::<i32>());
         assert_eq!(dot_add, expected);
     }
+    Ok(())
+}
+
+/// A 64-bit memory grows past 4 GiB and is addressed with `i64` (offsets beyond 4 GiB too); every access past its
+/// end traps, including addresses whose sum with the offset overflows 64 bits. A 64-bit table takes `i64`
+/// indices, and `memory.copy` works between a 32-bit and a 64-bit memory.
+#[test]
+fn memory64_past_4_gib_and_table64() -> Result<()> {
+    let (mut store, instance) = instantiate(
+        r#"(module
+             (memory $wide (export "wide") i64 1)
+             (memory $narrow 1)
+             (table $t i64 2 funcref)
+             (elem (table $t) (i64.const 1) func $seven)
+             (type $ret (func (result i32)))
+             (func $seven (type $ret) (i32.const 7))
+             (func (export "grow") (param i64) (result i64) (memory.grow $wide (local.get 0)))
+             (func (export "size") (result i64) (memory.size $wide))
+             (func (export "store") (param i64 i32) (i32.store8 $wide (local.get 0) (local.get 1)))
+             (func (export "load") (param i64) (result i32) (i32.load8_u $wide (local.get 0)))
+             (func (export "load_far") (param i64) (result i32) (i32.load8_u $wide offset=0x100000000 (local.get 0)))
+             (func (export "copy_to_narrow") (param i64 i32)
+               (memory.copy $narrow $wide (local.get 1) (local.get 0) (i32.const 1)))
+             (func (export "load_narrow") (param i32) (result i32) (i32.load8_u $narrow (local.get 0)))
+             (func (export "table_size") (result i64) (table.size $t))
+             (func (export "call") (param i64) (result i32) (call_indirect $t (type $ret) (local.get 0))))"#,
+    );
+    let grow = instance.get_typed_func::<i64, i64>(&mut store, "grow")?;
+    let size = instance.get_typed_func::<(), i64>(&mut store, "size")?;
+    let store8 = instance.get_typed_func::<(i64, i32), ()>(&mut store, "store")?;
+    let load = instance.get_typed_func::<i64, i32>(&mut store, "load")?;
+    let load_far = instance.get_typed_func::<i64, i32>(&mut store, "load_far")?;
+    const FIVE_GIB_PAGES: i64 = 5 * 16384;
+    assert_eq!(grow.call(&mut store, FIVE_GIB_PAGES)?, 1);
+    assert_eq!(size.call(&mut store, ())?, FIVE_GIB_PAGES + 1);
+    let wide = instance.get_memory(&mut store, "wide").unwrap();
+    assert_eq!(wide.size(&store), (FIVE_GIB_PAGES + 1) as u64);
+    assert!(wide.ty(&store).memory64);
+    let far = 0x1_2000_0000i64; // 4.5 GiB
+    store8.call(&mut store, (far, 42))?;
+    assert_eq!(load.call(&mut store, far)?, 42);
+    assert_eq!(load_far.call(&mut store, far - 0x1_0000_0000)?, 42, "an offset above 4 GiB");
+    let end = (FIVE_GIB_PAGES + 1) * 65536;
+    assert_eq!(load.call(&mut store, end - 1)?, 0);
+    for (what, result) in [
+        ("just past the end", load.call(&mut store, end)),
+        ("the largest address", load.call(&mut store, -1)),
+        ("address plus offset overflowing", load_far.call(&mut store, -2)),
+    ] {
+        let err = result.unwrap_err();
+        assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds), "{what}");
+    }
+    assert_eq!(grow.call(&mut store, 1 << 40)?, -1, "more than the host can give fails without trapping");
+    let copy = instance.get_typed_func::<(i64, i32), ()>(&mut store, "copy_to_narrow")?;
+    copy.call(&mut store, (far, 100))?;
+    let load_narrow = instance.get_typed_func::<i32, i32>(&mut store, "load_narrow")?;
+    assert_eq!(load_narrow.call(&mut store, 100)?, 42);
+    assert_eq!(instance.get_typed_func::<(), i64>(&mut store, "table_size")?.call(&mut store, ())?, 2);
+    let call = instance.get_typed_func::<i64, i32>(&mut store, "call")?;
+    assert_eq!(call.call(&mut store, 1)?, 7);
+    let err = call.call(&mut store, 1 << 33).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::UndefinedElement), "an index above 2^32 is not wrapped");
     Ok(())
 }

@@ -46,7 +46,8 @@ pub struct CodegenOptions {
 pub struct WasmOptions {
     /// Switch WebAssembly proposals on or off: NAME, NAME=y or NAME=n, comma-separated or repeated. Names:
     /// multi-value, mutable-global, sign-extension, saturating-float-to-int, bulk-memory, reference-types, simd,
-    /// tail-call, extended-const, relaxed-simd, multi-memory. A module using a switched-off proposal is refused.
+    /// tail-call, extended-const, relaxed-simd, multi-memory, memory64. A module using a switched-off proposal is
+    /// refused.
     ///
     /// Example: weft run -W tail-call=n,extended-const=n app.wasm
     #[arg(short = 'W', value_name = "NAME[=y|n],...", value_parser = parse_wasm_switches)]
@@ -67,6 +68,7 @@ pub enum WasmProposal {
     ExtendedConst,
     RelaxedSimd,
     MultiMemory,
+    Memory64,
 }
 
 const PROPOSALS: &[(&str, WasmProposal)] = &[
@@ -82,6 +84,7 @@ const PROPOSALS: &[(&str, WasmProposal)] = &[
     ("extended-const", WasmProposal::ExtendedConst),
     ("relaxed-simd", WasmProposal::RelaxedSimd),
     ("multi-memory", WasmProposal::MultiMemory),
+    ("memory64", WasmProposal::Memory64),
 ];
 
 fn parse_wasm_switches(text: &str) -> Result<Vec<(WasmProposal, bool)>, String> {
@@ -118,6 +121,7 @@ impl WasmOptions {
                 WasmProposal::ExtendedConst => config.wasm_extended_const(*on),
                 WasmProposal::RelaxedSimd => config.wasm_relaxed_simd(*on),
                 WasmProposal::MultiMemory => config.wasm_multi_memory(*on),
+                WasmProposal::Memory64 => config.wasm_memory64(*on),
             };
         }
     }

@@ -641,15 +641,17 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 let def = self.memory_definition(MemoryIndex::from_u32(mem));
                 let len = self.b.ins().load(self.ptr, MemFlagsData::trusted(), def, vmmemory::CURRENT_LENGTH as i32);
                 let pages = self.b.ins().ushr_imm_u(len, 16);
-                let v = self.b.ins().ireduce(I32, pages);
+                let v = self.from_u64(pages, self.memory_is_64(mem));
                 self.push(v);
             }
             O::MemoryGrow { mem } => {
                 let delta = self.pop();
+                let delta = self.to_u64(delta);
                 let index = self.b.ins().iconst(I32, i64::from(mem));
-                let v =
-                    self.call_builtin("memory_grow", builtins::MEMORY_GROW, &[I32, I32], Some(I32), &[delta, index]);
-                self.push(v.expect("memory_grow returns a value"));
+                let old =
+                    self.call_builtin("memory_grow", builtins::MEMORY_GROW, &[I64, I32], Some(I64), &[delta, index]);
+                let v = self.from_u64(old.expect("memory_grow returns a value"), self.memory_is_64(mem));
+                self.push(v);
             }
 
             // ---- constants ----
@@ -777,24 +779,24 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
             // ---- bulk memory ----
             O::MemoryCopy { dst_mem, src_mem } => {
-                let len = self.pop();
-                let src = self.pop();
-                let dst = self.pop();
+                let len = self.pop_u64();
+                let src = self.pop_u64();
+                let dst = self.pop_u64();
                 let (d, s) =
                     (self.b.ins().iconst(I32, i64::from(dst_mem)), self.b.ins().iconst(I32, i64::from(src_mem)));
                 self.call_builtin_checked(builtins::MEMORY_COPY, &[d, dst, s, src, len], Trap::MemoryOutOfBounds);
             }
             O::MemoryFill { mem } => {
-                let len = self.pop();
+                let len = self.pop_u64();
                 let value = self.pop();
-                let dst = self.pop();
+                let dst = self.pop_u64();
                 let m = self.b.ins().iconst(I32, i64::from(mem));
                 self.call_builtin_checked(builtins::MEMORY_FILL, &[m, dst, value, len], Trap::MemoryOutOfBounds);
             }
             O::MemoryInit { data_index, mem } => {
                 let len = self.pop();
                 let src = self.pop();
-                let dst = self.pop();
+                let dst = self.pop_u64();
                 let (m, d) =
                     (self.b.ins().iconst(I32, i64::from(mem)), self.b.ins().iconst(I32, i64::from(data_index)));
                 self.call_builtin_checked(builtins::MEMORY_INIT, &[m, d, dst, src, len], Trap::MemoryOutOfBounds);
@@ -804,9 +806,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 self.call_builtin("data_drop", builtins::DATA_DROP, &[I32], None, &[d]);
             }
             O::TableCopy { dst_table, src_table } => {
-                let len = self.pop();
-                let src = self.pop();
-                let dst = self.pop();
+                let len = self.pop_u64();
+                let src = self.pop_u64();
+                let dst = self.pop_u64();
                 let (d, s) =
                     (self.b.ins().iconst(I32, i64::from(dst_table)), self.b.ins().iconst(I32, i64::from(src_table)));
                 self.call_builtin_checked(builtins::TABLE_COPY, &[d, s, dst, src, len], Trap::TableOutOfBounds);
@@ -814,7 +816,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             O::TableInit { elem_index, table } => {
                 let len = self.pop();
                 let src = self.pop();
-                let dst = self.pop();
+                let dst = self.pop_u64();
                 let (t, e) =
                     (self.b.ins().iconst(I32, i64::from(table)), self.b.ins().iconst(I32, i64::from(elem_index)));
                 self.call_builtin_checked(builtins::TABLE_INIT, &[t, e, dst, src, len], Trap::TableOutOfBounds);
@@ -855,26 +857,27 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             O::TableSize { table } => {
                 let def = self.vmctx_load(self.env.offsets.table_pointer(TableIndex::from_u32(table)));
                 let len = self.b.ins().load(self.ptr, MemFlagsData::trusted(), def, vmtable::CURRENT_ELEMENTS as i32);
-                let v = self.b.ins().ireduce(I32, len);
+                let v = self.from_u64(len, self.table_is_64(table));
                 self.push(v);
             }
             O::TableGrow { table } => {
-                let delta = self.pop();
+                let delta = self.pop_u64();
                 let init = self.pop();
                 let t = self.b.ins().iconst(I32, i64::from(table));
-                let v = self.call_builtin(
+                let old = self.call_builtin(
                     "table_grow",
                     builtins::TABLE_GROW,
-                    &[I32, I32, I64],
-                    Some(I32),
+                    &[I32, I64, I64],
+                    Some(I64),
                     &[t, delta, init],
                 );
-                self.push(v.expect("table_grow returns a value"));
+                let v = self.from_u64(old.expect("table_grow returns a value"), self.table_is_64(table));
+                self.push(v);
             }
             O::TableFill { table } => {
-                let len = self.pop();
+                let len = self.pop_u64();
                 let value = self.pop();
-                let dst = self.pop();
+                let dst = self.pop_u64();
                 let t = self.b.ins().iconst(I32, i64::from(table));
                 self.call_builtin_checked(builtins::TABLE_FILL, &[t, dst, value, len], Trap::TableOutOfBounds);
             }
@@ -948,21 +951,39 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             _ => MemoryIndex::from_u32(0),
         };
         let tunables = self.env.tunables;
+        let ty = self.env.module.memories[mem.index()];
+        let guarded = tunables.guard_pages(&ty);
         // A guard-page memory never moves: its base is copied into the vmctx, one load that can be hoisted out of
         // loops. A moving memory's base is reloaded from its definition wherever a call may have grown it.
-        let base = if tunables.explicit_bounds_checks {
+        let base = if guarded {
+            self.vmctx_load(self.env.offsets.memory_base(mem))
+        } else {
             let def = self.memory_definition(mem);
             self.b.ins().load(self.ptr, MemFlagsData::trusted(), def, vmmemory::BASE as i32)
-        } else {
-            self.vmctx_load(self.env.offsets.memory_base(mem))
         };
-        let index = self.b.ins().uextend(I64, index);
-        let needs_check = tunables.explicit_bounds_checks || memarg.offset + size > tunables.static_memory_guard;
+        // A 64-bit memory's index is already 64 bits; nothing wider holds it with an offset added, so every
+        // access to one is checked, with the sum's overflow trapping as out of bounds too.
+        let index = self.to_u64(index);
+        let needs_check = !guarded || memarg.offset + size > tunables.static_memory_guard;
         if needs_check {
             let def = self.memory_definition(mem);
             let len = self.b.ins().load(self.ptr, MemFlagsData::trusted(), def, vmmemory::CURRENT_LENGTH as i32);
-            // index < 2^32 and offset < 2^32, so the sum cannot overflow 64 bits.
-            let end = self.b.ins().iadd_imm_u(index, (memarg.offset + size) as i64);
+            let end = match memarg.offset.checked_add(size) {
+                // A 32-bit index plus an offset below 2^33 cannot overflow 64 bits.
+                Some(reach) if !ty.memory64 => self.b.ins().iadd_imm_u(index, reach as i64),
+                Some(reach) => {
+                    let reach = self.b.ins().iconst(I64, reach as i64);
+                    self.b.ins().uadd_overflow_trap(index, reach, TrapCode::HEAP_OUT_OF_BOUNDS)
+                }
+                None => {
+                    // An offset so large that no access through it is ever in bounds.
+                    self.b.ins().trap(TrapCode::HEAP_OUT_OF_BOUNDS);
+                    let dead = self.b.create_block();
+                    self.b.switch_to_block(dead);
+                    self.b.seal_block(dead);
+                    self.b.ins().iconst(I64, -1)
+                }
+            };
             let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
             self.b.ins().trapnz(oob, TrapCode::HEAP_OUT_OF_BOUNDS);
             // The whole address (offset included) goes through the guard, so a mispredicted check reads null.
@@ -975,6 +996,30 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             Ok(off) => (addr, off),
             Err(_) => (self.b.ins().iadd_imm_u(addr, memarg.offset as i64), 0),
         }
+    }
+
+    /// `v` as a 64-bit address, size or count: zero-extended if it is an `i32` (of a 32-bit memory or table).
+    fn to_u64(&mut self, v: Value) -> Value {
+        if self.b.func.dfg.value_type(v) == I32 { self.b.ins().uextend(I64, v) } else { v }
+    }
+
+    fn pop_u64(&mut self) -> Value {
+        let v = self.pop();
+        self.to_u64(v)
+    }
+
+    /// A 64-bit size or count as the `i64` a 64-bit memory or table uses, or the `i32` of a 32-bit one (where
+    /// it always fits, and `u64::MAX`, a failed grow, becomes -1).
+    fn from_u64(&mut self, v: Value, wide: bool) -> Value {
+        if wide { v } else { self.b.ins().ireduce(I32, v) }
+    }
+
+    fn memory_is_64(&self, mem: u32) -> bool {
+        self.env.module.memories[mem as usize].memory64
+    }
+
+    fn table_is_64(&self, table: u32) -> bool {
+        self.env.module.tables[table as usize].table64
     }
 
     fn heap_flags() -> MemFlagsData {
@@ -1127,7 +1172,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let trusted = MemFlagsData::trusted();
         let table_def = self.vmctx_load(self.env.offsets.table_pointer(table));
         let len = self.b.ins().load(self.ptr, trusted, table_def, vmtable::CURRENT_ELEMENTS as i32);
-        let index = self.b.ins().uextend(I64, index);
+        let index = self.to_u64(index);
         let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
         self.b.ins().trapnz(oob, trap_code(Trap::UndefinedElement));
         let base = self.b.ins().load(self.ptr, trusted, table_def, vmtable::BASE as i32);
@@ -1158,7 +1203,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let trusted = MemFlagsData::trusted();
         let def = self.vmctx_load(self.env.offsets.table_pointer(table));
         let len = self.b.ins().load(self.ptr, trusted, def, vmtable::CURRENT_ELEMENTS as i32);
-        let index = self.b.ins().uextend(I64, index);
+        let index = self.to_u64(index);
         let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
         self.b.ins().trapnz(oob, trap_code(Trap::TableOutOfBounds));
         let base = self.b.ins().load(self.ptr, trusted, def, vmtable::BASE as i32);

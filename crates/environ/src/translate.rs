@@ -45,6 +45,7 @@ pub fn wasm_features() -> WasmFeatures {
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::MULTI_MEMORY
+        | WasmFeatures::MEMORY64
 }
 
 /// A function body waiting to be validated and compiled.
@@ -88,17 +89,21 @@ pub fn convert_valtype(t: wasmparser::ValType) -> Result<ValType, TranslateError
 }
 
 fn convert_table(t: &wasmparser::TableType) -> Result<TableType, TranslateError> {
-    if t.table64 || t.shared {
-        return Err(TranslateError::Unsupported("64-bit or shared tables".into()));
+    if t.shared {
+        return Err(TranslateError::Unsupported("shared tables".into()));
     }
-    Ok(TableType { element: convert_ref(t.element_type)?, limits: Limits { min: t.initial, max: t.maximum } })
+    Ok(TableType {
+        element: convert_ref(t.element_type)?,
+        limits: Limits { min: t.initial, max: t.maximum },
+        table64: t.table64,
+    })
 }
 
 fn convert_memory(m: &wasmparser::MemoryType) -> Result<MemoryType, TranslateError> {
-    if m.memory64 || m.shared || m.page_size_log2.is_some() {
-        return Err(TranslateError::Unsupported("64-bit, shared or custom-page-size memories".into()));
+    if m.shared || m.page_size_log2.is_some() {
+        return Err(TranslateError::Unsupported("shared or custom-page-size memories".into()));
     }
-    Ok(MemoryType { limits: Limits { min: m.initial, max: m.maximum } })
+    Ok(MemoryType { limits: Limits { min: m.initial, max: m.maximum }, memory64: m.memory64 })
 }
 
 fn convert_global(g: &wasmparser::GlobalType) -> Result<GlobalType, TranslateError> {

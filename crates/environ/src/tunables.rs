@@ -35,3 +35,12 @@ impl Default for Tunables {
         }
     }
 }
+
+impl Tunables {
+    /// Whether a memory of type `ty` reserves guard pages, so that compiled code needs no bounds checks for
+    /// 32-bit addresses and the memory never moves. A 64-bit memory never does: no reservation covers a 64-bit
+    /// address, so its accesses are checked explicitly, side by side with guard-page memories of the same module.
+    pub fn guard_pages(&self, ty: &crate::MemoryType) -> bool {
+        !self.explicit_bounds_checks && !ty.memory64
+    }
+}

@@ -89,11 +89,30 @@ impl fmt::Display for Limits {
 pub struct MemoryType {
     /// Initial and maximum size in pages.
     pub limits: Limits,
+    /// Whether addresses are 64-bit (`i64`, the memory64 proposal) rather than 32-bit.
+    pub memory64: bool,
+}
+
+impl MemoryType {
+    /// A 32-bit memory of `min` pages, growing to `max` pages (4 GiB at most).
+    pub fn new(min: u32, max: Option<u32>) -> MemoryType {
+        MemoryType { limits: Limits { min: min.into(), max: max.map(u64::from) }, memory64: false }
+    }
+
+    /// A 64-bit memory of `min` pages, growing to `max` pages.
+    pub fn new64(min: u64, max: Option<u64>) -> MemoryType {
+        MemoryType { limits: Limits { min, max }, memory64: true }
+    }
+
+    /// The type of its addresses, sizes and page counts: `i32`, or `i64` for a 64-bit memory.
+    pub fn index_type(&self) -> ValType {
+        if self.memory64 { ValType::I64 } else { ValType::I32 }
+    }
 }
 
 impl fmt::Display for MemoryType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "(memory {})", self.limits)
+        if self.memory64 { write!(f, "(memory i64 {})", self.limits) } else { write!(f, "(memory {})", self.limits) }
     }
 }
 
@@ -104,11 +123,31 @@ pub struct TableType {
     pub element: ValType,
     /// Initial and maximum size in elements.
     pub limits: Limits,
+    /// Whether indices are 64-bit (`i64`, the memory64 proposal's 64-bit tables) rather than 32-bit.
+    pub table64: bool,
+}
+
+impl TableType {
+    /// A 32-bit table of `element`s, `min` long, growing to `max`.
+    pub fn new(element: ValType, min: u32, max: Option<u32>) -> TableType {
+        TableType { element, limits: Limits { min: min.into(), max: max.map(u64::from) }, table64: false }
+    }
+
+    /// A 64-bit table of `element`s, `min` long, growing to `max`.
+    pub fn new64(element: ValType, min: u64, max: Option<u64>) -> TableType {
+        TableType { element, limits: Limits { min, max }, table64: true }
+    }
+
+    /// The type of its indices and sizes: `i32`, or `i64` for a 64-bit table.
+    pub fn index_type(&self) -> ValType {
+        if self.table64 { ValType::I64 } else { ValType::I32 }
+    }
 }
 
 impl fmt::Display for TableType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "(table {} {})", self.limits, self.element)
+        let index = if self.table64 { "i64 " } else { "" };
+        write!(f, "(table {index}{} {})", self.limits, self.element)
     }
 }
 

@@ -571,11 +571,11 @@ fn bits(value: &Val) -> (ValType, u128) {
 }
 
 fn memory_type(min: u64, max: Option<u64>) -> weft::MemoryType {
-    weft::MemoryType { limits: weft::Limits { min, max } }
+    weft::MemoryType { limits: weft::Limits { min, max }, memory64: false }
 }
 
 fn table_type(element: ValType, min: u64, max: Option<u64>) -> weft::TableType {
-    weft::TableType { element, limits: weft::Limits { min, max } }
+    weft::TableType { element, limits: weft::Limits { min, max }, table64: false }
 }
 
 /// A size or index: usually small, sometimes near `typical`, sometimes anything at all.

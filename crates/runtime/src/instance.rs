@@ -150,17 +150,18 @@ impl Instance {
             unsafe { instance.write(instance.offsets.table_pointer(index), def) };
             instance.tables.push(table);
         }
-        if !tunables.explicit_bounds_checks {
-            for m in 0..module.memories.len() as u32 {
-                let m = MemoryIndex::from_u32(m);
-                // SAFETY: every memory slot was filled above with a live memory of this store.
-                let memory = unsafe { &*instance.memory(m) };
-                // Compiled code reads this copy instead of the definition; that is only right if the base never
-                // moves, which guard pages guarantee (the engine gives every memory of a store the same layout).
-                assert!(memory.has_guard_pages(), "a moving memory in an engine compiled for guard pages");
-                // SAFETY: the slot is the memory base copy of memory `m`.
-                unsafe { instance.write(instance.offsets.memory_base(m), memory.base()) };
+        for (m, ty) in module.memories.iter().enumerate() {
+            if !tunables.guard_pages(ty) {
+                continue;
             }
+            let m = MemoryIndex::from_u32(m as u32);
+            // SAFETY: every memory slot was filled above with a live memory of this store.
+            let memory = unsafe { &*instance.memory(m) };
+            // Compiled code reads this copy instead of the definition; that is only right if the base never
+            // moves, which guard pages guarantee (the engine lays out every memory of a type the same way).
+            assert!(memory.has_guard_pages(), "a moving memory where the engine compiled for guard pages");
+            // SAFETY: the slot is the memory base copy of memory `m`.
+            unsafe { instance.write(instance.offsets.memory_base(m), memory.base()) };
         }
         for (i, init) in module.global_inits.iter().enumerate() {
             let defined = DefinedGlobalIndex::from_u32(i as u32);
@@ -256,7 +257,7 @@ impl Instance {
     }
 
     /// `memory.copy`: `false` (and nothing copied) if either range is out of bounds.
-    pub fn memory_copy(&mut self, dst_mem: MemoryIndex, dst: u32, src_mem: MemoryIndex, src: u32, len: u32) -> bool {
+    pub fn memory_copy(&mut self, dst_mem: MemoryIndex, dst: u64, src_mem: MemoryIndex, src: u64, len: u64) -> bool {
         // SAFETY: both memories belong to this store and are live. They may be the same memory, so only raw
         // pointers are used (no references), and `ptr::copy` has memmove semantics.
         unsafe {
@@ -274,7 +275,7 @@ impl Instance {
     }
 
     /// `memory.fill`: `false` (and nothing written) if the range is out of bounds.
-    pub fn memory_fill(&mut self, mem: MemoryIndex, dst: u32, value: u8, len: u32) -> bool {
+    pub fn memory_fill(&mut self, mem: MemoryIndex, dst: u64, value: u8, len: u64) -> bool {
         // SAFETY: the memory belongs to this store, is live, and is not otherwise borrowed while wasm runs.
         let memory = unsafe { &mut *self.memory(mem) };
         let size = memory.data().len() as u64;
@@ -288,7 +289,7 @@ impl Instance {
     }
 
     /// `memory.init`: `false` if either range is out of bounds (a dropped segment has length 0).
-    pub fn memory_init(&mut self, mem: MemoryIndex, data: DataIndex, dst: u32, src: u32, len: u32) -> bool {
+    pub fn memory_init(&mut self, mem: MemoryIndex, data: DataIndex, dst: u64, src: u32, len: u32) -> bool {
         let module = self.module.clone();
         let bytes: &[u8] = if self.dropped_data[data.index()] { &[] } else { &module.data[data.index()].data };
         let Some(src) = crate::table::range(u64::from(src), u64::from(len), bytes.len() as u64) else {
@@ -312,7 +313,7 @@ impl Instance {
     }
 
     /// `table.copy`: `false` (and nothing copied) if either range is out of bounds.
-    pub fn table_copy(&mut self, dst_table: TableIndex, src_table: TableIndex, dst: u32, src: u32, len: u32) -> bool {
+    pub fn table_copy(&mut self, dst_table: TableIndex, src_table: TableIndex, dst: u64, src: u64, len: u64) -> bool {
         // SAFETY: both tables belong to this store and are live; they may be the same table, so copy through a
         // temporary.
         unsafe {
@@ -332,7 +333,7 @@ impl Instance {
     }
 
     /// `table.init`: `false` if either range is out of bounds (a dropped segment has length 0).
-    pub fn table_init(&mut self, table: TableIndex, elem: ElemIndex, dst: u32, src: u32, len: u32) -> bool {
+    pub fn table_init(&mut self, table: TableIndex, elem: ElemIndex, dst: u64, src: u32, len: u32) -> bool {
         let module = self.module.clone();
         let values = if self.dropped_elems[elem.index()] {
             Vec::new()
@@ -409,14 +410,18 @@ impl Instance {
         for (i, seg) in module.data.iter().enumerate() {
             self.dropped_data[i] = !matches!(seg.mode, SegmentMode::Passive);
         }
-        let offset_of = |this: &Self, e: &ConstExpr| u64::from(this.eval_const(e).get_i32() as u32);
+        // An offset is an i32, or an i64 for a 64-bit memory or table.
+        let offset_of = |this: &Self, e: &ConstExpr, wide: bool| {
+            let value = this.eval_const(e);
+            if wide { value.get_i64() as u64 } else { u64::from(value.get_i32() as u32) }
+        };
         for seg in &module.elements {
             if let SegmentMode::Active { target, offset } = &seg.mode {
-                let start = offset_of(self, offset);
+                let start = offset_of(self, offset, module.tables[target.index()].table64);
                 let values = self.elem_values(&seg.items);
                 // SAFETY: the table is live and owned by this store; no other reference to it is active.
                 let table = unsafe { &mut *self.table(*target) };
-                if start + values.len() as u64 > table.size() {
+                if start.checked_add(values.len() as u64).is_none_or(|end| end > table.size()) {
                     return Err(InstantiationError::Trap(Trap::TableOutOfBounds));
                 }
                 for (i, v) in values.into_iter().enumerate() {
@@ -426,7 +431,8 @@ impl Instance {
         }
         for seg in &module.data {
             if let SegmentMode::Active { target, offset } = &seg.mode {
-                let start = offset_of(self, offset) as usize;
+                let start = usize::try_from(offset_of(self, offset, module.memories[target.index()].memory64))
+                    .map_err(|_| InstantiationError::Trap(Trap::MemoryOutOfBounds))?;
                 // SAFETY: the memory is live and owned by this store; no other reference to it is active.
                 let memory = unsafe { &mut *self.memory(*target) };
                 let dest = start

@@ -33,35 +33,35 @@ fn status(ok: bool) -> u32 {
     u32::from(!ok)
 }
 
-unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, delta: u32, index: u32) -> u32 {
+// Addresses, lengths and sizes are 64-bit for every memory and table: compiled code zero-extends those of 32-bit
+// ones, and truncates `memory_grow`'s and `table_grow`'s results back (u64::MAX, failure, becomes u32::MAX).
+
+unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, delta: u64, index: u32) -> u64 {
     // SAFETY: compiled code passes its own live `VMContext`.
     let instance = unsafe { instance(vmctx) };
-    match instance.memory_grow(MemoryIndex::from_u32(index), u64::from(delta)) {
-        Some(old_pages) => old_pages as u32,
-        None => u32::MAX,
-    }
+    instance.memory_grow(MemoryIndex::from_u32(index), delta).unwrap_or(u64::MAX)
 }
 
 unsafe extern "C" fn memory_copy(
     vmctx: *mut VMContext,
     dst_mem: u32,
-    dst: u32,
+    dst: u64,
     src_mem: u32,
-    src: u32,
-    len: u32,
+    src: u64,
+    len: u64,
 ) -> u32 {
     // SAFETY: compiled code passes its own live `VMContext`.
     let instance = unsafe { instance(vmctx) };
     status(instance.memory_copy(MemoryIndex::from_u32(dst_mem), dst, MemoryIndex::from_u32(src_mem), src, len))
 }
 
-unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, mem: u32, dst: u32, value: u32, len: u32) -> u32 {
+unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, mem: u32, dst: u64, value: u32, len: u64) -> u32 {
     // SAFETY: compiled code passes its own live `VMContext`.
     let instance = unsafe { instance(vmctx) };
     status(instance.memory_fill(MemoryIndex::from_u32(mem), dst, value as u8, len))
 }
 
-unsafe extern "C" fn memory_init(vmctx: *mut VMContext, mem: u32, data: u32, dst: u32, src: u32, len: u32) -> u32 {
+unsafe extern "C" fn memory_init(vmctx: *mut VMContext, mem: u32, data: u32, dst: u64, src: u32, len: u32) -> u32 {
     // SAFETY: compiled code passes its own live `VMContext`.
     let instance = unsafe { instance(vmctx) };
     status(instance.memory_init(MemoryIndex::from_u32(mem), DataIndex::from_u32(data), dst, src, len))
@@ -76,16 +76,16 @@ unsafe extern "C" fn table_copy(
     vmctx: *mut VMContext,
     dst_table: u32,
     src_table: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> u32 {
     // SAFETY: compiled code passes its own live `VMContext`.
     let instance = unsafe { instance(vmctx) };
     status(instance.table_copy(TableIndex::from_u32(dst_table), TableIndex::from_u32(src_table), dst, src, len))
 }
 
-unsafe extern "C" fn table_init(vmctx: *mut VMContext, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> u32 {
+unsafe extern "C" fn table_init(vmctx: *mut VMContext, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u32 {
     // SAFETY: compiled code passes its own live `VMContext`.
     let instance = unsafe { instance(vmctx) };
     status(instance.table_init(TableIndex::from_u32(table), ElemIndex::from_u32(elem), dst, src, len))
@@ -96,22 +96,19 @@ unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
     unsafe { instance(vmctx) }.elem_drop(ElemIndex::from_u32(elem));
 }
 
-unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, delta: u32, init: *mut u8) -> u32 {
+unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, delta: u64, init: *mut u8) -> u64 {
     // SAFETY: compiled code passes its own live `VMContext`.
     let instance = unsafe { instance(vmctx) };
     // SAFETY: the table belongs to this instance's store and is not otherwise borrowed while wasm runs.
-    match unsafe { (*instance.table(TableIndex::from_u32(table))).grow(u64::from(delta), init) } {
-        Some(old) => old as u32,
-        None => u32::MAX,
-    }
+    unsafe { (*instance.table(TableIndex::from_u32(table))).grow(delta, init) }.unwrap_or(u64::MAX)
 }
 
-unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u32, value: *mut u8, len: u32) -> u32 {
+unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, value: *mut u8, len: u64) -> u32 {
     // SAFETY: compiled code passes its own live `VMContext`.
     let instance = unsafe { instance(vmctx) };
     // SAFETY: as for `table_grow`.
     let table = unsafe { &mut *instance.table(TableIndex::from_u32(table)) };
-    status(table.fill(u64::from(dst), value, u64::from(len)))
+    status(table.fill(dst, value, len))
 }
 
 extern "C" fn ceil_f32(x: f32) -> f32 {

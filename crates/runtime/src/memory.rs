@@ -13,6 +13,9 @@ use weft_environ::{MemoryType, Tunables};
 pub const WASM_PAGE_SIZE: u64 = 65536;
 /// The most pages a 32-bit memory can have (4 GiB); a module declaring more does not validate.
 pub const WASM32_MAX_PAGES: u64 = 65536;
+/// The most pages a 64-bit memory can have here: 64 TiB, half the address space a Linux process has, since no
+/// host has more to give (the format itself allows 2^48 pages).
+pub const WASM64_MAX_PAGES: u64 = 1 << 30;
 
 /// A linear memory. Its first field is the `VMMemoryDefinition` compiled code reads, so a pointer to one is a pointer
 /// to the other.
@@ -23,6 +26,7 @@ pub struct LinearMemory {
     guard_pages: bool,
     max_pages: u64,
     declared_max: Option<u64>,
+    memory64: bool,
 }
 
 // SAFETY: the memory's bytes are plain data owned by this value; the raw base pointer points into `mmap`.
@@ -42,13 +46,15 @@ impl LinearMemory {
     /// Creates a memory of `ty.limits.min` pages laid out according to `tunables`.
     pub fn new(ty: &MemoryType, tunables: &Tunables) -> Result<Box<LinearMemory>, MemoryAllocationError> {
         let pages = ty.limits.min;
-        let max_pages = ty.limits.max.unwrap_or(WASM32_MAX_PAGES).min(WASM32_MAX_PAGES);
+        let limit = if ty.memory64 { WASM64_MAX_PAGES } else { WASM32_MAX_PAGES };
+        let max_pages = ty.limits.max.unwrap_or(limit).min(limit);
         let err = |source| MemoryAllocationError { pages, source };
         if pages > max_pages {
-            return Err(err(std::io::Error::other("initial size exceeds the 4 GiB limit")));
+            let limit = if ty.memory64 { "the 64 TiB this host can map" } else { "the 4 GiB limit" };
+            return Err(err(std::io::Error::other(format!("initial size exceeds {limit}"))));
         }
         let bytes = (pages * WASM_PAGE_SIZE) as usize;
-        let guard_pages = !tunables.explicit_bounds_checks;
+        let guard_pages = tunables.guard_pages(ty);
         let mmap = if guard_pages {
             let reservation = (tunables.static_memory_reservation + tunables.static_memory_guard) as usize;
             match reservation_pool::take(reservation, bytes) {
@@ -63,7 +69,14 @@ impl LinearMemory {
             Mmap::accessible(bytes.next_multiple_of(page_size())).map_err(err)?
         };
         let definition = VMMemoryDefinition { base: mmap.as_ptr(), current_length: bytes };
-        Ok(Box::new(LinearMemory { definition, mmap, guard_pages, max_pages, declared_max: ty.limits.max }))
+        Ok(Box::new(LinearMemory {
+            definition,
+            mmap,
+            guard_pages,
+            max_pages,
+            declared_max: ty.limits.max,
+            memory64: ty.memory64,
+        }))
     }
 
     /// The definition compiled code reads.
@@ -88,7 +101,10 @@ impl LinearMemory {
 
     /// The memory's current type: its current size as the minimum, and its declared maximum.
     pub fn ty(&self) -> MemoryType {
-        MemoryType { limits: weft_environ::Limits { min: self.pages(), max: self.declared_max } }
+        MemoryType {
+            limits: weft_environ::Limits { min: self.pages(), max: self.declared_max },
+            memory64: self.memory64,
+        }
     }
 
     /// Maximum size in pages.

@@ -40,10 +40,7 @@ impl Table {
 
     /// The table's current type: its current size as the minimum, and its declared maximum.
     pub fn ty(&self) -> TableType {
-        TableType {
-            element: self.ty.element,
-            limits: weft_environ::Limits { min: self.size(), max: self.ty.limits.max },
-        }
+        TableType { limits: weft_environ::Limits { min: self.size(), max: self.ty.limits.max }, ..self.ty }
     }
 
     /// Number of elements.

@@ -163,16 +163,16 @@ impl ValRaw {
 #[repr(C)]
 #[allow(missing_docs, reason = "each field is documented at its offset in weft_environ::builtins")]
 pub struct VMBuiltinFunctions {
-    pub memory_grow: unsafe extern "C" fn(*mut VMContext, u32, u32) -> u32,
-    pub memory_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32, u32) -> u32,
-    pub memory_fill: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32) -> u32,
-    pub memory_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32, u32) -> u32,
+    pub memory_grow: unsafe extern "C" fn(*mut VMContext, u64, u32) -> u64,
+    pub memory_copy: unsafe extern "C" fn(*mut VMContext, u32, u64, u32, u64, u64) -> u32,
+    pub memory_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, u32, u64) -> u32,
+    pub memory_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u32, u32) -> u32,
     pub data_drop: unsafe extern "C" fn(*mut VMContext, u32),
-    pub table_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32, u32) -> u32,
-    pub table_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32, u32) -> u32,
+    pub table_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u64, u64) -> u32,
+    pub table_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u32, u32) -> u32,
     pub elem_drop: unsafe extern "C" fn(*mut VMContext, u32),
-    pub table_grow: unsafe extern "C" fn(*mut VMContext, u32, u32, *mut u8) -> u32,
-    pub table_fill: unsafe extern "C" fn(*mut VMContext, u32, u32, *mut u8, u32) -> u32,
+    pub table_grow: unsafe extern "C" fn(*mut VMContext, u32, u64, *mut u8) -> u64,
+    pub table_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, *mut u8, u64) -> u32,
 }
 
 /// A host function implementation called from wasm through a `VMHostFuncContext`.

@@ -1,7 +1,7 @@
 //! The `spectest` host module that the specification's scripts import.
 
 use anyhow::Result;
-use weft::{Global, GlobalType, Limits, Linker, Memory, MemoryType, Store, Table, TableType, Val, ValType};
+use weft::{Global, GlobalType, Linker, Memory, MemoryType, Store, Table, TableType, Val, ValType};
 
 /// Defines `spectest` in `linker`: the `print*` functions, four globals, a table and a memory.
 pub(crate) fn register(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<()> {
@@ -17,9 +17,9 @@ pub(crate) fn register(linker: &mut Linker<()>, store: &mut Store<()>) -> Result
     linker.define("spectest", "global_i64", global(store, ValType::I64, Val::I64(666))?)?;
     linker.define("spectest", "global_f32", global(store, ValType::F32, Val::from(666.6f32))?)?;
     linker.define("spectest", "global_f64", global(store, ValType::F64, Val::from(666.6f64))?)?;
-    let table_ty = TableType { element: ValType::FuncRef, limits: Limits { min: 10, max: Some(20) } };
+    let table_ty = TableType::new(ValType::FuncRef, 10, Some(20));
     linker.define("spectest", "table", Table::new(&mut *store, table_ty, Val::FuncRef(None))?)?;
-    let memory_ty = MemoryType { limits: Limits { min: 1, max: Some(2) } };
+    let memory_ty = MemoryType::new(1, Some(2));
     linker.define("spectest", "memory", Memory::new(&mut *store, memory_ty)?)?;
     Ok(())
 }

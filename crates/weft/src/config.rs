@@ -71,7 +71,7 @@ impl Default for Config {
 
 impl Config {
     /// The default configuration: WebAssembly 2.0 with the 3.0 proposals implemented so far (tail calls, extended
-    /// constant expressions, relaxed SIMD, multiple memories), optimised code, guard-page memories, 512 KiB of wasm stack.
+    /// constant expressions, relaxed SIMD, multiple memories, 64-bit memories), optimised code, guard-page memories, 512 KiB of wasm stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -120,6 +120,11 @@ impl Config {
     /// Multiple memories per module, each instruction naming the memory it uses (default on).
     pub fn wasm_multi_memory(&mut self, on: bool) -> &mut Self {
         self.feature(WasmFeatures::MULTI_MEMORY, on)
+    }
+    /// 64-bit memories and tables (memory64): `i64` addresses, sizes and indices (default on). Every access to a
+    /// 64-bit memory is bounds-checked explicitly; 32-bit memories keep their guard pages.
+    pub fn wasm_memory64(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::MEMORY64, on)
     }
     /// Relaxed SIMD: operators whose results may differ between hosts within fixed bounds, for speed (default on).
     pub fn wasm_relaxed_simd(&mut self, on: bool) -> &mut Self {

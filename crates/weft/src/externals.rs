@@ -112,10 +112,11 @@ impl Memory {
             anyhow::bail!("memory type {ty}: the maximum is below the minimum");
         }
         // The limit the specification sets on a 32-bit memory type, which a module's own memories meet by
-        // validation.
-        const MAX_PAGES: u64 = weft_runtime::WASM32_MAX_PAGES;
-        if ty.limits.min > MAX_PAGES || ty.limits.max.is_some_and(|max| max > MAX_PAGES) {
-            anyhow::bail!("memory type {ty}: a memory has at most {MAX_PAGES} pages (4 GiB)");
+        // validation; a 64-bit memory's is 2^48 pages.
+        let (max_pages, size) =
+            if ty.memory64 { (1u64 << 48, "2^64 bytes") } else { (weft_runtime::WASM32_MAX_PAGES, "4 GiB") };
+        if ty.limits.min > max_pages || ty.limits.max.is_some_and(|max| max > max_pages) {
+            anyhow::bail!("memory type {ty}: a memory has at most {max_pages} pages ({size})");
         }
         let module = weft_environ::Module {
             memories: vec![ty],

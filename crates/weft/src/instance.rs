@@ -77,7 +77,7 @@ impl Instance {
                 }
                 (EntityType::Memory(expected_ty), Extern::Memory(m)) => {
                     let ExternType::Memory(actual) = &found else { unreachable!() };
-                    if !limits_match(&expected_ty.limits, &actual.limits) {
+                    if expected_ty.memory64 != actual.memory64 || !limits_match(&expected_ty.limits, &actual.limits) {
                         return Err(mismatch().into());
                     }
                     // SAFETY: the memory is live (owned by this store).
@@ -85,7 +85,10 @@ impl Instance {
                 }
                 (EntityType::Table(expected_ty), Extern::Table(t)) => {
                     let ExternType::Table(actual) = &found else { unreachable!() };
-                    if expected_ty.element != actual.element || !limits_match(&expected_ty.limits, &actual.limits) {
+                    if expected_ty.element != actual.element
+                        || expected_ty.table64 != actual.table64
+                        || !limits_match(&expected_ty.limits, &actual.limits)
+                    {
                         return Err(mismatch().into());
                     }
                     // SAFETY: the table is live (owned by this store).
