@@ -263,7 +263,8 @@ impl WasmiSide {
             .wasm_relaxed_simd(true)
             .wasm_tail_call(true)
             .wasm_extended_const(true)
-            .wasm_multi_memory(true);
+            .wasm_multi_memory(true)
+            .wasm_memory64(true);
         let engine = wasmi::Engine::new(&config);
         let module = wasmi::Module::new(&engine, wasm).map_err(|e| e.to_string())?;
         Ok(WasmiSide { store: wasmi::Store::new(&engine, ()), module, instance: None })

@@ -7,7 +7,8 @@
 use arbitrary::Unstructured;
 
 /// A `wasm-smith` configuration for what both engines implement: WebAssembly 2.0 with SIMD, and of 3.0 tail
-/// calls, extended constant expressions, multiple memories and relaxed SIMD (which Weft runs deterministically
+/// calls, extended constant expressions, multiple and 64-bit memories (and 64-bit tables) and relaxed SIMD (which
+/// Weft runs deterministically
 /// here, as wasmi does); no imports (neither side has to provide any), everything exported (so all of it can be
 /// observed), NaNs canonicalised (so float results compare bit for bit).
 pub fn smith_config() -> wasm_smith::Config {
@@ -20,6 +21,7 @@ pub fn smith_config() -> wasm_smith::Config {
         max_memories: 3,
         max_tables: 2,
         max_memory32_bytes: 16 << 20,
+        max_memory64_bytes: 16 << 20,
         max_table_elements: 10_000,
         // Without a declared maximum a memory may grow to 4 GiB and a table to 4 billion entries: wasmi fills
         // what it grows with zeros and the final state is hashed byte by byte, so one such module took 2 GB and
@@ -32,7 +34,7 @@ pub fn smith_config() -> wasm_smith::Config {
         exceptions_enabled: false,
         gc_enabled: false,
         tail_call_enabled: true,
-        memory64_enabled: false,
+        memory64_enabled: true,
         wide_arithmetic_enabled: false,
         extended_const_enabled: true,
         custom_page_sizes_enabled: false,

@@ -8,8 +8,9 @@ const SEEDS: u64 = 300;
 #[test]
 fn weft_agrees_with_wasmi_on_generated_modules() {
     let (mut modules, mut calls, mut failures) = (0, 0, Vec::new());
-    // Compared modules using tail calls, several memories, relaxed SIMD, extended constant expressions.
-    let mut covered = [0usize; 4];
+    // Compared modules using tail calls, several memories, relaxed SIMD, extended constant expressions, a 64-bit
+    // memory.
+    let mut covered = [0usize; 5];
     for seed in 0..SEEDS {
         let len = 1024 + (seed as usize * 97) % 7168;
         let Some(wasm) = generate(&seed_bytes(seed, len)) else { continue };
@@ -32,19 +33,19 @@ fn weft_agrees_with_wasmi_on_generated_modules() {
     assert!(modules >= SEEDS as usize / 2, "only {modules} modules were compared");
     assert!(calls >= modules, "only {calls} calls were compared over {modules} modules");
     // The 3.0 proposals the generator enables really are compared.
-    for (name, count) in ["tail calls", "several memories", "relaxed SIMD", "extended constants"].iter().zip(covered) {
+    let names = ["tail calls", "several memories", "relaxed SIMD", "extended constants", "64-bit memories"];
+    for (name, count) in names.iter().zip(covered) {
         assert!(count > 0, "no compared module used {name}");
     }
-    println!(
-        "{modules} modules, {calls} calls compared; of them using {covered:?} (tail calls, memories, relaxed, const)"
-    );
+    println!("{modules} modules, {calls} calls compared; of them using {names:?}: {covered:?}");
 }
 
 /// Which of the 3.0 proposals the generator enables `wasm` uses: tail calls, more than one memory, relaxed SIMD,
-/// extended constant expressions.
-fn proposals_used(wasm: &[u8]) -> [bool; 4] {
+/// extended constant expressions, a 64-bit memory.
+fn proposals_used(wasm: &[u8]) -> [bool; 5] {
     use wasmparser::{Operator, Payload};
-    let mut used = [false; 4];
+    let mut used = [false; 5];
+    let mut memory64 = false;
     let mut memories = 0;
     let mut note = |op: &Operator<'_>, in_const: bool| match op {
         Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. } => used[0] = true,
@@ -63,7 +64,10 @@ fn proposals_used(wasm: &[u8]) -> [bool; 4] {
     };
     for payload in wasmparser::Parser::new(0).parse_all(wasm).flatten() {
         match payload {
-            Payload::MemorySection(r) => memories += r.count(),
+            Payload::MemorySection(r) => {
+                memories += r.count();
+                memory64 |= r.into_iter().flatten().any(|m| m.memory64);
+            }
             Payload::GlobalSection(r) => {
                 for g in r.into_iter().flatten() {
                     for op in g.init_expr.get_operators_reader().into_iter().flatten() {
@@ -82,6 +86,7 @@ fn proposals_used(wasm: &[u8]) -> [bool; 4] {
         }
     }
     used[1] = memories > 1;
+    used[4] = memory64;
     used
 }
 
