@@ -174,5 +174,39 @@ fn trap(c: &mut Criterion) {
     c.bench_function("trap three frames deep", |b| b.iter(|| crash.call(&mut store, black_box(0)).unwrap_err()));
 }
 
-criterion_group!(benches, compile, instantiate, calls, memory_grow, trap);
+/// Tail calls against ordinary calls: one iteration is 1000 calls down a chain of two functions calling each
+/// other, either with `return_call` (each call replaces the caller's frame) or with `call` (each keeps it).
+fn tail_calls(c: &mut Criterion) {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (func $ping (export "tail") (param i32) (result i32)
+               (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+                 (else (return_call $pong (i32.sub (local.get 0) (i32.const 1))))))
+             (func $pong (param i32) (result i32)
+               (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 1))
+                 (else (return_call $ping (i32.sub (local.get 0) (i32.const 1))))))
+             (func $ping2 (export "plain") (param i32) (result i32)
+               (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+                 (else (call $pong2 (i32.sub (local.get 0) (i32.const 1))))))
+             (func $pong2 (param i32) (result i32)
+               (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 1))
+                 (else (call $ping2 (i32.sub (local.get 0) (i32.const 1)))))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let mut group = c.benchmark_group("1000 mutually recursive calls");
+    group.throughput(Throughput::Elements(1000));
+    for name in ["tail", "plain"] {
+        let f = instance.get_typed_func::<i32, i32>(&mut store, name).unwrap();
+        group.bench_function(if name == "tail" { "return_call" } else { "call" }, |b| {
+            b.iter(|| f.call(&mut store, black_box(1000)).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, compile, instantiate, calls, memory_grow, trap, tail_calls);
 criterion_main!(benches);
