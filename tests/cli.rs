@@ -350,6 +350,29 @@ fn a_read_from_a_pipe_returns_what_is_there() {
     drop(watchdog);
 }
 
+#[test]
+fn limits_with_w() {
+    let grow = temp_file(
+        "grow.wat",
+        "(module (memory 1) (func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0))))",
+    );
+    let grow = grow.to_str().unwrap();
+    let out = weft(&["run", "-W", "max-memory-size=131072", "--invoke", "grow", grow, "1"]);
+    assert_eq!(text(&out.stdout), "1\n", "{}", text(&out.stderr));
+    let out = weft(&["run", "-W", "max-memory-size=131072", "--invoke", "grow", grow, "2"]);
+    assert_eq!(text(&out.stdout), "-1\n", "past the limit memory.grow fails: {}", text(&out.stderr));
+    let out = weft(&["run", "-W", "max-memory-size=1000", "--invoke", "grow", grow, "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("refused a memory of 65536 bytes"), "{}", text(&out.stderr));
+    let out = weft(&["run", "-W", "max-instances=0", "--invoke", "grow", grow, "0"]);
+    assert!(text(&out.stderr).contains("at most 0 instances"), "{}", text(&out.stderr));
+    let out = weft(&["compile", "-W", "max-instances=1", grow]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("apply to `weft run`"), "{}", text(&out.stderr));
+    let out = weft(&["run", "-W", "max-table-elements=many", grow]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
 /// What the host says its descriptor `fd` is, in `stdio_kind`'s words: "tty=T type=TYPE seek=S".
 fn host_view(fd: impl std::os::fd::AsFd) -> String {
     use rustix::fs::FileType;

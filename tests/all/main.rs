@@ -8,6 +8,7 @@ mod codegen;
 mod fuzz_regressions;
 mod host_fault;
 mod interrupts;
+mod limits;
 mod memory_reuse;
 mod traps;
 mod unwind;

@@ -38,7 +38,7 @@ pub struct CodegenOptions {
     #[arg(long)]
     no_cache: bool,
     #[command(flatten)]
-    wasm: WasmOptions,
+    pub wasm: WasmOptions,
 }
 
 /// WebAssembly proposals switched on or off with `-W`, as `wasmtime` names them.
@@ -47,11 +47,26 @@ pub struct WasmOptions {
     /// Switch WebAssembly proposals on or off: NAME, NAME=y or NAME=n, comma-separated or repeated. Names:
     /// multi-value, mutable-global, sign-extension, saturating-float-to-int, bulk-memory, reference-types, simd,
     /// tail-call, extended-const, relaxed-simd, multi-memory, memory64. A module using a switched-off proposal is
-    /// refused.
+    /// refused. With `weft run`, also limits: max-memory-size=BYTES (each memory), max-table-elements=N (each
+    /// table), max-instances=N; growing past them fails (memory.grow returns -1), instantiating past them is an
+    /// error.
     ///
-    /// Example: weft run -W tail-call=n,extended-const=n app.wasm
-    #[arg(short = 'W', value_name = "NAME[=y|n],...", value_parser = parse_wasm_switches)]
-    wasm: Vec<Vec<(WasmProposal, bool)>>,
+    /// Example: weft run -W tail-call=n,max-memory-size=67108864 app.wasm
+    #[arg(short = 'W', value_name = "NAME[=VALUE],...", value_parser = parse_wasm_switches)]
+    wasm: Vec<Vec<WasmSwitch>>,
+}
+
+/// One `-W` setting.
+#[derive(Copy, Clone, Debug)]
+pub enum WasmSwitch {
+    /// A proposal on or off.
+    Proposal(WasmProposal, bool),
+    /// The most bytes any memory may have.
+    MaxMemorySize(usize),
+    /// The most elements any table may have.
+    MaxTableElements(usize),
+    /// The most instances.
+    MaxInstances(usize),
 }
 
 /// A proposal `-W` can switch.
@@ -87,10 +102,19 @@ const PROPOSALS: &[(&str, WasmProposal)] = &[
     ("memory64", WasmProposal::Memory64),
 ];
 
-fn parse_wasm_switches(text: &str) -> Result<Vec<(WasmProposal, bool)>, String> {
+fn parse_wasm_switches(text: &str) -> Result<Vec<WasmSwitch>, String> {
     text.split(',')
         .map(|item| {
             let (name, value) = item.split_once('=').unwrap_or((item, "y"));
+            let limit = |make: fn(usize) -> WasmSwitch| {
+                value.parse::<usize>().map(make).map_err(|_| format!("`{item}`: {name} takes a whole number"))
+            };
+            match name {
+                "max-memory-size" => return limit(WasmSwitch::MaxMemorySize),
+                "max-table-elements" => return limit(WasmSwitch::MaxTableElements),
+                "max-instances" => return limit(WasmSwitch::MaxInstances),
+                _ => {}
+            }
             let on = match value {
                 "y" | "yes" | "true" => true,
                 "n" | "no" | "false" => false,
@@ -98,9 +122,13 @@ fn parse_wasm_switches(text: &str) -> Result<Vec<(WasmProposal, bool)>, String> 
             };
             let proposal = PROPOSALS.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).ok_or_else(|| {
                 let names: Vec<&str> = PROPOSALS.iter().map(|(n, _)| *n).collect();
-                format!("`{name}` is not a WebAssembly proposal weft knows; known: {}", names.join(", "))
+                format!(
+                    "`{name}` is not a WebAssembly proposal or limit weft knows; known: {}, max-memory-size, \
+                     max-table-elements, max-instances",
+                    names.join(", ")
+                )
             })?;
-            Ok((proposal, on))
+            Ok(WasmSwitch::Proposal(proposal, on))
         })
         .collect()
 }
@@ -108,7 +136,8 @@ fn parse_wasm_switches(text: &str) -> Result<Vec<(WasmProposal, bool)>, String> 
 impl WasmOptions {
     /// Applies the switches to `config`, in the order given (a later switch of the same proposal wins).
     pub fn apply(&self, config: &mut Config) {
-        for (proposal, on) in self.wasm.iter().flatten() {
+        for switch in self.wasm.iter().flatten() {
+            let WasmSwitch::Proposal(proposal, on) = switch else { continue };
             match proposal {
                 WasmProposal::MultiValue => config.wasm_multi_value(*on),
                 WasmProposal::MutableGlobal => config.wasm_mutable_global(*on),
@@ -124,6 +153,34 @@ impl WasmOptions {
                 WasmProposal::Memory64 => config.wasm_memory64(*on),
             };
         }
+    }
+}
+
+impl WasmOptions {
+    /// The store limits the `-W max-*` settings ask for, if any.
+    pub fn limits(&self) -> Option<weft::StoreLimits> {
+        let mut builder = weft::StoreLimitsBuilder::new();
+        let mut any = false;
+        for switch in self.wasm.iter().flatten() {
+            builder = match *switch {
+                WasmSwitch::Proposal(..) => continue,
+                WasmSwitch::MaxMemorySize(n) => builder.memory_size(n),
+                WasmSwitch::MaxTableElements(n) => builder.table_elements(n),
+                WasmSwitch::MaxInstances(n) => builder.instances(n),
+            };
+            any = true;
+        }
+        any.then(|| builder.build())
+    }
+
+    /// Fails if limits were given to a command that runs no program of the user's.
+    pub fn no_limits(&self, command: &str) -> anyhow::Result<()> {
+        if self.limits().is_some() {
+            anyhow::bail!(
+                "-W max-memory-size, max-table-elements and max-instances apply to `weft run`, not `{command}`"
+            );
+        }
+        Ok(())
     }
 }
 

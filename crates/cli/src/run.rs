@@ -63,6 +63,8 @@ pub struct RunCommand {
 /// The store data of a program run from the command line.
 struct Host {
     wasi: WasiCtx,
+    /// The `-W max-*` limits (unlimited when none were given).
+    limits: weft::StoreLimits,
 }
 
 impl RunCommand {
@@ -107,7 +109,12 @@ impl RunCommand {
         let timing = Timing::from_env();
         let module = load_module(&engine, self.module(), self.allow_precompiled)?;
         timing.mark("compile_ms");
-        let mut store = Store::new(&engine, Host { wasi: self.wasi_ctx()? });
+        let limits = self.codegen.wasm.limits();
+        let has_limits = limits.is_some();
+        let mut store = Store::new(&engine, Host { wasi: self.wasi_ctx()?, limits: limits.unwrap_or_default() });
+        if has_limits {
+            store.limiter(|host| &mut host.limits);
+        }
         if let Some(fuel) = self.fuel {
             store.set_fuel(fuel)?;
         }

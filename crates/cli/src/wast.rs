@@ -21,6 +21,7 @@ pub struct WastCommand {
 impl WastCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let mut config = weft::Config::new();
+        self.wasm.no_limits("wast")?;
         self.wasm.apply(&mut config);
         let engine = weft::Engine::new(&config)?;
         let (mut passed, mut failed, mut skipped) = (0, 0, 0);

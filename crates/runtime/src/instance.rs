@@ -249,11 +249,29 @@ impl Instance {
         unsafe { self.read::<*mut VMGlobalDefinition>(self.offsets.global_pointer(g)) }
     }
 
-    /// Grows memory `m` by `delta` pages; the old size in pages, or `None` on failure.
-    pub fn memory_grow(&mut self, m: MemoryIndex, delta: u64) -> Option<u64> {
+    /// Grows memory `m` by `delta` pages if the store's limiter allows: the old size in pages, `None` when denied
+    /// or impossible, `Err` when the limiter failed.
+    pub fn memory_grow(&mut self, m: MemoryIndex, delta: u64) -> Result<Option<u64>, crate::HookFailure> {
         // SAFETY: the memory is live (owned by this store) and, while this `&mut self` exists, not otherwise
-        // borrowed: compiled code only reaches it through this call.
-        unsafe { (*self.memory(m)).grow(delta) }
+        // borrowed: compiled code only reaches it through this call. The store context is this instance's own.
+        unsafe { crate::grow_memory(self.store_context(), &mut *self.memory(m), delta) }
+    }
+
+    /// Grows table `t` by `delta` elements set to `init`, as [`Instance::memory_grow`].
+    pub fn table_grow(&mut self, t: TableIndex, delta: u64, init: *mut u8) -> Result<Option<u64>, crate::HookFailure> {
+        // SAFETY: as for `memory_grow`.
+        unsafe { crate::grow_table(self.store_context(), &mut *self.table(t), delta, init) }
+    }
+
+    /// How many memories and tables this instance defines (owns).
+    pub fn defined_counts(&self) -> (usize, usize) {
+        (self.memories.len(), self.tables.len())
+    }
+
+    /// The store context this instance was created in.
+    fn store_context(&self) -> *const crate::VMStoreContext {
+        // SAFETY: the slot was written at creation with the store's context, which outlives the instance.
+        unsafe { self.read(VMOffsets::STORE_CONTEXT) }
     }
 
     /// `memory.copy`: `false` (and nothing copied) if either range is out of bounds.

@@ -17,6 +17,7 @@ compile_error!("Weft's runtime supports x86-64 Linux only so far");
 mod code_memory;
 mod instance;
 mod libcalls;
+mod limits;
 mod memory;
 mod mmap;
 mod perf;
@@ -26,7 +27,8 @@ mod vmcontext;
 
 pub use code_memory::{CodeLookup, CodeMemory, MappedFile, lookup_code};
 pub use instance::{Imports, Instance, InstantiationError};
-pub use memory::{LinearMemory, WASM32_MAX_PAGES};
+pub use limits::{GrowKind, HookFailure, LimiterHooks, grow_memory, grow_table};
+pub use memory::{LinearMemory, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
 pub use perf::{JitDumpMarker, monotonic_ns};
 pub use table::Table;
 pub use traphandlers::{TrapInfo, UnwindReason, call_func_ref, catch_traps, init_traps, raise_host_unwind};

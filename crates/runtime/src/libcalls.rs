@@ -2,6 +2,7 @@
 //! on CPUs without the matching instructions.
 
 use crate::instance::Instance;
+use crate::traphandlers::{UnwindReason, raise_host_unwind};
 use crate::vmcontext::{VMBuiltinFunctions, VMContext};
 use weft_environ::{DataIndex, ElemIndex, Libcall, MemoryIndex, TableIndex};
 
@@ -36,10 +37,27 @@ fn status(ok: bool) -> u32 {
 // Addresses, lengths and sizes are 64-bit for every memory and table: compiled code zero-extends those of 32-bit
 // ones, and truncates `memory_grow`'s and `table_grow`'s results back (u64::MAX, failure, becomes u32::MAX).
 
+/// A grow's result for compiled code: the old size, or `u64::MAX` when denied; a failed limiter unwinds the wasm
+/// that asked, as a host function's error or panic would.
+fn grown(result: Result<Option<u64>, crate::HookFailure>) -> u64 {
+    match result {
+        Ok(old) => old.unwrap_or(u64::MAX),
+        Err(failure) => {
+            let reason = match failure {
+                crate::HookFailure::Error(e) => UnwindReason::Host(e, Vec::new()),
+                crate::HookFailure::Panic(p) => UnwindReason::Panic(p),
+            };
+            // SAFETY: builtins are only called by wasm, inside `catch_traps`; the builtin's frame holds nothing that
+            // needs dropping (the instance is borrowed, the failure was moved into `reason`).
+            unsafe { raise_host_unwind(reason) }
+        }
+    }
+}
+
 unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, delta: u64, index: u32) -> u64 {
     // SAFETY: compiled code passes its own live `VMContext`.
     let instance = unsafe { instance(vmctx) };
-    instance.memory_grow(MemoryIndex::from_u32(index), delta).unwrap_or(u64::MAX)
+    grown(instance.memory_grow(MemoryIndex::from_u32(index), delta))
 }
 
 unsafe extern "C" fn memory_copy(
@@ -99,8 +117,7 @@ unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
 unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, delta: u64, init: *mut u8) -> u64 {
     // SAFETY: compiled code passes its own live `VMContext`.
     let instance = unsafe { instance(vmctx) };
-    // SAFETY: the table belongs to this instance's store and is not otherwise borrowed while wasm runs.
-    unsafe { (*instance.table(TableIndex::from_u32(table))).grow(delta, init) }.unwrap_or(u64::MAX)
+    grown(instance.table_grow(TableIndex::from_u32(table), delta, init))
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, value: *mut u8, len: u64) -> u32 {

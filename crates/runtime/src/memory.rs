@@ -112,6 +112,11 @@ impl LinearMemory {
         self.max_pages
     }
 
+    /// The maximum its type declares, in pages, if any.
+    pub fn declared_max(&self) -> Option<u64> {
+        self.declared_max
+    }
+
     /// The base address and length of the memory at `this`, read without creating a reference to it, for
     /// operations whose source and destination may be the same memory.
     ///

@@ -43,6 +43,11 @@ impl Table {
         TableType { limits: weft_environ::Limits { min: self.size(), max: self.ty.limits.max }, ..self.ty }
     }
 
+    /// The most elements it can grow to (its declared maximum, or the runtime's limit).
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
     /// Number of elements.
     pub fn size(&self) -> u64 {
         self.elements.len() as u64

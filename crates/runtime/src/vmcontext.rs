@@ -79,6 +79,9 @@ pub struct VMStoreContext {
     pub epoch_deadline: u64,
     /// Frame pointer of the innermost wasm-to-host trampoline (0 when none ran yet).
     pub last_exit_fp: usize,
+    /// The embedder's resource limiter, asked before memories and tables grow (`None`: no limiter). Compiled code
+    /// never reads it; it stays after the fields compiled code does read.
+    pub limiter: Option<crate::limits::LimiterHooks>,
 }
 
 impl Default for VMStoreContext {
@@ -91,6 +94,7 @@ impl Default for VMStoreContext {
             epoch_ptr: std::ptr::null(),
             epoch_deadline: u64::MAX,
             last_exit_fp: 0,
+            limiter: None,
         }
     }
 }

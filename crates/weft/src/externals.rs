@@ -75,6 +75,8 @@ impl From<Global> for Extern {
 
 /// Creates an instance of a function-less module holding one host-created item, returning the instance index.
 fn host_instance(store: &mut StoreOpaque, module: weft_environ::Module) -> Result<usize> {
+    let (memories, tables) = crate::instance::initial_sizes(&module);
+    store.limiter_allows_new(0, &memories, &tables)?;
     let context: *mut weft_runtime::VMStoreContext = &mut *store.vm_store_context;
     // SAFETY: the module has no imports and no functions, so it needs no code and no type ids.
     let handle = unsafe {
@@ -192,11 +194,17 @@ impl Memory {
         Ok(())
     }
 
-    /// Grows by `delta` pages, returning the previous size; fails if the maximum would be exceeded.
+    /// Grows by `delta` pages, returning the previous size; fails if the maximum would be exceeded or the store's
+    /// [`crate::ResourceLimiter`] denies it.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
-        // SAFETY: `store` is borrowed exclusively.
-        let memory = unsafe { &mut *self.raw(&store.as_context_mut().0.opaque) };
-        memory.grow(delta).ok_or_else(|| anyhow::anyhow!("failed to grow memory by {delta} pages"))
+        let store = &mut store.as_context_mut().0.opaque;
+        let context: *const weft_runtime::VMStoreContext = &*store.vm_store_context;
+        // SAFETY: `store` is borrowed exclusively; the context is this memory's store's, and the limiter it may call
+        // borrows only the store's data.
+        let grown = unsafe { weft_runtime::grow_memory(context, &mut *self.raw(store), delta) };
+        grown
+            .map_err(crate::limits::api_error)?
+            .ok_or_else(|| anyhow::anyhow!("failed to grow memory by {delta} pages"))
     }
 }
 
@@ -277,8 +285,11 @@ impl Table {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = &mut store.as_context_mut().0.opaque;
         let value = self.check_value(store, init)?;
-        // SAFETY: as above.
-        unsafe { (*self.raw(store)).grow(delta, value) }
+        let context: *const weft_runtime::VMStoreContext = &*store.vm_store_context;
+        // SAFETY: as for `Memory::grow`.
+        let grown = unsafe { weft_runtime::grow_table(context, &mut *self.raw(store), delta, value) };
+        grown
+            .map_err(crate::limits::api_error)?
             .ok_or_else(|| anyhow::anyhow!("failed to grow table by {delta} elements"))
     }
 }

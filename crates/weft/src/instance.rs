@@ -104,6 +104,8 @@ impl Instance {
                 _ => return Err(mismatch().into()),
             }
         }
+        let (memories, tables) = initial_sizes(env);
+        store.limiter_allows_new(1, &memories, &tables).context("instantiation failed")?;
         let context: *mut weft_runtime::VMStoreContext = &mut *store.vm_store_context;
         // SAFETY: the imports were type-checked against the module above and all belong to this store.
         let handle = unsafe {
@@ -202,6 +204,19 @@ impl Instance {
     pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
         self.get_export(store, name)?.into_global()
     }
+}
+
+/// The initial size and maximum of each memory (in bytes) and table (in elements) `module` defines, as the limiter
+/// is asked about them.
+pub(crate) fn initial_sizes(module: &weft_environ::Module) -> (Vec<(u64, Option<u64>)>, Vec<(u64, Option<u64>)>) {
+    let page = weft_runtime::WASM_PAGE_SIZE;
+    let memories = module.memories[module.num_imported_memories as usize..]
+        .iter()
+        .map(|m| (m.limits.min.saturating_mul(page), m.limits.max.map(|max| max.saturating_mul(page))))
+        .collect();
+    let tables =
+        module.tables[module.num_imported_tables as usize..].iter().map(|t| (t.limits.min, t.limits.max)).collect();
+    (memories, tables)
 }
 
 /// Import subtyping of limits: the given item must be at least as large and at most as permissive.

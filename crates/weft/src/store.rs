@@ -1,5 +1,6 @@
 //! Stores: the owners of all runtime state (instances, host functions, memories, tables, globals).
 
+use crate::limits::ResourceLimiter;
 use crate::{Engine, Module};
 use std::collections::HashMap;
 use std::ptr::NonNull;
@@ -31,6 +32,8 @@ pub struct Store<T> {
 pub(crate) struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) data: T,
+    /// How to find the store's resource limiter in `data`, if it has one.
+    pub(crate) limiter: Option<crate::limits::LimiterFn<T>>,
 }
 
 pub(crate) struct InstanceData {
@@ -66,6 +69,17 @@ unsafe impl Send for StoreOpaque {}
 // SAFETY: shared references to a store only read.
 unsafe impl Sync for StoreOpaque {}
 
+impl StoreOpaque {
+    /// How many module instances, memories and tables the store holds (memories and tables the host created
+    /// included).
+    pub(crate) fn resource_counts(&self) -> (usize, usize, usize) {
+        self.instances.iter().fold((0, 0, 0), |(i, m, t), data| {
+            let (memories, tables) = data.handle.defined_counts();
+            (i + usize::from(data.module.is_some()), m + memories, t + tables)
+        })
+    }
+}
+
 impl<T> Store<T> {
     /// Creates a store with embedder `data`.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
@@ -85,6 +99,7 @@ impl<T> Store<T> {
                 extern_index: HashMap::new(),
             },
             data,
+            limiter: None,
         });
         let ptr: *mut StoreInner<T> = &mut *inner;
         let context = &mut inner.opaque.vm_store_context;
@@ -93,6 +108,33 @@ impl<T> Store<T> {
         // The engine (and so its epoch counter) outlives the store: the store holds an `Engine`.
         context.epoch_ptr = &engine.inner.epoch;
         Store { inner }
+    }
+
+    /// Gives the store a resource limiter, found in its data by `limiter`: from now on every growth of its memories
+    /// and tables, by wasm or by the API, and every instantiation is checked with it (see [`ResourceLimiter`]).
+    ///
+    /// ```
+    /// # fn main() -> weft::Result<()> {
+    /// use weft::{Engine, Instance, Module, Store, StoreLimits, StoreLimitsBuilder};
+    /// struct Data { limits: StoreLimits }
+    /// let engine = Engine::default();
+    /// let mut store = Store::new(&engine, Data { limits: StoreLimitsBuilder::new().memory_size(1 << 20).build() });
+    /// store.limiter(|data| &mut data.limits);
+    /// let module = Module::new(&engine, r#"(module (memory (export "m") 1)
+    ///     (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#)?;
+    /// let instance = Instance::new(&mut store, &module, &[])?;
+    /// let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
+    /// assert_eq!(grow.call(&mut store, 15)?, 1, "up to 1 MiB: allowed");
+    /// assert_eq!(grow.call(&mut store, 1)?, -1, "past 1 MiB: denied");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn limiter(&mut self, limiter: impl (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync + 'static)
+    where
+        T: 'static,
+    {
+        self.inner.limiter = Some(Box::new(limiter));
+        self.inner.opaque.vm_store_context.limiter = Some(crate::limits::hooks::<T>());
     }
 
     /// A handle that stops wasm running in this store from any thread: the running code traps with "interrupted"

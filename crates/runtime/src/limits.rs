@@ -1,0 +1,123 @@
+//! The embedder's say over growth: before a memory or table grows, by wasm (`memory.grow`, `table.grow`) or by the
+//! host API, the store's limiter is asked, through hooks the embedding layer installs in the `VMStoreContext`.
+//! The runtime does not know the embedder's types; the hooks do.
+
+use crate::memory::{LinearMemory, WASM_PAGE_SIZE};
+use crate::table::Table;
+use crate::vmcontext::VMStoreContext;
+use std::any::Any;
+
+/// What is growing.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum GrowKind {
+    /// A linear memory (sizes in bytes).
+    Memory,
+    /// A table (sizes in elements).
+    Table,
+}
+
+/// How a limiter hook failed: with an error of the embedder's, which unwinds the wasm that asked like a host
+/// function's error, or with a panic, which resumes in the embedder's caller.
+pub enum HookFailure {
+    /// The embedding layer's error value.
+    Error(Box<dyn Any + Send>),
+    /// A panic payload.
+    Panic(Box<dyn Any + Send>),
+}
+
+/// The embedding layer's entry points into a store's limiter. `store_data` is `VMStoreContext::store_data`.
+#[derive(Copy, Clone, Debug)]
+pub struct LimiterHooks {
+    /// Whether the item may grow from `current` to `desired` (bytes or elements) within `maximum`.
+    pub growing: unsafe fn(
+        store_data: *mut (),
+        kind: GrowKind,
+        current: u64,
+        desired: u64,
+        maximum: Option<u64>,
+    ) -> Result<bool, HookFailure>,
+    /// An approved growth, or one past the item's maximum, failed; `Err` traps the wasm that asked.
+    pub grow_failed: unsafe fn(store_data: *mut (), kind: GrowKind, reason: String) -> Result<(), HookFailure>,
+    /// The most instances, memories and tables the store may hold.
+    pub counts: unsafe fn(store_data: *mut ()) -> Result<[usize; 3], HookFailure>,
+}
+
+/// Grows `memory` by `delta` pages if the store's limiter (if any) allows it: `Ok(Some(old pages))`, `Ok(None)`
+/// when denied or impossible (wasm sees -1), `Err` when the limiter failed.
+///
+/// # Safety
+/// `store` must be the memory's own store context, live, with `store_data` pointing to what its hooks expect.
+pub unsafe fn grow_memory(
+    store: *const VMStoreContext,
+    memory: &mut LinearMemory,
+    delta: u64,
+) -> Result<Option<u64>, HookFailure> {
+    let old = memory.pages();
+    if delta == 0 {
+        return Ok(Some(old));
+    }
+    let bytes = |pages: u64| pages.saturating_mul(WASM_PAGE_SIZE);
+    let desired = old.checked_add(delta).filter(|new| *new <= memory.max_pages());
+    // SAFETY: guaranteed by the caller.
+    let (hooks, data) = unsafe { ((*store).limiter, (*store).store_data) };
+    let Some(desired) = desired else {
+        if let Some(hooks) = hooks {
+            let reason = format!("memory of {old} pages cannot grow by {delta} pages past its maximum");
+            // SAFETY: as above.
+            unsafe { (hooks.grow_failed)(data, GrowKind::Memory, reason)? };
+        }
+        return Ok(None);
+    };
+    if let Some(hooks) = hooks {
+        let maximum = memory.declared_max().map(bytes);
+        // SAFETY: as above.
+        if !unsafe { (hooks.growing)(data, GrowKind::Memory, bytes(old), bytes(desired), maximum)? } {
+            return Ok(None);
+        }
+    }
+    match memory.grow(delta) {
+        Some(old) => Ok(Some(old)),
+        None => {
+            if let Some(hooks) = hooks {
+                let reason = format!("the host could not grow a memory of {old} pages by {delta} pages");
+                // SAFETY: as above.
+                unsafe { (hooks.grow_failed)(data, GrowKind::Memory, reason)? };
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Grows `table` by `delta` elements set to `init` if the store's limiter (if any) allows it; as [`grow_memory`].
+///
+/// # Safety
+/// As for [`grow_memory`].
+pub unsafe fn grow_table(
+    store: *const VMStoreContext,
+    table: &mut Table,
+    delta: u64,
+    init: *mut u8,
+) -> Result<Option<u64>, HookFailure> {
+    let old = table.size();
+    if delta == 0 {
+        return Ok(Some(old));
+    }
+    // SAFETY: guaranteed by the caller.
+    let (hooks, data) = unsafe { ((*store).limiter, (*store).store_data) };
+    let desired = old.checked_add(delta).filter(|new| *new <= table.max());
+    let Some(desired) = desired else {
+        if let Some(hooks) = hooks {
+            let reason = format!("table of {old} elements cannot grow by {delta} past its maximum");
+            // SAFETY: as above.
+            unsafe { (hooks.grow_failed)(data, GrowKind::Table, reason)? };
+        }
+        return Ok(None);
+    };
+    if let Some(hooks) = hooks {
+        // SAFETY: as above.
+        if !unsafe { (hooks.growing)(data, GrowKind::Table, old, desired, table.ty().limits.max)? } {
+            return Ok(None);
+        }
+    }
+    Ok(table.grow(delta, init))
+}
