@@ -328,3 +328,54 @@ fn bounds_checked_memory_grows_page_by_page_keeping_its_data() -> Result<()> {
     assert!(peek.call(&mut store, 300 * 65536 - 3).is_err());
     Ok(())
 }
+
+/// `instantiate_pre` resolves imports once; each `instantiate` then makes an instance in its own store, with the
+/// host functions created there. A host function of the wrong type is refused when resolving.
+#[test]
+fn instance_pre_instantiates_in_many_stores() -> Result<()> {
+    let engine = Engine::default();
+    let mut linker: Linker<u32> = Linker::new();
+    linker.func_wrap("host", "bump", |mut caller: Caller<'_, u32>, x: i32| {
+        *caller.data_mut() += 1;
+        x + 1
+    })?;
+    let module = Module::new(
+        &engine,
+        r#"(module (import "host" "bump" (func $bump (param i32) (result i32)))
+             (func (export "run") (param i32) (result i32) (call $bump (call $bump (local.get 0)))))"#,
+    )?;
+    let pre = linker.instantiate_pre(&module)?;
+    for start in 0..3 {
+        let mut store = Store::new(&engine, 0u32);
+        let instance = pre.instantiate(&mut store)?;
+        let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
+        assert_eq!(run.call(&mut store, start)?, start + 2);
+        assert_eq!(*store.data(), 2, "the host function ran in this store, with this store's data");
+    }
+    let wrong = Module::new(&engine, r#"(module (import "host" "bump" (func (param i64))))"#)?;
+    let err = linker.instantiate_pre(&wrong).err().expect("a host function of another type is refused");
+    assert!(format!("{err:#}").contains("host::bump"), "{err:#}");
+    Ok(())
+}
+
+/// Imports nothing defines become functions that trap with an error naming them; the rest of the module runs.
+#[test]
+fn unknown_imports_can_be_defined_as_traps() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "env" "missing" (func $missing (param i32)))
+             (func (export "fine") (result i32) (i32.const 7))
+             (func (export "calls_missing") (call $missing (i32.const 1))))"#,
+    )?;
+    let mut linker: Linker<()> = Linker::new();
+    let err = linker.instantiate(Store::new(&engine, ()), &module).unwrap_err();
+    assert!(format!("{err:#}").contains("env::missing"), "{err:#}");
+    linker.define_unknown_imports_as_traps(&module)?;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module)?;
+    assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "fine")?.call(&mut store, ())?, 7);
+    let err = instance.get_typed_func::<(), ()>(&mut store, "calls_missing")?.call(&mut store, ()).unwrap_err();
+    assert!(format!("{err:#}").contains("unknown import `env::missing` was called"), "{err:#}");
+    Ok(())
+}

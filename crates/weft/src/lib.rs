@@ -63,7 +63,7 @@ pub use instance::{Instance, LinkError};
 pub use limits::{
     DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter, StoreLimits, StoreLimitsBuilder,
 };
-pub use linker::Linker;
+pub use linker::{InstancePre, Linker};
 pub use module::Module;
 pub use profiling::ProfilingStrategy;
 pub use serialize::{ArtifactError, is_precompiled};

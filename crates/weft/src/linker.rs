@@ -1,7 +1,7 @@
 //! Linking modules by name.
 
 use crate::func::HostFn;
-use crate::{AsContextMut, Caller, Extern, Func, FuncType, Instance, IntoFunc, Module, Result, Val};
+use crate::{AsContextMut, Caller, Extern, ExternType, Func, FuncType, Instance, IntoFunc, Module, Result, Val};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -106,10 +106,18 @@ impl<T: 'static> Linker<T> {
 
     /// Instantiates `module`, resolving each import by name; fails naming the first import that is undefined or has
     /// the wrong type.
-    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
-        let mut imports = Vec::with_capacity(module.imports().len());
+    pub fn instantiate(&self, store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+        self.instantiate_pre(module)?.instantiate(store)
+    }
+
+    /// Resolves `module`'s imports once, for instantiating it many times ([`InstancePre::instantiate`] then does
+    /// only the per-instance work). Fails naming the first import that is undefined, or defined as a host function
+    /// of another type.
+    pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
+        let mut definitions = Vec::with_capacity(module.imports().len());
         for import in module.imports() {
-            let item = self.get(&mut store, import.module(), import.name()).ok_or_else(|| {
+            let key = (import.module().to_string(), import.name().to_string());
+            let definition = self.definitions.get(&key).ok_or_else(|| {
                 anyhow::anyhow!(
                     "unknown import: `{}::{}` has not been defined (the module expects {})",
                     import.module(),
@@ -117,8 +125,72 @@ impl<T: 'static> Linker<T> {
                     import.ty()
                 )
             })?;
-            imports.push(item);
+            if let (Definition::HostFunc(ty, _), ExternType::Func(expected)) = (definition, import.ty())
+                && *ty != expected
+            {
+                return Err(crate::LinkError::IncompatibleType {
+                    module: key.0,
+                    field: key.1,
+                    expected: expected.to_string(),
+                    found: ty.to_string(),
+                }
+                .into());
+            }
+            definitions.push(definition.clone());
         }
-        Instance::new(store, module, &imports)
+        Ok(InstancePre { module: module.clone(), definitions })
+    }
+
+    /// Defines every function import of `module` that is not defined yet as a host function that traps when
+    /// called (with an error naming the import): for modules that import more than a run uses.
+    pub fn define_unknown_imports_as_traps(&mut self, module: &Module) -> Result<&mut Self> {
+        for import in module.imports() {
+            let key = (import.module().to_string(), import.name().to_string());
+            if self.definitions.contains_key(&key) {
+                continue;
+            }
+            if let ExternType::Func(ty) = import.ty() {
+                let name = format!("{}::{}", key.0, key.1);
+                self.func_new(&key.0, &key.1, ty, move |_, _, _| {
+                    anyhow::bail!("unknown import `{name}` was called: it was defined as a trap")
+                })?;
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// A module with its imports resolved by a [`Linker`], ready to be instantiated in any number of stores.
+pub struct InstancePre<T> {
+    module: Module,
+    definitions: Vec<Definition<T>>,
+}
+
+impl<T> Clone for InstancePre<T> {
+    fn clone(&self) -> Self {
+        Self { module: self.module.clone(), definitions: self.definitions.clone() }
+    }
+}
+
+impl<T: 'static> InstancePre<T> {
+    /// The module.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// Instantiates the module in `store` with the resolved imports (host functions are created in `store`; items
+    /// defined from another store are refused).
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
+        let imports: Vec<Extern> = self
+            .definitions
+            .iter()
+            .map(|definition| match definition {
+                Definition::Extern(e) => *e,
+                Definition::HostFunc(ty, body) => {
+                    Extern::Func(Func::new_host(store.as_context_mut().0, ty.clone(), body.clone()))
+                }
+            })
+            .collect();
+        Instance::new(store, &self.module, &imports)
     }
 }
