@@ -254,13 +254,13 @@ impl Instance {
     pub fn memory_grow(&mut self, m: MemoryIndex, delta: u64) -> Result<Option<u64>, crate::HookFailure> {
         // SAFETY: the memory is live (owned by this store) and, while this `&mut self` exists, not otherwise
         // borrowed: compiled code only reaches it through this call. The store context is this instance's own.
-        unsafe { crate::grow_memory(self.store_context(), &mut *self.memory(m), delta) }
+        unsafe { crate::grow_memory(crate::limiter_of(self.store_context()), &mut *self.memory(m), delta) }
     }
 
     /// Grows table `t` by `delta` elements set to `init`, as [`Instance::memory_grow`].
     pub fn table_grow(&mut self, t: TableIndex, delta: u64, init: *mut u8) -> Result<Option<u64>, crate::HookFailure> {
         // SAFETY: as for `memory_grow`.
-        unsafe { crate::grow_table(self.store_context(), &mut *self.table(t), delta, init) }
+        unsafe { crate::grow_table(crate::limiter_of(self.store_context()), &mut *self.table(t), delta, init) }
     }
 
     /// How many memories and tables this instance defines (owns).

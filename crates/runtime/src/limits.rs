@@ -42,13 +42,23 @@ pub struct LimiterHooks {
     pub counts: unsafe fn(store_data: *mut ()) -> Result<[usize; 3], HookFailure>,
 }
 
-/// Grows `memory` by `delta` pages if the store's limiter (if any) allows it: `Ok(Some(old pages))`, `Ok(None)`
-/// when denied or impossible (wasm sees -1), `Err` when the limiter failed.
+/// The limiter of the store whose context is `store`, with the `store_data` its hooks take.
 ///
 /// # Safety
-/// `store` must be the memory's own store context, live, with `store_data` pointing to what its hooks expect.
+/// `store` must be a live store context.
+pub unsafe fn limiter_of(store: *const VMStoreContext) -> Option<(LimiterHooks, *mut ())> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { (*store).limiter.map(|hooks| (hooks, (*store).store_data)) }
+}
+
+/// Grows `memory` by `delta` pages if `limiter` (the store's, if any) allows it: `Ok(Some(old pages))`,
+/// `Ok(None)` when denied or impossible (wasm sees -1), `Err` when the limiter failed.
+///
+/// # Safety
+/// `limiter`'s `store_data` must point to what its hooks expect, for the memory's own store, and be usable for
+/// the call (derived from the access path the caller itself holds).
 pub unsafe fn grow_memory(
-    store: *const VMStoreContext,
+    limiter: Option<(LimiterHooks, *mut ())>,
     memory: &mut LinearMemory,
     delta: u64,
 ) -> Result<Option<u64>, HookFailure> {
@@ -58,8 +68,10 @@ pub unsafe fn grow_memory(
     }
     let bytes = |pages: u64| pages.saturating_mul(WASM_PAGE_SIZE);
     let desired = old.checked_add(delta).filter(|new| *new <= memory.max_pages());
-    // SAFETY: guaranteed by the caller.
-    let (hooks, data) = unsafe { ((*store).limiter, (*store).store_data) };
+    let (hooks, data) = match limiter {
+        Some((hooks, data)) => (Some(hooks), data),
+        None => (None, std::ptr::null_mut()),
+    };
     let Some(desired) = desired else {
         if let Some(hooks) = hooks {
             let reason = format!("memory of {old} pages cannot grow by {delta} pages past its maximum");
@@ -88,12 +100,12 @@ pub unsafe fn grow_memory(
     }
 }
 
-/// Grows `table` by `delta` elements set to `init` if the store's limiter (if any) allows it; as [`grow_memory`].
+/// Grows `table` by `delta` elements set to `init` if `limiter` allows it; as [`grow_memory`].
 ///
 /// # Safety
 /// As for [`grow_memory`].
 pub unsafe fn grow_table(
-    store: *const VMStoreContext,
+    limiter: Option<(LimiterHooks, *mut ())>,
     table: &mut Table,
     delta: u64,
     init: *mut u8,
@@ -102,8 +114,10 @@ pub unsafe fn grow_table(
     if delta == 0 {
         return Ok(Some(old));
     }
-    // SAFETY: guaranteed by the caller.
-    let (hooks, data) = unsafe { ((*store).limiter, (*store).store_data) };
+    let (hooks, data) = match limiter {
+        Some((hooks, data)) => (Some(hooks), data),
+        None => (None, std::ptr::null_mut()),
+    };
     let desired = old.checked_add(delta).filter(|new| *new <= table.max());
     let Some(desired) = desired else {
         if let Some(hooks) = hooks {

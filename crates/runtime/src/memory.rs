@@ -157,36 +157,27 @@ impl LinearMemory {
             }
             self.mmap.make_accessible(old_bytes, new_bytes - old_bytes).ok()?;
         } else if new_bytes <= self.mmap.len() {
-            // Within the capacity reserved by an earlier move: the base stays.
-            self.mmap
-                .make_accessible(
-                    old_bytes.next_multiple_of(page_size()),
-                    new_bytes - old_bytes.next_multiple_of(page_size()).min(new_bytes),
-                )
-                .ok()?;
+            // Within the capacity of an earlier resize, which is accessible already: the base stays.
         } else {
-            // Move to a reservation at least twice as large, so that growing page by page moves the memory only
-            // O(log size) times. The pages themselves move (their page-table entries, not their bytes): a large
-            // memory grows in microseconds, and pages it never touched stay without memory behind them.
+            // Resize to at least twice the capacity, so that growing page by page moves the memory only O(log size)
+            // times. The kernel grows the mapping in place or moves its pages (their page-table entries, not their
+            // bytes), so a large memory grows in microseconds and pages it never touched stay unbacked. The whole
+            // mapping is always accessible (bounds checks, not protections, stop accesses past the length), so it
+            // is one mapping of one protection, which every kernel can move in one call, without a destination
+            // that could be lost on failure.
             let max_bytes = (self.max_pages * WASM_PAGE_SIZE) as usize;
             let capacity =
                 new_bytes.max(self.mmap.len().saturating_mul(2)).min(max_bytes).next_multiple_of(page_size());
-            let bigger = Mmap::reserve(capacity).ok()?;
-            let moved = old_bytes.next_multiple_of(page_size());
             // SAFETY: `&mut self` means no reference into the memory's bytes exists (compiled code reloads the base
-            // after anything that may grow it), and the base is re-derived from `bigger` below.
-            if unsafe { self.mmap.move_pages_to(moved, &bigger) }.is_err() {
-                // Kernels before 6.17 move only a range within one mapping; the accessible part can be two
-                // (protections changed at different times): then copy, as the move would have done.
-                bigger.make_accessible(0, moved).ok()?;
-                // SAFETY: both ranges are accessible, distinct, and at least `old_bytes` long.
+            // after anything that may grow it), and the base is re-derived from the mapping below.
+            if unsafe { self.mmap.resize(capacity) }.is_err() {
+                // No room to grow or move it (or an empty memory, which has no mapping yet): a fresh one, copied.
+                let bigger = Mmap::accessible(capacity).ok()?;
+                // SAFETY: both mappings are ours, distinct, accessible and at least `old_bytes` long.
                 unsafe { std::ptr::copy_nonoverlapping(self.mmap.as_ptr(), bigger.as_ptr(), old_bytes) };
+                self.mmap = bigger;
             }
-            self.definition.base = bigger.as_ptr();
-            // Drops the old reservation, whose moved part is no longer mapped. Should the new part not become
-            // accessible, the memory keeps its old size at its new place.
-            self.mmap = bigger;
-            self.mmap.make_accessible(moved, new_bytes.next_multiple_of(page_size()) - moved).ok()?;
+            self.definition.base = self.mmap.as_ptr();
         }
         self.definition.current_length = new_bytes;
         Some(old)

@@ -136,39 +136,24 @@ impl Mmap {
         Ok(())
     }
 
-    /// Moves the pages of this mapping's first `len` bytes (page-aligned, accessible) to the start of `dest`, which
-    /// must be at least `len` bytes long: contents and protection go with them and nothing is copied, so pages never
-    /// touched stay unbacked. Afterwards `self` is only what was not moved: the vacated range is no longer ours (any
-    /// thread's next `mmap` may be placed there), so dropping `self` must not unmap it.
+    /// Grows the mapping to `new_len` bytes, where it is or by moving it (its pages move, their bytes are not
+    /// copied); the new part has the protection of the mapping's last page. On failure the mapping is unchanged.
+    /// The whole of `self` must be one mapping of one protection: the kernel moves nothing else in one call.
     ///
     /// # Safety
-    /// No reference may point into either range; raw pointers into the moved range must be re-derived from `dest`.
-    pub(crate) unsafe fn move_pages_to(&mut self, len: usize, dest: &Mmap) -> std::io::Result<()> {
-        assert!(len <= self.len && len <= dest.len && len.is_multiple_of(page_size()));
-        if len == 0 {
-            return Ok(());
+    /// No reference may point into the mapping; raw pointers into it must be re-derived from [`Mmap::as_ptr`].
+    pub(crate) unsafe fn resize(&mut self, new_len: usize) -> std::io::Result<()> {
+        assert!(new_len >= self.len);
+        if self.len == 0 {
+            return Err(std::io::Error::other("an empty mapping has nothing to resize"));
         }
-        // SAFETY: both ranges lie inside mappings we own (asserted above); MREMAP_FIXED replaces the start of `dest`
-        // (a mapping of ours, not referenced per the caller) with the moved pages.
-        unsafe {
-            rustix::mm::mremap_fixed(
-                self.ptr.as_ptr().cast(),
-                len,
-                len,
-                rustix::mm::MremapFlags::MAYMOVE,
-                dest.ptr.as_ptr().cast(),
-            )?;
-        }
-        // Unmapping the whole original range later would unmap whatever another thread has mapped into the hole
-        // since (seen as code memory vanishing under a running test: ENOMEM from mprotect, then a crash).
-        let rest = if len == self.len {
-            Mmap::empty()
-        } else {
-            // SAFETY: `len < self.len`, so the address stays inside the original mapping, which is not at null.
-            Mmap { ptr: unsafe { NonNull::new_unchecked(self.ptr.as_ptr().add(len)) }, len: self.len - len }
+        // SAFETY: the range is exactly a mapping we own; without MREMAP_FIXED the kernel picks any new place and
+        // unmaps nothing else, and on failure leaves the mapping as it was.
+        let ptr = unsafe {
+            rustix::mm::mremap(self.ptr.as_ptr().cast(), self.len, new_len, rustix::mm::MremapFlags::MAYMOVE)?
         };
-        // The old value must not be dropped: that would unmap the vacated range.
-        std::mem::forget(std::mem::replace(self, rest));
+        self.ptr = NonNull::new(ptr.cast()).expect("mremap never returns null on success");
+        self.len = new_len;
         Ok(())
     }
 

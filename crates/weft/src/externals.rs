@@ -197,11 +197,15 @@ impl Memory {
     /// Grows by `delta` pages, returning the previous size; fails if the maximum would be exceeded or the store's
     /// [`crate::ResourceLimiter`] denies it.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
-        let store = &mut store.as_context_mut().0.opaque;
-        let context: *const weft_runtime::VMStoreContext = &*store.vm_store_context;
-        // SAFETY: `store` is borrowed exclusively; the context is this memory's store's, and the limiter it may call
-        // borrows only the store's data.
-        let grown = unsafe { weft_runtime::grow_memory(context, &mut *self.raw(store), delta) };
+        // Everything below is reached through this one pointer, taken from the exclusive borrow of the store, so
+        // the limiter's access to the store's data does not step on another live reference.
+        let inner: *mut crate::store::StoreInner<_> = store.as_context_mut().0;
+        // SAFETY: `inner` is the exclusively borrowed store; the memory belongs to it (checked by `raw`); the
+        // limiter, if any, borrows only the store's data and its own closure, never the memory.
+        let grown = unsafe {
+            let limiter = (*inner).opaque.vm_store_context.limiter.map(|hooks| (hooks, inner.cast::<()>()));
+            weft_runtime::grow_memory(limiter, &mut *self.raw(&(*inner).opaque), delta)
+        };
         grown
             .map_err(crate::limits::api_error)?
             .ok_or_else(|| anyhow::anyhow!("failed to grow memory by {delta} pages"))
@@ -283,11 +287,14 @@ impl Table {
 
     /// Grows by `delta` elements set to `init`, returning the previous size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
-        let store = &mut store.as_context_mut().0.opaque;
-        let value = self.check_value(store, init)?;
-        let context: *const weft_runtime::VMStoreContext = &*store.vm_store_context;
+        let inner: *mut crate::store::StoreInner<_> = store.as_context_mut().0;
+        // SAFETY: as for `Memory::grow`: everything is reached through `inner`, the exclusively borrowed store.
+        let value = self.check_value(unsafe { &mut (*inner).opaque }, init)?;
         // SAFETY: as for `Memory::grow`.
-        let grown = unsafe { weft_runtime::grow_table(context, &mut *self.raw(store), delta, value) };
+        let grown = unsafe {
+            let limiter = (*inner).opaque.vm_store_context.limiter.map(|hooks| (hooks, inner.cast::<()>()));
+            weft_runtime::grow_table(limiter, &mut *self.raw(&(*inner).opaque), delta, value)
+        };
         grown
             .map_err(crate::limits::api_error)?
             .ok_or_else(|| anyhow::anyhow!("failed to grow table by {delta} elements"))

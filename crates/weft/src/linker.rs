@@ -178,8 +178,9 @@ impl<T: 'static> InstancePre<T> {
         &self.module
     }
 
-    /// Instantiates the module in `store` with the resolved imports (host functions are created in `store`; items
-    /// defined from another store are refused).
+    /// Instantiates the module in `store` with the resolved imports (host functions are created in `store`). An
+    /// item the linker holds from another store is a programming error, and panics, as it does with
+    /// [`Instance::new`].
     pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
         let imports: Vec<Extern> = self
             .definitions
