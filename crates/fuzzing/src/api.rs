@@ -64,10 +64,19 @@ pub struct ApiRun {
 const MAX_STORES: usize = 4;
 const MAX_ITEMS: usize = 32;
 
+/// A store's data: the limits its limiter enforces, when it has one.
+#[derive(Default)]
+struct Limits {
+    limits: weft::StoreLimits,
+    /// The most bytes a memory may have, and elements a table, if limited.
+    memory_size: Option<u64>,
+    table_elements: Option<u64>,
+}
+
 struct StoreState {
-    store: Store<()>,
+    store: Store<Limits>,
     engine: usize,
-    linker: Linker<()>,
+    linker: Linker<Limits>,
     instances: Vec<Instance>,
     /// Functions, each with whether it loops forever (the host module's `spin`).
     funcs: Vec<(Func, bool)>,
@@ -174,6 +183,9 @@ impl World {
         if !ok {
             self.run.errors += 1;
         }
+        if let Some(st) = self.stores.get(s) {
+            st.check_limits();
+        }
         Ok(())
     }
 
@@ -182,13 +194,30 @@ impl World {
             self.stores.remove(0);
         }
         let engine = usize::from(u.arbitrary::<bool>()?);
-        let mut store = Store::new(&self.engines[engine], ());
+        let mut store = Store::new(&self.engines[engine], Limits::default());
         let _ = store.set_fuel(u.int_in_range(0..=1_000_000u64)?);
+        // Half the stores have a limiter that may deny growth (wasm then sees -1, the API an error, or, trapping,
+        // an error either way); every growth that succeeds must stay within it.
+        if u.arbitrary()? {
+            let memory_size = u.int_in_range(1..=80u64)? * 65536;
+            let table_elements = u.int_in_range(0..=200u64)?;
+            let trap = u.arbitrary()?;
+            let data = store.data_mut();
+            data.limits = weft::StoreLimitsBuilder::new()
+                .memory_size(memory_size as usize)
+                .table_elements(table_elements as usize)
+                .trap_on_grow_failure(trap)
+                .build();
+            (data.memory_size, data.table_elements) = (Some(memory_size), Some(table_elements));
+            store.limiter(|data| &mut data.limits);
+        }
         let mut linker = Linker::new();
         let memory_max = u.int_in_range(1..=64u64)?;
-        let memory = Memory::new(&mut store, memory_type(1, Some(memory_max))).expect("a small memory");
-        let table = Table::new(&mut store, table_type(ValType::FuncRef, 4, Some(100)), Val::FuncRef(None))
-            .expect("a small table");
+        let memory = Memory::new(&mut store, memory_type(1, Some(memory_max))).expect("a small memory within limits");
+        // The table starts no larger than the limiter allows.
+        let elements = store.data().table_elements.unwrap_or(4).min(4);
+        let table = Table::new(&mut store, table_type(ValType::FuncRef, elements, Some(100)), Val::FuncRef(None))
+            .expect("a small table within limits");
         let counter = Global::new(&mut store, weft::GlobalType { content: ValType::I32, mutable: true }, Val::I32(0))
             .expect("a global of the right type");
         linker.define("host", "memory", memory).expect("first definition");
@@ -196,7 +225,7 @@ impl World {
         linker.define("host", "counter", counter).expect("first definition");
         // Grows the caller's memory while wasm is using it: the caller must see the new size and its old data.
         linker
-            .func_wrap("host", "grow", |mut caller: weft::Caller<'_, ()>, pages: i32| -> i32 {
+            .func_wrap("host", "grow", |mut caller: weft::Caller<'_, Limits>, pages: i32| -> i32 {
                 match caller.get_export("memory").and_then(Extern::into_memory) {
                     Some(memory) => memory.grow(&mut caller, u64::from(pages as u32)).map_or(-1, |old| old as i32),
                     None => -2,
@@ -205,7 +234,7 @@ impl World {
             .expect("first definition");
         // Calls back into the caller's `load` (or, with an odd argument, its `reenter` again, down to a depth).
         linker
-            .func_wrap("host", "reenter", |mut caller: weft::Caller<'_, ()>, arg: i32| -> weft::Result<i32> {
+            .func_wrap("host", "reenter", |mut caller: weft::Caller<'_, Limits>, arg: i32| -> weft::Result<i32> {
                 let name = if arg & 1 == 1 && arg < 64 { "reenter" } else { "load" };
                 let Some(func) = caller.get_export(name).and_then(Extern::into_func) else { return Ok(-1) };
                 let next = if name == "reenter" { arg + 2 } else { arg & 0xfff0 };
@@ -314,6 +343,11 @@ impl World {
                 assert_eq!(old, before, "grow returned a size other than the old one");
                 assert_eq!(after, before + delta, "grow did not grow by delta");
                 assert_eq!(memory.data(&st.store).len() as u64, after * 65536, "data does not cover the new size");
+                if let Some(limit) = st.store.data().memory_size
+                    && delta > 0
+                {
+                    assert!(after * 65536 <= limit, "grew to {after} pages past the limiter's {limit} bytes");
+                }
             }
             Err(_) => assert_eq!(after, before, "a failed grow changed the size"),
         }
@@ -357,6 +391,11 @@ impl World {
             Ok(old) => {
                 assert_eq!(*old, before);
                 assert_eq!(after, before + delta);
+                if let Some(limit) = st.store.data().table_elements
+                    && delta > 0
+                {
+                    assert!(after <= limit, "grew to {after} elements past the limiter's {limit}");
+                }
             }
             Err(_) => assert_eq!(after, before, "a failed grow changed the size"),
         }
@@ -498,6 +537,24 @@ impl World {
 }
 
 impl StoreState {
+    /// Whatever ran (wasm's `memory.grow`/`table.grow`, host functions, the API), no memory or table of a store
+    /// with a limiter is larger than the limiter allows.
+    fn check_limits(&self) {
+        let data = self.store.data();
+        if let Some(limit) = data.memory_size {
+            for memory in &self.memories {
+                let bytes = memory.size(&self.store) * 65536;
+                assert!(bytes <= limit, "a memory of {bytes} bytes in a store limited to {limit}");
+            }
+        }
+        if let Some(limit) = data.table_elements {
+            for table in &self.tables {
+                let size = table.size(&self.store);
+                assert!(size <= limit, "a table of {size} elements in a store limited to {limit}");
+            }
+        }
+    }
+
     fn keep_instance(&mut self, result: weft::Result<Instance>) -> bool {
         let Ok(instance) = result else { return false };
         if self.instances.len() < MAX_ITEMS {
