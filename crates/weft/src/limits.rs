@@ -215,6 +215,10 @@ fn size(v: u64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
 
+/// The `growing` hook of a `Store<T>`.
+///
+/// # Safety
+/// As for [`with_limiter`].
 unsafe fn growing<T: 'static>(
     store_data: *mut (),
     kind: GrowKind,
@@ -232,6 +236,10 @@ unsafe fn growing<T: 'static>(
     }
 }
 
+/// The `grow_failed` hook of a `Store<T>`.
+///
+/// # Safety
+/// As for [`with_limiter`].
 unsafe fn grow_failed<T: 'static>(store_data: *mut (), kind: GrowKind, reason: String) -> Result<(), HookFailure> {
     let error = anyhow::anyhow!(reason);
     // SAFETY: as for `growing`.
@@ -243,6 +251,10 @@ unsafe fn grow_failed<T: 'static>(store_data: *mut (), kind: GrowKind, reason: S
     }
 }
 
+/// The `counts` hook of a `Store<T>`.
+///
+/// # Safety
+/// As for [`with_limiter`].
 unsafe fn counts<T: 'static>(store_data: *mut ()) -> Result<[usize; 3], HookFailure> {
     // SAFETY: as for `growing`.
     unsafe { with_limiter::<T, _>(store_data, |l| Ok([l.instances(), l.memories(), l.tables()])) }
