@@ -25,8 +25,8 @@ pub enum Source {
     Generated,
     /// A valid wasm-smith module within Weft's features, with some bytes overwritten, inserted or removed.
     Mutated,
-    /// A wasm-smith module that may use proposals Weft does not implement (gc, threads, exceptions, memory64,
-    /// tail calls, multi-memory, ...), which Weft must refuse with an error.
+    /// A wasm-smith module that may use proposals Weft does not implement (gc, threads, exceptions, typed function
+    /// references, wide arithmetic, custom page sizes, ...), which Weft must refuse with an error, never a crash.
     OtherFeatures,
 }
 
