@@ -207,6 +207,28 @@ fn wast_runs_the_whole_2_0_spec_suite() {
 }
 
 #[test]
+fn timeout_stops_a_program_waiting_in_a_host_call() {
+    // The program reads a pipe that stays open: no wasm runs to reach an epoch check, yet the timeout holds.
+    let mut child = weft_command(&["run", "--timeout", "300ms", &wasi_program("read_pipe")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let pid = child.id();
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+    });
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(124), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("while waiting in a host call"), "{}", text(&out.stderr));
+    drop(watchdog);
+}
+
+#[test]
 fn timeout_stops_an_infinite_loop() {
     let path = temp_file("spin.wat", r#"(module (func (export "_start") (loop $l (br $l))))"#);
     let start = std::time::Instant::now();

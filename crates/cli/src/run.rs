@@ -121,10 +121,20 @@ impl RunCommand {
         if let Some(timeout) = self.timeout {
             store.set_epoch_deadline(1);
             let engine = engine.clone();
-            // A detached timer: when it fires, the engine's epoch passes the store's deadline and wasm traps.
+            let module = self.module().display().to_string();
+            // A detached timer: when it fires, the engine's epoch passes the store's deadline and wasm traps at its
+            // next check. A program waiting in a host call (reading a pipe that never ends, sleeping in
+            // poll_oneoff) reaches no check, so after a grace period the timer ends the process itself: the
+            // timeout bounds the whole run, as it promises.
             std::thread::spawn(move || {
                 std::thread::sleep(timeout);
                 engine.increment_epoch();
+                std::thread::sleep(TIMEOUT_GRACE);
+                eprintln!(
+                    "error: {module} was stopped after the {} timeout while waiting in a host call",
+                    humantime(timeout)
+                );
+                std::process::exit(EXIT_INTERRUPTED.into());
             });
         }
         let mut linker: Linker<Host> = Linker::new();
@@ -231,6 +241,8 @@ impl Timing {
 
 /// Exit status of a program stopped by `--timeout` or `--fuel` (the convention of the `timeout` utility).
 const EXIT_INTERRUPTED: u8 = 124;
+/// How long after `--timeout` a program still inside a host call gets before the process ends.
+const TIMEOUT_GRACE: Duration = Duration::from_millis(250);
 
 /// Parses a human-readable duration: a number followed by `ms`, `s`, `m` or `h` (`500ms`, `2s`, `1.5m`).
 fn parse_duration(text: &str) -> Result<Duration, String> {
