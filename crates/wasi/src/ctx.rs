@@ -240,6 +240,7 @@ pub struct WasiCtxBuilder {
     preopens: Vec<(cap_std::fs::Dir, String, DirPerms)>,
     sockets: Vec<std::net::TcpListener>,
 }
+
 impl WasiCtxBuilder {
     /// A builder granting nothing: no arguments, no environment, empty stdin, discarded output, no directories.
     pub fn new() -> Self {
