@@ -107,3 +107,30 @@ fn growing_a_moving_memory_leaves_other_threads_mappings_alone() -> weft::Result
     grower.join().expect("the growing thread ran")?;
     Ok(())
 }
+
+/// The reservation pool is a setting of the engine: with one, a dropped memory's reservation is what the next
+/// memory gets (the same address); with none, memories are still correct, each from a fresh reservation.
+#[test]
+fn the_reservation_pool_is_a_setting_of_the_engine() -> Result<()> {
+    let base_of = |engine: &Engine| -> Result<usize> {
+        let mut store = Store::new(engine, ());
+        let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
+        memory.write(&mut store, 10, &[7])?;
+        Ok(memory.data(&store).as_ptr() as usize)
+    };
+    let pooled = Engine::default();
+    let first = base_of(&pooled)?;
+    assert_eq!(base_of(&pooled)?, first, "the second memory reuses the first one's reservation");
+    let mut config = Config::new();
+    config.memory_reservation_pool(0);
+    let unpooled = Engine::new(&config)?;
+    for _ in 0..3 {
+        let mut store = Store::new(&unpooled, ());
+        let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
+        let mut byte = [1];
+        memory.read(&store, 10, &mut byte)?;
+        assert_eq!(byte, [0], "a fresh memory reads as zero");
+        memory.write(&mut store, 10, &[7])?;
+    }
+    Ok(())
+}

@@ -134,7 +134,9 @@ impl Instance {
         }
         for ty in &module.memories[module.num_imported_memories as usize..] {
             let mut memory =
-                LinearMemory::new(ty, tunables).map_err(|e| InstantiationError::Resource(e.to_string()))?;
+                // SAFETY: `store` is the live context of the store the instance is created in.
+                LinearMemory::new(ty, tunables, unsafe { (*store).reservation_pool.as_ref() })
+                    .map_err(|e| InstantiationError::Resource(e.to_string()))?;
             let index = MemoryIndex::from_u32(module.num_imported_memories + instance.memories.len() as u32);
             let def = memory.definition();
             // SAFETY: writes the memory's (boxed, address-stable) definition into its vmctx slot.

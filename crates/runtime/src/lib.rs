@@ -28,7 +28,7 @@ mod vmcontext;
 pub use code_memory::{CodeLookup, CodeMemory, MappedFile, lookup_code};
 pub use instance::{Imports, Instance, InstantiationError};
 pub use limits::{GrowKind, HookFailure, LimiterHooks, grow_memory, grow_table, limiter_of};
-pub use memory::{LinearMemory, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
+pub use memory::{LinearMemory, ReservationPool, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
 pub use perf::{JitDumpMarker, monotonic_ns};
 pub use table::Table;
 pub use traphandlers::{TrapInfo, UnwindReason, call_func_ref, catch_traps, init_traps, raise_host_unwind};

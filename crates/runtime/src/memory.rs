@@ -7,6 +7,7 @@
 
 use crate::mmap::{Mmap, page_size};
 use crate::vmcontext::VMMemoryDefinition;
+use std::sync::{Arc, Mutex};
 use weft_environ::{MemoryType, Tunables};
 
 /// Bytes in a wasm page.
@@ -27,6 +28,8 @@ pub struct LinearMemory {
     max_pages: u64,
     declared_max: Option<u64>,
     memory64: bool,
+    /// Where a guard-page reservation goes when the memory is dropped.
+    pool: Option<Arc<ReservationPool>>,
 }
 
 // SAFETY: the memory's bytes are plain data owned by this value; the raw base pointer points into `mmap`.
@@ -43,8 +46,13 @@ pub struct MemoryAllocationError {
 }
 
 impl LinearMemory {
-    /// Creates a memory of `ty.limits.min` pages laid out according to `tunables`.
-    pub fn new(ty: &MemoryType, tunables: &Tunables) -> Result<Box<LinearMemory>, MemoryAllocationError> {
+    /// Creates a memory of `ty.limits.min` pages laid out according to `tunables`, taking a guard-page reservation
+    /// from `pool` (and giving it back when dropped) if there is one.
+    pub fn new(
+        ty: &MemoryType,
+        tunables: &Tunables,
+        pool: Option<&Arc<ReservationPool>>,
+    ) -> Result<Box<LinearMemory>, MemoryAllocationError> {
         let pages = ty.limits.min;
         let limit = if ty.memory64 { WASM64_MAX_PAGES } else { WASM32_MAX_PAGES };
         let max_pages = ty.limits.max.unwrap_or(limit).min(limit);
@@ -57,7 +65,7 @@ impl LinearMemory {
         let guard_pages = tunables.guard_pages(ty);
         let mmap = if guard_pages {
             let reservation = (tunables.static_memory_reservation + tunables.static_memory_guard) as usize;
-            match reservation_pool::take(reservation, bytes) {
+            match pool.and_then(|p| p.take(reservation, bytes)) {
                 Some(m) => m,
                 None => {
                     let m = Mmap::reserve(reservation).map_err(err)?;
@@ -76,6 +84,7 @@ impl LinearMemory {
             max_pages,
             declared_max: ty.limits.max,
             memory64: ty.memory64,
+            pool: pool.cloned(),
         }))
     }
 
@@ -186,9 +195,9 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
-        if self.guard_pages {
+        if let (true, Some(pool)) = (self.guard_pages, &self.pool) {
             let mmap = std::mem::replace(&mut self.mmap, Mmap::empty());
-            reservation_pool::give_back(mmap, self.definition.current_length.next_multiple_of(page_size()));
+            pool.give_back(mmap, self.definition.current_length.next_multiple_of(page_size()));
         }
     }
 }
@@ -198,26 +207,39 @@ impl Drop for LinearMemory {
 /// Reserving 6 GiB of address space and, above all, unmapping it again (tearing down its page tables) cost more than
 /// the rest of an instantiation. A returned reservation has its pages dropped, so its accessible part reads as zero
 /// and uses no memory, and it remembers how much of it is accessible; the next memory adjusts the protection only
-/// where its size differs, so it is indistinguishable from a fresh reservation. The pool is process-wide and small;
-/// what does not fit is unmapped as before.
-mod reservation_pool {
-    use super::Mmap;
-    use std::sync::Mutex;
-
-    /// At most this many reservations are kept (at 6 GiB of address space each, 96 GiB in all: a few percent of
-    /// the 128 TiB user address space, and none of it memory).
-    const CAPACITY: usize = 16;
-
+/// where its size differs, so it is indistinguishable from a fresh reservation. Each engine has one pool (its size is
+/// a setting, 16 by default: 96 GiB of address space, a few percent of the 128 TiB a process has, and none of it
+/// memory); what does not fit is unmapped as before.
+pub struct ReservationPool {
+    capacity: usize,
     /// `(reservation, bytes accessible from its start)`.
-    static POOL: Mutex<Vec<(Mmap, usize)>> = Mutex::new(Vec::new());
+    entries: Mutex<Vec<(Mmap, usize)>>,
+}
+
+impl std::fmt::Debug for ReservationPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReservationPool").field("capacity", &self.capacity).finish_non_exhaustive()
+    }
+}
+
+impl ReservationPool {
+    /// A pool keeping at most `capacity` reservations (0: none; every dropped memory is unmapped).
+    pub fn new(capacity: usize) -> ReservationPool {
+        ReservationPool { capacity, entries: Mutex::new(Vec::new()) }
+    }
+
+    /// How many reservations it keeps at most.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
 
     /// A reservation of exactly `len` bytes from the pool whose first `accessible` bytes (page-aligned) are
     /// accessible and zero and the rest inaccessible, if the pool has one.
-    pub(super) fn take(len: usize, accessible: usize) -> Option<Mmap> {
+    fn take(&self, len: usize, accessible: usize) -> Option<Mmap> {
         let (mmap, was) = {
-            let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-            let i = pool.iter().position(|(m, _)| m.len() == len)?;
-            pool.swap_remove(i)
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            let i = entries.iter().position(|(m, _)| m.len() == len)?;
+            entries.swap_remove(i)
         };
         let adjusted = if accessible > was {
             mmap.make_accessible(was, accessible - was)
@@ -230,14 +252,17 @@ mod reservation_pool {
 
     /// Keeps `mmap`, whose first `accessible` bytes are accessible, after dropping its pages; unmaps it instead
     /// when the pool is full or the pages cannot be dropped.
-    pub(super) fn give_back(mmap: Mmap, accessible: usize) {
+    fn give_back(&self, mmap: Mmap, accessible: usize) {
+        if self.capacity == 0 {
+            return;
+        }
         let accessible = accessible.min(mmap.len());
         if mmap.len() == 0 || mmap.discard(0, accessible).is_err() {
             return;
         }
-        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < CAPACITY {
-            pool.push((mmap, accessible));
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() < self.capacity {
+            entries.push((mmap, accessible));
         }
     }
 }

@@ -82,6 +82,8 @@ pub struct VMStoreContext {
     /// The embedder's resource limiter, asked before memories and tables grow (`None`: no limiter). Compiled code
     /// never reads it; it stays after the fields compiled code does read.
     pub limiter: Option<crate::limits::LimiterHooks>,
+    /// The engine's pool of guard-page reservations, which the store's memories take from and give back to.
+    pub reservation_pool: Option<std::sync::Arc<crate::ReservationPool>>,
 }
 
 impl Default for VMStoreContext {
@@ -95,6 +97,7 @@ impl Default for VMStoreContext {
             epoch_deadline: u64::MAX,
             last_exit_fp: 0,
             limiter: None,
+            reservation_pool: None,
         }
     }
 }

@@ -11,6 +11,7 @@ use weft_environ::{Tunables, wasmparser::WasmFeatures};
 pub struct Config {
     pub(crate) code: CodeSettings,
     pub(crate) max_wasm_stack: usize,
+    pub(crate) memory_reservation_pool: usize,
     pub(crate) cache: CacheConfig,
     pub(crate) profiler: ProfilingStrategy,
 }
@@ -63,6 +64,7 @@ impl Default for Config {
                 tunables: Tunables::default(),
             },
             max_wasm_stack: 512 * 1024,
+            memory_reservation_pool: 16,
             cache: CacheConfig { dir: None, max_bytes: DEFAULT_CACHE_MAX_BYTES },
             profiler: ProfilingStrategy::None,
         }
@@ -196,6 +198,14 @@ impl Config {
     /// size: host functions called from wasm run on the remaining stack.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// How many address-space reservations of dropped guard-page memories the engine keeps for its next memories
+    /// (default 16; each is 6 GiB of address space and no memory). Reusing one saves most of an instantiation's
+    /// cost; 0 unmaps every reservation as its memory is dropped. Raise it for many short-lived instances at once.
+    pub fn memory_reservation_pool(&mut self, reservations: usize) -> &mut Self {
+        self.memory_reservation_pool = reservations;
         self
     }
 

@@ -27,6 +27,8 @@ pub(crate) struct EngineInner {
     /// The epoch counter every store's compiled code compares with its deadline.
     pub(crate) epoch: AtomicU64,
     host_trampolines: Mutex<HashMap<u32, Arc<CodeMemory>>>,
+    /// Reservations of dropped guard-page memories, for the engine's next memories.
+    pub(crate) reservation_pool: Arc<weft_runtime::ReservationPool>,
 }
 
 #[derive(Default)]
@@ -62,6 +64,7 @@ impl Engine {
                 signatures: RwLock::default(),
                 epoch: AtomicU64::new(0),
                 host_trampolines: Mutex::default(),
+                reservation_pool: Arc::new(weft_runtime::ReservationPool::new(config.memory_reservation_pool)),
             }),
         })
     }

@@ -107,6 +107,7 @@ impl<T> Store<T> {
         context.interrupt_flag = Arc::as_ptr(&inner.opaque.interrupt_flag);
         // The engine (and so its epoch counter) outlives the store: the store holds an `Engine`.
         context.epoch_ptr = &engine.inner.epoch;
+        context.reservation_pool = Some(engine.inner.reservation_pool.clone());
         Store { inner }
     }
 
