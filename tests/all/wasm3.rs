@@ -348,3 +348,121 @@ fn memory64_past_4_gib_and_table64() -> Result<()> {
     assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::UndefinedElement), "an index above 2^32 is not wrapped");
     Ok(())
 }
+
+/// Typed function references: `call_ref` and `return_call_ref`, the null checks, `br_on_null`/`br_on_non_null`,
+/// and a table whose elements start as a function.
+#[test]
+fn typed_function_references_run() -> Result<()> {
+    let (mut store, instance) = instantiate(
+        r#"(module
+             (type $unop (func (param i32) (result i32)))
+             (func $double (type $unop) (i32.mul (local.get 0) (i32.const 2)))
+             (elem declare func $double)
+             (table $t 2 (ref null $unop) (ref.func $double))
+             (func $maybe (param i32) (result (ref null $unop))
+               (if (result (ref null $unop)) (local.get 0) (then (ref.func $double)) (else (ref.null $unop))))
+             (func (export "call") (param i32) (result i32) (call_ref $unop (local.get 0) (ref.func $double)))
+             (func (export "tail") (param i32) (result i32)
+               (return_call_ref $unop (local.get 0) (table.get $t (i32.const 1))))
+             (func (export "call_null") (result i32) (call_ref $unop (i32.const 1) (ref.null $unop)))
+             (func (export "as_non_null") (param i32) (result i32)
+               (ref.is_null (ref.as_non_null (call $maybe (local.get 0)))))
+             (func (export "on_null") (param i32) (result i32)
+               (block $null
+                 (return (call_ref $unop (i32.const 21) (br_on_null $null (call $maybe (local.get 0))))))
+               (i32.const -1))
+             (func (export "on_non_null") (param i32) (result i32) (local $f (ref null $unop))
+               (local.set $f
+                 (block $some (result (ref $unop))
+                   (br_on_non_null $some (call $maybe (local.get 0)))
+                   (return (i32.const -1))))
+               (call_ref $unop (i32.const 50) (local.get $f))))"#,
+    );
+    let call = instance.get_typed_func::<i32, i32>(&mut store, "call")?;
+    assert_eq!(call.call(&mut store, 21)?, 42);
+    let tail = instance.get_typed_func::<i32, i32>(&mut store, "tail")?;
+    assert_eq!(tail.call(&mut store, 4)?, 8, "the table starts with every element set to its initialiser");
+    let err = instance.get_typed_func::<(), i32>(&mut store, "call_null")?.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::NullFunctionReference));
+    let as_non_null = instance.get_typed_func::<i32, i32>(&mut store, "as_non_null")?;
+    assert_eq!(as_non_null.call(&mut store, 1)?, 0);
+    let err = as_non_null.call(&mut store, 0).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::NullReference));
+    let on_null = instance.get_typed_func::<i32, i32>(&mut store, "on_null")?;
+    assert_eq!((on_null.call(&mut store, 1)?, on_null.call(&mut store, 0)?), (42, -1));
+    let on_non_null = instance.get_typed_func::<i32, i32>(&mut store, "on_non_null")?;
+    assert_eq!((on_non_null.call(&mut store, 1)?, on_non_null.call(&mut store, 0)?), (100, -1));
+    Ok(())
+}
+
+/// Types are compared by what they are, across modules: a function taking `(ref $t)` links where another module's
+/// own `$t` is the same type (at another index), and not where the same index names a different type; the same
+/// holds for `call_indirect`. Values crossing the API are checked against typed references, so wasm never
+/// receives a null or a function of another type where its type promises otherwise.
+#[test]
+fn typed_references_are_compared_by_type_across_modules_and_the_api() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new();
+    let exporter = Module::new(
+        &engine,
+        r#"(module
+             (type $i (func (param i32) (result i32)))
+             (func $inc (export "inc") (type $i) (i32.add (local.get 0) (i32.const 1)))
+             (func (export "apply") (param (ref $i)) (param i32) (result i32)
+               (call_ref $i (local.get 1) (local.get 0)))
+             (global (export "g") (mut (ref null $i)) (ref.null $i))
+             (elem declare func $inc))"#,
+    )?;
+    let exporter = linker.instantiate(&mut store, &exporter)?;
+    linker.instance(&mut store, "m", exporter)?;
+    // Same type at another index: links, and calls through it work.
+    let same = Module::new(
+        &engine,
+        r#"(module
+             (type $other (func))
+             (type $i (func (param i32) (result i32)))
+             (import "m" "apply" (func $apply (param (ref $i)) (param i32) (result i32)))
+             (import "m" "inc" (func $inc (type $i)))
+             (func (export "go") (result i32) (call $apply (ref.func $inc) (i32.const 41)))
+             (elem declare func $inc))"#,
+    )?;
+    let same = linker.instantiate(&mut store, &same)?;
+    assert_eq!(same.get_typed_func::<(), i32>(&mut store, "go")?.call(&mut store, ())?, 42);
+    // The same index naming a different type: refused.
+    let different = Module::new(
+        &engine,
+        r#"(module
+             (type $i (func (param f64) (result f64)))
+             (import "m" "apply" (func (param (ref $i)) (param i32) (result i32))))"#,
+    )?;
+    let err = linker.instantiate(&mut store, &different).unwrap_err();
+    assert!(format!("{err:#}").contains("m::apply"), "{err:#}");
+
+    // Through the API: a null or a function of another type for `(ref $i)` is refused before wasm sees it.
+    let apply = exporter.get_func(&mut store, "apply").unwrap();
+    let inc = exporter.get_func(&mut store, "inc").unwrap();
+    let mut out = [Val::I32(0)];
+    apply.call(&mut store, &[Val::FuncRef(Some(inc)), Val::I32(1)], &mut out)?;
+    assert_eq!(out[0].i32(), Some(2));
+    let err = apply.call(&mut store, &[Val::FuncRef(None), Val::I32(1)], &mut out).unwrap_err();
+    assert!(format!("{err:#}").contains("not of the type"), "{err:#}");
+    let wrong = Func::wrap(&mut store, |x: f64| x);
+    assert!(apply.call(&mut store, &[Val::FuncRef(Some(wrong)), Val::I32(1)], &mut out).is_err());
+    let g = exporter.get_global(&mut store, "g").unwrap();
+    g.set(&mut store, Val::FuncRef(Some(inc)))?;
+    assert!(g.set(&mut store, Val::FuncRef(Some(wrong))).is_err(), "a global of (ref null $i) refuses another type");
+    g.set(&mut store, Val::FuncRef(None))?;
+
+    // A host function declaring a typed-reference result must return a value of that type.
+    let ty = apply.ty(&store);
+    let returns_ref = FuncType::new([], [ty.params[0]]);
+    let liar = Func::new(&mut store, returns_ref, |_, _, results| {
+        results[0] = Val::FuncRef(None);
+        Ok(())
+    });
+    let mut out = [Val::FuncRef(None)];
+    let err = liar.call(&mut store, &[], &mut out).unwrap_err();
+    assert!(format!("{err:#}").contains("host function result 0"), "{err:#}");
+    Ok(())
+}

@@ -46,8 +46,8 @@ pub struct CodegenOptions {
 pub struct WasmOptions {
     /// Switch WebAssembly proposals on or off: NAME, NAME=y or NAME=n, comma-separated or repeated. Names:
     /// multi-value, mutable-global, sign-extension, saturating-float-to-int, bulk-memory, reference-types, simd,
-    /// tail-call, extended-const, relaxed-simd, multi-memory, memory64. A module using a switched-off proposal is
-    /// refused. With `weft run`, also limits: max-memory-size=BYTES (each memory), max-table-elements=N (each
+    /// tail-call, extended-const, relaxed-simd, multi-memory, memory64, function-references. A module using a
+    /// switched-off proposal is refused. With `weft run`, also limits: max-memory-size=BYTES (each memory), max-table-elements=N (each
     /// table), max-instances=N; growing past them fails (memory.grow returns -1), instantiating past them is an
     /// error.
     ///
@@ -84,6 +84,7 @@ pub enum WasmProposal {
     RelaxedSimd,
     MultiMemory,
     Memory64,
+    FunctionReferences,
 }
 
 const PROPOSALS: &[(&str, WasmProposal)] = &[
@@ -100,6 +101,7 @@ const PROPOSALS: &[(&str, WasmProposal)] = &[
     ("relaxed-simd", WasmProposal::RelaxedSimd),
     ("multi-memory", WasmProposal::MultiMemory),
     ("memory64", WasmProposal::Memory64),
+    ("function-references", WasmProposal::FunctionReferences),
 ];
 
 fn parse_wasm_switches(text: &str) -> Result<Vec<WasmSwitch>, String> {
@@ -151,6 +153,7 @@ impl WasmOptions {
                 WasmProposal::RelaxedSimd => config.wasm_relaxed_simd(*on),
                 WasmProposal::MultiMemory => config.wasm_multi_memory(*on),
                 WasmProposal::Memory64 => config.wasm_memory64(*on),
+                WasmProposal::FunctionReferences => config.wasm_function_references(*on),
             };
         }
     }

@@ -51,7 +51,7 @@ pub(crate) fn clif_type(t: ValType) -> Type {
         ValType::F32 => F32,
         ValType::F64 => F64,
         ValType::V128 => I8X16,
-        ValType::FuncRef | ValType::ExternRef => I64,
+        ValType::FuncRef | ValType::ExternRef | ValType::Ref(_) => I64,
     }
 }
 
@@ -212,8 +212,14 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         validator.read_locals(&mut reader)?;
         for i in 0..validator.len_locals() {
             let wty = validator.get_local_type(i).ok_or_else(|| crate::CompileError::internal("local type"))?;
-            let vty =
-                weft_environ::convert_valtype(wty).map_err(|e| crate::CompileError::Unsupported(e.to_string()))?;
+            // The validator reports typed references by its own type ids, not module indices; the translator needs
+            // only the machine type of a local (every reference is a pointer, starting out null).
+            let vty = match wty {
+                wasmparser::ValType::Ref(_) => ValType::FuncRef,
+                other => {
+                    weft_environ::convert_valtype(other).map_err(|e| crate::CompileError::Unsupported(e.to_string()))?
+                }
+            };
             let var = t.b.declare_var(clif_type(vty));
             let init = if (i as usize) < ty.params.len() { params[2 + i as usize] } else { t.zero(vty) };
             t.b.def_var(var, init);
@@ -314,7 +320,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     fn zero(&mut self, t: ValType) -> Value {
         match t {
             ValType::I32 => self.b.ins().iconst(I32, 0),
-            ValType::I64 | ValType::FuncRef | ValType::ExternRef => self.b.ins().iconst(I64, 0),
+            // References start out null; a non-nullable local is set before it is read (the validator checks).
+            ValType::I64 | ValType::FuncRef | ValType::ExternRef | ValType::Ref(_) => self.b.ins().iconst(I64, 0),
             ValType::F32 => self.b.ins().f32const(Ieee32::with_bits(0)),
             ValType::F64 => self.b.ins().f64const(Ieee64::with_bits(0)),
             ValType::V128 => {
@@ -411,6 +418,10 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                     | O::CallIndirect { .. }
                     | O::ReturnCall { .. }
                     | O::ReturnCallIndirect { .. }
+                    | O::CallRef { .. }
+                    | O::ReturnCallRef { .. }
+                    | O::BrOnNull { .. }
+                    | O::BrOnNonNull { .. }
                     | O::Unreachable
                     | O::End
                     | O::Else
@@ -564,6 +575,45 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             O::ReturnCallIndirect { type_index, table_index } => {
                 self.call_indirect(TypeIndex::from_u32(type_index), TableIndex::from_u32(table_index), CallKind::Tail);
                 self.reachable = false;
+            }
+            O::CallRef { type_index } => self.call_ref(TypeIndex::from_u32(type_index), CallKind::Call),
+            O::ReturnCallRef { type_index } => {
+                self.call_ref(TypeIndex::from_u32(type_index), CallKind::Tail);
+                self.reachable = false;
+            }
+            O::RefAsNonNull => {
+                let r = *self.stack.last().expect("validated");
+                self.b.ins().trapz(r, trap_code(Trap::NullReference));
+            }
+            O::BrOnNull { relative_depth } => {
+                // Null: drop it and branch with what lies beneath. Otherwise: keep it and fall through.
+                let r = self.pop();
+                let i = self.control.len() - 1 - relative_depth as usize;
+                let (target, n) = self.control[i].branch_target();
+                if !matches!(self.control[i].kind, FrameKind::Loop { .. }) {
+                    self.control[i].next_reachable = true;
+                }
+                let args = Self::args(self.peekn(n));
+                let fallthrough = self.b.create_block();
+                self.b.ins().brif(r, fallthrough, &[], target, &args);
+                self.b.seal_block(fallthrough);
+                self.b.switch_to_block(fallthrough);
+                self.push(r);
+            }
+            O::BrOnNonNull { relative_depth } => {
+                // Non-null: branch with it on top of what lies beneath. Null: drop it and fall through.
+                let r = *self.stack.last().expect("validated");
+                let i = self.control.len() - 1 - relative_depth as usize;
+                let (target, n) = self.control[i].branch_target();
+                if !matches!(self.control[i].kind, FrameKind::Loop { .. }) {
+                    self.control[i].next_reachable = true;
+                }
+                let args = Self::args(self.peekn(n));
+                let fallthrough = self.b.create_block();
+                self.b.ins().brif(r, target, &args, fallthrough, &[]);
+                self.b.seal_block(fallthrough);
+                self.b.switch_to_block(fallthrough);
+                self.pop();
             }
             O::Drop => {
                 self.pop();
@@ -1190,6 +1240,21 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         );
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.b.ins().trapnz(mismatch, trap_code(Trap::BadSignature));
+        let code = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::WASM_CALL as i32);
+        let callee_vmctx = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::VMCTX as i32);
+        let mut args = vec![callee_vmctx, self.vmctx];
+        let area = self.call_args(ty, &mut args, kind);
+        let sig = self.sig_ref(ty);
+        self.emit_call(kind, CallTarget::Indirect(sig, code), &args, ty, area);
+    }
+
+    /// `call_ref`/`return_call_ref`: the reference's type is `(ref null $ty)`, checked by the validator, so only
+    /// null needs a check at run time ("null function reference"); the callee is called through its `VMFuncRef`
+    /// like an indirect call that passed its signature check.
+    fn call_ref(&mut self, ty: TypeIndex, kind: CallKind) {
+        let func_ref = self.pop();
+        let trusted = MemFlagsData::trusted();
+        self.b.ins().trapz(func_ref, trap_code(Trap::NullFunctionReference));
         let code = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::WASM_CALL as i32);
         let callee_vmctx = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::VMCTX as i32);
         let mut args = vec![callee_vmctx, self.vmctx];

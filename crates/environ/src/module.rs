@@ -149,6 +149,9 @@ pub struct Module {
     pub num_imported_funcs: u32,
     /// Every table, imports first.
     pub tables: Vec<TableType>,
+    /// The initial element of each defined table (`None`: null), by defined index (function references
+    /// proposal: `(table 10 (ref $t) (ref.func $f))`).
+    pub table_inits: Vec<Option<ConstExpr>>,
     /// Number of imported tables.
     pub num_imported_tables: u32,
     /// Every memory, imports first.

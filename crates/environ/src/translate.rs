@@ -46,6 +46,7 @@ pub fn wasm_features() -> WasmFeatures {
         | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::MEMORY64
+        | WasmFeatures::FUNCTION_REFERENCES
 }
 
 /// A function body waiting to be validated and compiled.
@@ -67,13 +68,19 @@ pub struct ModuleTranslation<'data> {
 }
 
 fn convert_ref(rt: wasmparser::RefType) -> Result<ValType, TranslateError> {
-    if rt == wasmparser::RefType::FUNCREF {
-        Ok(ValType::FuncRef)
-    } else if rt == wasmparser::RefType::EXTERNREF {
-        Ok(ValType::ExternRef)
-    } else {
-        Err(TranslateError::Unsupported(format!("reference type {rt}")))
-    }
+    use wasmparser::AbstractHeapType as A;
+    let heap = match rt.heap_type() {
+        wasmparser::HeapType::Abstract { shared: false, ty: A::Func } => HeapType::Func,
+        wasmparser::HeapType::Abstract { shared: false, ty: A::Extern } => HeapType::Extern,
+        wasmparser::HeapType::Abstract { shared: false, ty: A::NoFunc } => HeapType::NoFunc,
+        wasmparser::HeapType::Abstract { shared: false, ty: A::NoExtern } => HeapType::NoExtern,
+        wasmparser::HeapType::Concrete(index) => match index.as_module_index() {
+            Some(index) => HeapType::Concrete(index),
+            None => return Err(TranslateError::Unsupported(format!("reference type {rt}"))),
+        },
+        _ => return Err(TranslateError::Unsupported(format!("reference type {rt}"))),
+    };
+    Ok(ValType::reference(rt.is_nullable(), heap))
 }
 
 /// Converts a `wasmparser` value type.
@@ -123,8 +130,11 @@ fn convert_const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Transl
             Operator::V128Const { value } => ConstOp::V128(u128::from_le_bytes(*value.bytes())),
             Operator::GlobalGet { global_index } => ConstOp::GlobalGet(GlobalIndex::from_u32(global_index)),
             Operator::RefNull { hty } => ConstOp::RefNull(match hty {
-                wasmparser::HeapType::Abstract { ty: wasmparser::AbstractHeapType::Func, .. } => ValType::FuncRef,
-                _ => ValType::ExternRef,
+                wasmparser::HeapType::Abstract {
+                    ty: wasmparser::AbstractHeapType::Extern | wasmparser::AbstractHeapType::NoExtern,
+                    ..
+                } => ValType::ExternRef,
+                _ => ValType::FuncRef,
             }),
             Operator::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
             Operator::I32Add => ConstOp::I32Add,
@@ -212,9 +222,10 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> Result<ModuleTra
             Payload::TableSection(reader) => {
                 for t in reader {
                     let t = t?;
-                    if !matches!(t.init, wasmparser::TableInit::RefNull) {
-                        return Err(TranslateError::Unsupported("table initialiser expressions".into()));
-                    }
+                    module.table_inits.push(match &t.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(e) => Some(convert_const_expr(e)?),
+                    });
                     module.tables.push(convert_table(&t.ty)?);
                 }
             }

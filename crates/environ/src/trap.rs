@@ -35,11 +35,13 @@ pub enum Trap {
     Interrupted,
     /// The store ran out of fuel.
     OutOfFuel,
+    /// `call_ref` (or `return_call_ref`) of a null function reference.
+    NullFunctionReference,
 }
 
 impl Trap {
     /// Every trap, in the order of their codes.
-    pub const ALL: [Trap; 13] = [
+    pub const ALL: [Trap; 14] = [
         Trap::StackOverflow,
         Trap::MemoryOutOfBounds,
         Trap::TableOutOfBounds,
@@ -53,6 +55,7 @@ impl Trap {
         Trap::NullReference,
         Trap::Interrupted,
         Trap::OutOfFuel,
+        Trap::NullFunctionReference,
     ];
 
     /// A small stable number for the trap, used in compiled code metadata (1-based).
@@ -81,6 +84,7 @@ impl Trap {
             Trap::NullReference => "null reference",
             Trap::Interrupted => "interrupted",
             Trap::OutOfFuel => "all fuel consumed",
+            Trap::NullFunctionReference => "null function reference",
         }
     }
 }

@@ -16,16 +16,102 @@ pub enum ValType {
     F64,
     /// 128-bit vector.
     V128,
-    /// A nullable function reference.
+    /// A nullable function reference, `(ref null func)`.
     FuncRef,
-    /// A nullable host reference.
+    /// A nullable host reference, `(ref null extern)`.
     ExternRef,
+    /// Any other reference type of the typed function references proposal: non-nullable, of a concrete function
+    /// type, or a bottom type. (`(ref null func)` and `(ref null extern)` are always `FuncRef` and `ExternRef`.)
+    Ref(RefType),
 }
 
+/// A reference type other than `funcref` and `externref`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RefType {
+    /// Whether null is a value of the type.
+    pub nullable: bool,
+    /// What it refers to.
+    pub heap: HeapType,
+}
+
+/// What a reference refers to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum HeapType {
+    /// Any function.
+    Func,
+    /// Any host value.
+    Extern,
+    /// No function (the bottom of the function types: only null).
+    NoFunc,
+    /// No host value (only null).
+    NoExtern,
+    /// Functions of one type: in a module's own description, the index of the type in its type section; in the
+    /// types the embedding API reports, the engine-wide id of that type (see [`ValType::canonical`]).
+    Concrete(u32),
+}
+
+/// The engine-wide id a type uses for "the type being defined" when it refers to itself (its own rec group).
+pub const SELF_TYPE: u32 = u32::MAX;
+
 impl ValType {
-    /// True for `funcref` and `externref`.
+    /// True for every reference type.
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::Ref(_))
+    }
+
+    /// A reference type, in its normal form (`(ref null func)` is `FuncRef`, `(ref null extern)` is `ExternRef`).
+    pub fn reference(nullable: bool, heap: HeapType) -> ValType {
+        match (nullable, heap) {
+            (true, HeapType::Func) => ValType::FuncRef,
+            (true, HeapType::Extern) => ValType::ExternRef,
+            _ => ValType::Ref(RefType { nullable, heap }),
+        }
+    }
+
+    /// This type with every module type index replaced by the engine-wide id `ids` gives it (a reference to
+    /// `own`, the type being defined, becomes [`SELF_TYPE`]); `None` for a reference to a type not in `ids`.
+    pub fn canonical(self, ids: &[u32], own: Option<u32>) -> Option<ValType> {
+        Some(match self {
+            ValType::Ref(RefType { nullable, heap: HeapType::Concrete(index) }) => {
+                let id = if Some(index) == own { SELF_TYPE } else { *ids.get(index as usize)? };
+                ValType::Ref(RefType { nullable, heap: HeapType::Concrete(id) })
+            }
+            other => other,
+        })
+    }
+
+    /// Whether a value of type `self` is also of type `other` (subtyping: `(ref $t) <: (ref null $t) <: funcref`,
+    /// `nofunc` below every function type, `noextern` below `externref`). Both must use the same index space.
+    pub fn matches(self, other: ValType) -> bool {
+        if self == other {
+            return true;
+        }
+        let (Some((n1, h1)), Some((n2, h2))) = (self.as_ref_parts(), other.as_ref_parts()) else { return false };
+        if n1 && !n2 {
+            return false;
+        }
+        match (h1, h2) {
+            (a, b) if a == b => true,
+            (HeapType::Concrete(_) | HeapType::NoFunc, HeapType::Func) => true,
+            (HeapType::NoFunc, HeapType::Concrete(_)) => true,
+            (HeapType::NoExtern, HeapType::Extern) => true,
+            _ => false,
+        }
+    }
+
+    /// `(nullable, heap type)` of a reference type.
+    pub fn as_ref_parts(self) -> Option<(bool, HeapType)> {
+        match self {
+            ValType::FuncRef => Some((true, HeapType::Func)),
+            ValType::ExternRef => Some((true, HeapType::Extern)),
+            ValType::Ref(RefType { nullable, heap }) => Some((nullable, heap)),
+            _ => None,
+        }
+    }
+
+    /// Whether values of this type are function references (or null), rather than host references.
+    pub fn is_func_ref(self) -> bool {
+        matches!(self.as_ref_parts(), Some((_, HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_))))
     }
 }
 
@@ -39,6 +125,17 @@ impl fmt::Display for ValType {
             ValType::V128 => "v128",
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
+            ValType::Ref(r) => {
+                let null = if r.nullable { "null " } else { "" };
+                return match r.heap {
+                    HeapType::Func => write!(f, "(ref {null}func)"),
+                    HeapType::Extern => write!(f, "(ref {null}extern)"),
+                    HeapType::NoFunc => write!(f, "(ref {null}nofunc)"),
+                    HeapType::NoExtern => write!(f, "(ref {null}noextern)"),
+                    HeapType::Concrete(SELF_TYPE) => write!(f, "(ref {null}$self)"),
+                    HeapType::Concrete(i) => write!(f, "(ref {null}{i})"),
+                };
+            }
         })
     }
 }
@@ -53,6 +150,15 @@ pub struct FuncType {
 }
 
 impl FuncType {
+    /// This type in engine-wide terms (see [`ValType::canonical`]), being the type at index `own` of a module whose
+    /// earlier types have the engine-wide ids `ids`; `None` if it refers to a later type.
+    pub fn canonical(&self, ids: &[u32], own: u32) -> Option<FuncType> {
+        let earlier = &ids[..(own as usize).min(ids.len())];
+        let map =
+            |ts: &[ValType]| ts.iter().map(|t| t.canonical(earlier, Some(own))).collect::<Option<Box<[ValType]>>>();
+        Some(FuncType { params: map(&self.params)?, results: map(&self.results)? })
+    }
+
     /// Builds a function type.
     pub fn new(params: impl IntoIterator<Item = ValType>, results: impl IntoIterator<Item = ValType>) -> Self {
         Self { params: params.into_iter().collect(), results: results.into_iter().collect() }

@@ -92,7 +92,7 @@ fn arbitrary_value(u: &mut Unstructured<'_>, ty: weft::ValType) -> Value {
         ValType::F32 => Value::F32(u.arbitrary().unwrap_or(0)),
         ValType::F64 => Value::F64(u.arbitrary().unwrap_or(0)),
         ValType::V128 => Value::V128(u.arbitrary().unwrap_or(0)),
-        ValType::FuncRef | ValType::ExternRef => Value::Ref { null: true },
+        ValType::FuncRef | ValType::ExternRef | ValType::Ref(_) => Value::Ref { null: true },
     }
 }
 

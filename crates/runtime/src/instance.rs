@@ -144,6 +144,11 @@ impl Instance {
             instance.memories.push(memory);
         }
         for ty in &module.tables[module.num_imported_tables as usize..] {
+            // The table keeps its type in engine-wide terms (a typed element names its type's engine id), so tables
+            // of different modules compare by what they hold.
+            let mut ty = *ty;
+            ty.element = ty.element.canonical(type_ids, None).unwrap_or(ty.element);
+            let ty = &ty;
             let mut table = Table::new(ty)
                 .ok_or_else(|| InstantiationError::Resource(format!("table of {} elements", ty.limits.min)))?;
             let index = TableIndex::from_u32(module.num_imported_tables + instance.tables.len() as u32);
@@ -176,6 +181,16 @@ impl Instance {
                 instance.write(offset, VMGlobalDefinition { storage: value.bytes() });
                 let ptr = instance.vmctx.as_ptr().add(offset as usize).cast::<VMGlobalDefinition>();
                 instance.write(instance.offsets.global_pointer(index), ptr);
+            }
+        }
+        // A table with an initialiser expression starts with every element set to its value (after the globals,
+        // which the expression may read).
+        for (i, init) in module.table_inits.iter().enumerate() {
+            let Some(init) = init else { continue };
+            let value = instance.eval_const(init).get_ptr();
+            let table = &mut instance.tables[i];
+            for element in table.elements_mut() {
+                *element = value;
             }
         }
         Ok(instance)

@@ -304,9 +304,14 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val> {
         WastArg::Core(WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Func, .. })) => {
             Val::FuncRef(None)
         }
-        WastArg::Core(WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Extern, .. })) => {
-            Val::ExternRef(None)
-        }
+        WastArg::Core(WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
+            ..
+        })) => Val::ExternRef(None),
+        // A null of a function type, or of none.
+        WastArg::Core(WastArgCore::RefNull(
+            HeapType::Concrete(_) | HeapType::Abstract { ty: AbstractHeapType::NoFunc, .. },
+        )) => Val::FuncRef(None),
         WastArg::Core(WastArgCore::RefExtern(n)) => Val::ExternRef(Some(ExternRef::new(*n))),
         other => bail!("unsupported argument {other:?}"),
     })

@@ -73,7 +73,7 @@ impl Default for Config {
 
 impl Config {
     /// The default configuration: WebAssembly 2.0 with the 3.0 proposals implemented so far (tail calls, extended
-    /// constant expressions, relaxed SIMD, multiple memories, 64-bit memories), optimised code, guard-page memories, 512 KiB of wasm stack.
+    /// constant expressions, relaxed SIMD, multiple memories, 64-bit memories, typed function references), optimised code, guard-page memories, 512 KiB of wasm stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -118,6 +118,11 @@ impl Config {
     /// Extended constant expressions: `i32/i64` `add`, `sub` and `mul` in initialisers and offsets (default on).
     pub fn wasm_extended_const(&mut self, on: bool) -> &mut Self {
         self.feature(WasmFeatures::EXTENDED_CONST, on)
+    }
+    /// Typed function references: `(ref $t)`, `(ref null $t)`, `call_ref`, `return_call_ref`, `ref.as_non_null`,
+    /// `br_on_null`, `br_on_non_null`, non-nullable locals, tables with initialisers (default on).
+    pub fn wasm_function_references(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::FUNCTION_REFERENCES, on)
     }
     /// Multiple memories per module, each instruction naming the memory it uses (default on).
     pub fn wasm_multi_memory(&mut self, on: bool) -> &mut Self {

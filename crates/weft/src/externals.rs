@@ -248,7 +248,7 @@ impl Table {
     fn check_value(&self, store: &mut StoreOpaque, val: Val) -> Result<*mut u8> {
         // SAFETY: items of this store live as long as the store.
         let element = unsafe { (*self.raw(store)).ty().element };
-        if val.ty() != element {
+        if !val.matches(store, element) {
             anyhow::bail!("a {} value cannot be stored in a table of {element}", val.ty());
         }
         Ok(val.into_raw(store)?.get_ptr())
@@ -313,7 +313,7 @@ impl Global {
     /// Creates a host global of type `ty` holding `val`.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
-        if val.ty() != ty.content {
+        if !val.matches(store, ty.content) {
             anyhow::bail!("a {} value cannot initialise a global of type {ty}", val.ty());
         }
         let module = weft_environ::Module {
@@ -337,7 +337,13 @@ impl Global {
 
     pub(crate) fn ty_opaque(&self, store: &StoreOpaque) -> GlobalType {
         store.check(self.store);
-        store.instances[self.instance].handle.module().globals[self.index.index()]
+        let data = &store.instances[self.instance];
+        let ty = data.handle.module().globals[self.index.index()];
+        // A module's global is described in the module's terms; the API speaks the engine's.
+        match &data.module {
+            Some(module) => crate::module::canonical_global(ty, &module.inner.type_ids),
+            None => ty,
+        }
     }
 
     /// The global's type.
@@ -361,7 +367,7 @@ impl Global {
         if !ty.mutable {
             anyhow::bail!("the global is immutable");
         }
-        if val.ty() != ty.content {
+        if !val.matches(store, ty.content) {
             anyhow::bail!("a {} value cannot be stored in a global of type {ty}", val.ty());
         }
         let raw = val.into_raw(store)?;

@@ -51,7 +51,8 @@ pub(crate) fn val_host_fn<T: 'static>(
         let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
         func(Caller { store: &mut *store, caller_vmctx }, &params, &mut results)?;
         for (i, (r, t)) in results.iter().zip(ty.results.iter()).enumerate() {
-            if r.ty() != *t {
+            // Wasm trusts a value of a typed reference type to be of that type, so it is checked here.
+            if !r.matches(&store.opaque, *t) {
                 anyhow::bail!("host function result {i} has type {}, but its signature says {t}", r.ty());
             }
             raw[i] = r.clone().into_raw(&mut store.opaque)?;
@@ -173,8 +174,8 @@ impl Func {
             anyhow::bail!("wrong number of arguments: the function takes {}, {} given", ty.params.len(), params.len());
         }
         for (i, (p, t)) in params.iter().zip(ty.params.iter()).enumerate() {
-            if p.ty() != *t {
-                anyhow::bail!("argument {i} has type {}, but the function expects {t}", p.ty());
+            if !p.matches(opaque, *t) {
+                anyhow::bail!("argument {i} ({}) is not of the type the function expects, {t}", p.ty());
             }
         }
         if results.len() != ty.results.len() {

@@ -83,8 +83,10 @@ impl Instance {
                     // SAFETY: the memory is live (owned by this store).
                     vm_imports.memories.push(unsafe { (*m.raw(store)).definition() });
                 }
-                (EntityType::Table(expected_ty), Extern::Table(t)) => {
-                    let ExternType::Table(actual) = &found else { unreachable!() };
+                (EntityType::Table(_), Extern::Table(t)) => {
+                    let (ExternType::Table(expected_ty), ExternType::Table(actual)) = (&expected, &found) else {
+                        unreachable!()
+                    };
                     if expected_ty.element != actual.element
                         || expected_ty.table64 != actual.table64
                         || !limits_match(&expected_ty.limits, &actual.limits)
@@ -94,9 +96,19 @@ impl Instance {
                     // SAFETY: the table is live (owned by this store).
                     vm_imports.tables.push(unsafe { (*t.raw(store)).definition() });
                 }
-                (EntityType::Global(expected_ty), Extern::Global(g)) => {
-                    let ExternType::Global(actual) = &found else { unreachable!() };
-                    if expected_ty != actual {
+                (EntityType::Global(_), Extern::Global(g)) => {
+                    let (ExternType::Global(expected_ty), ExternType::Global(actual)) = (&expected, &found) else {
+                        unreachable!()
+                    };
+                    // A mutable global's type must be the same (it is read and written); an immutable one's may be a
+                    // subtype, as a value of it is one of the expected type.
+                    let fits = expected_ty.mutable == actual.mutable
+                        && if actual.mutable {
+                            expected_ty.content == actual.content
+                        } else {
+                            actual.content.matches(expected_ty.content)
+                        };
+                    if !fits {
                         return Err(mismatch().into());
                     }
                     vm_imports.globals.push(g.raw(store));

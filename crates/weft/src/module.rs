@@ -74,15 +74,23 @@ impl Module {
         let compiled = engine.inner.compiler.compile_module(translation, &settings.tunables)?;
         let module = Arc::new(module);
         let code = CodeMemory::new(compiled, Some(module.clone())).context("cannot map compiled code")?;
-        Ok(Self::from_parts(engine, module, code))
+        Self::from_parts(engine, module, code)
     }
 
-    fn from_parts(engine: &Engine, module: Arc<weft_environ::Module>, code: Arc<CodeMemory>) -> Module {
+    fn from_parts(engine: &Engine, module: Arc<weft_environ::Module>, code: Arc<CodeMemory>) -> Result<Module> {
         if let Some(profiler) = &engine.inner.profiler {
             profiler.register(&code, &crate::profiling::module_symbols(&module, code.info()));
         }
-        let type_ids = module.types.iter().map(|t| engine.signature_id(t)).collect();
-        Module { inner: Arc::new(ModuleInner { engine: engine.clone(), module, code, type_ids }) }
+        // Types are registered in order, each in engine-wide terms: a reference to an earlier type names that type's
+        // id, so equal types of different modules get one id and unequal ones never share it.
+        let mut type_ids: Vec<u32> = Vec::with_capacity(module.types.len());
+        for (i, t) in module.types.iter().enumerate() {
+            let canonical = t
+                .canonical(&type_ids, i as u32)
+                .ok_or_else(|| anyhow::anyhow!("type {i} refers to a type defined after it"))?;
+            type_ids.push(engine.signature_id(&canonical));
+        }
+        Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), module, code, type_ids }) })
     }
 
     /// A text listing of the code `engine` generates for every defined function of `bytes` (binary or text), for
@@ -115,7 +123,7 @@ impl Module {
         code.text = bytes[text].to_vec();
         let module = Arc::new(module);
         let code = CodeMemory::new(code, Some(module.clone())).context("cannot map compiled code")?;
-        Ok(Self::from_parts(engine, module, code))
+        Self::from_parts(engine, module, code)
     }
 
     /// Loads a precompiled artifact from a file, mapping its machine code instead of copying it (pages are shared
@@ -137,7 +145,7 @@ impl Module {
         let module = Arc::new(module);
         let code = CodeMemory::from_mapped_file(mapped, text, code, Some(module.clone()))
             .context("cannot map compiled code")?;
-        Ok(Self::from_parts(engine, module, code))
+        Self::from_parts(engine, module, code)
     }
 
     /// The engine the module was compiled for.
@@ -152,10 +160,12 @@ impl Module {
 
     pub(crate) fn extern_type(&self, ty: &EntityType) -> ExternType {
         match ty {
-            EntityType::Func(t) => ExternType::Func(self.inner.module.types[t.index()].clone()),
-            EntityType::Table(t) => ExternType::Table(*t),
+            EntityType::Func(t) => {
+                ExternType::Func((*self.inner.engine.signature(self.inner.type_ids[t.index()])).clone())
+            }
+            EntityType::Table(t) => ExternType::Table(canonical_table(*t, &self.inner.type_ids)),
             EntityType::Memory(m) => ExternType::Memory(*m),
-            EntityType::Global(g) => ExternType::Global(*g),
+            EntityType::Global(g) => ExternType::Global(canonical_global(*g, &self.inner.type_ids)),
         }
     }
 
@@ -176,4 +186,16 @@ impl Module {
             .iter()
             .map(|e| ExportType { name: &e.name, ty: self.extern_type(&self.inner.module.entity_type(e.index)) })
     }
+}
+
+/// A table type of a module in engine-wide terms (its element type's type index as the engine's type id).
+pub(crate) fn canonical_table(mut t: weft_environ::TableType, type_ids: &[u32]) -> weft_environ::TableType {
+    t.element = t.element.canonical(type_ids, None).unwrap_or(t.element);
+    t
+}
+
+/// A global type of a module in engine-wide terms.
+pub(crate) fn canonical_global(mut g: weft_environ::GlobalType, type_ids: &[u32]) -> weft_environ::GlobalType {
+    g.content = g.content.canonical(type_ids, None).unwrap_or(g.content);
+    g
 }

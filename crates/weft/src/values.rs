@@ -105,6 +105,26 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
+            // A non-nullable type has no default; null stands in until a real value replaces it.
+            ValType::Ref(_) if ty.is_func_ref() => Val::FuncRef(None),
+            ValType::Ref(_) => Val::ExternRef(None),
+        }
+    }
+
+    /// Whether this value is of type `ty` (in engine-wide terms, as the API reports types): numbers by their type,
+    /// references by subtyping, a function by its type for `(ref $t)`, and null only for nullable types.
+    pub(crate) fn matches(&self, store: &StoreOpaque, ty: ValType) -> bool {
+        use weft_environ::HeapType;
+        match (self, ty.as_ref_parts()) {
+            (Val::FuncRef(None), Some((nullable, _))) => nullable && ty.is_func_ref(),
+            (Val::ExternRef(None), Some((nullable, _))) => nullable && !ty.is_func_ref(),
+            (Val::FuncRef(Some(f)), Some((_, heap))) => match heap {
+                HeapType::Func => true,
+                HeapType::Concrete(id) => store.id == f.store && f.type_id(store) == id,
+                _ => false,
+            },
+            (Val::ExternRef(Some(_)), Some((_, heap))) => heap == HeapType::Extern,
+            (v, _) => v.ty() == ty,
         }
     }
 
@@ -138,7 +158,8 @@ impl Val {
                 std::ptr::NonNull::new(raw.get_ptr().cast())
                     .map(|p| Func { store: store.id, index: store.func_for_ref(p) }),
             ),
-            ValType::ExternRef => {
+            ValType::Ref(_) if ty.is_func_ref() => Val::from_raw(store, raw, ValType::FuncRef),
+            ValType::ExternRef | ValType::Ref(_) => {
                 let data = raw.get_ptr() as *const ExternData;
                 // SAFETY: a non-null externref raw value is a pointer this store handed out from `extern_data`, and
                 // the store keeps that allocation until it is dropped.
