@@ -349,6 +349,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     fn block_type(&self, bt: BlockType) -> (Vec<ValType>, Vec<ValType>) {
         match bt {
             BlockType::Empty => (vec![], vec![]),
+            // Only the machine type matters here: every reference is a pointer (the validator checked the rest).
+            BlockType::Type(wasmparser::ValType::Ref(_)) => (vec![], vec![ValType::FuncRef]),
             BlockType::Type(t) => (vec![], vec![weft_environ::convert_valtype(t).unwrap_or(ValType::I32)]),
             BlockType::FuncType(i) => {
                 let ft = &self.env.module.types[i as usize];

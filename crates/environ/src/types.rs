@@ -68,6 +68,15 @@ impl ValType {
         }
     }
 
+    /// The normal form of this type: a nullable reference to any function or host value is `FuncRef` or
+    /// `ExternRef`, however it was written.
+    pub fn normal(self) -> ValType {
+        match self {
+            ValType::Ref(RefType { nullable, heap }) => ValType::reference(nullable, heap),
+            other => other,
+        }
+    }
+
     /// This type with every module type index replaced by the engine-wide id `ids` gives it (a reference to
     /// `own`, the type being defined, becomes [`SELF_TYPE`]); `None` for a reference to a type not in `ids`.
     pub fn canonical(self, ids: &[u32], own: Option<u32>) -> Option<ValType> {
@@ -159,9 +168,12 @@ impl FuncType {
         Some(FuncType { params: map(&self.params)?, results: map(&self.results)? })
     }
 
-    /// Builds a function type.
+    /// Builds a function type (its reference types in normal form, see [`ValType::normal`]).
     pub fn new(params: impl IntoIterator<Item = ValType>, results: impl IntoIterator<Item = ValType>) -> Self {
-        Self { params: params.into_iter().collect(), results: results.into_iter().collect() }
+        Self {
+            params: params.into_iter().map(ValType::normal).collect(),
+            results: results.into_iter().map(ValType::normal).collect(),
+        }
     }
 }
 

@@ -222,8 +222,13 @@ pub struct Table {
 
 impl Table {
     /// Creates a host table of type `ty` with every element set to `init`.
-    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+    pub fn new(mut store: impl AsContextMut, mut ty: TableType, init: Val) -> Result<Table> {
         let store = &mut store.as_context_mut().0.opaque;
+        ty.element = ty.element.normal();
+        // Checked before anything is created, so a refused value leaves nothing behind in the store.
+        if !init.matches(store, ty.element) {
+            anyhow::bail!("a {} value cannot be stored in a table of {}", init.ty(), ty.element);
+        }
         let module = weft_environ::Module {
             tables: vec![ty],
             exports: export0(EntityIndex::Table(TableIndex::from_u32(0))),
@@ -311,11 +316,14 @@ pub struct Global {
 
 impl Global {
     /// Creates a host global of type `ty` holding `val`.
-    pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
+    pub fn new(mut store: impl AsContextMut, mut ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
+        ty.content = ty.content.normal();
         if !val.matches(store, ty.content) {
             anyhow::bail!("a {} value cannot initialise a global of type {ty}", val.ty());
         }
+        // Converted before anything is created, so a refused value leaves nothing behind in the store.
+        let raw = val.into_raw(store)?;
         let module = weft_environ::Module {
             globals: vec![ty],
             global_inits: vec![ConstExpr { ops: vec![ConstOp::I64(0)].into() }],
@@ -324,7 +332,6 @@ impl Global {
         };
         let instance = host_instance(store, module)?;
         let global = Global { store: store.id, instance, index: GlobalIndex::from_u32(0) };
-        let raw = val.into_raw(store)?;
         // SAFETY: the global was just created in this store.
         unsafe { *global.raw(store) = VMGlobalDefinition { storage: raw.bytes() } };
         Ok(global)

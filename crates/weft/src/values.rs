@@ -118,11 +118,14 @@ impl Val {
         match (self, ty.as_ref_parts()) {
             (Val::FuncRef(None), Some((nullable, _))) => nullable && ty.is_func_ref(),
             (Val::ExternRef(None), Some((nullable, _))) => nullable && !ty.is_func_ref(),
-            (Val::FuncRef(Some(f)), Some((_, heap))) => match heap {
-                HeapType::Func => true,
-                HeapType::Concrete(id) => store.id == f.store && f.type_id(store) == id,
-                _ => false,
-            },
+            (Val::FuncRef(Some(f)), Some((_, heap))) => {
+                store.id == f.store
+                    && match heap {
+                        HeapType::Func => true,
+                        HeapType::Concrete(id) => f.type_id(store) == id,
+                        _ => false,
+                    }
+            }
             (Val::ExternRef(Some(_)), Some((_, heap))) => heap == HeapType::Extern,
             (v, _) => v.ty() == ty,
         }
