@@ -538,16 +538,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             }
             O::BrIf { relative_depth } => {
                 let cond = self.pop();
-                let i = self.control.len() - 1 - relative_depth as usize;
-                let (target, n) = self.control[i].branch_target();
-                if !matches!(self.control[i].kind, FrameKind::Loop { .. }) {
-                    self.control[i].next_reachable = true;
-                }
-                let args = Self::args(self.peekn(n));
-                let fallthrough = self.b.create_block();
-                self.b.ins().brif(cond, target, &args, fallthrough, &[]);
-                self.b.seal_block(fallthrough);
-                self.b.switch_to_block(fallthrough);
+                self.branch_if(relative_depth, cond, true);
             }
             O::BrTable { ref targets } => {
                 let index = self.pop();
@@ -590,31 +581,13 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             O::BrOnNull { relative_depth } => {
                 // Null: drop it and branch with what lies beneath. Otherwise: keep it and fall through.
                 let r = self.pop();
-                let i = self.control.len() - 1 - relative_depth as usize;
-                let (target, n) = self.control[i].branch_target();
-                if !matches!(self.control[i].kind, FrameKind::Loop { .. }) {
-                    self.control[i].next_reachable = true;
-                }
-                let args = Self::args(self.peekn(n));
-                let fallthrough = self.b.create_block();
-                self.b.ins().brif(r, fallthrough, &[], target, &args);
-                self.b.seal_block(fallthrough);
-                self.b.switch_to_block(fallthrough);
+                self.branch_if(relative_depth, r, false);
                 self.push(r);
             }
             O::BrOnNonNull { relative_depth } => {
                 // Non-null: branch with it on top of what lies beneath. Null: drop it and fall through.
                 let r = *self.stack.last().expect("validated");
-                let i = self.control.len() - 1 - relative_depth as usize;
-                let (target, n) = self.control[i].branch_target();
-                if !matches!(self.control[i].kind, FrameKind::Loop { .. }) {
-                    self.control[i].next_reachable = true;
-                }
-                let args = Self::args(self.peekn(n));
-                let fallthrough = self.b.create_block();
-                self.b.ins().brif(r, target, &args, fallthrough, &[]);
-                self.b.seal_block(fallthrough);
-                self.b.switch_to_block(fallthrough);
+                self.branch_if(relative_depth, r, true);
                 self.pop();
             }
             O::Drop => {
@@ -942,6 +915,25 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             }
         }
         Ok(())
+    }
+
+    /// Branches to the frame `relative_depth` out, with the values on top of the stack it takes, when `cond` is
+    /// non-zero (`when_nonzero`) or zero; otherwise continues in a new block.
+    fn branch_if(&mut self, relative_depth: u32, cond: Value, when_nonzero: bool) {
+        let i = self.control.len() - 1 - relative_depth as usize;
+        let (target, n) = self.control[i].branch_target();
+        if !matches!(self.control[i].kind, FrameKind::Loop { .. }) {
+            self.control[i].next_reachable = true;
+        }
+        let args = Self::args(self.peekn(n));
+        let fallthrough = self.b.create_block();
+        if when_nonzero {
+            self.b.ins().brif(cond, target, &args, fallthrough, &[]);
+        } else {
+            self.b.ins().brif(cond, fallthrough, &[], target, &args);
+        }
+        self.b.seal_block(fallthrough);
+        self.b.switch_to_block(fallthrough);
     }
 
     fn br_table_target(&mut self, depth: u32) -> ir::BlockCall {

@@ -427,23 +427,8 @@ impl<'f> FuncTranslator<'_, 'f> {
             O::I32x4TruncSatF32x4U => self.vunary(F32X4, |b, a| b.ins().fcvt_to_uint_sat(I32X4, a)),
             O::F32x4ConvertI32x4S => self.vunary(I32X4, |b, a| b.ins().fcvt_from_sint(F32X4, a)),
             O::F32x4ConvertI32x4U => self.vunary(I32X4, |b, a| b.ins().fcvt_from_uint(F32X4, a)),
-            O::I32x4TruncSatF64x2SZero => {
-                let a = self.pop_vec(F64X2);
-                let wide = self.b.ins().fcvt_to_sint_sat(I64X2, a);
-                // x64 lowers this narrow only as the fused `fcvt_to_sint_sat` + zero-vector pattern.
-                let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
-                let zero = self.b.ins().vconst(I64X2, c);
-                let r = self.b.ins().snarrow(wide, zero);
-                self.push_vec(r);
-            }
-            O::I32x4TruncSatF64x2UZero => {
-                let a = self.pop_vec(F64X2);
-                let wide = self.b.ins().fcvt_to_uint_sat(I64X2, a);
-                let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
-                let zero = self.b.ins().vconst(I64X2, c);
-                let r = self.b.ins().uunarrow(wide, zero);
-                self.push_vec(r);
-            }
+            O::I32x4TruncSatF64x2SZero => self.trunc_f64x2_zero(true, false),
+            O::I32x4TruncSatF64x2UZero => self.trunc_f64x2_zero(false, false),
             O::F64x2ConvertLowI32x4S => self.vunary(I32X4, |b, a| {
                 let wide = b.ins().swiden_low(a);
                 b.ins().fcvt_from_sint(F64X2, wide)
@@ -476,23 +461,8 @@ impl<'f> FuncTranslator<'_, 'f> {
                 if native { b.ins().x86_cvtt2dq(I32X4, a) } else { b.ins().fcvt_to_sint_sat(I32X4, a) }
             }),
             O::I32x4RelaxedTruncF32x4U => self.vunary(F32X4, |b, a| b.ins().fcvt_to_uint_sat(I32X4, a)),
-            O::I32x4RelaxedTruncF64x2SZero => {
-                let a = self.pop_vec(F64X2);
-                let wide =
-                    if native { self.b.ins().x86_cvtt2dq(I64X2, a) } else { self.b.ins().fcvt_to_sint_sat(I64X2, a) };
-                let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
-                let zero = self.b.ins().vconst(I64X2, c);
-                let r = self.b.ins().snarrow(wide, zero);
-                self.push_vec(r);
-            }
-            O::I32x4RelaxedTruncF64x2UZero => {
-                let a = self.pop_vec(F64X2);
-                let wide = self.b.ins().fcvt_to_uint_sat(I64X2, a);
-                let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
-                let zero = self.b.ins().vconst(I64X2, c);
-                let r = self.b.ins().uunarrow(wide, zero);
-                self.push_vec(r);
-            }
+            O::I32x4RelaxedTruncF64x2SZero => self.trunc_f64x2_zero(true, native),
+            O::I32x4RelaxedTruncF64x2UZero => self.trunc_f64x2_zero(false, false),
             O::F32x4RelaxedMadd => self.relaxed_madd(F32X4, false, native),
             O::F32x4RelaxedNmadd => self.relaxed_madd(F32X4, true, native),
             O::F64x2RelaxedMadd => self.relaxed_madd(F64X2, false, native),
@@ -549,6 +519,22 @@ impl<'f> FuncTranslator<'_, 'f> {
             _ => return false,
         }
         true
+    }
+
+    /// `i32x4.trunc_sat_f64x2_{s,u}_zero` and their relaxed forms: the two lanes converted with saturation into the
+    /// low half, zeros in the high half. `native` (signed only) uses x86's `cvttpd2dq`, whose out-of-range result is
+    /// one the relaxed operator allows. x64 lowers the narrow only as the fused convert + zero-vector pattern.
+    fn trunc_f64x2_zero(&mut self, signed: bool, native: bool) {
+        let a = self.pop_vec(F64X2);
+        let wide = match (signed, native) {
+            (true, true) => self.b.ins().x86_cvtt2dq(I64X2, a),
+            (true, false) => self.b.ins().fcvt_to_sint_sat(I64X2, a),
+            (false, _) => self.b.ins().fcvt_to_uint_sat(I64X2, a),
+        };
+        let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
+        let zero = self.b.ins().vconst(I64X2, c);
+        let r = if signed { self.b.ins().snarrow(wide, zero) } else { self.b.ins().uunarrow(wide, zero) };
+        self.push_vec(r);
     }
 
     /// `relaxed_madd(a, b, c) = a * b + c`, `relaxed_nmadd = -(a * b) + c`: fused where the host has a fused
