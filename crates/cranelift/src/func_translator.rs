@@ -1234,6 +1234,12 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         );
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.b.ins().trapnz(mismatch, trap_code(Trap::BadSignature));
+        self.call_through(func_ref, ty, kind);
+    }
+
+    /// Calls (or tail-calls) the function behind the non-null `VMFuncRef` pointer `func_ref`, whose type is `ty`.
+    fn call_through(&mut self, func_ref: Value, ty: TypeIndex, kind: CallKind) {
+        let trusted = MemFlagsData::trusted();
         let code = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::WASM_CALL as i32);
         let callee_vmctx = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::VMCTX as i32);
         let mut args = vec![callee_vmctx, self.vmctx];
@@ -1247,14 +1253,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     /// like an indirect call that passed its signature check.
     fn call_ref(&mut self, ty: TypeIndex, kind: CallKind) {
         let func_ref = self.pop();
-        let trusted = MemFlagsData::trusted();
         self.b.ins().trapz(func_ref, trap_code(Trap::NullFunctionReference));
-        let code = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::WASM_CALL as i32);
-        let callee_vmctx = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::VMCTX as i32);
-        let mut args = vec![callee_vmctx, self.vmctx];
-        let area = self.call_args(ty, &mut args, kind);
-        let sig = self.sig_ref(ty);
-        self.emit_call(kind, CallTarget::Indirect(sig, code), &args, ty, area);
+        self.call_through(func_ref, ty, kind);
     }
 
     /// The address of element `index` of `table`, trapping with "out of bounds table access" past its end.

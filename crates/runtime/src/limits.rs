@@ -26,6 +26,10 @@ pub enum HookFailure {
 }
 
 /// The embedding layer's entry points into a store's limiter. `store_data` is `VMStoreContext::store_data`.
+///
+/// # Safety
+/// Each hook may only be called with the `store_data` of the store the hooks were installed in, while that store is
+/// alive and no reference to its data or limiter is live (the hooks borrow both, and nothing else of the store).
 #[derive(Copy, Clone, Debug)]
 pub struct LimiterHooks {
     /// Whether the item may grow from `current` to `desired` (bytes or elements) within `maximum`.

@@ -224,12 +224,7 @@ pub fn add_to_linker<T: 'static>(
     });
     define!("fd_pread", |ctx, mem, fd: i32, iovs: i32, count: i32, offset: i64, out: i32| {
         let d = ctx.get(fd as u32)?;
-        if let Kind::Dir(_) = d.kind {
-            // A directory lacks the rights as well as the kind: the rights are what the guest can inspect.
-            d.check(rights::FD_READ | rights::FD_SEEK)?;
-        }
-        let f = positioned(d)?;
-        d.check(rights::FD_READ | rights::FD_SEEK)?;
+        let f = positioned(d, rights::FD_READ | rights::FD_SEEK)?;
         let mut total = 0u64;
         for (ptr, len) in mem.iovecs(iovs as u32, count as u32)? {
             let buf = mem.slice_mut(ptr, len)?;
@@ -243,11 +238,7 @@ pub fn add_to_linker<T: 'static>(
     });
     define!("fd_pwrite", |ctx, mem, fd: i32, iovs: i32, count: i32, offset: i64, out: i32| {
         let d = ctx.get(fd as u32)?;
-        if let Kind::Dir(_) = d.kind {
-            d.check(rights::FD_WRITE | rights::FD_SEEK)?;
-        }
-        let f = positioned(d)?;
-        d.check(rights::FD_WRITE | rights::FD_SEEK)?;
+        let f = positioned(d, rights::FD_WRITE | rights::FD_SEEK)?;
         let mut total = 0u64;
         for (ptr, len) in mem.iovecs(iovs as u32, count as u32)? {
             let n = rustix::io::pwrite(f, mem.slice(ptr, len)?, offset as u64 + total).map_err(errno)?;
@@ -634,14 +625,21 @@ fn host_fd(d: &Descriptor) -> Option<BorrowedFd<'_>> {
 }
 
 /// The host descriptor of a file that can be read or written at an offset (a file, or a host standard stream
-/// that is a file).
-fn positioned(d: &Descriptor) -> WasiResult<BorrowedFd<'_>> {
-    match &d.kind {
-        Kind::File(f) => Ok(f.as_fd()),
-        Kind::Host(h) => Ok(h.as_fd()),
-        Kind::Dir(_) => Err(Errno::Isdir),
-        Kind::Reader(_) | Kind::Writer(_) | Kind::Listener(_) | Kind::Stream(_) => Err(Errno::Spipe),
-    }
+/// that is a file), holding the rights `needed`. A stream is ESPIPE whatever its rights (as on the host); a
+/// directory lacks the rights as well as the kind, and the rights are what the guest can inspect, so it is
+/// ENOTCAPABLE.
+fn positioned(d: &Descriptor, needed: u64) -> WasiResult<BorrowedFd<'_>> {
+    let fd = match &d.kind {
+        Kind::File(f) => f.as_fd(),
+        Kind::Host(h) => h.as_fd(),
+        Kind::Dir(_) => {
+            d.check(needed)?;
+            return Err(Errno::Isdir);
+        }
+        Kind::Reader(_) | Kind::Writer(_) | Kind::Listener(_) | Kind::Stream(_) => return Err(Errno::Spipe),
+    };
+    d.check(needed)?;
+    Ok(fd)
 }
 
 fn mode_filetype(mode: u32) -> u8 {
