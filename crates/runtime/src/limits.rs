@@ -66,42 +66,17 @@ pub unsafe fn grow_memory(
     memory: &mut LinearMemory,
     delta: u64,
 ) -> Result<Option<u64>, HookFailure> {
-    let old = memory.pages();
-    if delta == 0 {
-        return Ok(Some(old));
-    }
     let bytes = |pages: u64| pages.saturating_mul(WASM_PAGE_SIZE);
-    let desired = old.checked_add(delta).filter(|new| *new <= memory.max_pages());
-    let (hooks, data) = match limiter {
-        Some((hooks, data)) => (Some(hooks), data),
-        None => (None, std::ptr::null_mut()),
+    let request = Growth {
+        kind: GrowKind::Memory,
+        old: memory.pages(),
+        delta,
+        max: memory.max_pages(),
+        declared_max: memory.declared_max(),
+        units: bytes,
     };
-    let Some(desired) = desired else {
-        if let Some(hooks) = hooks {
-            let reason = format!("memory of {old} pages cannot grow by {delta} pages past its maximum");
-            // SAFETY: as above.
-            unsafe { (hooks.grow_failed)(data, GrowKind::Memory, reason)? };
-        }
-        return Ok(None);
-    };
-    if let Some(hooks) = hooks {
-        let maximum = memory.declared_max().map(bytes);
-        // SAFETY: as above.
-        if !unsafe { (hooks.growing)(data, GrowKind::Memory, bytes(old), bytes(desired), maximum)? } {
-            return Ok(None);
-        }
-    }
-    match memory.grow(delta) {
-        Some(old) => Ok(Some(old)),
-        None => {
-            if let Some(hooks) = hooks {
-                let reason = format!("the host could not grow a memory of {old} pages by {delta} pages");
-                // SAFETY: as above.
-                unsafe { (hooks.grow_failed)(data, GrowKind::Memory, reason)? };
-            }
-            Ok(None)
-        }
-    }
+    // SAFETY: guaranteed by the caller.
+    unsafe { grow_asking(limiter, request, || memory.grow(delta)) }
 }
 
 /// Grows `table` by `delta` elements set to `init` if `limiter` allows it; as [`grow_memory`].
@@ -114,28 +89,72 @@ pub unsafe fn grow_table(
     delta: u64,
     init: *mut u8,
 ) -> Result<Option<u64>, HookFailure> {
-    let old = table.size();
+    let request = Growth {
+        kind: GrowKind::Table,
+        old: table.size(),
+        delta,
+        max: table.max(),
+        declared_max: table.ty().limits.max,
+        units: |elements| elements,
+    };
+    // SAFETY: guaranteed by the caller.
+    unsafe { grow_asking(limiter, request, || table.grow(delta, init)) }
+}
+
+/// A growth to ask the limiter about: sizes in the item's own units (pages, elements), `units` turning them into
+/// the limiter's (bytes, elements).
+struct Growth<U: Fn(u64) -> u64> {
+    kind: GrowKind,
+    old: u64,
+    delta: u64,
+    /// The most the item can grow to here (its declared maximum, or the runtime's limit).
+    max: u64,
+    declared_max: Option<u64>,
+    units: U,
+}
+
+/// The growth protocol shared by memories and tables: past the maximum the limiter hears of the failure; within
+/// it, it is asked first; a growth it approved that `grow` then cannot make is reported to it too.
+///
+/// # Safety
+/// As for [`grow_memory`].
+unsafe fn grow_asking<U: Fn(u64) -> u64>(
+    limiter: Option<(LimiterHooks, *mut ())>,
+    request: Growth<U>,
+    grow: impl FnOnce() -> Option<u64>,
+) -> Result<Option<u64>, HookFailure> {
+    let Growth { kind, old, delta, max, declared_max, units } = request;
     if delta == 0 {
         return Ok(Some(old));
     }
-    let (hooks, data) = match limiter {
-        Some((hooks, data)) => (Some(hooks), data),
-        None => (None, std::ptr::null_mut()),
+    let what = match kind {
+        GrowKind::Memory => "memory",
+        GrowKind::Table => "table",
     };
-    let desired = old.checked_add(delta).filter(|new| *new <= table.max());
-    let Some(desired) = desired else {
-        if let Some(hooks) = hooks {
-            let reason = format!("table of {old} elements cannot grow by {delta} past its maximum");
-            // SAFETY: as above.
-            unsafe { (hooks.grow_failed)(data, GrowKind::Table, reason)? };
+    let Some(desired) = old.checked_add(delta).filter(|new| *new <= max) else {
+        if let Some((hooks, data)) = limiter {
+            let reason = format!("{what} of size {old} cannot grow by {delta} past its maximum");
+            // SAFETY: guaranteed by the caller.
+            unsafe { (hooks.grow_failed)(data, kind, reason)? };
         }
         return Ok(None);
     };
-    if let Some(hooks) = hooks {
-        // SAFETY: as above.
-        if !unsafe { (hooks.growing)(data, GrowKind::Table, old, desired, table.ty().limits.max)? } {
+    if let Some((hooks, data)) = limiter {
+        let maximum = declared_max.map(&units);
+        // SAFETY: guaranteed by the caller.
+        if !unsafe { (hooks.growing)(data, kind, units(old), units(desired), maximum)? } {
             return Ok(None);
         }
     }
-    Ok(table.grow(delta, init))
+    match grow() {
+        Some(old) => Ok(Some(old)),
+        None => {
+            if let Some((hooks, data)) = limiter {
+                let reason = format!("the host could not grow a {what} of size {old} by {delta}");
+                // SAFETY: guaranteed by the caller.
+                unsafe { (hooks.grow_failed)(data, kind, reason)? };
+            }
+            Ok(None)
+        }
+    }
 }

@@ -98,9 +98,15 @@ impl Engine {
 
     /// The engine-wide id of a function type (structurally equal types share an id).
     pub(crate) fn signature_id(&self, ty: &FuncType) -> u32 {
-        // One spelling per type, so that `(ref null func)` written out and `funcref` are one type.
-        let normal = FuncType::new(ty.params.iter().copied(), ty.results.iter().copied());
-        let ty = &normal;
+        // One spelling per type, so that `(ref null func)` written out and `funcref` are one type (types built with
+        // `FuncType::new` already are; only a struct literal can differ).
+        let normal;
+        let ty = if ty.params.iter().chain(ty.results.iter()).all(|t| t.normal() == *t) {
+            ty
+        } else {
+            normal = FuncType::new(ty.params.iter().copied(), ty.results.iter().copied());
+            &normal
+        };
         if let Some(id) = self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).ids.get(ty) {
             return *id;
         }

@@ -285,7 +285,7 @@ impl StoreOpaque {
         // SAFETY: the hooks were installed for this store, whose data `store_data` points to; they borrow only
         // the data and the limiter, never this `StoreOpaque`.
         let [max_instances, max_memories, max_tables] = unsafe { (hooks.counts)(data) }.map_err(api_error)?;
-        let (have_instances, have_memories, have_tables) = self.resource_counts();
+        let (have_instances, have_memories, have_tables) = self.resource_counts;
         for (what, have, new, max) in [
             ("instances", have_instances, instances, max_instances),
             ("memories", have_memories, memories.len(), max_memories),

@@ -60,6 +60,9 @@ pub(crate) struct StoreOpaque {
     /// Host values passed to wasm as `externref`s, kept until the store is dropped.
     pub(crate) extern_data: Vec<Box<crate::values::ExternData>>,
     pub(crate) extern_index: HashMap<usize, usize>,
+    /// How many module instances, memories and tables the store holds (host-created memories and tables
+    /// included), kept as instances are added (none is removed before the store is dropped).
+    pub(crate) resource_counts: (usize, usize, usize),
     /// Trampolines and other code the store's host functions need alive.
     pub(crate) keep_alive: Vec<std::sync::Arc<weft_runtime::CodeMemory>>,
 }
@@ -68,17 +71,6 @@ pub(crate) struct StoreOpaque {
 unsafe impl Send for StoreOpaque {}
 // SAFETY: shared references to a store only read.
 unsafe impl Sync for StoreOpaque {}
-
-impl StoreOpaque {
-    /// How many module instances, memories and tables the store holds (memories and tables the host created
-    /// included).
-    pub(crate) fn resource_counts(&self) -> (usize, usize, usize) {
-        self.instances.iter().fold((0, 0, 0), |(i, m, t), data| {
-            let (memories, tables) = data.handle.defined_counts();
-            (i + usize::from(data.module.is_some()), m + memories, t + tables)
-        })
-    }
-}
 
 impl<T> Store<T> {
     /// Creates a store with embedder `data`.
@@ -97,6 +89,7 @@ impl<T> Store<T> {
                 keep_alive: Vec::new(),
                 extern_data: Vec::new(),
                 extern_index: HashMap::new(),
+                resource_counts: (0, 0, 0),
             },
             data,
             limiter: None,
@@ -221,6 +214,9 @@ impl StoreOpaque {
     pub(crate) fn push_instance(&mut self, handle: Box<weft_runtime::Instance>, module: Option<Module>) -> usize {
         let i = self.instances.len();
         self.instance_by_vmctx.insert(handle.vmctx() as usize, i);
+        let (memories, tables) = handle.defined_counts();
+        let counts = &mut self.resource_counts;
+        *counts = (counts.0 + usize::from(module.is_some()), counts.1 + memories, counts.2 + tables);
         self.instances.push(InstanceData { handle, module });
         i
     }
