@@ -738,7 +738,7 @@ impl Filestat {
             size: m.len(),
             atim: ns(m.accessed().map(|t| t.into_std())),
             mtim: ns(m.modified().map(|t| t.into_std())),
-            ctim: (m.ctime() as u64).saturating_mul(1_000_000_000).saturating_add(m.ctime_nsec() as u64),
+            ctim: stat_time(m.ctime(), m.ctime_nsec()),
         }
     }
 
