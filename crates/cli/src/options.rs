@@ -46,7 +46,7 @@ pub struct CodegenOptions {
 pub struct WasmOptions {
     /// Switch WebAssembly proposals on or off: NAME, NAME=y or NAME=n, comma-separated or repeated. Names:
     /// multi-value, mutable-global, sign-extension, saturating-float-to-int, bulk-memory, reference-types, simd,
-    /// tail-call, extended-const, relaxed-simd, multi-memory, memory64, function-references. A module using a
+    /// tail-call, extended-const, relaxed-simd, multi-memory, memory64, function-references, exceptions. A module using a
     /// switched-off proposal is refused. With `weft run`, also limits: max-memory-size=BYTES (each memory), max-table-elements=N (each
     /// table), max-instances=N; growing past them fails (memory.grow returns -1), instantiating past them is an
     /// error.
@@ -85,6 +85,7 @@ pub enum WasmProposal {
     MultiMemory,
     Memory64,
     FunctionReferences,
+    Exceptions,
 }
 
 const PROPOSALS: &[(&str, WasmProposal)] = &[
@@ -102,6 +103,7 @@ const PROPOSALS: &[(&str, WasmProposal)] = &[
     ("multi-memory", WasmProposal::MultiMemory),
     ("memory64", WasmProposal::Memory64),
     ("function-references", WasmProposal::FunctionReferences),
+    ("exceptions", WasmProposal::Exceptions),
 ];
 
 fn parse_wasm_switches(text: &str) -> Result<Vec<WasmSwitch>, String> {
@@ -154,6 +156,7 @@ impl WasmOptions {
                 WasmProposal::MultiMemory => config.wasm_multi_memory(*on),
                 WasmProposal::Memory64 => config.wasm_memory64(*on),
                 WasmProposal::FunctionReferences => config.wasm_function_references(*on),
+                WasmProposal::Exceptions => config.wasm_exceptions(*on),
             };
         }
     }

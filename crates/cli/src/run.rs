@@ -312,5 +312,12 @@ fn format_val(v: &Val) -> String {
                 "null".into()
             }
         }
+        Val::ExnRef(e) => {
+            if e.is_some() {
+                "exnref".into()
+            } else {
+                "null".into()
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName, LibCall, UserFuncName};
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_codegen::{Context, FinalizedMachExceptionHandler, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
 use rayon::prelude::*;
 use weft_environ::*;
@@ -94,6 +94,8 @@ struct CompiledFunction {
     relocs: Vec<(u32, Reloc, RelocTarget, i64)>,
     traps: Vec<(u32, Trap)>,
     srclocs: Vec<(u32, u32)>,
+    /// `(return address, handler, sp_to_fp)` of each call inside a `try_table`, function-relative.
+    handlers: Vec<(u32, u32, u32)>,
 }
 
 enum RelocTarget {
@@ -184,7 +186,20 @@ impl Compiler {
             .iter()
             .map(|s| (s.start, if s.loc.is_default() { u32::MAX } else { s.loc.bits() }))
             .collect();
+        // The translator gives every `try_call` one catch-all handler (tag matching is done by the handler's own
+        // code), so the first `Default` entry is the whole story.
+        let mut handlers = Vec::new();
+        for site in buffer.call_sites() {
+            for h in site.exception_handlers {
+                if let FinalizedMachExceptionHandler::Default(offset) = h {
+                    let sp_to_fp = site.frame_offset.ok_or_else(|| CompileError::internal("try_call without frame"))?;
+                    handlers.push((site.ret_addr, *offset, sp_to_fp));
+                    break;
+                }
+            }
+        }
         Ok(CompiledFunction {
+            handlers,
             unwind,
             code: compiled.code_buffer().to_vec(),
             alignment: buffer.alignment.max(16),
@@ -300,6 +315,13 @@ fn link(
         for (off, wasm) in &f.srclocs {
             out.address_map.push((start + off, *wasm));
         }
+        for &(ret, handler, sp_to_fp) in &f.handlers {
+            out.exception_handlers.push(ExceptionHandlerSite {
+                return_offset: start + ret,
+                handler_offset: start + handler,
+                sp_to_fp,
+            });
+        }
         FunctionLoc { start, length: f.code.len() as u32 }
     };
     for f in &functions {
@@ -336,6 +358,7 @@ fn link(
         }
     }
     out.traps.sort_by_key(|t| t.code_offset);
+    out.exception_handlers.sort_by_key(|h| h.return_offset);
     out.address_map.sort_by_key(|a| a.0);
     let placed: Vec<(u32, &CompiledFunction)> = out
         .functions

@@ -8,13 +8,14 @@
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{
-    self, AbiParam, ArgumentPurpose, Block, BlockArg, ExtFuncData, ExternalName, GlobalValueData, InstBuilder,
-    JumpTableData, MemFlagsData, SourceLoc, TrapCode, Type, UserExternalName, Value, types::*,
+    self, AbiParam, ArgumentPurpose, Block, BlockArg, BlockCall, ExceptionTableData, ExceptionTableItem, ExtFuncData,
+    ExternalName, GlobalValueData, InstBuilder, JumpTableData, MemFlagsData, SourceLoc, TrapCode, Type,
+    UserExternalName, Value, types::*,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use std::collections::HashMap;
-use wasmparser::{BlockType, FuncValidator, FunctionBody, Operator, OperatorsReader, ValidatorResources};
+use wasmparser::{BlockType, Catch, FuncValidator, FunctionBody, Operator, OperatorsReader, ValidatorResources};
 use weft_environ::*;
 
 mod simd;
@@ -99,6 +100,9 @@ enum FrameKind {
     Block,
     Loop { header: Block },
     If { else_block: Block, else_seen: bool },
+    /// A `try_table`: calls inside it are `try_call`s whose exceptions land in `pad`, which holds the catch
+    /// clauses' dispatch (built at `end`, when every call that can reach it is known).
+    TryTable { pad: Block, catches: Vec<Catch>, pad_used: bool },
 }
 
 #[derive(Debug)]
@@ -377,19 +381,15 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
     /// Emits an unconditional jump to the target of `br relative_depth`.
     fn branch_to(&mut self, relative_depth: u32) {
-        let i = self.control.len() - 1 - relative_depth as usize;
-        let (target, n) = self.control[i].branch_target();
-        if !matches!(self.control[i].kind, FrameKind::Loop { .. }) {
-            self.control[i].next_reachable = true;
-        }
-        let args = Self::args(self.peekn(n));
-        self.b.ins().jump(target, &args);
+        let (_, n) = self.control[self.control.len() - 1 - relative_depth as usize].branch_target();
+        let values = self.peekn(n).to_vec();
+        self.jump_to_label(relative_depth, &values);
     }
 
     fn translate_op(&mut self, op: &Operator<'_>) -> TResult<()> {
         if !self.reachable {
             match op {
-                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } | Operator::TryTable { .. } => {
                     self.unreachable_depth += 1;
                     return Ok(());
                 }
@@ -425,6 +425,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                     | O::BrOnNull { .. }
                     | O::BrOnNonNull { .. }
                     | O::Unreachable
+                    | O::Throw { .. }
+                    | O::ThrowRef
                     | O::End
                     | O::Else
                     | O::If { .. }
@@ -450,6 +452,43 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                     stack_height: self.stack.len() - params.len(),
                     next_reachable: false,
                 });
+            }
+            O::TryTable { ref try_table } => {
+                let (params, results) = self.block_type(try_table.ty);
+                let next = self.block_with_params(&results);
+                let pad = self.b.create_block();
+                self.b.append_block_param(pad, self.ptr);
+                self.control.push(ControlFrame {
+                    kind: FrameKind::TryTable { pad, catches: try_table.catches.clone(), pad_used: false },
+                    next,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    stack_height: self.stack.len() - params.len(),
+                    next_reachable: false,
+                });
+            }
+            O::Throw { tag_index } => {
+                let tag = TagIndex::from_u32(tag_index);
+                let n = self.env.module.tag_params(tag).len();
+                let values = self.peekn(n).to_vec();
+                let len = self.stack.len();
+                self.stack.truncate(len - n);
+                let size = (n.max(1) as u32) * VALRAW_SIZE;
+                let slot =
+                    self.b.create_sized_stack_slot(ir::StackSlotData::new(ir::StackSlotKind::ExplicitSlot, size, 4));
+                let payload = self.b.ins().stack_addr(self.ptr, slot, 0);
+                for (i, v) in values.iter().enumerate() {
+                    self.b.ins().store(MemFlagsData::trusted(), *v, payload, (i as u32 * VALRAW_SIZE) as i32);
+                }
+                let tag = self.b.ins().iconst(I32, i64::from(tag_index));
+                self.call_throwing_builtin(builtins::THROW, &[tag, payload]);
+                self.reachable = false;
+            }
+            O::ThrowRef => {
+                let exn = self.pop();
+                self.b.ins().trapz(exn, trap_code(Trap::NullReference));
+                self.call_throwing_builtin(builtins::THROW_REF, &[exn]);
+                self.reachable = false;
             }
             O::Loop { blockty } => {
                 let (params, results) = self.block_type(blockty);
@@ -524,6 +563,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                         frame.next_reachable = true;
                     }
                     FrameKind::Loop { header } => self.b.seal_block(header),
+                    FrameKind::TryTable { pad, ref catches, pad_used: true } => self.catch_dispatch(pad, catches),
                     _ => {}
                 }
                 self.stack.truncate(frame.stack_height);
@@ -1142,9 +1182,14 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     }
 
     fn push_call_results(&mut self, call: ir::Inst, ty: TypeIndex, area: Option<Value>) {
+        let results = self.b.inst_results(call).to_vec();
+        self.push_results(results, ty, area);
+    }
+
+    /// Pushes a call's results: `results` (what it returned in registers), or those it wrote to its return `area`.
+    fn push_results(&mut self, results: Vec<Value>, ty: TypeIndex, area: Option<Value>) {
         match area {
             None => {
-                let results = self.b.inst_results(call).to_vec();
                 self.stack.extend(results);
             }
             Some(area) => {
@@ -1164,6 +1209,11 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
     /// Emits a call (or, for `CallKind::Tail`, a tail call, which ends the block) of `args` through `target`.
     fn emit_call(&mut self, kind: CallKind, target: CallTarget, args: &[Value], ty: TypeIndex, area: Option<Value>) {
+        if let (CallKind::Call, Some(pad)) = (kind, self.exception_handler()) {
+            let results = self.emit_try_call(target, args, pad);
+            self.push_results(results, ty, area);
+            return;
+        }
         let call = match (kind, target) {
             (CallKind::Call, CallTarget::Direct(f)) => self.b.ins().call(f, args),
             (CallKind::Call, CallTarget::Indirect(sig, code)) => self.b.ins().call_indirect(sig, code, args),
@@ -1177,6 +1227,123 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             }
         };
         self.push_call_results(call, ty, area);
+    }
+
+    /// The landing pad of the innermost `try_table` around the current instruction (marking it used), if any.
+    fn exception_handler(&mut self) -> Option<Block> {
+        self.control.iter_mut().rev().find_map(|frame| match &mut frame.kind {
+            FrameKind::TryTable { pad, pad_used, .. } => {
+                *pad_used = true;
+                Some(*pad)
+            }
+            _ => None,
+        })
+    }
+
+    /// Emits a `try_call` of `target` whose exceptions land in `pad`, and continues in its normal-return block;
+    /// returns the call's results. The callee must use the `tail` convention: on the exceptional edge Cranelift
+    /// then assumes no register survived, so the unwinder only has to restore the stack and frame pointers.
+    fn emit_try_call(&mut self, target: CallTarget, args: &[Value], pad: Block) -> Vec<Value> {
+        let sig = match target {
+            CallTarget::Direct(f) => self.b.func.dfg.ext_funcs[f].signature,
+            CallTarget::Indirect(sig, _) => sig,
+        };
+        let returns: Vec<Type> = self.b.func.dfg.signatures[sig].returns.iter().map(|r| r.value_type).collect();
+        let cont = self.b.create_block();
+        for t in &returns {
+            self.b.append_block_param(cont, *t);
+        }
+        let pool = &mut self.b.func.dfg.value_lists;
+        let normal = BlockCall::new(cont, (0..returns.len() as u32).map(BlockArg::TryCallRet), pool);
+        let landing = BlockCall::new(pad, [BlockArg::TryCallExn(0)], pool);
+        let table = ExceptionTableData::new(sig, normal, [ExceptionTableItem::Default(landing)]);
+        let table = self.b.func.dfg.exception_tables.push(table);
+        match target {
+            CallTarget::Direct(f) => self.b.ins().try_call(f, args, table),
+            CallTarget::Indirect(_, code) => self.b.ins().try_call_indirect(code, args, table),
+        };
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+        self.b.block_params(cont).to_vec()
+    }
+
+    /// Calls the `throw` or `throw_ref` builtin, which never returns: inside a `try_table` as a `try_call`, so that
+    /// an exception thrown and caught in the same function finds its handler like any other.
+    fn call_throwing_builtin(&mut self, offset: u32, args: &[Value]) {
+        let name = if offset == builtins::THROW { "throw" } else { "throw_ref" };
+        let sig = match self.builtin_sigs.get(name) {
+            Some(s) => *s,
+            None => {
+                let mut sig = ir::Signature::new(CallConv::Tail);
+                sig.params.push(AbiParam::new(self.ptr));
+                sig.params.extend(args.iter().map(|a| AbiParam::new(self.b.func.dfg.value_type(*a))));
+                let s = self.b.import_signature(sig);
+                self.builtin_sigs.insert(name, s);
+                s
+            }
+        };
+        let table = self.vmctx_load(VMOffsets::BUILTINS);
+        let f =
+            self.b.ins().load(self.ptr, MemFlagsData::trusted().with_readonly().with_can_move(), table, offset as i32);
+        let mut all = vec![self.vmctx];
+        all.extend_from_slice(args);
+        match self.exception_handler() {
+            Some(pad) => {
+                self.emit_try_call(CallTarget::Indirect(sig, f), &all, pad);
+            }
+            None => {
+                self.b.ins().call_indirect(sig, f, &all);
+            }
+        }
+        self.trap(Trap::UnreachableCodeReached);
+    }
+
+    /// The landing pad of a `try_table`: compares the exception's tag with each `catch` clause's in order and
+    /// branches to the first that matches with the payload (and, for the `_ref` forms, the exception itself); an
+    /// exception no clause catches is thrown on to the next handler out. Called at the `try_table`'s `end`, after
+    /// its frame is popped, so the clauses' labels are relative to the current control stack, as wasm defines them.
+    fn catch_dispatch(&mut self, pad: Block, catches: &[Catch]) {
+        self.b.switch_to_block(pad);
+        self.b.seal_block(pad);
+        let exn = self.b.block_params(pad)[0];
+        let trusted = MemFlagsData::trusted();
+        let thrown_tag = self.b.ins().load(self.ptr, trusted, exn, vmexn::TAG as i32);
+        for catch in catches {
+            let (tag, label, with_ref) = match *catch {
+                Catch::All { label } => return self.jump_to_label(label, &[]),
+                Catch::AllRef { label } => return self.jump_to_label(label, &[exn]),
+                Catch::One { tag, label } => (TagIndex::from_u32(tag), label, false),
+                Catch::OneRef { tag, label } => (TagIndex::from_u32(tag), label, true),
+            };
+            let expected = self.vmctx_load(self.env.offsets.tag_pointer(tag));
+            let matches = self.b.ins().icmp(IntCC::Equal, thrown_tag, expected);
+            let (hit, miss) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(matches, hit, &[], miss, &[]);
+            self.b.seal_block(hit);
+            self.b.seal_block(miss);
+            self.b.switch_to_block(hit);
+            let payload = self.b.ins().load(self.ptr, trusted.with_readonly(), exn, vmexn::PAYLOAD as i32);
+            let mut values = Vec::new();
+            for (i, t) in self.env.module.tag_params(tag).iter().enumerate() {
+                values.push(self.b.ins().load(clif_type(*t), trusted, payload, (i as u32 * VALRAW_SIZE) as i32));
+            }
+            if with_ref {
+                values.push(exn);
+            }
+            self.jump_to_label(label, &values);
+            self.b.switch_to_block(miss);
+        }
+        self.call_throwing_builtin(builtins::THROW_REF, &[exn]);
+    }
+
+    /// Jumps to the target of `br label` with `values` as its arguments.
+    fn jump_to_label(&mut self, relative_depth: u32, values: &[Value]) {
+        let i = self.control.len() - 1 - relative_depth as usize;
+        let (target, _) = self.control[i].branch_target();
+        if !matches!(self.control[i].kind, FrameKind::Loop { .. }) {
+            self.control[i].next_reachable = true;
+        }
+        self.b.ins().jump(target, &Self::args(values));
     }
 
     fn call(&mut self, callee: FuncIndex, kind: CallKind) {

@@ -21,6 +21,17 @@ pub struct TrapSite {
     pub trap: Trap,
 }
 
+/// A call inside a `try_table`: where an exception thrown by the callee (or by anything it calls) resumes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionHandlerSite {
+    /// Offset within the text section of the call's return address (how the unwinder finds the frame's call).
+    pub return_offset: u32,
+    /// Offset within the text section of the handler (the `try_table`'s catch dispatch).
+    pub handler_offset: u32,
+    /// The calling frame's stack pointer at the call is its frame pointer minus this many bytes.
+    pub sp_to_fp: u32,
+}
+
 /// A runtime function the code calls by absolute address (filled in when the code is loaded).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[allow(missing_docs, reason = "the names say which libm operation each one is")]
@@ -59,6 +70,8 @@ pub struct CompiledCode {
     pub array_to_wasm_trampolines: Vec<FunctionLoc>,
     /// Trapping instructions, sorted by offset.
     pub traps: Vec<TrapSite>,
+    /// Calls that have an exception handler, sorted by return offset.
+    pub exception_handlers: Vec<ExceptionHandlerSite>,
     /// `(code offset, wasm byte offset)` pairs, sorted by code offset: the instruction at or after a code offset
     /// came from that wasm offset.
     pub address_map: Vec<(u32, u32)>,
@@ -88,6 +101,12 @@ impl CompiledCode {
         };
         let wasm = self.address_map[i].1;
         (wasm != u32::MAX).then_some(wasm)
+    }
+
+    /// The handler of the call whose return address is at `return_offset`, if that call is inside a `try_table`.
+    pub fn lookup_exception_handler(&self, return_offset: u32) -> Option<ExceptionHandlerSite> {
+        let i = self.exception_handlers.binary_search_by_key(&return_offset, |h| h.return_offset).ok()?;
+        Some(self.exception_handlers[i])
     }
 
     /// The entry trampoline for functions of type `ty`.

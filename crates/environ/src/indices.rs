@@ -42,6 +42,10 @@ entity! {
     GlobalIndex;
     /// A global defined by the module.
     DefinedGlobalIndex;
+    /// An exception tag in the module's tag index space (imports first).
+    TagIndex;
+    /// A tag defined by the module.
+    DefinedTagIndex;
     /// An element segment.
     ElemIndex;
     /// A data segment.

@@ -26,6 +26,8 @@ pub enum EntityIndex {
     Memory(MemoryIndex),
     /// A global.
     Global(GlobalIndex),
+    /// An exception tag.
+    Tag(TagIndex),
 }
 
 /// An export.
@@ -164,6 +166,10 @@ pub struct Module {
     pub num_imported_globals: u32,
     /// Initialisers of the defined globals.
     pub global_inits: Vec<ConstExpr>,
+    /// The type of every exception tag (a function type with no results: the payload), imports first.
+    pub tags: Vec<TypeIndex>,
+    /// Number of imported tags.
+    pub num_imported_tags: u32,
     /// Exports in order.
     pub exports: Vec<Export>,
     /// The start function.
@@ -209,6 +215,14 @@ impl Module {
     pub fn defined_global_index(&self, g: GlobalIndex) -> Option<DefinedGlobalIndex> {
         g.as_u32().checked_sub(self.num_imported_globals).map(DefinedGlobalIndex::from_u32)
     }
+    /// The defined index of tag `t`, or `None` if imported.
+    pub fn defined_tag_index(&self, t: TagIndex) -> Option<DefinedTagIndex> {
+        t.as_u32().checked_sub(self.num_imported_tags).map(DefinedTagIndex::from_u32)
+    }
+    /// The payload types of tag `t`.
+    pub fn tag_params(&self, t: TagIndex) -> &[ValType] {
+        &self.types[self.tags[t.index()].index()].params
+    }
     /// The type of an exported or imported entity.
     pub fn entity_type(&self, index: EntityIndex) -> EntityType {
         match index {
@@ -216,6 +230,7 @@ impl Module {
             EntityIndex::Table(t) => EntityType::Table(self.tables[t.index()]),
             EntityIndex::Memory(m) => EntityType::Memory(self.memories[m.index()]),
             EntityIndex::Global(g) => EntityType::Global(self.globals[g.index()]),
+            EntityIndex::Tag(t) => EntityType::Tag(self.tags[t.index()]),
         }
     }
     /// The name of function `f` for diagnostics: its name-section name or `func[N]`.

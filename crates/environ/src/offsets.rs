@@ -14,13 +14,14 @@
 //!   ...  memories: [*mut VMMemoryDefinition; memories]
 //!   ...  tables:   [*mut VMTableDefinition; tables]
 //!   ...  globals:  [*mut VMGlobalDefinition; globals]  (a defined global's points at its slot below)
+//!   ...  tags:     [*const VMTagDefinition; tags]        (a tag's identity is the address of its definition)
 //!   ...  memory_bases: [*mut u8; memories] (guard-page memories only: their base never moves, so each instance
 //!                                           keeps a copy and compiled code reaches it with one load)
 //!   ...  defined_globals: [VMGlobalDefinition; defined globals] (16-aligned, 16 bytes each: the values
 //!                                           themselves, one load from the vmctx away)
 //! ```
 
-use crate::{DefinedGlobalIndex, FuncIndex, GlobalIndex, MemoryIndex, Module, TableIndex, TypeIndex};
+use crate::{DefinedGlobalIndex, FuncIndex, GlobalIndex, MemoryIndex, Module, TableIndex, TagIndex, TypeIndex};
 
 /// Size of a pointer on every supported host.
 pub const POINTER_SIZE: u32 = 8;
@@ -105,6 +106,20 @@ pub mod builtins {
     pub const TABLE_GROW: u32 = 64;
     /// `table_fill(vmctx, table: u32, dst: u32, value: *mut u8, len: u32) -> status`.
     pub const TABLE_FILL: u32 = 72;
+    /// `throw(vmctx, tag: u32, payload: *const ValRaw) -> !`: creates an exception and unwinds to its handler.
+    /// Called with the `tail` convention (as every callee of a `try_call` must be, so that a handler assumes no
+    /// register survived); it never returns, and its few arguments are in the same registers as the host's.
+    pub const THROW: u32 = 80;
+    /// `throw_ref(vmctx, exn: *mut VMException) -> !`: rethrows a non-null exception reference, like `THROW`.
+    pub const THROW_REF: u32 = 88;
+}
+
+/// Offsets inside `VMException`, the object an `exnref` points to (`{ tag, payload }`).
+pub mod vmexn {
+    /// `*const VMTagDefinition`: the tag it was thrown with (identity, compared by address).
+    pub const TAG: u32 = 0;
+    /// `*const ValRaw`: the payload values, one 16-byte slot each, in the tag's parameter order.
+    pub const PAYLOAD: u32 = 8;
 }
 
 /// The size of a `VMGlobalDefinition`: every global value, including v128, fits.
@@ -122,11 +137,13 @@ pub struct VMOffsets {
     num_tables: u32,
     num_globals: u32,
     num_defined_globals: u32,
+    num_tags: u32,
     type_ids: u32,
     func_refs: u32,
     memories: u32,
     tables: u32,
     globals: u32,
+    tags: u32,
     memory_bases: u32,
     defined_globals: u32,
     size: u32,
@@ -156,7 +173,9 @@ impl VMOffsets {
         let memories = func_refs + vmfuncref::SIZE * num_funcs;
         let tables = memories + POINTER_SIZE * num_memories;
         let globals = tables + POINTER_SIZE * num_tables;
-        let memory_bases = globals + POINTER_SIZE * num_globals;
+        let num_tags = module.tags.len() as u32;
+        let tags = globals + POINTER_SIZE * num_globals;
+        let memory_bases = tags + POINTER_SIZE * num_tags;
         let defined_globals = (memory_bases + POINTER_SIZE * num_memories).next_multiple_of(VMGLOBAL_SIZE);
         let size = defined_globals + VMGLOBAL_SIZE * num_defined_globals;
         Self {
@@ -166,11 +185,13 @@ impl VMOffsets {
             num_tables,
             num_globals,
             num_defined_globals,
+            num_tags,
             type_ids,
             func_refs,
             memories,
             tables,
             globals,
+            tags,
             memory_bases,
             defined_globals,
             size,
@@ -205,6 +226,11 @@ impl VMOffsets {
     pub fn global_pointer(&self, g: GlobalIndex) -> u32 {
         assert!(g.as_u32() < self.num_globals);
         self.globals + POINTER_SIZE * g.as_u32()
+    }
+    /// Offset of the pointer to tag `t`'s definition.
+    pub fn tag_pointer(&self, t: TagIndex) -> u32 {
+        assert!(t.as_u32() < self.num_tags);
+        self.tags + POINTER_SIZE * t.as_u32()
     }
     /// Offset of the copy of memory `m`'s base address, valid for memories with guard pages (whose base never
     /// moves); with explicit bounds checks the base is read from the memory's definition instead.

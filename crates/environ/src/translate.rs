@@ -47,6 +47,7 @@ pub fn wasm_features() -> WasmFeatures {
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::MEMORY64
         | WasmFeatures::FUNCTION_REFERENCES
+        | WasmFeatures::EXCEPTIONS
 }
 
 /// A function body waiting to be validated and compiled.
@@ -74,6 +75,8 @@ fn convert_ref(rt: wasmparser::RefType) -> Result<ValType, TranslateError> {
         wasmparser::HeapType::Abstract { shared: false, ty: A::Extern } => HeapType::Extern,
         wasmparser::HeapType::Abstract { shared: false, ty: A::NoFunc } => HeapType::NoFunc,
         wasmparser::HeapType::Abstract { shared: false, ty: A::NoExtern } => HeapType::NoExtern,
+        wasmparser::HeapType::Abstract { shared: false, ty: A::Exn } => HeapType::Exn,
+        wasmparser::HeapType::Abstract { shared: false, ty: A::NoExn } => HeapType::NoExn,
         wasmparser::HeapType::Concrete(index) => match index.as_module_index() {
             Some(index) => HeapType::Concrete(index),
             None => return Err(TranslateError::Unsupported(format!("reference type {rt}"))),
@@ -134,6 +137,10 @@ fn convert_const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Transl
                     ty: wasmparser::AbstractHeapType::Extern | wasmparser::AbstractHeapType::NoExtern,
                     ..
                 } => ValType::ExternRef,
+                wasmparser::HeapType::Abstract {
+                    ty: wasmparser::AbstractHeapType::Exn | wasmparser::AbstractHeapType::NoExn,
+                    ..
+                } => ValType::EXNREF,
                 _ => ValType::FuncRef,
             }),
             Operator::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
@@ -207,8 +214,10 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> Result<ModuleTra
                             module.num_imported_globals += 1;
                             EntityType::Global(g)
                         }
-                        TypeRef::Tag(_) => {
-                            return Err(TranslateError::Unsupported("exception tags".into()));
+                        TypeRef::Tag(t) => {
+                            module.tags.push(TypeIndex::from_u32(t.func_type_idx));
+                            module.num_imported_tags += 1;
+                            EntityType::Tag(TypeIndex::from_u32(t.func_type_idx))
                         }
                     };
                     module.imports.push(Import { module: import.module.into(), field: import.name.into(), ty });
@@ -254,11 +263,14 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> Result<ModuleTra
                         wasmparser::ExternalKind::Table => EntityIndex::Table(TableIndex::from_u32(e.index)),
                         wasmparser::ExternalKind::Memory => EntityIndex::Memory(MemoryIndex::from_u32(e.index)),
                         wasmparser::ExternalKind::Global => EntityIndex::Global(GlobalIndex::from_u32(e.index)),
-                        wasmparser::ExternalKind::Tag => {
-                            return Err(TranslateError::Unsupported("exception tags".into()));
-                        }
+                        wasmparser::ExternalKind::Tag => EntityIndex::Tag(TagIndex::from_u32(e.index)),
                     };
                     module.exports.push(Export { name: e.name.into(), index });
+                }
+            }
+            Payload::TagSection(reader) => {
+                for t in reader {
+                    module.tags.push(TypeIndex::from_u32(t?.func_type_idx));
                 }
             }
             Payload::StartSection { func, .. } => module.start = Some(FuncIndex::from_u32(func)),

@@ -45,6 +45,10 @@ pub enum HeapType {
     NoFunc,
     /// No host value (only null).
     NoExtern,
+    /// Any exception (exception handling proposal: `exnref` is `(ref null exn)`).
+    Exn,
+    /// No exception (only null).
+    NoExn,
     /// Functions of one type: in a module's own description, the index of the type in its type section; in the
     /// types the embedding API reports, the engine-wide id of that type (see [`ValType::canonical`]).
     Concrete(u32),
@@ -104,6 +108,7 @@ impl ValType {
             (HeapType::Concrete(_) | HeapType::NoFunc, HeapType::Func) => true,
             (HeapType::NoFunc, HeapType::Concrete(_)) => true,
             (HeapType::NoExtern, HeapType::Extern) => true,
+            (HeapType::NoExn, HeapType::Exn) => true,
             _ => false,
         }
     }
@@ -116,6 +121,14 @@ impl ValType {
             ValType::Ref(RefType { nullable, heap }) => Some((nullable, heap)),
             _ => None,
         }
+    }
+
+    /// `exnref`, the type of a caught exception (`(ref null exn)`).
+    pub const EXNREF: ValType = ValType::Ref(RefType { nullable: true, heap: HeapType::Exn });
+
+    /// Whether values of this type are exception references (or null).
+    pub fn is_exn_ref(self) -> bool {
+        matches!(self.as_ref_parts(), Some((_, HeapType::Exn | HeapType::NoExn)))
     }
 
     /// Whether values of this type are function references (or null), rather than host references.
@@ -141,6 +154,8 @@ impl fmt::Display for ValType {
                     HeapType::Extern => write!(f, "(ref {null}extern)"),
                     HeapType::NoFunc => write!(f, "(ref {null}nofunc)"),
                     HeapType::NoExtern => write!(f, "(ref {null}noextern)"),
+                    HeapType::Exn => write!(f, "(ref {null}exn)"),
+                    HeapType::NoExn => write!(f, "(ref {null}noexn)"),
                     HeapType::Concrete(SELF_TYPE) => write!(f, "(ref {null}$self)"),
                     HeapType::Concrete(i) => write!(f, "(ref {null}{i})"),
                 };
@@ -295,6 +310,8 @@ pub enum EntityType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// An exception tag whose payload is the parameters of the given function type (index into the module's types).
+    Tag(TypeIndex),
 }
 
 use crate::TypeIndex;

@@ -565,6 +565,7 @@ impl StoreState {
                     Extern::Memory(m) => self.memories.push(m),
                     Extern::Table(t) => self.tables.push(t),
                     Extern::Global(g) => self.globals.push(g),
+                    Extern::Tag(_) => {}
                 }
             }
         }
@@ -623,6 +624,7 @@ fn bits(value: &Val) -> (ValType, u128) {
         Val::V128(x) => *x,
         Val::FuncRef(f) => u128::from(f.is_some()),
         Val::ExternRef(r) => u128::from(r.is_some()),
+        Val::ExnRef(r) => u128::from(r.is_some()),
     };
     (value.ty(), bits)
 }

@@ -188,7 +188,7 @@ impl WeftSide {
                         fnv(nulls.iter().map(|&b| u8::from(b)))
                     ))
                 }
-                weft::Extern::Func(_) => {}
+                weft::Extern::Func(_) | weft::Extern::Tag(_) => {}
             }
         }
         out
@@ -216,6 +216,7 @@ fn from_weft(v: &weft::Val) -> Value {
         weft::Val::V128(x) => Value::V128(*x),
         weft::Val::FuncRef(f) => Value::Ref { null: f.is_none() },
         weft::Val::ExternRef(r) => Value::Ref { null: r.is_none() },
+        weft::Val::ExnRef(r) => Value::Ref { null: r.is_none() },
     }
 }
 

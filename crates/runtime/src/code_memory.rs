@@ -247,6 +247,16 @@ pub(crate) fn is_compiled_code(pc: usize) -> bool {
     read_registry(|entries| find(entries, pc).is_some())
 }
 
+/// The handler of the call returning to `return_address`, if that call is inside a `try_table`: the handler's
+/// address and the calling frame's distance from stack pointer to frame pointer at the call. Lock-free.
+pub(crate) fn lookup_exception_handler(return_address: usize) -> Option<(usize, usize)> {
+    read_registry(|entries| {
+        let e = find(entries, return_address)?;
+        let site = e.code.lookup_exception_handler((return_address - e.start) as u32)?;
+        Some((e.start + site.handler_offset as usize, site.sp_to_fp as usize))
+    })
+}
+
 /// The trap raised by the instruction at `pc`, if `pc` is a trap site in registered code. Lock-free and
 /// allocation-free: called from the signal handler.
 pub(crate) fn lookup_trap(pc: usize) -> Option<Trap> {

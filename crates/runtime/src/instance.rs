@@ -20,6 +20,8 @@ pub struct Imports {
     pub tables: Vec<*mut VMTableDefinition>,
     /// Imported globals.
     pub globals: Vec<*mut VMGlobalDefinition>,
+    /// Imported tags (each another instance's definition in the same store).
+    pub tags: Vec<*const crate::VMTagDefinition>,
 }
 
 /// Why instantiation failed.
@@ -45,6 +47,8 @@ pub struct Instance {
     offsets: VMOffsets,
     memories: Vec<Box<LinearMemory>>,
     tables: Vec<Box<Table>>,
+    /// The tags this instance defines; their addresses are their identities.
+    tags: Vec<Box<crate::VMTagDefinition>>,
     /// Data segments dropped by `data.drop` or, for active segments, by instantiation.
     dropped_data: Vec<bool>,
     /// Element segments dropped by `elem.drop`, or active and declared segments after instantiation.
@@ -88,6 +92,7 @@ impl Instance {
             offsets,
             memories: Vec::new(),
             tables: Vec::new(),
+            tags: Vec::new(),
             dropped_data: vec![false; module.data.len()],
             dropped_elems: vec![false; module.elements.len()],
             vmctx,
@@ -130,6 +135,15 @@ impl Instance {
             }
             for (i, g) in imports.globals.iter().enumerate() {
                 instance.write(instance.offsets.global_pointer(GlobalIndex::from_u32(i as u32)), *g);
+            }
+            for (i, t) in imports.tags.iter().enumerate() {
+                instance.write(instance.offsets.tag_pointer(TagIndex::from_u32(i as u32)), *t);
+            }
+            for (i, ty) in module.tags.iter().enumerate().skip(module.num_imported_tags as usize) {
+                let tag = Box::new(crate::VMTagDefinition { type_id: type_ids[ty.index()] });
+                let ptr: *const crate::VMTagDefinition = &*tag;
+                instance.write(instance.offsets.tag_pointer(TagIndex::from_u32(i as u32)), ptr);
+                instance.tags.push(tag);
             }
         }
         for ty in &module.memories[module.num_imported_memories as usize..] {
@@ -264,6 +278,12 @@ impl Instance {
     pub fn global(&self, g: GlobalIndex) -> *mut VMGlobalDefinition {
         // SAFETY: the slot holds the global's storage pointer, set by `new`.
         unsafe { self.read::<*mut VMGlobalDefinition>(self.offsets.global_pointer(g)) }
+    }
+
+    /// Tag `t`'s definition (possibly imported); its address is the tag's identity.
+    pub fn tag(&self, t: TagIndex) -> *const crate::VMTagDefinition {
+        // SAFETY: the slot holds the tag's definition pointer, set by `new`.
+        unsafe { self.read::<*const crate::VMTagDefinition>(self.offsets.tag_pointer(t)) }
     }
 
     /// Grows memory `m` by `delta` pages if the store's limiter allows: the old size in pages, `None` when denied

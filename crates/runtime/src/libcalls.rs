@@ -18,6 +18,8 @@ pub(crate) static BUILTINS: VMBuiltinFunctions = VMBuiltinFunctions {
     elem_drop,
     table_grow,
     table_fill,
+    throw: crate::exceptions::weft_runtime_throw,
+    throw_ref: crate::exceptions::weft_runtime_throw_ref,
 };
 
 /// The instance whose code called a builtin.

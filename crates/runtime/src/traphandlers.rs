@@ -106,6 +106,8 @@ pub enum UnwindReason {
     Host(Box<dyn Any + Send>, Vec<usize>),
     /// A host function panicked (the panic payload, to resume in the caller).
     Panic(Box<dyn Any + Send>),
+    /// A wasm exception no handler of this activation caught.
+    Exception(crate::ExceptionPtr),
 }
 
 impl std::fmt::Debug for UnwindReason {
@@ -114,6 +116,7 @@ impl std::fmt::Debug for UnwindReason {
             UnwindReason::Trap(t) => write!(f, "Trap({t:?})"),
             UnwindReason::Host(..) => f.write_str("Host(..)"),
             UnwindReason::Panic(_) => f.write_str("Panic(..)"),
+            UnwindReason::Exception(e) => write!(f, "Exception({:p})", e.0),
         }
     }
 }
@@ -138,6 +141,13 @@ struct CallThreadState {
 
 thread_local! {
     static CURRENT: Cell<*const CallThreadState> = const { Cell::new(ptr::null()) };
+}
+
+/// The store's exit frame as it was when the innermost activation on this thread began (0 outside wasm).
+pub(crate) fn current_entry_exit_fp() -> usize {
+    let state = CURRENT.with(|c| c.get());
+    // SAFETY: a non-null `CURRENT` is the live state of the innermost `catch_traps` on this thread.
+    if state.is_null() { 0 } else { unsafe { (*state).entry_exit_fp } }
 }
 
 /// Native stack kept free below the deepest wasm frame, for host functions and the signal handler.
@@ -275,6 +285,12 @@ pub(crate) unsafe extern "C" fn host_array_call(
     };
     let reason = match outcome {
         Ok(Ok(())) => return,
+        Ok(Err(e)) if e.is::<crate::ExceptionPtr>() => {
+            let exn = e.downcast::<crate::ExceptionPtr>().map(|b| b.0).unwrap_or(ptr::null_mut());
+            // SAFETY: called from wasm (whose context is `caller`) inside `catch_traps`; the error box was freed
+            // and nothing else this frame owns is live. The embedding layer hands over exceptions of this store only.
+            unsafe { crate::exceptions::throw_from_host(caller, exn) }
+        }
         // SAFETY: `caller` is the live context of the wasm function that called this host function.
         Ok(Err(e)) => UnwindReason::Host(e, unsafe { host_caller_frames(caller) }),
         Err(panic) => UnwindReason::Panic(panic),

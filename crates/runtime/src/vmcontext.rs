@@ -84,6 +84,8 @@ pub struct VMStoreContext {
     pub limiter: Option<crate::limits::LimiterHooks>,
     /// The engine's pool of guard-page reservations, which the store's memories take from and give back to.
     pub reservation_pool: Option<std::sync::Arc<crate::ReservationPool>>,
+    /// Every exception thrown in this store (`exnref`s point into these boxes), kept until the store is dropped.
+    pub exceptions: Vec<Box<crate::VMException>>,
 }
 
 impl Default for VMStoreContext {
@@ -98,6 +100,7 @@ impl Default for VMStoreContext {
             last_exit_fp: 0,
             limiter: None,
             reservation_pool: None,
+            exceptions: Vec::new(),
         }
     }
 }
@@ -180,6 +183,8 @@ pub struct VMBuiltinFunctions {
     pub elem_drop: unsafe extern "C" fn(*mut VMContext, u32),
     pub table_grow: unsafe extern "C" fn(*mut VMContext, u32, u64, *mut u8) -> u64,
     pub table_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, *mut u8, u64) -> u32,
+    pub throw: unsafe extern "C" fn(*mut VMContext, u32, *const ValRaw) -> !,
+    pub throw_ref: unsafe extern "C" fn(*mut VMContext, *mut u8) -> !,
 }
 
 /// A host function implementation called from wasm through a `VMHostFuncContext`.

@@ -236,6 +236,11 @@ impl WastContext {
                 Ok(results) => bail!("expected a trap ({message}), got {results:?}"),
                 Err(e) => check_trap(&e, message),
             },
+            WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Ok(results) => bail!("expected an uncaught exception, got {results:?}"),
+                Err(e) if e.downcast_ref::<weft::Exception>().is_some() => Ok(()),
+                Err(e) => bail!("expected an uncaught exception, got: {e:#}"),
+            },
             WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call) {
                 Ok(results) => bail!("expected stack exhaustion, got {results:?}"),
                 Err(e) => match e.downcast_ref::<Trap>() {
@@ -312,6 +317,9 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val> {
         WastArg::Core(WastArgCore::RefNull(
             HeapType::Concrete(_) | HeapType::Abstract { ty: AbstractHeapType::NoFunc, .. },
         )) => Val::FuncRef(None),
+        WastArg::Core(WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn, ..
+        })) => Val::ExnRef(None),
         WastArg::Core(WastArgCore::RefExtern(n)) => Val::ExternRef(Some(ExternRef::new(*n))),
         other => bail!("unsupported argument {other:?}"),
     })
@@ -378,6 +386,7 @@ fn core_val_matches(actual: &Val, expected: &WastRetCore<'_>) -> bool {
         (Val::FuncRef(f), WastRetCore::RefNull(_)) => f.is_none(),
         (Val::FuncRef(f), WastRetCore::RefFunc(_)) => f.is_some(),
         (Val::ExternRef(r), WastRetCore::RefNull(_)) => r.is_none(),
+        (Val::ExnRef(r), WastRetCore::RefNull(_)) => r.is_none(),
         (Val::ExternRef(Some(r)), WastRetCore::RefExtern(Some(n))) => r.data().downcast_ref::<u32>() == Some(n),
         (Val::ExternRef(r), WastRetCore::RefExtern(None)) => r.is_some(),
         _ => false,

@@ -124,6 +124,12 @@ impl Config {
     pub fn wasm_function_references(&mut self, on: bool) -> &mut Self {
         self.feature(WasmFeatures::FUNCTION_REFERENCES, on)
     }
+    /// Exception handling (the final, `exnref` form): tags, `throw`, `throw_ref`, `try_table` with its four catch
+    /// clauses, and exceptions crossing between wasm and host functions ([`crate::Exception`]) (default on). Code
+    /// that does not catch pays nothing; the legacy `try`/`catch`/`delegate` instructions are not supported.
+    pub fn wasm_exceptions(&mut self, on: bool) -> &mut Self {
+        self.feature(WasmFeatures::EXCEPTIONS, on)
+    }
     /// Multiple memories per module, each instruction naming the memory it uses (default on).
     pub fn wasm_multi_memory(&mut self, on: bool) -> &mut Self {
         self.feature(WasmFeatures::MULTI_MEMORY, on)

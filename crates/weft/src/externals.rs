@@ -17,6 +17,8 @@ pub enum Extern {
     Table(Table),
     /// A global.
     Global(Global),
+    /// An exception tag.
+    Tag(crate::Tag),
 }
 
 impl Extern {
@@ -36,6 +38,10 @@ impl Extern {
     pub fn into_global(self) -> Option<Global> {
         if let Extern::Global(g) = self { Some(g) } else { None }
     }
+    /// The tag, if it is one.
+    pub fn into_tag(self) -> Option<crate::Tag> {
+        if let Extern::Tag(t) = self { Some(t) } else { None }
+    }
     /// The item's type.
     pub fn ty(&self, store: impl AsContext) -> Result<ExternType> {
         self.ty_opaque(&store.as_context().0.opaque)
@@ -48,6 +54,7 @@ impl Extern {
             // SAFETY: as above.
             Extern::Table(t) => ExternType::Table(unsafe { (*t.raw(store)).ty() }),
             Extern::Global(g) => ExternType::Global(g.ty_opaque(store)),
+            Extern::Tag(t) => ExternType::Tag(t.ty_opaque(store)),
         })
     }
 }
@@ -72,9 +79,23 @@ impl From<Global> for Extern {
         Extern::Global(g)
     }
 }
+impl From<crate::Tag> for Extern {
+    fn from(t: crate::Tag) -> Extern {
+        Extern::Tag(t)
+    }
+}
 
 /// Creates an instance of a function-less module holding one host-created item, returning the instance index.
 fn host_instance(store: &mut StoreOpaque, module: weft_environ::Module) -> Result<usize> {
+    host_instance_with_types(store, module, &[])
+}
+
+/// As [`host_instance`], for a module whose types have the engine-wide ids `type_ids`.
+pub(crate) fn host_instance_with_types(
+    store: &mut StoreOpaque,
+    module: weft_environ::Module,
+    type_ids: &[u32],
+) -> Result<usize> {
     let (memories, tables) = crate::instance::initial_sizes(&module);
     store.limiter_allows_new(0, &memories, &tables)?;
     let context: *mut weft_runtime::VMStoreContext = &mut *store.vm_store_context;
@@ -85,7 +106,7 @@ fn host_instance(store: &mut StoreOpaque, module: weft_environ::Module) -> Resul
             None,
             Imports::default(),
             context,
-            &[],
+            type_ids,
             &store.engine.config().code.tunables,
         )
     }?;

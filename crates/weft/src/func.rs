@@ -35,7 +35,12 @@ impl<T: 'static> HostFunc for HostFuncState<T> {
         // SAFETY: the host function is owned by the store, which is alive and exclusively borrowed by the
         // `Func::call` that (directly or through wasm) led here; that borrow is not used until this call returns.
         let store = unsafe { &mut *self.store };
-        (self.func)(Caller { store, caller_vmctx }, values).map_err(|e| Box::new(e) as Box<dyn Any + Send>)
+        let outcome = (self.func)(Caller { store: &mut *store, caller_vmctx }, values);
+        outcome.map_err(|e| match store.opaque.exception_to_throw(&e) {
+            // Thrown into the calling wasm, where a `try_table` may catch it.
+            Some(exn) => Box::new(exn) as Box<dyn Any + Send>,
+            None => Box::new(e) as Box<dyn Any + Send>,
+        })
     }
 }
 

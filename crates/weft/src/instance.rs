@@ -113,6 +113,15 @@ impl Instance {
                     }
                     vm_imports.globals.push(g.raw(store));
                 }
+                (EntityType::Tag(t), Extern::Tag(tag)) => {
+                    // Tags match only when their types are the same (exactly, not by subtyping).
+                    let raw = tag.raw(store);
+                    // SAFETY: the tag is live (owned by this store).
+                    if unsafe { (*raw).type_id } != module.inner.type_ids[t.index()] {
+                        return Err(mismatch().into());
+                    }
+                    vm_imports.tags.push(raw);
+                }
                 _ => return Err(mismatch().into()),
             }
         }
@@ -175,6 +184,7 @@ impl Instance {
             EntityIndex::Memory(m) => Extern::Memory(Memory { store: self.store, instance: self.index, index: m }),
             EntityIndex::Table(t) => Extern::Table(Table { store: self.store, instance: self.index, index: t }),
             EntityIndex::Global(g) => Extern::Global(Global { store: self.store, instance: self.index, index: g }),
+            EntityIndex::Tag(t) => Extern::Tag(crate::Tag { store: self.store, instance: self.index, index: t }),
         }
     }
 

@@ -42,6 +42,7 @@
 mod cache;
 mod config;
 mod engine;
+mod exceptions;
 mod externals;
 mod func;
 mod instance;
@@ -57,6 +58,7 @@ mod values;
 
 pub use config::Config;
 pub use engine::Engine;
+pub use exceptions::{Exception, ExnRef, Tag, TagType};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
 pub use instance::{Instance, LinkError};

@@ -166,6 +166,9 @@ impl Module {
             EntityType::Table(t) => ExternType::Table(canonical_table(*t, &self.inner.type_ids)),
             EntityType::Memory(m) => ExternType::Memory(*m),
             EntityType::Global(g) => ExternType::Global(canonical_global(*g, &self.inner.type_ids)),
+            EntityType::Tag(t) => ExternType::Tag(crate::TagType::new(
+                (*self.inner.engine.signature(self.inner.type_ids[t.index()])).clone(),
+            )),
         }
     }
 

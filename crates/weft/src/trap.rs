@@ -79,13 +79,19 @@ impl WasmBacktrace {
 /// A trap becomes an error whose outermost context is the [`Trap`] (its `Display` is the spec's message) over the
 /// [`WasmBacktrace`]. A host function's error keeps its own type (downcastable) and gains the backtrace of the
 /// wasm frames that called the host function as context.
-pub(crate) fn unwind_to_error(_store: &StoreOpaque, reason: UnwindReason) -> anyhow::Error {
+pub(crate) fn unwind_to_error(store: &StoreOpaque, reason: UnwindReason) -> anyhow::Error {
     match reason {
         UnwindReason::Trap(info) => anyhow::Error::new(WasmBacktrace::from_pcs(&info.frames)).context(info.trap),
         UnwindReason::Host(payload, pcs) => {
             let error = match payload.downcast::<anyhow::Error>() {
                 Ok(e) => *e,
-                Err(_) => anyhow::anyhow!("host function failed"),
+                // A host function called directly from the host, throwing.
+                Err(payload) => match payload.downcast::<weft_runtime::ExceptionPtr>() {
+                    Ok(exn) => {
+                        return anyhow::Error::new(crate::Exception::from(crate::ExnRef { store: store.id, raw: exn.0 }));
+                    }
+                    Err(_) => anyhow::anyhow!("host function failed"),
+                },
             };
             let backtrace = WasmBacktrace::from_pcs(&pcs);
             if backtrace.frames.is_empty() || error.downcast_ref::<WasmBacktrace>().is_some() {
@@ -95,6 +101,9 @@ pub(crate) fn unwind_to_error(_store: &StoreOpaque, reason: UnwindReason) -> any
             }
         }
         UnwindReason::Panic(payload) => std::panic::resume_unwind(payload),
+        UnwindReason::Exception(exn) => {
+            anyhow::Error::new(crate::Exception::from(crate::ExnRef { store: store.id, raw: exn.0 }))
+        }
     }
 }
 

@@ -23,6 +23,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An `externref` (`None` is the null reference).
     ExternRef(Option<ExternRef>),
+    /// An `exnref` (`None` is the null reference).
+    ExnRef(Option<crate::ExnRef>),
 }
 
 /// A host value passed to wasm as an `externref`: any `'static + Send + Sync` Rust value. Cheap to clone.
@@ -73,6 +75,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::EXNREF,
         }
     }
     /// The `i32`, if it is one.
@@ -107,6 +110,7 @@ impl Val {
             ValType::ExternRef => Val::ExternRef(None),
             // A non-nullable type has no default; null stands in until a real value replaces it.
             ValType::Ref(_) if ty.is_func_ref() => Val::FuncRef(None),
+            ValType::Ref(_) if ty.is_exn_ref() => Val::ExnRef(None),
             ValType::Ref(_) => Val::ExternRef(None),
         }
     }
@@ -117,7 +121,9 @@ impl Val {
         use weft_environ::HeapType;
         match (self, ty.as_ref_parts()) {
             (Val::FuncRef(None), Some((nullable, _))) => nullable && ty.is_func_ref(),
-            (Val::ExternRef(None), Some((nullable, _))) => nullable && !ty.is_func_ref(),
+            (Val::ExternRef(None), Some((nullable, _))) => nullable && !ty.is_func_ref() && !ty.is_exn_ref(),
+            (Val::ExnRef(None), Some((nullable, _))) => nullable && ty.is_exn_ref(),
+            (Val::ExnRef(Some(e)), Some((_, heap))) => heap == HeapType::Exn && e.store == store.id,
             (Val::FuncRef(Some(f)), Some((_, heap))) => {
                 store.id == f.store
                     && match heap {
@@ -140,7 +146,13 @@ impl Val {
             Val::F32(v) => ValRaw::f32(v),
             Val::F64(v) => ValRaw::f64(v),
             Val::V128(v) => ValRaw::u128(v),
-            Val::FuncRef(None) => ValRaw::ptr(std::ptr::null_mut()),
+            Val::FuncRef(None) | Val::ExnRef(None) => ValRaw::ptr(std::ptr::null_mut()),
+            Val::ExnRef(Some(e)) => {
+                if e.store != store.id {
+                    anyhow::bail!("an exception from another store cannot be used here");
+                }
+                ValRaw::ptr(e.raw.cast())
+            }
             Val::FuncRef(Some(f)) => {
                 if f.store != store.id {
                     anyhow::bail!("a function from another store cannot be used here");
@@ -162,6 +174,9 @@ impl Val {
                     .map(|p| Func { store: store.id, index: store.func_for_ref(p) }),
             ),
             ValType::Ref(_) if ty.is_func_ref() => Val::from_raw(store, raw, ValType::FuncRef),
+            ValType::Ref(_) if ty.is_exn_ref() => Val::ExnRef(
+                (!raw.get_ptr().is_null()).then(|| crate::ExnRef { store: store.id, raw: raw.get_ptr().cast() }),
+            ),
             ValType::ExternRef | ValType::Ref(_) => {
                 let data = raw.get_ptr() as *const ExternData;
                 // SAFETY: a non-null externref raw value is a pointer this store handed out from `extern_data`, and
