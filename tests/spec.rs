@@ -21,7 +21,8 @@ const SKIP: &[(&str, &str, &str)] = &[
 
 const REC_GROUPS: &str = "explicit recursion groups and self-referencing types (wasmparser gates them on its gc feature) are not enabled yet";
 const GLOBAL_IN_CONST: &str = "global.get of a defined global in a constant expression (3.0, gated by wasmparser's gc feature) is not enabled yet";
-const GC_TYPES: &str = "uses the GC proposal's abstract heap types (anyref, nullref), which come with GC (a later issue)";
+const GC_TYPES: &str =
+    "uses the GC proposal's abstract heap types (anyref, nullref), which come with GC (a later issue)";
 
 /// `(folder, file, features)`: files written against other features than the rest of their folder.
 const OWN_FEATURES: &[(&str, &str, Features)] = &[

@@ -5,6 +5,7 @@ mod artifacts;
 mod backtraces;
 mod bad_input;
 mod codegen;
+mod exceptions;
 mod fuzz_regressions;
 mod host_fault;
 mod interrupts;

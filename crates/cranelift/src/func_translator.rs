@@ -98,11 +98,20 @@ enum CallTarget {
 #[derive(Debug)]
 enum FrameKind {
     Block,
-    Loop { header: Block },
-    If { else_block: Block, else_seen: bool },
+    Loop {
+        header: Block,
+    },
+    If {
+        else_block: Block,
+        else_seen: bool,
+    },
     /// A `try_table`: calls inside it are `try_call`s whose exceptions land in `pad`, which holds the catch
     /// clauses' dispatch (built at `end`, when every call that can reach it is known).
-    TryTable { pad: Block, catches: Vec<Catch>, pad_used: bool },
+    TryTable {
+        pad: Block,
+        catches: Vec<Catch>,
+        pad_used: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -1310,8 +1319,14 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let thrown_tag = self.b.ins().load(self.ptr, trusted, exn, vmexn::TAG as i32);
         for catch in catches {
             let (tag, label, with_ref) = match *catch {
-                Catch::All { label } => return self.jump_to_label(label, &[]),
-                Catch::AllRef { label } => return self.jump_to_label(label, &[exn]),
+                Catch::All { label } => {
+                    self.release_exception(exn);
+                    return self.jump_to_label(label, &[]);
+                }
+                Catch::AllRef { label } => {
+                    self.mark_exception_escaped(exn);
+                    return self.jump_to_label(label, &[exn]);
+                }
                 Catch::One { tag, label } => (TagIndex::from_u32(tag), label, false),
                 Catch::OneRef { tag, label } => (TagIndex::from_u32(tag), label, true),
             };
@@ -1328,12 +1343,28 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 values.push(self.b.ins().load(clif_type(*t), trusted, payload, (i as u32 * VALRAW_SIZE) as i32));
             }
             if with_ref {
+                self.mark_exception_escaped(exn);
                 values.push(exn);
+            } else {
+                self.release_exception(exn);
             }
             self.jump_to_label(label, &values);
             self.b.switch_to_block(miss);
         }
         self.call_throwing_builtin(builtins::THROW_REF, &[exn]);
+    }
+
+    /// A `_ref` clause hands the exception to wasm, which may keep it anywhere: from now on it lives as long as
+    /// its store.
+    fn mark_exception_escaped(&mut self, exn: Value) {
+        let one = self.b.ins().iconst(I8, 1);
+        self.b.ins().store(MemFlagsData::trusted(), one, exn, vmexn::ESCAPED as i32);
+    }
+
+    /// A clause without `_ref` has unpacked the exception (its payload is loaded): let the runtime free it if no
+    /// reference to it was ever handed out.
+    fn release_exception(&mut self, exn: Value) {
+        self.call_builtin("exception_release", builtins::EXCEPTION_RELEASE, &[self.ptr], None, &[exn]);
     }
 
     /// Jumps to the target of `br label` with `values` as its arguments.

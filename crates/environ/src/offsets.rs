@@ -112,6 +112,9 @@ pub mod builtins {
     pub const THROW: u32 = 80;
     /// `throw_ref(vmctx, exn: *mut VMException) -> !`: rethrows a non-null exception reference, like `THROW`.
     pub const THROW_REF: u32 = 88;
+    /// `exception_release(vmctx, exn: *mut VMException)`: a `catch` (or `catch_all`) clause took the exception and
+    /// unpacked it; unless a reference to it was ever handed out, nothing can reach it any more and it is freed.
+    pub const EXCEPTION_RELEASE: u32 = 96;
 }
 
 /// Offsets inside `VMException`, the object an `exnref` points to (`{ tag, payload }`).
@@ -120,6 +123,9 @@ pub mod vmexn {
     pub const TAG: u32 = 0;
     /// `*const ValRaw`: the payload values, one 16-byte slot each, in the tag's parameter order.
     pub const PAYLOAD: u32 = 8;
+    /// `u8`: non-zero once a reference to the exception was handed out (to wasm by `catch_ref`/`catch_all_ref`,
+    /// or to the host); such an exception lives until its store is dropped.
+    pub const ESCAPED: u32 = 16;
 }
 
 /// The size of a `VMGlobalDefinition`: every global value, including v128, fits.

@@ -15,8 +15,11 @@
 //! function that receives it may return it, which throws it again from the calling wasm frame
 //! ([`throw_from_host`]).
 //!
-//! Exception objects are owned by the store and live until it is dropped, as host references do: an `exnref` may be
-//! stored in tables and globals, and without a collector nothing tells when the last one is gone.
+//! Exception objects are owned by the store ([`ExceptionArena`]). One that a `catch` or `catch_all` clause takes
+//! and unpacks is freed there, unless a reference to it was ever handed out: an `exnref` (from `catch_ref`,
+//! `catch_all_ref`, or given to the host) may be stored in tables and globals, and without a collector nothing
+//! tells when the last one is gone, so such an exception lives until the store is dropped, as host references do.
+//! Throwing and catching by tag, the common case, therefore allocates and frees one object per throw.
 
 use crate::code_memory;
 use crate::instance::Instance;
@@ -41,18 +44,42 @@ pub struct VMException {
     pub tag: *const VMTagDefinition,
     /// The payload values (`values`' buffer), read by compiled code.
     payload: *const ValRaw,
+    /// Non-zero once a reference to it was handed out (written by compiled code too).
+    escaped: u8,
+    /// Its slot in the store's arena.
+    slot: u32,
     values: Box<[ValRaw]>,
 }
 
 const _: () = {
     assert!(std::mem::offset_of!(VMException, tag) == vmexn::TAG as usize);
     assert!(std::mem::offset_of!(VMException, payload) == vmexn::PAYLOAD as usize);
+    assert!(std::mem::offset_of!(VMException, escaped) == vmexn::ESCAPED as usize);
 };
+
+/// The exceptions of one store.
+#[derive(Debug, Default)]
+pub struct ExceptionArena {
+    slots: Vec<Option<Box<VMException>>>,
+    free: Vec<u32>,
+}
+
+impl ExceptionArena {
+    /// How many exceptions are alive.
+    pub fn live(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+}
 
 impl VMException {
     /// The payload values, in the tag's parameter order.
     pub fn values(&self) -> &[ValRaw] {
         &self.values
+    }
+
+    /// Records that a reference to the exception was handed out: it now lives as long as its store.
+    pub fn mark_escaped(&mut self) {
+        self.escaped = 1;
     }
 }
 
@@ -65,11 +92,32 @@ pub unsafe fn new_exception(
     tag: *const VMTagDefinition,
     values: Box<[ValRaw]>,
 ) -> *mut VMException {
-    let mut exn = Box::new(VMException { tag, payload: values.as_ptr(), values });
+    // SAFETY: guaranteed by the caller.
+    let arena = unsafe { &mut (*store).exceptions };
+    let slot = arena.free.pop().unwrap_or_else(|| {
+        arena.slots.push(None);
+        (arena.slots.len() - 1) as u32
+    });
+    let mut exn = Box::new(VMException { tag, payload: values.as_ptr(), escaped: 0, slot, values });
+    // The box's contents never move, so the pointer stays valid until the slot is released or the store dropped.
     let ptr: *mut VMException = &mut *exn;
-    // SAFETY: guaranteed by the caller. The box's contents never move, so `ptr` stays valid while the store lives.
-    unsafe { (*store).exceptions.push(exn) };
+    arena.slots[slot as usize] = Some(exn);
     ptr
+}
+
+/// The `exception_release` builtin (see `weft_environ::builtins::EXCEPTION_RELEASE`).
+pub(crate) unsafe extern "C" fn exception_release(vmctx: *mut VMContext, exn: *mut u8) {
+    let exn = exn.cast::<VMException>();
+    // SAFETY: compiled code passes its own live context and an exception of its store it has just caught.
+    unsafe {
+        if (*exn).escaped != 0 {
+            return;
+        }
+        let arena = &mut (*store_of(vmctx)).exceptions;
+        let slot = (*exn).slot;
+        arena.slots[slot as usize] = None;
+        arena.free.push(slot);
+    }
 }
 
 std::arch::global_asm!(

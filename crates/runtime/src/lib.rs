@@ -27,7 +27,7 @@ mod traphandlers;
 mod vmcontext;
 
 pub use code_memory::{CodeLookup, CodeMemory, MappedFile, lookup_code};
-pub use exceptions::{ExceptionPtr, VMException, VMTagDefinition, new_exception};
+pub use exceptions::{ExceptionArena, ExceptionPtr, VMException, VMTagDefinition, new_exception};
 pub use instance::{Imports, Instance, InstantiationError};
 pub use limits::{GrowKind, HookFailure, LimiterHooks, grow_memory, grow_table, limiter_of};
 pub use memory::{LinearMemory, ReservationPool, WASM_PAGE_SIZE, WASM32_MAX_PAGES};

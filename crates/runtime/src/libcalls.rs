@@ -20,6 +20,7 @@ pub(crate) static BUILTINS: VMBuiltinFunctions = VMBuiltinFunctions {
     table_fill,
     throw: crate::exceptions::weft_runtime_throw,
     throw_ref: crate::exceptions::weft_runtime_throw_ref,
+    exception_release: crate::exceptions::exception_release,
 };
 
 /// The instance whose code called a builtin.

@@ -85,7 +85,7 @@ pub struct VMStoreContext {
     /// The engine's pool of guard-page reservations, which the store's memories take from and give back to.
     pub reservation_pool: Option<std::sync::Arc<crate::ReservationPool>>,
     /// Every exception thrown in this store (`exnref`s point into these boxes), kept until the store is dropped.
-    pub exceptions: Vec<Box<crate::VMException>>,
+    pub exceptions: crate::ExceptionArena,
 }
 
 impl Default for VMStoreContext {
@@ -100,7 +100,7 @@ impl Default for VMStoreContext {
             last_exit_fp: 0,
             limiter: None,
             reservation_pool: None,
-            exceptions: Vec::new(),
+            exceptions: Default::default(),
         }
     }
 }
@@ -185,6 +185,7 @@ pub struct VMBuiltinFunctions {
     pub table_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, *mut u8, u64) -> u32,
     pub throw: unsafe extern "C" fn(*mut VMContext, u32, *const ValRaw) -> !,
     pub throw_ref: unsafe extern "C" fn(*mut VMContext, *mut u8) -> !,
+    pub exception_release: unsafe extern "C" fn(*mut VMContext, *mut u8),
 }
 
 /// A host function implementation called from wasm through a `VMHostFuncContext`.

@@ -318,7 +318,8 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val> {
             HeapType::Concrete(_) | HeapType::Abstract { ty: AbstractHeapType::NoFunc, .. },
         )) => Val::FuncRef(None),
         WastArg::Core(WastArgCore::RefNull(HeapType::Abstract {
-            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn, ..
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+            ..
         })) => Val::ExnRef(None),
         WastArg::Core(WastArgCore::RefExtern(n)) => Val::ExternRef(Some(ExternRef::new(*n))),
         other => bail!("unsupported argument {other:?}"),

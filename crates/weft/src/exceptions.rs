@@ -113,7 +113,16 @@ impl ExnRef {
         let context: *mut weft_runtime::VMStoreContext = &mut *store.vm_store_context;
         // SAFETY: the store's context is live and, with the store exclusively borrowed, not otherwise in use.
         let raw = unsafe { weft_runtime::new_exception(context, tag.raw(store), values.into()) };
-        Ok(ExnRef { store: store.id, raw })
+        Ok(ExnRef::handed_out(store, raw))
+    }
+
+    /// The handle of exception `raw` of `store`, which from now on lives as long as the store: the embedder may
+    /// keep the handle, so no `catch` may free the exception.
+    pub(crate) fn handed_out(store: &StoreOpaque, raw: *mut VMException) -> ExnRef {
+        // SAFETY: `raw` is a live exception of `store` (the store keeps it until released, and a released one is
+        // never handed out); nothing else accesses it while the store is borrowed.
+        unsafe { (*raw).mark_escaped() };
+        ExnRef { store: store.id, raw }
     }
 
     /// The exception's tag.
@@ -200,4 +209,3 @@ impl StoreOpaque {
         (exception.exn.store == self.id).then_some(weft_runtime::ExceptionPtr(exception.exn.raw))
     }
 }
-

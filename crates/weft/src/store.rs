@@ -174,6 +174,13 @@ impl<T> Store<T> {
         &self.inner.opaque.engine
     }
 
+    /// How many wasm exceptions the store holds. An exception caught by a `catch` or `catch_all` clause is freed
+    /// there; one a reference was handed out for (`catch_ref`, `catch_all_ref`, an [`crate::ExnRef`] given to the
+    /// host) is kept until the store is dropped, since tables and globals may hold it.
+    pub fn exceptions_alive(&self) -> usize {
+        self.inner.opaque.vm_store_context.exceptions.live()
+    }
+
     /// The embedder data.
     pub fn data(&self) -> &T {
         &self.inner.data

@@ -88,7 +88,7 @@ pub(crate) fn unwind_to_error(store: &StoreOpaque, reason: UnwindReason) -> anyh
                 // A host function called directly from the host, throwing.
                 Err(payload) => match payload.downcast::<weft_runtime::ExceptionPtr>() {
                     Ok(exn) => {
-                        return anyhow::Error::new(crate::Exception::from(crate::ExnRef { store: store.id, raw: exn.0 }));
+                        return anyhow::Error::new(crate::Exception::from(crate::ExnRef::handed_out(store, exn.0)));
                     }
                     Err(_) => anyhow::anyhow!("host function failed"),
                 },
@@ -102,7 +102,7 @@ pub(crate) fn unwind_to_error(store: &StoreOpaque, reason: UnwindReason) -> anyh
         }
         UnwindReason::Panic(payload) => std::panic::resume_unwind(payload),
         UnwindReason::Exception(exn) => {
-            anyhow::Error::new(crate::Exception::from(crate::ExnRef { store: store.id, raw: exn.0 }))
+            anyhow::Error::new(crate::Exception::from(crate::ExnRef::handed_out(store, exn.0)))
         }
     }
 }

@@ -174,9 +174,9 @@ impl Val {
                     .map(|p| Func { store: store.id, index: store.func_for_ref(p) }),
             ),
             ValType::Ref(_) if ty.is_func_ref() => Val::from_raw(store, raw, ValType::FuncRef),
-            ValType::Ref(_) if ty.is_exn_ref() => Val::ExnRef(
-                (!raw.get_ptr().is_null()).then(|| crate::ExnRef { store: store.id, raw: raw.get_ptr().cast() }),
-            ),
+            ValType::Ref(_) if ty.is_exn_ref() => {
+                Val::ExnRef((!raw.get_ptr().is_null()).then(|| crate::ExnRef::handed_out(store, raw.get_ptr().cast())))
+            }
             ValType::ExternRef | ValType::Ref(_) => {
                 let data = raw.get_ptr() as *const ExternData;
                 // SAFETY: a non-null externref raw value is a pointer this store handed out from `extern_data`, and
