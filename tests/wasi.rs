@@ -396,3 +396,15 @@ fn read_only_directories_refuse_creation_with_any_rights() {
     assert!(!dir.join("new.txt").exists());
     assert_eq!(std::fs::read_to_string(dir.join("data.txt")).unwrap(), "data");
 }
+
+/// A C++ program using the final exception-handling instructions (built by `tests/wasi/cxx/build.sh` with clang 22
+/// and `-fwasm-exceptions`): exceptions thrown through direct calls, a function-pointer table, virtual calls,
+/// rethrown with `throw;`, caught by type and by `catch (...)`, with destructors run on the way; its output is the
+/// one Wasmtime prints (`exceptions.expected`).
+#[test]
+fn cxx_exceptions() {
+    let (status, stdout) = run_program("cxx/exceptions", &mut WasiCtxBuilder::new());
+    assert_eq!(status, 0);
+    let expected = std::fs::read_to_string(program("cxx/exceptions").with_extension("expected")).unwrap();
+    assert_eq!(stdout, expected);
+}
