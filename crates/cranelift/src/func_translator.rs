@@ -225,6 +225,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         validator.read_locals(&mut reader)?;
         for i in 0..validator.len_locals() {
             let wty = validator.get_local_type(i).ok_or_else(|| crate::CompileError::internal("local type"))?;
+            weft_environ::check_local_type(wty).map_err(|e| crate::CompileError::Unsupported(e.to_string()))?;
             // The validator reports typed references by its own type ids, not module indices; the translator needs
             // only the machine type of a local (every reference is a pointer, starting out null).
             let vty = match wty {
@@ -257,6 +258,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         while !ops.eof() {
             let (op, offset) = ops.read_with_offset()?;
             validator.op(offset, &op)?;
+            weft_environ::check_operator(&op).map_err(|e| crate::CompileError::Unsupported(e.to_string()))?;
             t.b.set_srcloc(SourceLoc::new(offset as u32));
             t.translate_op(&op)?;
         }

@@ -26,7 +26,8 @@ pub use indices::*;
 pub use module::*;
 pub use offsets::*;
 pub use translate::{
-    FunctionBodyData, ModuleTranslation, TranslateError, convert_valtype, translate_module, wasm_features,
+    FunctionBodyData, ModuleTranslation, TYPE_SYSTEM_FEATURES, TranslateError, check_local_type, check_operator,
+    convert_valtype, operator_proposal, translate_module, validate_module, wasm_features,
 };
 pub use trap::Trap;
 pub use tunables::Tunables;

@@ -143,6 +143,10 @@ pub struct Module {
     pub name: Option<String>,
     /// Function types, by type index.
     pub types: Vec<FuncType>,
+    /// The recursion groups of the type section as `(first type, number of types)`, in order; every type is in
+    /// exactly one (a type outside an explicit `rec` is a group of its own). Empty for modules made by the host,
+    /// whose types are each a group of their own.
+    pub rec_groups: Vec<(u32, u32)>,
     /// Imports in order.
     pub imports: Vec<Import>,
     /// The type of every function, imports first.

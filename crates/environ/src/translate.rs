@@ -48,6 +48,89 @@ pub fn wasm_features() -> WasmFeatures {
         | WasmFeatures::MEMORY64
         | WasmFeatures::FUNCTION_REFERENCES
         | WasmFeatures::EXCEPTIONS
+        | WasmFeatures::GC
+}
+
+/// Which of wasmparser's feature flags are Weft's own 3.0 type system rather than the GC proposal: wasmparser gates
+/// explicit recursion groups and `global.get` of defined globals in constant expressions on its `GC` flag, so that
+/// flag is on whenever typed function references are; the GC proposal itself (struct, array and i31 types, the
+/// abstract `any`/`eq` hierarchy, subtyping, GC instructions) is refused by [`translate_module`] and
+/// [`check_operator`], with the same "unsupported" error in validation and compilation.
+pub const TYPE_SYSTEM_FEATURES: WasmFeatures = WasmFeatures::GC;
+
+macro_rules! define_operator_proposal {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
+        /// The proposal that introduced `op`, as wasmparser names it (`mvp`, `gc`, `exceptions`, ...).
+        #[allow(unreachable_patterns, reason = "the catch-all covers operators added to wasmparser later")]
+        pub fn operator_proposal(op: &Operator<'_>) -> &'static str {
+            match op {
+                $( Operator::$op { .. } => stringify!($proposal), )*
+                _ => "unknown",
+            }
+        }
+    };
+}
+wasmparser::for_each_operator!(define_operator_proposal);
+
+/// Refuses an operator of a function body that Weft does not implement although the validator accepts it: the GC
+/// proposal's instructions, and types of the GC proposal named by an operator (`ref.null any`, a block of
+/// `eqref`). Called for every operator by the compiler and by `Module::validate`, so the two agree.
+pub fn check_operator(op: &Operator<'_>) -> Result<(), TranslateError> {
+    if operator_proposal(op) == "gc" {
+        return Err(TranslateError::Unsupported(format!("GC instruction {op:?} (the GC proposal is not implemented)")));
+    }
+    let block_type = |bt: &wasmparser::BlockType| match bt {
+        wasmparser::BlockType::Type(t) => convert_valtype(*t).map(drop),
+        _ => Ok(()),
+    };
+    match op {
+        Operator::Block { blockty } | Operator::Loop { blockty } | Operator::If { blockty } => block_type(blockty),
+        Operator::TryTable { try_table } => block_type(&try_table.ty),
+        Operator::TypedSelect { ty } => convert_valtype(*ty).map(drop),
+        Operator::TypedSelectMulti { tys } => tys.iter().try_for_each(|t| convert_valtype(*t).map(drop)),
+        Operator::RefNull { hty } => convert_ref(
+            wasmparser::RefType::new(true, *hty)
+                .ok_or_else(|| TranslateError::Unsupported(format!("heap type {hty:?}")))?,
+        )
+        .map(drop),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a local of a type Weft does not implement (a GC type).
+pub fn check_local_type(t: wasmparser::ValType) -> Result<(), TranslateError> {
+    match t {
+        // The validator reports concrete types by its own ids here; only abstract heap types need a look.
+        wasmparser::ValType::Ref(r) if matches!(r.heap_type(), wasmparser::HeapType::Concrete(_)) => Ok(()),
+        other => convert_valtype(other).map(drop),
+    }
+}
+
+/// Validates `wasm` exactly as [`translate_module`] and the compiler would, without compiling: the module, every
+/// function body, and the operators and types Weft refuses although wasmparser accepts them.
+pub fn validate_module(wasm: &[u8], features: WasmFeatures) -> Result<(), TranslateError> {
+    let translation = translate_module(wasm, features)?;
+    for body in translation.function_bodies {
+        let mut validator = body.validator.into_validator(Default::default());
+        let mut reader = body.body.get_binary_reader();
+        validator.read_locals(&mut reader)?;
+        for i in 0..validator.len_locals() {
+            if let Some(t) = validator.get_local_type(i) {
+                check_local_type(t)?;
+            }
+        }
+        let mut ops = wasmparser::OperatorsReader::new(reader);
+        while !ops.eof() {
+            let (op, offset) = ops.read_with_offset()?;
+            validator.op(offset, &op)?;
+            check_operator(&op).map_err(|e| match e {
+                TranslateError::Unsupported(m) => TranslateError::Unsupported(format!("{m} (at offset {offset:#x})")),
+                other => other,
+            })?;
+        }
+        ops.finish()?;
+    }
+    Ok(())
 }
 
 /// A function body waiting to be validated and compiled.
@@ -180,11 +263,29 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> Result<ModuleTra
         }
         match payload {
             Payload::TypeSection(reader) => {
-                for ty in reader.into_iter_err_on_gc_types() {
-                    let ty = ty?;
-                    let params = ty.params().iter().map(|t| convert_valtype(*t)).collect::<Result<Vec<_>, _>>()?;
-                    let results = ty.results().iter().map(|t| convert_valtype(*t)).collect::<Result<Vec<_>, _>>()?;
-                    module.types.push(FuncType::new(params, results));
+                for group in reader {
+                    let group = group?;
+                    let start = module.types.len() as u32;
+                    for sub in group.types() {
+                        if !sub.is_final || !sub.supertype_idxs.is_empty() {
+                            return Err(TranslateError::Unsupported(
+                                "subtype declarations (`sub`; the GC proposal is not implemented)".into(),
+                            ));
+                        }
+                        let wasmparser::CompositeInnerType::Func(ty) = &sub.composite_type.inner else {
+                            return Err(TranslateError::Unsupported(
+                                "struct and array types (the GC proposal is not implemented)".into(),
+                            ));
+                        };
+                        if sub.composite_type.shared || sub.composite_type.descriptor_idx.is_some() {
+                            return Err(TranslateError::Unsupported("shared or described types".into()));
+                        }
+                        let params = ty.params().iter().map(|t| convert_valtype(*t)).collect::<Result<Vec<_>, _>>()?;
+                        let results =
+                            ty.results().iter().map(|t| convert_valtype(*t)).collect::<Result<Vec<_>, _>>()?;
+                        module.types.push(FuncType::new(params, results));
+                    }
+                    module.rec_groups.push((start, module.types.len() as u32 - start));
                 }
             }
             Payload::ImportSection(reader) => {

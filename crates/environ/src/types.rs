@@ -54,8 +54,10 @@ pub enum HeapType {
     Concrete(u32),
 }
 
-/// The engine-wide id a type uses for "the type being defined" when it refers to itself (its own rec group).
-pub const SELF_TYPE: u32 = u32::MAX;
+/// In the engine's key for a recursion group, a reference to the group's own member `k` is
+/// `Concrete(REC_GROUP_LOCAL + k)`: equal groups of different modules then have equal keys, whatever their types'
+/// indices. Engine ids stay far below it.
+pub const REC_GROUP_LOCAL: u32 = 0xC000_0000;
 
 impl ValType {
     /// True for every reference type.
@@ -81,16 +83,33 @@ impl ValType {
         }
     }
 
-    /// This type with every module type index replaced by the engine-wide id `ids` gives it (a reference to
-    /// `own`, the type being defined, becomes [`SELF_TYPE`]); `None` for a reference to a type not in `ids`.
-    pub fn canonical(self, ids: &[u32], own: Option<u32>) -> Option<ValType> {
+    /// This type with every module type index replaced by the engine-wide id `ids` gives it; a reference into
+    /// `group` (the recursion group `(first, count)` being defined) becomes group-relative ([`REC_GROUP_LOCAL`]).
+    /// `None` for a reference to a type outside the group and not in `ids`.
+    pub fn canonical(self, ids: &[u32], group: Option<(u32, u32)>) -> Option<ValType> {
         Some(match self {
             ValType::Ref(RefType { nullable, heap: HeapType::Concrete(index) }) => {
-                let id = if Some(index) == own { SELF_TYPE } else { *ids.get(index as usize)? };
+                let id = match group {
+                    Some((first, count)) if (first..first + count).contains(&index) => {
+                        REC_GROUP_LOCAL + (index - first)
+                    }
+                    _ => *ids.get(index as usize)?,
+                };
                 ValType::Ref(RefType { nullable, heap: HeapType::Concrete(id) })
             }
             other => other,
         })
+    }
+
+    /// This type with group-relative references ([`REC_GROUP_LOCAL`]) replaced by the ids of the group's members.
+    pub fn resolve_group(self, member_ids: &[u32]) -> ValType {
+        match self {
+            ValType::Ref(RefType { nullable, heap: HeapType::Concrete(id) }) if id >= REC_GROUP_LOCAL => {
+                let id = member_ids.get((id - REC_GROUP_LOCAL) as usize).copied().unwrap_or(id);
+                ValType::Ref(RefType { nullable, heap: HeapType::Concrete(id) })
+            }
+            other => other,
+        }
     }
 
     /// Whether a value of type `self` is also of type `other` (subtyping: `(ref $t) <: (ref null $t) <: funcref`,
@@ -156,7 +175,9 @@ impl fmt::Display for ValType {
                     HeapType::NoExtern => write!(f, "(ref {null}noextern)"),
                     HeapType::Exn => write!(f, "(ref {null}exn)"),
                     HeapType::NoExn => write!(f, "(ref {null}noexn)"),
-                    HeapType::Concrete(SELF_TYPE) => write!(f, "(ref {null}$self)"),
+                    HeapType::Concrete(i) if i >= REC_GROUP_LOCAL => {
+                        write!(f, "(ref {null}rec.{})", i - REC_GROUP_LOCAL)
+                    }
                     HeapType::Concrete(i) => write!(f, "(ref {null}{i})"),
                 };
             }
@@ -174,13 +195,21 @@ pub struct FuncType {
 }
 
 impl FuncType {
-    /// This type in engine-wide terms (see [`ValType::canonical`]), being the type at index `own` of a module whose
-    /// earlier types have the engine-wide ids `ids`; `None` if it refers to a later type.
-    pub fn canonical(&self, ids: &[u32], own: u32) -> Option<FuncType> {
-        let earlier = &ids[..(own as usize).min(ids.len())];
+    /// This type in engine-wide terms (see [`ValType::canonical`]), as a member of the recursion group `group`
+    /// (`(first, count)`) of a module whose earlier types have the engine-wide ids `ids`; `None` if it refers to a
+    /// type after its group.
+    pub fn canonical(&self, ids: &[u32], group: (u32, u32)) -> Option<FuncType> {
+        let earlier = &ids[..(group.0 as usize).min(ids.len())];
         let map =
-            |ts: &[ValType]| ts.iter().map(|t| t.canonical(earlier, Some(own))).collect::<Option<Box<[ValType]>>>();
+            |ts: &[ValType]| ts.iter().map(|t| t.canonical(earlier, Some(group))).collect::<Option<Box<[ValType]>>>();
         Some(FuncType { params: map(&self.params)?, results: map(&self.results)? })
+    }
+
+    /// This type with group-relative references replaced by the ids of its group's members (see
+    /// [`ValType::resolve_group`]).
+    pub fn resolve_group(&self, member_ids: &[u32]) -> FuncType {
+        let map = |ts: &[ValType]| ts.iter().map(|t| t.resolve_group(member_ids)).collect();
+        FuncType { params: map(&self.params), results: map(&self.results) }
     }
 
     /// Builds a function type (its reference types in normal form, see [`ValType::normal`]).

@@ -26,17 +26,45 @@ pub fn differential(wasm: &[u8], args: &[u8]) -> Result<Differential, Mismatch> 
 /// [`differential`] with Weft configured by `config` (see [`crate::code_variant`]). With fuel or epochs on, the
 /// store gets enough of either that they never run out: instrumented code must compute what plain code does.
 pub fn differential_with(config: &weft::Config, wasm: &[u8], args: &[u8]) -> Result<Differential, Mismatch> {
-    let mut weft = WeftSide::new(config, wasm);
-    let mut wasmi = WasmiSide::new(wasm);
-    let (weft_side, wasmi_side) = match (&mut weft, &mut wasmi) {
+    let weft = WeftSide::new(config, wasm);
+    let wasmi = WasmiSide::new(wasm).map(|s| Box::new(s) as Box<dyn Side>);
+    compare(weft, wasmi, "wasmi", args)
+}
+
+/// Weft against itself: `wasm` run with the default configuration (the oracle) and with `config` (one of
+/// [`crate::code_variant`]'s other variants) must give the same results, traps, uncaught exceptions and final state.
+/// For what wasmi cannot run (exceptions, typed function references).
+pub fn self_differential(config: &weft::Config, wasm: &[u8], args: &[u8]) -> Result<Differential, Mismatch> {
+    let mut reference = weft::Config::new();
+    reference.relaxed_simd_deterministic(true);
+    let weft = WeftSide::new(config, wasm);
+    let oracle = WeftSide::new(&reference, wasm).map(|s| Box::new(s) as Box<dyn Side>);
+    compare(weft, oracle, "weft (default configuration)", args)
+}
+
+/// One engine's half of a differential run.
+trait Side {
+    fn instantiate(&mut self) -> Result<Outcome, TrapKind>;
+    fn call(&mut self, name: &str, args: &[Value]) -> Result<Outcome, TrapKind>;
+    fn state(&mut self) -> Vec<String>;
+}
+
+fn compare(
+    mut weft: Result<WeftSide, String>,
+    mut oracle: Result<Box<dyn Side>, String>,
+    oracle_name: &'static str,
+    args: &[u8],
+) -> Result<Differential, Mismatch> {
+    let mismatch = |what: &str, a: String, b: String| Mismatch { what: what.into(), weft: a, oracle: b, oracle_name };
+    let (weft_side, wasmi_side) = match (&mut weft, &mut oracle) {
         (Err(_), Err(_)) => return Ok(Differential::BothRejected),
         (Ok(w), Ok(i)) => (w, i),
         (w, i) => {
-            return Err(Mismatch {
-                what: "compiling and instantiating".into(),
-                weft: format!("{:?}", w.as_ref().err()),
-                wasmi: format!("{:?}", i.as_ref().err()),
-            });
+            return Err(mismatch(
+                "compiling and instantiating",
+                format!("{:?}", w.as_ref().err()),
+                format!("{:?}", i.as_ref().err()),
+            ));
         }
     };
     let instantiated = (weft_side.instantiate(), wasmi_side.instantiate());
@@ -44,7 +72,11 @@ pub fn differential_with(config: &weft::Config, wasm: &[u8], args: &[u8]) -> Res
         if is_stack_limit(&instantiated.0) || is_stack_limit(&instantiated.1) {
             return Ok(Differential::StoppedAtStackLimit);
         }
-        return Err(mismatch("running the start function", &instantiated.0, &instantiated.1));
+        return Err(mismatch(
+            "running the start function",
+            format!("{:?}", instantiated.0),
+            format!("{:?}", instantiated.1),
+        ));
     }
     if instantiated.0.is_err() {
         return Ok(Differential::Agreed { calls: 0 });
@@ -61,7 +93,7 @@ pub fn differential_with(config: &weft::Config, wasm: &[u8], args: &[u8]) -> Res
             return Ok(Differential::StoppedAtStackLimit);
         }
         if a != b {
-            return Err(mismatch(&format!("calling `{name}` with {args:?}"), &a, &b));
+            return Err(mismatch(&format!("calling `{name}` with {args:?}"), format!("{a:?}"), format!("{b:?}")));
         }
     }
     // Export order is not part of what an engine promises: compare by name.
@@ -71,17 +103,13 @@ pub fn differential_with(config: &weft::Config, wasm: &[u8], args: &[u8]) -> Res
     if a != b {
         let first = a.iter().zip(&b).find(|(x, y)| x != y).map(|(x, y)| (x.clone(), y.clone()));
         let (x, y) = first.unwrap_or_else(|| (format!("{} items", a.len()), format!("{} items", b.len())));
-        return Err(Mismatch { what: "the final state of the exports".into(), weft: x, wasmi: y });
+        return Err(mismatch("the final state of the exports", x, y));
     }
     Ok(Differential::Agreed { calls })
 }
 
 fn is_stack_limit(outcome: &Result<Outcome, TrapKind>) -> bool {
     matches!(outcome, Err(TrapKind::StackOverflow) | Ok(Outcome::Trap(TrapKind::StackOverflow)))
-}
-
-fn mismatch<T: std::fmt::Debug>(what: &str, a: &T, b: &T) -> Mismatch {
-    Mismatch { what: what.to_string(), weft: format!("{a:?}"), wasmi: format!("{b:?}") }
 }
 
 fn arbitrary_value(u: &mut Unstructured<'_>, ty: weft::ValType) -> Value {
@@ -114,7 +142,32 @@ fn weft_trap(e: &weft::Error) -> TrapKind {
         Some(Trap::IntegerOverflow) => TrapKind::IntegerOverflow,
         Some(Trap::BadConversionToInteger) => TrapKind::BadConversion,
         Some(Trap::StackOverflow) => TrapKind::StackOverflow,
+        _ if e.downcast_ref::<weft::Exception>().is_some() => TrapKind::Exception,
         _ => TrapKind::Other,
+    }
+}
+
+impl Side for WeftSide {
+    fn instantiate(&mut self) -> Result<Outcome, TrapKind> {
+        WeftSide::instantiate(self)
+    }
+    fn call(&mut self, name: &str, args: &[Value]) -> Result<Outcome, TrapKind> {
+        WeftSide::call(self, name, args)
+    }
+    fn state(&mut self) -> Vec<String> {
+        WeftSide::state(self)
+    }
+}
+
+impl Side for WasmiSide {
+    fn instantiate(&mut self) -> Result<Outcome, TrapKind> {
+        WasmiSide::instantiate(self)
+    }
+    fn call(&mut self, name: &str, args: &[Value]) -> Result<Outcome, TrapKind> {
+        WasmiSide::call(self, name, args)
+    }
+    fn state(&mut self) -> Vec<String> {
+        WasmiSide::state(self)
     }
 }
 

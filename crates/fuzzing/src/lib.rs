@@ -101,6 +101,27 @@ pub fn differential_input(data: &[u8]) -> Option<DifferentialInput> {
     Some(DifferentialInput { variant: variant % 6, wasm, result })
 }
 
+/// A `wasm-smith` configuration for what wasmi cannot run, for [`self_differential`]: [`smith_config`] plus
+/// exception handling (tags, `throw`, `throw_ref`, `try_table`, `exnref`).
+pub fn self_smith_config() -> wasm_smith::Config {
+    wasm_smith::Config { exceptions_enabled: true, ..smith_config() }
+}
+
+/// The `self_differential` fuzz target's body: as [`differential_input`], but the module may use exceptions and
+/// runs on Weft twice, in its default configuration and in the variant the first byte picks (never the default
+/// itself).
+pub fn self_differential_input(data: &[u8]) -> Option<DifferentialInput> {
+    let (&variant, data) = data.split_first()?;
+    let variant = 1 + variant % 5;
+    let (module_bytes, args) = data.split_at(data.len() - (data.len() / 8).min(256));
+    let mut u = Unstructured::new(module_bytes);
+    let mut module = wasm_smith::Module::new(self_smith_config(), &mut u).ok()?;
+    module.ensure_termination(10_000).ok()?;
+    let wasm = module.to_bytes();
+    let result = self_differential(&code_variant(variant), &wasm, args);
+    Some(DifferentialInput { variant, wasm, result })
+}
+
 /// Deterministic pseudo-random bytes for seed `seed` (xorshift64*), for the seeded test.
 pub fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -165,6 +186,8 @@ pub enum TrapKind {
     BadConversion,
     /// Call stack exhausted: the engines' limits differ, so a run that hits it is not compared further.
     StackOverflow,
+    /// A wasm exception left the call uncaught (Weft only: wasmi does not implement exceptions).
+    Exception,
     /// Anything else (a failure to instantiate, a trap kind this list lacks), with its text.
     Other,
 }
@@ -174,19 +197,21 @@ pub enum TrapKind {
 pub struct Mismatch {
     /// What was being done.
     pub what: String,
-    /// Weft's outcome.
+    /// Weft's outcome (in the configuration under test).
     pub weft: String,
-    /// wasmi's outcome.
-    pub wasmi: String,
+    /// The oracle's outcome.
+    pub oracle: String,
+    /// Which oracle: wasmi, or Weft in its default configuration.
+    pub oracle_name: &'static str,
 }
 
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: weft gave {}, wasmi gave {}", self.what, self.weft, self.wasmi)
+        write!(f, "{}: weft gave {}, {} gave {}", self.what, self.weft, self.oracle_name, self.oracle)
     }
 }
 
 mod engines;
-pub use engines::{Differential, differential, differential_with};
+pub use engines::{Differential, differential, differential_with, self_differential};
 pub mod api;
 pub mod compile;

@@ -157,3 +157,39 @@ fn generated_memories_and_tables_cannot_grow_without_bound() {
     }
     assert!(memories > 10 && tables > 10, "{memories} memories and {tables} tables checked");
 }
+
+/// The self-differential fuzzer over a fixed set of seeds: modules that may use exceptions run under Weft's default
+/// configuration and under each other code variant, which must agree. Some of them must really throw and catch.
+#[test]
+fn weft_agrees_with_itself_on_generated_modules_with_exceptions() {
+    let (mut modules, mut with_exceptions, mut failures) = (0, 0, Vec::new());
+    for seed in 0..150u64 {
+        let mut data = vec![seed as u8];
+        data.extend(seed_bytes(seed ^ 0xe4c, 1024 + (seed as usize * 131) % 7168));
+        let Some(run) = weft_fuzzing::self_differential_input(&data) else { continue };
+        match run.result {
+            Ok(Differential::Agreed { .. }) => {
+                modules += 1;
+                if uses_exceptions(&run.wasm) {
+                    with_exceptions += 1;
+                }
+            }
+            Ok(_) => {}
+            Err(mismatch) => failures.push(format!("seed {seed} (variant {}): {mismatch}", run.variant)),
+        }
+    }
+    assert!(failures.is_empty(), "{} seeds disagree:\n{}", failures.len(), failures.join("\n"));
+    assert!(modules >= 50, "only {modules} modules were compared");
+    assert!(with_exceptions > 0, "no compared module used exceptions");
+    println!("{modules} modules compared, {with_exceptions} with try_table or throw");
+}
+
+fn uses_exceptions(wasm: &[u8]) -> bool {
+    use wasmparser::{Operator, Payload};
+    wasmparser::Parser::new(0).parse_all(wasm).flatten().any(|payload| match payload {
+        Payload::CodeSectionEntry(body) => body.get_operators_reader().is_ok_and(|ops| {
+            ops.into_iter().flatten().any(|op| matches!(op, Operator::TryTable { .. } | Operator::Throw { .. }))
+        }),
+        _ => false,
+    })
+}

@@ -25,6 +25,10 @@ const PRE_2_0_SEGMENTS: &str = "expects pre-2.0 instantiation (all segments chec
      WebAssembly 2.0 applies segments in order, as wasm-v2/linking.wast tests";
 const LINKING: u64 = 0x458c_2232_6c8a_6e5e;
 const TABLE_INIT: u64 = 0x30cb_7d64_67dd_65d0;
+const TYPE_REC: u64 = 0x238d_98f4_ec5d_6bca;
+const REF_NULL: u64 = 0x2449_662a_a937_c41c;
+const GC_MODULE: &str = "uses GC types (struct, anyref; the gc proposal, a later issue)";
+const GC_DEPENDENT: &str = "uses the gc-proposal module above";
 
 /// Every known deviation.
 pub const DEVIATIONS: &[Deviation] = &[
@@ -57,6 +61,54 @@ pub const DEVIATIONS: &[Deviation] = &[
         reason: "a draft typing rule for br_table after unreachable, dropped from the final specification: the \
                  case is gone from wasm-v2/unreached-invalid.wast and the validator accepts it",
     },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 39, reason: GC_MODULE },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 71, reason: GC_MODULE },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 78, reason: GC_MODULE },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 137, reason: GC_MODULE },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 141, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 143, reason: GC_MODULE },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 148, reason: GC_MODULE },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 167, reason: GC_MODULE },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 174, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 176, reason: GC_MODULE },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 183, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 185, reason: GC_MODULE },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 192, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/type-rec.wast", content_hash: TYPE_REC, line: 197, reason: GC_MODULE },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 1, reason: GC_MODULE },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 16, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 17, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 18, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 19, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 20, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 23, reason: GC_MODULE },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 55, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 56, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 57, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 58, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 59, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 60, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 61, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 62, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 63, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 64, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 65, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 66, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 67, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 68, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 69, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 70, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 71, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 72, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 73, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 74, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 75, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 76, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 77, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 78, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 79, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 80, reason: GC_DEPENDENT },
+    Deviation { file: "wasm-v3/ref_null.wast", content_hash: REF_NULL, line: 81, reason: GC_DEPENDENT },
 ];
 
 /// FNV-1a 64 of `text`.

@@ -121,8 +121,11 @@ impl Config {
     }
     /// Typed function references: `(ref $t)`, `(ref null $t)`, `call_ref`, `return_call_ref`, `ref.as_non_null`,
     /// `br_on_null`, `br_on_non_null`, non-nullable locals, tables with initialisers (default on).
+    /// Explicit recursion groups (`rec`) of function types and `global.get` of defined globals in constant
+    /// expressions, which wasmparser gates on its GC flag, come with this switch
+    /// ([`weft_environ::TYPE_SYSTEM_FEATURES`]); the GC proposal itself is not implemented.
     pub fn wasm_function_references(&mut self, on: bool) -> &mut Self {
-        self.feature(WasmFeatures::FUNCTION_REFERENCES, on)
+        self.feature(WasmFeatures::FUNCTION_REFERENCES | weft_environ::TYPE_SYSTEM_FEATURES, on)
     }
     /// Exception handling (the final, `exnref` form): tags, `throw`, `throw_ref`, `try_table` with its four catch
     /// clauses, and exceptions crossing between wasm and host functions ([`crate::Exception`]) (default on). Code

@@ -31,9 +31,12 @@ pub(crate) struct EngineInner {
     pub(crate) reservation_pool: Arc<weft_runtime::ReservationPool>,
 }
 
+/// The engine's function types: every recursion group registered so far, keyed by its canonical form (references
+/// into the group relative to it, others by engine id), and each member type by id with every reference resolved
+/// to an engine id.
 #[derive(Default)]
 struct Signatures {
-    ids: HashMap<FuncType, u32>,
+    groups: HashMap<Vec<FuncType>, Vec<u32>>,
     types: Vec<Arc<FuncType>>,
 }
 
@@ -107,17 +110,26 @@ impl Engine {
             normal = FuncType::new(ty.params.iter().copied(), ty.results.iter().copied());
             &normal
         };
-        if let Some(id) = self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).ids.get(ty) {
-            return *id;
+        self.rec_group_ids(vec![ty.clone()])[0]
+    }
+
+    /// The engine-wide ids of the members of a recursion group given in canonical form (see
+    /// [`weft_environ::FuncType::canonical`]), registering it if it is new.
+    pub(crate) fn rec_group_ids(&self, group: Vec<FuncType>) -> Vec<u32> {
+        if let Some(ids) = self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).groups.get(&group) {
+            return ids.clone();
         }
         let mut sigs = self.inner.signatures.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(id) = sigs.ids.get(ty) {
-            return *id;
+        if let Some(ids) = sigs.groups.get(&group) {
+            return ids.clone();
         }
-        let id = sigs.types.len() as u32;
-        sigs.types.push(Arc::new(ty.clone()));
-        sigs.ids.insert(ty.clone(), id);
-        id
+        let first = sigs.types.len() as u32;
+        let ids: Vec<u32> = (first..first + group.len() as u32).collect();
+        for ty in &group {
+            sigs.types.push(Arc::new(ty.resolve_group(&ids)));
+        }
+        sigs.groups.insert(group, ids.clone());
+        ids
     }
 
     /// The function type with engine-wide id `id` (shared: calls look it up every time).

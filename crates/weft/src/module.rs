@@ -61,8 +61,7 @@ impl Module {
 
     /// Validates `wasm` (binary) against the engine's features without compiling it.
     pub fn validate(engine: &Engine, wasm: &[u8]) -> Result<()> {
-        let mut validator = weft_environ::wasmparser::Validator::new_with_features(engine.config().code.features);
-        validator.validate_all(wasm).map_err(weft_environ::TranslateError::from)?;
+        weft_environ::validate_module(wasm, engine.config().code.features)?;
         Ok(())
     }
 
@@ -81,14 +80,27 @@ impl Module {
         if let Some(profiler) = &engine.inner.profiler {
             profiler.register(&code, &crate::profiling::module_symbols(&module, code.info()));
         }
-        // Types are registered in order, each in engine-wide terms: a reference to an earlier type names that type's
-        // id, so equal types of different modules get one id and unequal ones never share it.
+        // Types are registered a recursion group at a time, in order, in engine-wide terms: a reference to an
+        // earlier type names that type's id, one into its own group the position there. Equal groups of different
+        // modules therefore get the same ids (types are equal when their groups are and they sit at the same place
+        // in them), and unequal ones never share an id.
         let mut type_ids: Vec<u32> = Vec::with_capacity(module.types.len());
-        for (i, t) in module.types.iter().enumerate() {
-            let canonical = t
-                .canonical(&type_ids, i as u32)
-                .ok_or_else(|| anyhow::anyhow!("type {i} refers to a type defined after it"))?;
-            type_ids.push(engine.signature_id(&canonical));
+        let singletons: Vec<(u32, u32)>;
+        let groups = if module.rec_groups.is_empty() {
+            singletons = (0..module.types.len() as u32).map(|i| (i, 1)).collect();
+            &singletons
+        } else {
+            &module.rec_groups
+        };
+        for &(first, count) in groups {
+            let members = (first..first + count)
+                .map(|i| {
+                    module.types[i as usize]
+                        .canonical(&type_ids, (first, count))
+                        .ok_or_else(|| anyhow::anyhow!("type {i} refers to a type defined after its group"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            type_ids.extend(engine.rec_group_ids(members));
         }
         Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), module, code, type_ids }) })
     }
