@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs Weft's cargo-fuzz targets (fuzz/), installing cargo-fuzz from crates.io when it is missing.
 #
-#   scripts/fuzz.sh build                 build all four targets
-#   scripts/fuzz.sh run TARGET [SECONDS]  fuzz TARGET (differential, compile, api, wat) for SECONDS (default 60)
+#   scripts/fuzz.sh build                 build all five targets
+#   scripts/fuzz.sh run TARGET [SECONDS]  fuzz TARGET (differential, self_differential, compile, api, wat) for SECONDS (default 60)
 #   scripts/fuzz.sh all [SECONDS]         each target in turn, SECONDS each
 #   scripts/fuzz.sh smoke [RUNS]          build, then run each target on RUNS inputs (default 300): what CI does
 #
@@ -28,7 +28,7 @@ FUZZ_FLAGS=(--release --debug-assertions)
 if [ "${FUZZ_SANITIZER:-address}" != address ]; then
     FUZZ_FLAGS+=(--sanitizer "$FUZZ_SANITIZER" --target-dir "fuzz/target-$FUZZ_SANITIZER")
 fi
-TARGETS=(differential compile api wat)
+TARGETS=(differential self_differential compile api wat)
 
 seed_corpus() {
     local target=$1 dir=fuzz/corpus/$1
