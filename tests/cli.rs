@@ -741,3 +741,23 @@ fn compile_emits_clif_and_machine_code_listings() {
     assert!(asm.contains("div") && asm.contains("ret"), "machine code with the division and a return: {asm}");
     assert!(dir.join("trap.cwasm").exists(), "the artifact is still written");
 }
+
+/// A WASI program throws and catches wasm exceptions through direct calls, `call_indirect`, a rethrow, and a second
+/// instance loaded with `--preload` (whose own tag it imports, and which calls back into it); it prints what
+/// Wasmtime prints for the same pair (`main.expected`). A `--preload` without `=` is a clear error.
+#[test]
+fn run_throws_across_frames_and_preloaded_instances() {
+    let dir = root().join("tests/wasi/exceptions");
+    let lib = format!("lib={}", dir.join("lib.wat").display());
+    let main = dir.join("main.wat").display().to_string();
+    let out = weft(&["run", "--preload", &lib, &main]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), std::fs::read_to_string(dir.join("main.expected")).unwrap());
+    let out = weft(&["run", "--preload", "lib.wat", &main]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--preload lib.wat: expected NAME=PATH"), "{}", text(&out.stderr));
+    // Without the library the import is reported by name.
+    let out = weft(&["run", &main]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("lib"), "{}", text(&out.stderr));
+}

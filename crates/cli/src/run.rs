@@ -46,6 +46,12 @@ pub struct RunCommand {
     /// Example: weft run --fuel 1000000 app.wasm
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
+    /// Instantiate another module first and make its exports importable under NAME (repeatable, in order; each
+    /// may import WASI and the modules preloaded before it), as `wasmtime run --preload` does.
+    ///
+    /// Example: weft run --preload lib=lib.wasm app.wasm
+    #[arg(long = "preload", value_name = "NAME=PATH")]
+    preloads: Vec<String>,
     /// Run a precompiled module (.cwasm from `weft compile`). Precompiled modules are native code: allow only
     /// those you trust as much as weft itself.
     #[arg(long)]
@@ -139,6 +145,18 @@ impl RunCommand {
         }
         let mut linker: Linker<Host> = Linker::new();
         weft_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+        for spec in &self.preloads {
+            let Some((name, path)) = spec.split_once('=') else {
+                bail!("--preload {spec}: expected NAME=PATH");
+            };
+            let preloaded = load_module(&engine, Path::new(path), self.allow_precompiled)
+                .with_context(|| format!("--preload {spec}"))?;
+            let instance = match linker.instantiate(&mut store, &preloaded) {
+                Ok(instance) => instance,
+                Err(e) => return self.report(e.context(format!("--preload {spec}")), "instantiation"),
+            };
+            linker.instance(&mut store, name, instance)?;
+        }
         let instance = match linker.instantiate(&mut store, &module) {
             Ok(instance) => instance,
             Err(e) => return self.report(e, "instantiation"),
