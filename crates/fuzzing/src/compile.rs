@@ -21,12 +21,13 @@ impl std::fmt::Display for Finding {
 pub enum Source {
     /// The fuzzer's bytes as they are.
     Raw,
-    /// A valid wasm-smith module within Weft's features, unchanged.
+    /// A valid wasm-smith module within Weft's features (exceptions included), unchanged.
     Generated,
     /// A valid wasm-smith module within Weft's features, with some bytes overwritten, inserted or removed.
     Mutated,
-    /// A wasm-smith module that may use proposals Weft does not implement (gc, threads, exceptions, typed function
-    /// references, wide arithmetic, custom page sizes, ...), which Weft must refuse with an error, never a crash.
+    /// A wasm-smith module that may also use proposals Weft does not implement (gc, threads, wide arithmetic, custom
+    /// page sizes, ...), which Weft must refuse with an error, never a crash; wasm-smith's typed function references
+    /// come only with its gc switch, so they are generated here too.
     OtherFeatures,
 }
 
@@ -49,8 +50,8 @@ pub fn compile_check(data: &[u8]) -> Result<CompileRun, Finding> {
     let (&mode, rest) = data.split_first().unwrap_or((&0, &[]));
     let (source, wasm) = match mode % 4 {
         0 => (Source::Raw, Some(rest.to_vec())),
-        1 => (Source::Generated, generated(rest, crate::smith_config())),
-        2 => (Source::Mutated, generated(rest, crate::smith_config()).map(|wasm| mutate(wasm, rest))),
+        1 => (Source::Generated, generated(rest, crate::self_smith_config())),
+        2 => (Source::Mutated, generated(rest, crate::self_smith_config()).map(|wasm| mutate(wasm, rest))),
         _ => (Source::OtherFeatures, generated(rest, other_features_config())),
     };
     let Some(wasm) = wasm else {

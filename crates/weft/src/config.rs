@@ -153,6 +153,12 @@ impl Config {
         self.code.tunables.relaxed_simd_deterministic = on;
         self
     }
+    /// Every proposal Weft implements, which is WebAssembly 3.0 without GC (the default): tail calls, extended
+    /// constants, typed function references with recursion groups, exceptions, multi-memory, memory64, relaxed SIMD.
+    pub fn wasm_3_0(&mut self) -> &mut Self {
+        self.code.features = weft_environ::wasm_features();
+        self
+    }
     /// Exactly the WebAssembly 2.0 feature set: every 3.0 proposal off.
     pub fn wasm_2_0_only(&mut self) -> &mut Self {
         self.code.features = WasmFeatures::WASM2;
