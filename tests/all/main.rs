@@ -10,6 +10,7 @@ mod fuzz_regressions;
 mod host_fault;
 mod interrupts;
 mod limits;
+mod memory_images;
 mod memory_reuse;
 mod traps;
 mod unwind;

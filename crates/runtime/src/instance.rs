@@ -51,6 +51,8 @@ pub struct Instance {
     tags: Vec<Box<crate::VMTagDefinition>>,
     /// Data segments dropped by `data.drop` or, for active segments, by instantiation.
     dropped_data: Vec<bool>,
+    /// Whether the active data segments were applied by mapping memory images when the memories were created.
+    data_imaged: bool,
     /// Element segments dropped by `elem.drop`, or active and declared segments after instantiation.
     dropped_elems: Vec<bool>,
     vmctx: NonNull<u8>,
@@ -72,7 +74,8 @@ impl Instance {
     /// # Safety
     /// `imports` must match the module's imports in number and type and point to live definitions owned by the
     /// same store as `store`; `type_ids` must hold the engine-wide id of every module type; `code` must be the
-    /// module's compiled code (it may be `None` only for modules without defined functions).
+    /// module's compiled code (it may be `None` only for modules without defined functions); `images`, if given,
+    /// must have been made for this module with these tunables.
     pub unsafe fn new(
         module: Arc<Module>,
         code: Option<Arc<CodeMemory>>,
@@ -80,6 +83,7 @@ impl Instance {
         store: *mut VMStoreContext,
         type_ids: &[u32],
         tunables: &Tunables,
+        images: Option<&crate::MemoryImages>,
     ) -> Result<Box<Instance>, InstantiationError> {
         let offsets = VMOffsets::new(&module);
         let vmctx_layout = Layout::from_size_align(offsets.size() as usize, 16).expect("vmctx layout");
@@ -94,6 +98,7 @@ impl Instance {
             tables: Vec::new(),
             tags: Vec::new(),
             dropped_data: vec![false; module.data.len()],
+            data_imaged: images.is_some(),
             dropped_elems: vec![false; module.elements.len()],
             vmctx,
             vmctx_layout,
@@ -146,10 +151,11 @@ impl Instance {
                 instance.tags.push(tag);
             }
         }
-        for ty in &module.memories[module.num_imported_memories as usize..] {
+        for (i, ty) in module.memories[module.num_imported_memories as usize..].iter().enumerate() {
+            let image = images.and_then(|images| images.get(DefinedMemoryIndex::from_u32(i as u32)));
             let mut memory =
                 // SAFETY: `store` is the live context of the store the instance is created in.
-                LinearMemory::new(ty, tunables, unsafe { (*store).reservation_pool.as_ref() })
+                LinearMemory::new(ty, tunables, unsafe { (*store).reservation_pool.as_ref() }, image.map(|i| &**i))
                     .map_err(|e| InstantiationError::Resource(e.to_string()))?;
             let index = MemoryIndex::from_u32(module.num_imported_memories + instance.memories.len() as u32);
             let def = memory.definition();
@@ -484,7 +490,10 @@ impl Instance {
                 }
             }
         }
-        for seg in &module.data {
+        // With memory images the memories were created with the data in place (which requires every segment to be
+        // known to fit, so none could trap).
+        let data = if self.data_imaged { &[][..] } else { &module.data[..] };
+        for seg in data {
             if let SegmentMode::Active { target, offset } = &seg.mode {
                 let start = usize::try_from(offset_of(self, offset, module.memories[target.index()].memory64))
                     .map_err(|_| InstantiationError::Trap(Trap::MemoryOutOfBounds))?;

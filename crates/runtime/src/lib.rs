@@ -20,6 +20,7 @@ mod instance;
 mod libcalls;
 mod limits;
 mod memory;
+mod memory_image;
 mod mmap;
 mod perf;
 mod table;
@@ -31,6 +32,7 @@ pub use exceptions::{ExceptionArena, ExceptionPtr, VMException, VMTagDefinition,
 pub use instance::{Imports, Instance, InstantiationError};
 pub use limits::{GrowKind, HookFailure, LimiterHooks, grow_memory, grow_table, limiter_of};
 pub use memory::{LinearMemory, ReservationPool, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
+pub use memory_image::{MemoryImage, MemoryImages};
 pub use perf::{JitDumpMarker, monotonic_ns};
 pub use table::Table;
 pub use traphandlers::{TrapInfo, UnwindReason, call_func_ref, catch_traps, init_traps, raise_host_unwind};

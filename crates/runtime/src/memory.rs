@@ -30,6 +30,8 @@ pub struct LinearMemory {
     memory64: bool,
     /// Where a guard-page reservation goes when the memory is dropped.
     pool: Option<Arc<ReservationPool>>,
+    /// How many bytes from the start are a private mapping of a memory image (0: none).
+    image_len: usize,
 }
 
 // SAFETY: the memory's bytes are plain data owned by this value; the raw base pointer points into `mmap`.
@@ -47,11 +49,13 @@ pub struct MemoryAllocationError {
 
 impl LinearMemory {
     /// Creates a memory of `ty.limits.min` pages laid out according to `tunables`, taking a guard-page reservation
-    /// from `pool` (and giving it back when dropped) if there is one.
+    /// from `pool` (and giving it back when dropped) if there is one. With `image` (guard-page memories only), the
+    /// memory starts out with the image's contents, mapped copy-on-write.
     pub fn new(
         ty: &MemoryType,
         tunables: &Tunables,
         pool: Option<&Arc<ReservationPool>>,
+        image: Option<&crate::MemoryImage>,
     ) -> Result<Box<LinearMemory>, MemoryAllocationError> {
         let pages = ty.limits.min;
         let limit = if ty.memory64 { WASM64_MAX_PAGES } else { WASM32_MAX_PAGES };
@@ -76,6 +80,14 @@ impl LinearMemory {
         } else {
             Mmap::accessible(bytes.next_multiple_of(page_size())).map_err(err)?
         };
+        let image_len = match image {
+            Some(image) if guard_pages && image.len <= bytes.next_multiple_of(page_size()) => {
+                mmap.map_file_over(0, image.len, &image.file).map_err(err)?;
+                image.len
+            }
+            Some(_) => return Err(err(std::io::Error::other("a memory image that does not fit its memory"))),
+            None => 0,
+        };
         let definition = VMMemoryDefinition { base: mmap.as_ptr(), current_length: bytes };
         Ok(Box::new(LinearMemory {
             definition,
@@ -85,6 +97,7 @@ impl LinearMemory {
             declared_max: ty.limits.max,
             memory64: ty.memory64,
             pool: pool.cloned(),
+            image_len,
         }))
     }
 
@@ -196,6 +209,11 @@ impl LinearMemory {
 impl Drop for LinearMemory {
     fn drop(&mut self) {
         if let (true, Some(pool)) = (self.guard_pages, &self.pool) {
+            // The pool's reservations read as zero: dropping the pages of a file mapping would bring back the
+            // image, so the image's part becomes anonymous again first (or, failing that, is not pooled).
+            if self.image_len > 0 && self.mmap.reset_anonymous(0, self.image_len).is_err() {
+                return;
+            }
             let mmap = std::mem::replace(&mut self.mmap, Mmap::empty());
             pool.give_back(mmap, self.definition.current_length.next_multiple_of(page_size()));
         }

@@ -86,6 +86,47 @@ impl Mmap {
         Ok(Mmap { ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"), len: len.max(1) })
     }
 
+    /// Maps the first `len` bytes of `file` privately (copy-on-write) over `[start, start+len)`, readable and
+    /// writable, replacing what was there. Both must be page-aligned, inside the mapping, and within the file.
+    pub(crate) fn map_file_over(&self, start: usize, len: usize, file: &std::fs::File) -> std::io::Result<()> {
+        assert!(start.checked_add(len).is_some_and(|end| end <= self.len));
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: MAP_FIXED replaces only pages inside our own mapping (asserted above), whose old contents the
+        // caller no longer needs; writes go to private copies, never to the file.
+        unsafe {
+            rustix::mm::mmap(
+                self.ptr.as_ptr().add(start).cast(),
+                len,
+                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+                rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::FIXED,
+                file,
+                0,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Replaces `[start, start+len)` with fresh anonymous pages, readable and writable and zero (undoing
+    /// [`Mmap::map_file_over`]). Both must be page-aligned and inside the mapping.
+    pub(crate) fn reset_anonymous(&self, start: usize, len: usize) -> std::io::Result<()> {
+        assert!(start.checked_add(len).is_some_and(|end| end <= self.len));
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: as for `map_file_over`: only pages of our own mapping are replaced.
+        unsafe {
+            rustix::mm::mmap_anonymous(
+                self.ptr.as_ptr().add(start).cast(),
+                len,
+                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+                rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::FIXED | rustix::mm::MapFlags::NORESERVE,
+            )?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }

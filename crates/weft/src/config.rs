@@ -12,6 +12,7 @@ pub struct Config {
     pub(crate) code: CodeSettings,
     pub(crate) max_wasm_stack: usize,
     pub(crate) memory_reservation_pool: usize,
+    pub(crate) memory_init_cow: bool,
     pub(crate) cache: CacheConfig,
     pub(crate) profiler: ProfilingStrategy,
 }
@@ -65,6 +66,7 @@ impl Default for Config {
             },
             max_wasm_stack: 512 * 1024,
             memory_reservation_pool: 16,
+            memory_init_cow: true,
             cache: CacheConfig { dir: None, max_bytes: DEFAULT_CACHE_MAX_BYTES },
             profiler: ProfilingStrategy::None,
         }
@@ -226,6 +228,17 @@ impl Config {
     /// cost; 0 unmaps every reservation as its memory is dropped. Raise it for many short-lived instances at once.
     pub fn memory_reservation_pool(&mut self, reservations: usize) -> &mut Self {
         self.memory_reservation_pool = reservations;
+        self
+    }
+
+    /// Initialises memories from copy-on-write images of their data segments (default on): when a module is loaded,
+    /// the initial contents of each of its guard-page memories are laid out once in an in-memory file, which each
+    /// instance maps privately instead of copying every segment, so instantiation does not grow with the size of
+    /// the data and instances share the pages they never write. It applies to modules whose segments all have
+    /// constant offsets and fit their tables and memories (no segment can trap); others are initialised by copying,
+    /// with identical results. Off: always copy.
+    pub fn memory_init_cow(&mut self, on: bool) -> &mut Self {
+        self.memory_init_cow = on;
         self
     }
 

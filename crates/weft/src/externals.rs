@@ -108,6 +108,7 @@ pub(crate) fn host_instance_with_types(
             context,
             type_ids,
             &store.engine.config().code.tunables,
+            None,
         )
     }?;
     let index = store.push_instance(handle, None);

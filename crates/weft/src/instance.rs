@@ -137,6 +137,7 @@ impl Instance {
                 context,
                 &module.inner.type_ids,
                 &store.engine.config().code.tunables,
+                module.inner.memory_images.as_ref(),
             )
         };
         let handle = handle.map_err(|e| anyhow::Error::new(e).context("instantiation failed"))?;

@@ -20,6 +20,8 @@ pub(crate) struct ModuleInner {
     pub(crate) code: Arc<CodeMemory>,
     /// Engine-wide signature id of each of the module's types.
     pub(crate) type_ids: Vec<u32>,
+    /// Copy-on-write images of the memories' initial contents, when they apply ([`crate::Config::memory_init_cow`]).
+    pub(crate) memory_images: Option<weft_runtime::MemoryImages>,
 }
 
 impl std::fmt::Debug for Module {
@@ -102,7 +104,13 @@ impl Module {
                 .collect::<Result<Vec<_>>>()?;
             type_ids.extend(engine.rec_group_ids(members));
         }
-        Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), module, code, type_ids }) })
+        let memory_images = if engine.config().memory_init_cow {
+            weft_runtime::MemoryImages::new(&module, &engine.config().code.tunables)
+                .context("cannot lay out the memory images")?
+        } else {
+            None
+        };
+        Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), module, code, type_ids, memory_images }) })
     }
 
     /// A text listing of the code `engine` generates for every defined function of `bytes` (binary or text), for
