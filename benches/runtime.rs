@@ -262,5 +262,67 @@ fn exceptions(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, compile, instantiate, calls, memory_grow, trap, tail_calls, exceptions);
+/// A module whose memory (200 pages) starts with 10 MB of data in one active segment, with a `_start` that reads
+/// one byte of it: the binary is written out directly (10 MB would make unwieldy text).
+fn module_with_data(bytes: usize) -> Vec<u8> {
+    fn leb(mut v: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            out.push(if v == 0 { byte } else { byte | 0x80 });
+            if v == 0 {
+                break;
+            }
+        }
+    }
+    fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
+        out.push(id);
+        leb(body.len(), out);
+        out.extend_from_slice(body);
+    }
+    let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+    section(1, &[1, 0x60, 0, 1, 0x7f], &mut wasm); // type 0: () -> i32
+    section(3, &[1, 0], &mut wasm); // one function of type 0
+    section(5, &[1, 0, 200, 1], &mut wasm); // memory: min 200 pages
+    section(7, &[1, 6, b'_', b's', b't', b'a', b'r', b't', 0, 0], &mut wasm); // export "_start"
+    // _start: i32.load8_u offset=5_000_000 of address 0
+    let body = [0, 0x41, 0, 0x2d, 0, 0xc0, 0x96, 0xb1, 0x02, 0x0b];
+    let mut code = vec![1];
+    leb(body.len(), &mut code);
+    code.extend_from_slice(&body);
+    section(10, &code, &mut wasm);
+    let mut data = vec![1, 0, 0x41, 0, 0x0b];
+    leb(bytes, &mut data);
+    data.extend((0..bytes).map(|i| (i % 251) as u8));
+    section(11, &data, &mut wasm);
+    wasm
+}
+
+/// Instantiating a module with 10 MB of data segments and running its `_start` (which reads one byte of the
+/// data), per iteration, with copy-on-write memory images and with copying; stores are dropped outside the timing.
+fn data_segments(c: &mut Criterion) {
+    let wasm = module_with_data(10 << 20);
+    let mut group = c.benchmark_group("instantiate with 10 MB of data");
+    for (name, cow) in [("copy-on-write image", true), ("copying the segments", false)] {
+        let mut config = Config::new();
+        config.memory_init_cow(cow);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, &wasm).unwrap();
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || Store::new(&engine, ()),
+                |mut store| {
+                    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+                    let start = instance.get_typed_func::<(), i32>(&mut store, "_start").unwrap();
+                    assert_eq!(start.call(&mut store, ()).unwrap(), (5_000_000 % 251) as i32);
+                    store
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, compile, instantiate, calls, memory_grow, trap, tail_calls, exceptions, data_segments);
 criterion_main!(benches);
