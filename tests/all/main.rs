@@ -8,6 +8,7 @@ mod codegen;
 mod exceptions;
 mod fuzz_regressions;
 mod host_fault;
+mod host_memory;
 mod interrupts;
 mod limits;
 mod memory_images;

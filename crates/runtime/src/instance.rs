@@ -98,7 +98,8 @@ impl Instance {
             tables: Vec::new(),
             tags: Vec::new(),
             dropped_data: vec![false; module.data.len()],
-            data_imaged: images.is_some(),
+            // SAFETY: `store` is live (the caller's guarantee). Memories the embedder provides get no images.
+            data_imaged: images.is_some() && unsafe { (*store).memory_creator.is_none() },
             dropped_elems: vec![false; module.elements.len()],
             vmctx,
             vmctx_layout,
@@ -152,11 +153,21 @@ impl Instance {
             }
         }
         for (i, ty) in module.memories[module.num_imported_memories as usize..].iter().enumerate() {
-            let image = images.and_then(|images| images.get(DefinedMemoryIndex::from_u32(i as u32)));
+            let image = images
+                .filter(|_| instance.data_imaged)
+                .and_then(|images| images.get(DefinedMemoryIndex::from_u32(i as u32)));
             let mut memory =
                 // SAFETY: `store` is the live context of the store the instance is created in.
-                LinearMemory::new(ty, tunables, unsafe { (*store).reservation_pool.as_ref() }, image.map(|i| &**i))
-                    .map_err(|e| InstantiationError::Resource(e.to_string()))?;
+                unsafe {
+                    LinearMemory::new(
+                        ty,
+                        tunables,
+                        (*store).reservation_pool.as_ref(),
+                        image.map(|i| &**i),
+                        (*store).memory_creator.as_ref(),
+                    )
+                }
+                .map_err(|e| InstantiationError::Resource(e.to_string()))?;
             let index = MemoryIndex::from_u32(module.num_imported_memories + instance.memories.len() as u32);
             let def = memory.definition();
             // SAFETY: writes the memory's (boxed, address-stable) definition into its vmctx slot.

@@ -16,6 +16,7 @@ compile_error!("Weft's runtime supports x86-64 Linux only so far");
 
 mod code_memory;
 mod exceptions;
+mod host_memory;
 mod instance;
 mod libcalls;
 mod limits;
@@ -29,6 +30,7 @@ mod vmcontext;
 
 pub use code_memory::{CodeLookup, CodeMemory, MappedFile, lookup_code};
 pub use exceptions::{ExceptionArena, ExceptionPtr, VMException, VMTagDefinition, new_exception};
+pub use host_memory::{HostMemory, HostMemoryCreator};
 pub use instance::{Imports, Instance, InstantiationError};
 pub use limits::{GrowKind, HookFailure, LimiterHooks, grow_memory, grow_table, limiter_of};
 pub use memory::{LinearMemory, ReservationPool, WASM_PAGE_SIZE, WASM32_MAX_PAGES};

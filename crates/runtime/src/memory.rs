@@ -32,6 +32,8 @@ pub struct LinearMemory {
     pool: Option<Arc<ReservationPool>>,
     /// How many bytes from the start are a private mapping of a memory image (0: none).
     image_len: usize,
+    /// Storage the embedder provides (`mmap` is then empty).
+    host: Option<Box<dyn crate::HostMemory>>,
 }
 
 // SAFETY: the memory's bytes are plain data owned by this value; the raw base pointer points into `mmap`.
@@ -56,6 +58,7 @@ impl LinearMemory {
         tunables: &Tunables,
         pool: Option<&Arc<ReservationPool>>,
         image: Option<&crate::MemoryImage>,
+        creator: Option<&Arc<dyn crate::HostMemoryCreator>>,
     ) -> Result<Box<LinearMemory>, MemoryAllocationError> {
         let pages = ty.limits.min;
         let limit = if ty.memory64 { WASM64_MAX_PAGES } else { WASM32_MAX_PAGES };
@@ -67,6 +70,27 @@ impl LinearMemory {
         }
         let bytes = (pages * WASM_PAGE_SIZE) as usize;
         let guard_pages = tunables.guard_pages(ty);
+        if let Some(creator) = creator {
+            let reserved = guard_pages.then_some(tunables.static_memory_reservation as usize);
+            let guard = if guard_pages { tunables.static_memory_guard as usize } else { 0 };
+            let maximum = ty.limits.max.map(|m| (m.min(limit) * WASM_PAGE_SIZE) as usize);
+            let host =
+                creator.new_memory(ty, bytes, maximum, reserved, guard).map_err(|e| err(std::io::Error::other(e)))?;
+            crate::host_memory::check_layout(&*host, bytes, reserved.map(|r| r + guard)).map_err(|problem| {
+                err(std::io::Error::other(format!("the embedder's memory is unusable: {problem}")))
+            })?;
+            return Ok(Box::new(LinearMemory {
+                definition: VMMemoryDefinition { base: host.as_ptr(), current_length: bytes },
+                mmap: Mmap::empty(),
+                guard_pages,
+                max_pages,
+                declared_max: ty.limits.max,
+                memory64: ty.memory64,
+                pool: None,
+                image_len: 0,
+                host: Some(host),
+            }));
+        }
         let mmap = if guard_pages {
             let reservation = (tunables.static_memory_reservation + tunables.static_memory_guard) as usize;
             match pool.and_then(|p| p.take(reservation, bytes)) {
@@ -98,6 +122,7 @@ impl LinearMemory {
             memory64: ty.memory64,
             pool: pool.cloned(),
             image_len,
+            host: None,
         }))
     }
 
@@ -173,6 +198,24 @@ impl LinearMemory {
         }
         let old_bytes = self.definition.current_length;
         let new_bytes = (new * WASM_PAGE_SIZE) as usize;
+        if let Some(host) = &mut self.host {
+            host.grow_to(new_bytes).ok()?;
+            let moved = host.as_ptr() != self.definition.base;
+            let check = crate::host_memory::check_layout(&**host, new_bytes, None);
+            if (moved && self.guard_pages) || check.is_err() {
+                // Compiled code keeps using the old layout (a guard-page memory's base is copied into every
+                // instance), so continuing would let wasm reach memory it does not own: the embedder broke the
+                // contract of its `unsafe impl`, and stopping is the only safe way out.
+                eprintln!(
+                    "weft: fatal: an embedder's linear memory broke its contract when growing ({})",
+                    if moved { "its base moved".to_string() } else { check.err().unwrap_or_default() }
+                );
+                std::process::abort();
+            }
+            self.definition.base = host.as_ptr();
+            self.definition.current_length = new_bytes;
+            return Some(old);
+        }
         if self.guard_pages {
             if new_bytes > self.mmap.len() {
                 return None;

@@ -84,6 +84,8 @@ pub struct VMStoreContext {
     pub limiter: Option<crate::limits::LimiterHooks>,
     /// The engine's pool of guard-page reservations, which the store's memories take from and give back to.
     pub reservation_pool: Option<std::sync::Arc<crate::ReservationPool>>,
+    /// The engine's provider of memory storage, if the embedder gave one.
+    pub memory_creator: Option<std::sync::Arc<dyn crate::HostMemoryCreator>>,
     /// Every exception thrown in this store (`exnref`s point into these boxes), kept until the store is dropped.
     pub exceptions: crate::ExceptionArena,
 }
@@ -100,6 +102,7 @@ impl Default for VMStoreContext {
             last_exit_fp: 0,
             limiter: None,
             reservation_pool: None,
+            memory_creator: None,
             exceptions: Default::default(),
         }
     }

@@ -13,6 +13,7 @@ pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) memory_reservation_pool: usize,
     pub(crate) memory_init_cow: bool,
+    pub(crate) host_memory: Option<std::sync::Arc<dyn crate::MemoryCreator>>,
     pub(crate) cache: CacheConfig,
     pub(crate) profiler: ProfilingStrategy,
 }
@@ -67,6 +68,7 @@ impl Default for Config {
             max_wasm_stack: 512 * 1024,
             memory_reservation_pool: 16,
             memory_init_cow: true,
+            host_memory: None,
             cache: CacheConfig { dir: None, max_bytes: DEFAULT_CACHE_MAX_BYTES },
             profiler: ProfilingStrategy::None,
         }
@@ -239,6 +241,15 @@ impl Config {
     /// with identical results. Off: always copy.
     pub fn memory_init_cow(&mut self, on: bool) -> &mut Self {
         self.memory_init_cow = on;
+        self
+    }
+
+    /// Has `creator` provide the storage of every linear memory the engine's stores create, the module's own and
+    /// host-created ones alike (default: Weft's own allocator). Weft checks each memory before using it and refuses
+    /// one whose layout is wrong with an error; memories it provides are initialised by copying data segments
+    /// (copy-on-write images need Weft's own mappings).
+    pub fn with_host_memory(&mut self, creator: std::sync::Arc<dyn crate::MemoryCreator>) -> &mut Self {
+        self.host_memory = Some(creator);
         self
     }
 

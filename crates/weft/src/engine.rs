@@ -29,6 +29,8 @@ pub(crate) struct EngineInner {
     host_trampolines: Mutex<HashMap<u32, Arc<CodeMemory>>>,
     /// Reservations of dropped guard-page memories, for the engine's next memories.
     pub(crate) reservation_pool: Arc<weft_runtime::ReservationPool>,
+    /// The embedder's provider of memory storage, if any (`Config::with_host_memory`).
+    pub(crate) memory_creator: Option<Arc<dyn weft_runtime::HostMemoryCreator>>,
 }
 
 /// The engine's function types: every recursion group registered so far, keyed by its canonical form (references
@@ -68,6 +70,9 @@ impl Engine {
                 epoch: AtomicU64::new(0),
                 host_trampolines: Mutex::default(),
                 reservation_pool: Arc::new(weft_runtime::ReservationPool::new(config.memory_reservation_pool)),
+                memory_creator: config.host_memory.clone().map(|creator| {
+                    Arc::new(crate::host_memory::HostMemoryCreator(creator)) as Arc<dyn weft_runtime::HostMemoryCreator>
+                }),
             }),
         })
     }

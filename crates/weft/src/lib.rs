@@ -45,6 +45,7 @@ mod engine;
 mod exceptions;
 mod externals;
 mod func;
+mod host_memory;
 mod instance;
 mod limits;
 mod linker;
@@ -61,6 +62,7 @@ pub use engine::Engine;
 pub use exceptions::{Exception, ExnRef, Tag, TagType};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
+pub use host_memory::{LinearMemory, MemoryCreator};
 pub use instance::{Instance, LinkError};
 pub use limits::{
     DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter, StoreLimits, StoreLimitsBuilder,

@@ -101,6 +101,7 @@ impl<T> Store<T> {
         // The engine (and so its epoch counter) outlives the store: the store holds an `Engine`.
         context.epoch_ptr = &engine.inner.epoch;
         context.reservation_pool = Some(engine.inner.reservation_pool.clone());
+        context.memory_creator = engine.inner.memory_creator.clone();
         Store { inner }
     }
 
