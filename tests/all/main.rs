@@ -13,6 +13,7 @@ mod interrupts;
 mod limits;
 mod memory_images;
 mod memory_reuse;
+mod pooling;
 mod traps;
 mod unwind;
 mod wasm2;

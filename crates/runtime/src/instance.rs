@@ -57,6 +57,8 @@ pub struct Instance {
     dropped_elems: Vec<bool>,
     vmctx: NonNull<u8>,
     vmctx_layout: Layout,
+    /// The pooling allocator this instance and its tables are counted against, if any.
+    pooled: Option<Arc<crate::ReservationPool>>,
 }
 
 // SAFETY: an instance's raw pointers refer to memory owned by it or by its store; the store is used by one thread
@@ -85,6 +87,34 @@ impl Instance {
         tunables: &Tunables,
         images: Option<&crate::MemoryImages>,
     ) -> Result<Box<Instance>, InstantiationError> {
+        // SAFETY: the caller guarantees `store` is live.
+        let pool = unsafe { (*store).reservation_pool.clone() }.filter(|p| p.pooling_limits().is_some());
+        let defined_tables = module.tables.len() - module.num_imported_tables as usize;
+        if let (Some(pool), Some(limits)) = (&pool, pool.as_ref().and_then(|p| p.pooling_limits())) {
+            let memories = module.memories.len() - module.num_imported_memories as usize;
+            if memories > limits.max_memories_per_module as usize {
+                return Err(InstantiationError::Resource(format!(
+                    "the module defines {memories} memories; the pooling allocator allows {} per instance",
+                    limits.max_memories_per_module
+                )));
+            }
+            if defined_tables > limits.max_tables_per_module as usize {
+                return Err(InstantiationError::Resource(format!(
+                    "the module defines {defined_tables} tables; the pooling allocator allows {} per instance",
+                    limits.max_tables_per_module
+                )));
+            }
+            pool.take_instance().map_err(InstantiationError::Resource)?;
+            for taken in 0..defined_tables {
+                if let Err(e) = pool.take_table() {
+                    for _ in 0..taken {
+                        pool.give_back_table();
+                    }
+                    pool.give_back_instance();
+                    return Err(InstantiationError::Resource(e));
+                }
+            }
+        }
         let offsets = VMOffsets::new(&module);
         let vmctx_layout = Layout::from_size_align(offsets.size() as usize, 16).expect("vmctx layout");
         // SAFETY: the layout has non-zero size (the header alone is 32 bytes).
@@ -103,6 +133,7 @@ impl Instance {
             dropped_elems: vec![false; module.elements.len()],
             vmctx,
             vmctx_layout,
+            pooled: pool,
         });
         let self_ptr: *mut Instance = &mut *instance;
         // SAFETY: every write below is inside the freshly allocated vmctx, at offsets `VMOffsets` computed for this
@@ -180,8 +211,11 @@ impl Instance {
             let mut ty = *ty;
             ty.element = ty.element.canonical(type_ids, None).unwrap_or(ty.element);
             let ty = &ty;
-            let mut table = Table::new(ty)
-                .ok_or_else(|| InstantiationError::Resource(format!("table of {} elements", ty.limits.min)))?;
+            let limit =
+                instance.pooled.as_ref().and_then(|p| p.pooling_limits()).map_or(u64::MAX, |l| l.table_elements as u64);
+            let mut table = Table::with_limit(ty, limit).ok_or_else(|| {
+                InstantiationError::Resource(format!("a table of {} elements (at most {limit})", ty.limits.min))
+            })?;
             let index = TableIndex::from_u32(module.num_imported_tables + instance.tables.len() as u32);
             let def = table.definition();
             // SAFETY: as for memories.
@@ -523,6 +557,12 @@ impl Instance {
 
 impl Drop for Instance {
     fn drop(&mut self) {
+        if let Some(pool) = &self.pooled {
+            for _ in 0..self.module.tables.len() - self.module.num_imported_tables as usize {
+                pool.give_back_table();
+            }
+            pool.give_back_instance();
+        }
         // SAFETY: allocated in `new` with this layout; compiled code can no longer run (the store is going away).
         unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), self.vmctx_layout) }
     }

@@ -33,7 +33,7 @@ pub use exceptions::{ExceptionArena, ExceptionPtr, VMException, VMTagDefinition,
 pub use host_memory::{HostMemory, HostMemoryCreator};
 pub use instance::{Imports, Instance, InstantiationError};
 pub use limits::{GrowKind, HookFailure, LimiterHooks, grow_memory, grow_table, limiter_of};
-pub use memory::{LinearMemory, ReservationPool, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
+pub use memory::{LinearMemory, PoolingLimits, ReservationPool, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
 pub use memory_image::{MemoryImage, MemoryImages};
 pub use perf::{JitDumpMarker, monotonic_ns};
 pub use table::Table;

@@ -34,6 +34,8 @@ pub struct LinearMemory {
     image_len: usize,
     /// Storage the embedder provides (`mmap` is then empty).
     host: Option<Box<dyn crate::HostMemory>>,
+    /// Whether the memory lives in a reservation that never moves (guard pages, or a pooling allocator's slot).
+    slotted: bool,
 }
 
 // SAFETY: the memory's bytes are plain data owned by this value; the raw base pointer points into `mmap`.
@@ -70,6 +72,19 @@ impl LinearMemory {
         }
         let bytes = (pages * WASM_PAGE_SIZE) as usize;
         let guard_pages = tunables.guard_pages(ty);
+        let pooling = pool.and_then(|p| p.pooling_limits()).filter(|_| creator.is_none());
+        let max_pages = match pooling {
+            Some(limits) => {
+                if bytes > limits.max_memory_size {
+                    return Err(err(std::io::Error::other(format!(
+                        "the pooling allocator's memories hold at most {} bytes",
+                        limits.max_memory_size
+                    ))));
+                }
+                max_pages.min(limits.max_memory_size as u64 / WASM_PAGE_SIZE)
+            }
+            None => max_pages,
+        };
         if let Some(creator) = creator {
             let reserved = guard_pages.then_some(tunables.static_memory_reservation as usize);
             let guard = if guard_pages { tunables.static_memory_guard as usize } else { 0 };
@@ -89,12 +104,22 @@ impl LinearMemory {
                 pool: None,
                 image_len: 0,
                 host: Some(host),
+                slotted: false,
             }));
         }
-        let mmap = if guard_pages {
+        // The pooling allocator gives every memory a slot of its reservations, guard pages or not (its base then
+        // never moves; explicitly checked code does not rely on that but loses nothing).
+        let slotted = guard_pages || pooling.is_some();
+        let mmap = if slotted {
             let reservation = (tunables.static_memory_reservation + tunables.static_memory_guard) as usize;
             match pool.and_then(|p| p.take(reservation, bytes)) {
                 Some(m) => m,
+                None if pooling.is_some() => {
+                    let total = pooling.map_or(0, |l| l.total_memories);
+                    return Err(err(std::io::Error::other(format!(
+                        "the pooling allocator's {total} memory slots are all in use"
+                    ))));
+                }
                 None => {
                     let m = Mmap::reserve(reservation).map_err(err)?;
                     m.make_accessible(0, bytes).map_err(err)?;
@@ -120,9 +145,10 @@ impl LinearMemory {
             max_pages,
             declared_max: ty.limits.max,
             memory64: ty.memory64,
-            pool: pool.cloned(),
+            pool: if slotted { pool.cloned() } else { None },
             image_len,
             host: None,
+            slotted,
         }))
     }
 
@@ -216,7 +242,7 @@ impl LinearMemory {
             self.definition.current_length = new_bytes;
             return Some(old);
         }
-        if self.guard_pages {
+        if self.slotted {
             if new_bytes > self.mmap.len() {
                 return None;
             }
@@ -251,7 +277,7 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
-        if let (true, Some(pool)) = (self.guard_pages, &self.pool) {
+        if let (true, Some(pool)) = (self.slotted, &self.pool) {
             // The pool's reservations read as zero: dropping the pages of a file mapping would bring back the
             // image, so the image's part becomes anonymous again first (or, failing that, is not pooled).
             if self.image_len > 0 && self.mmap.reset_anonymous(0, self.image_len).is_err() {
@@ -275,6 +301,40 @@ pub struct ReservationPool {
     capacity: usize,
     /// `(reservation, bytes accessible from its start)`.
     entries: Mutex<Vec<(Mmap, usize)>>,
+    /// With the pooling allocator: its limits, and what is in use. Its reservations are all made up front, and a
+    /// memory that finds none free fails instead of reserving another.
+    pooling: Option<Pooling>,
+}
+
+/// The pooling allocator's limits (`weft::PoolingAllocationConfig`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolingLimits {
+    /// Memories alive at once, engine-wide: one reservation each, all made when the engine is created.
+    pub total_memories: u32,
+    /// Tables alive at once, engine-wide.
+    pub total_tables: u32,
+    /// Instances alive at once, engine-wide (host-created memories, tables and globals count as instances).
+    pub total_core_instances: u32,
+    /// Bytes a memory may have (initially and by growing).
+    pub max_memory_size: usize,
+    /// Elements a table may have (initially and by growing).
+    pub table_elements: usize,
+    /// Memories one instance may define.
+    pub max_memories_per_module: u32,
+    /// Tables one instance may define.
+    pub max_tables_per_module: u32,
+    /// Bytes at the start of a reused memory slot that are zeroed in place (staying resident) rather than given
+    /// back to the kernel.
+    pub linear_memory_keep_resident: usize,
+    /// The same for tables, in bytes of elements (8 each).
+    pub table_keep_resident: usize,
+}
+
+#[derive(Debug)]
+struct Pooling {
+    limits: PoolingLimits,
+    tables: std::sync::atomic::AtomicU32,
+    instances: std::sync::atomic::AtomicU32,
 }
 
 impl std::fmt::Debug for ReservationPool {
@@ -286,7 +346,65 @@ impl std::fmt::Debug for ReservationPool {
 impl ReservationPool {
     /// A pool keeping at most `capacity` reservations (0: none; every dropped memory is unmapped).
     pub fn new(capacity: usize) -> ReservationPool {
-        ReservationPool { capacity, entries: Mutex::new(Vec::new()) }
+        ReservationPool { capacity, entries: Mutex::new(Vec::new()), pooling: None }
+    }
+
+    /// The pooling allocator: `limits.total_memories` reservations of `reservation` bytes each, made now, and the
+    /// engine-wide counts of tables and instances.
+    pub fn pooling(limits: PoolingLimits, reservation: usize) -> std::io::Result<ReservationPool> {
+        let mut entries = Vec::with_capacity(limits.total_memories as usize);
+        for _ in 0..limits.total_memories {
+            entries.push((Mmap::reserve(reservation)?, 0));
+        }
+        Ok(ReservationPool {
+            capacity: limits.total_memories as usize,
+            entries: Mutex::new(entries),
+            pooling: Some(Pooling { limits, tables: Default::default(), instances: Default::default() }),
+        })
+    }
+
+    /// The pooling allocator's limits, if this is one.
+    pub fn pooling_limits(&self) -> Option<&PoolingLimits> {
+        self.pooling.as_ref().map(|p| &p.limits)
+    }
+
+    /// Takes one of `limit` units counted by `counter`, or says which pool is exhausted.
+    fn take_count(counter: &std::sync::atomic::AtomicU32, limit: u32, what: &str) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        counter
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1))
+            .map(drop)
+            .map_err(|_| format!("the pooling allocator's {limit} {what} are all in use"))
+    }
+
+    /// Counts a new instance against the pool (if pooling), or says why it cannot be created.
+    pub(crate) fn take_instance(&self) -> Result<(), String> {
+        match &self.pooling {
+            Some(p) => Self::take_count(&p.instances, p.limits.total_core_instances, "instance slots"),
+            None => Ok(()),
+        }
+    }
+
+    /// Gives an instance's slot back.
+    pub(crate) fn give_back_instance(&self) {
+        if let Some(p) = &self.pooling {
+            p.instances.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+
+    /// Counts a new table against the pool (if pooling).
+    pub(crate) fn take_table(&self) -> Result<(), String> {
+        match &self.pooling {
+            Some(p) => Self::take_count(&p.tables, p.limits.total_tables, "table slots"),
+            None => Ok(()),
+        }
+    }
+
+    /// Gives a table's slot back.
+    pub(crate) fn give_back_table(&self) {
+        if let Some(p) = &self.pooling {
+            p.tables.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        }
     }
 
     /// How many reservations it keeps at most.
@@ -318,7 +436,21 @@ impl ReservationPool {
             return;
         }
         let accessible = accessible.min(mmap.len());
-        if mmap.len() == 0 || mmap.discard(0, accessible).is_err() {
+        // The pooling allocator zeroes the first bytes in place, keeping them resident (no page faults for the
+        // next instance), and gives the rest back to the kernel.
+        let resident = match &self.pooling {
+            Some(p) => (p.limits.linear_memory_keep_resident.next_multiple_of(page_size())).min(accessible),
+            None => 0,
+        };
+        // SAFETY: the first `resident` bytes are accessible pages of this reservation, which nothing uses any more.
+        unsafe { std::ptr::write_bytes(mmap.as_ptr(), 0, resident) };
+        if mmap.len() == 0 || mmap.discard(resident, accessible - resident).is_err() {
+            if self.pooling.is_some() {
+                // A slot must not be lost: a fresh reservation takes its place.
+                if let Ok(fresh) = Mmap::reserve(mmap.len()) {
+                    self.entries.lock().unwrap_or_else(|e| e.into_inner()).push((fresh, 0));
+                }
+            }
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());

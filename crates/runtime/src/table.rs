@@ -24,7 +24,13 @@ unsafe impl Sync for Table {}
 impl Table {
     /// Creates a table of `ty.limits.min` null elements.
     pub fn new(ty: &TableType) -> Option<Box<Table>> {
-        let max = ty.limits.max.unwrap_or(MAX_ELEMENTS).min(MAX_ELEMENTS);
+        Table::with_limit(ty, MAX_ELEMENTS)
+    }
+
+    /// Creates a table of `ty.limits.min` null elements that never grows past `limit` elements (whatever its type
+    /// allows); `None` if its minimum is above the limit.
+    pub fn with_limit(ty: &TableType, limit: u64) -> Option<Box<Table>> {
+        let max = ty.limits.max.unwrap_or(MAX_ELEMENTS).min(MAX_ELEMENTS).min(limit);
         if ty.limits.min > max {
             return None;
         }

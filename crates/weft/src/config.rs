@@ -12,6 +12,7 @@ pub struct Config {
     pub(crate) code: CodeSettings,
     pub(crate) max_wasm_stack: usize,
     pub(crate) memory_reservation_pool: usize,
+    pub(crate) allocation: InstanceAllocationStrategy,
     pub(crate) memory_init_cow: bool,
     pub(crate) host_memory: Option<std::sync::Arc<dyn crate::MemoryCreator>>,
     pub(crate) cache: CacheConfig,
@@ -67,6 +68,7 @@ impl Default for Config {
             },
             max_wasm_stack: 512 * 1024,
             memory_reservation_pool: 16,
+            allocation: InstanceAllocationStrategy::OnDemand,
             memory_init_cow: true,
             host_memory: None,
             cache: CacheConfig { dir: None, max_bytes: DEFAULT_CACHE_MAX_BYTES },
@@ -244,6 +246,13 @@ impl Config {
         self
     }
 
+    /// How instances, memories and tables are allocated: on demand (the default), or from a pool with fixed limits
+    /// whose memory reservations are all made when the engine is created ([`InstanceAllocationStrategy::Pooling`]).
+    pub fn allocation_strategy(&mut self, strategy: InstanceAllocationStrategy) -> &mut Self {
+        self.allocation = strategy;
+        self
+    }
+
     /// Has `creator` provide the storage of every linear memory the engine's stores create, the module's own and
     /// host-created ones alike (default: Weft's own allocator). Weft checks each memory before using it and refuses
     /// one whose layout is wrong with an error; memories it provides are initialised by copying data segments
@@ -274,6 +283,99 @@ impl Config {
     /// files, so that profiles name wasm functions.
     pub fn profiler(&mut self, strategy: ProfilingStrategy) -> &mut Self {
         self.profiler = strategy;
+        self
+    }
+}
+
+/// How an engine allocates instances, memories and tables ([`Config::allocation_strategy`]).
+#[derive(Clone, Debug, Default)]
+pub enum InstanceAllocationStrategy {
+    /// Each when it is needed; dropped memories' reservations are kept for reuse up to
+    /// [`Config::memory_reservation_pool`].
+    #[default]
+    OnDemand,
+    /// From a pool with fixed limits: every memory slot (one address-space reservation each) is made when the engine
+    /// is created and reused as stores drop their memories; instances, tables and memories beyond the limits fail to
+    /// be created with an error naming the exhausted pool; reused memory is zeroed (its first
+    /// `linear_memory_keep_resident` bytes in place, the rest given back to the kernel).
+    Pooling(PoolingAllocationConfig),
+}
+
+/// The limits of the pooling allocator, with Wasmtime's names and defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolingAllocationConfig {
+    pub(crate) limits: weft_runtime::PoolingLimits,
+}
+
+impl Default for PoolingAllocationConfig {
+    fn default() -> Self {
+        PoolingAllocationConfig {
+            limits: weft_runtime::PoolingLimits {
+                total_memories: 1000,
+                total_tables: 1000,
+                total_core_instances: 1000,
+                max_memory_size: 4 << 30,
+                table_elements: 20_000,
+                max_memories_per_module: 1,
+                max_tables_per_module: 1,
+                linear_memory_keep_resident: 0,
+                table_keep_resident: 0,
+            },
+        }
+    }
+}
+
+impl PoolingAllocationConfig {
+    /// The default limits: 1000 memories, tables and instances, memories up to 4 GiB, tables of 20,000 elements,
+    /// one memory and one table per instance.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Memories alive at once across the engine (each reserves its address space when the engine is created).
+    pub fn total_memories(&mut self, n: u32) -> &mut Self {
+        self.limits.total_memories = n;
+        self
+    }
+    /// Tables alive at once across the engine.
+    pub fn total_tables(&mut self, n: u32) -> &mut Self {
+        self.limits.total_tables = n;
+        self
+    }
+    /// Instances alive at once across the engine (host-created memories, tables and globals count as instances).
+    pub fn total_core_instances(&mut self, n: u32) -> &mut Self {
+        self.limits.total_core_instances = n;
+        self
+    }
+    /// Bytes a memory may have, initially or by growing (at most 4 GiB).
+    pub fn max_memory_size(&mut self, bytes: usize) -> &mut Self {
+        self.limits.max_memory_size = bytes;
+        self
+    }
+    /// Elements a table may have, initially or by growing.
+    pub fn table_elements(&mut self, n: usize) -> &mut Self {
+        self.limits.table_elements = n;
+        self
+    }
+    /// Memories one instance may define.
+    pub fn max_memories_per_module(&mut self, n: u32) -> &mut Self {
+        self.limits.max_memories_per_module = n;
+        self
+    }
+    /// Tables one instance may define.
+    pub fn max_tables_per_module(&mut self, n: u32) -> &mut Self {
+        self.limits.max_tables_per_module = n;
+        self
+    }
+    /// Bytes at the start of a reused memory slot that are zeroed in place and stay resident, sparing the next
+    /// instance their page faults (the rest is given back to the kernel).
+    pub fn linear_memory_keep_resident(&mut self, bytes: usize) -> &mut Self {
+        self.limits.linear_memory_keep_resident = bytes;
+        self
+    }
+    /// Accepted for compatibility: table storage is allocated per table (capped by [`Self::table_elements`]), so
+    /// there is nothing to keep resident yet.
+    pub fn table_keep_resident(&mut self, bytes: usize) -> &mut Self {
+        self.limits.table_keep_resident = bytes;
         self
     }
 }

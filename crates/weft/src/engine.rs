@@ -69,7 +69,28 @@ impl Engine {
                 signatures: RwLock::default(),
                 epoch: AtomicU64::new(0),
                 host_trampolines: Mutex::default(),
-                reservation_pool: Arc::new(weft_runtime::ReservationPool::new(config.memory_reservation_pool)),
+                reservation_pool: Arc::new(match &config.allocation {
+                    crate::InstanceAllocationStrategy::OnDemand => {
+                        weft_runtime::ReservationPool::new(config.memory_reservation_pool)
+                    }
+                    crate::InstanceAllocationStrategy::Pooling(pooling) => {
+                        let tunables = &config.code.tunables;
+                        let slot = (tunables.static_memory_reservation + tunables.static_memory_guard) as usize;
+                        if pooling.limits.max_memory_size as u64 > tunables.static_memory_reservation {
+                            anyhow::bail!(
+                                "pooling allocator: max_memory_size {} is above the {}-byte memory reservation",
+                                pooling.limits.max_memory_size,
+                                tunables.static_memory_reservation
+                            );
+                        }
+                        weft_runtime::ReservationPool::pooling(pooling.limits.clone(), slot).with_context(|| {
+                            format!(
+                                "pooling allocator: cannot reserve address space for {} memories",
+                                pooling.limits.total_memories
+                            )
+                        })?
+                    }
+                }),
                 memory_creator: config.host_memory.clone().map(|creator| {
                     Arc::new(crate::host_memory::HostMemoryCreator(creator)) as Arc<dyn weft_runtime::HostMemoryCreator>
                 }),

@@ -57,7 +57,7 @@ mod trap;
 mod types;
 mod values;
 
-pub use config::Config;
+pub use config::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use engine::Engine;
 pub use exceptions::{Exception, ExnRef, Tag, TagType};
 pub use externals::{Extern, Global, Memory, Table};

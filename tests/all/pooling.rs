@@ -1,0 +1,95 @@
+//! The pooling allocator: fixed limits with clear errors when a pool is exhausted, slots reused after stores drop
+//! them, and nothing of a previous instance visible in a reused slot.
+
+use weft::*;
+
+fn pooling_engine(configure: impl FnOnce(&mut PoolingAllocationConfig)) -> Engine {
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling.total_memories(2).total_tables(4).total_core_instances(3);
+    configure(&mut pooling);
+    let mut config = Config::new();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    Engine::new(&config).unwrap()
+}
+
+const MODULE: &str = r#"(module
+  (memory (export "memory") 1)
+  (table (export "table") 1 funcref)
+  (data (i32.const 0) "initial")
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "grow_table") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))"#;
+
+#[test]
+fn exhausted_pools_fail_with_a_clear_error_and_slots_are_reused() {
+    let engine = pooling_engine(|_| {});
+    let module = Module::new(&engine, MODULE).unwrap();
+    let mut first = Store::new(&engine, ());
+    Instance::new(&mut first, &module, &[]).unwrap();
+    let mut second = Store::new(&engine, ());
+    Instance::new(&mut second, &module, &[]).unwrap();
+    let error = Instance::new(&mut second, &module, &[]).unwrap_err();
+    let text = format!("{error:#}");
+    assert!(text.contains("2 memory slots are all in use"), "{text}");
+    // A module without memories still fits: then the instance pool (3) runs out.
+    let no_memory = Module::new(&engine, "(module)").unwrap();
+    Instance::new(&mut second, &no_memory, &[]).unwrap();
+    let text = format!("{:#}", Instance::new(&mut second, &no_memory, &[]).unwrap_err());
+    assert!(text.contains("3 instance slots are all in use"), "{text}");
+    // Dropping a store gives its slots back.
+    drop(first);
+    Instance::new(&mut second, &module, &[]).unwrap();
+}
+
+#[test]
+fn per_module_and_size_limits_hold() {
+    let engine = pooling_engine(|p| {
+        p.max_memory_size(3 * 65536).table_elements(5);
+    });
+    let module = Module::new(&engine, MODULE).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow").unwrap();
+    assert_eq!(grow.call(&mut store, 2).unwrap(), 1);
+    assert_eq!(grow.call(&mut store, 1).unwrap(), -1, "grew past max_memory_size");
+    let grow_table = instance.get_typed_func::<i32, i32>(&mut store, "grow_table").unwrap();
+    assert_eq!(grow_table.call(&mut store, 4).unwrap(), 1);
+    assert_eq!(grow_table.call(&mut store, 1).unwrap(), -1, "grew past table_elements");
+    let two_memories = Module::new(&engine, "(module (memory 1) (memory 1))").unwrap();
+    let text = format!("{:#}", Instance::new(&mut store, &two_memories, &[]).unwrap_err());
+    assert!(text.contains("allows 1 per instance"), "{text}");
+    let big = Module::new(&engine, "(module (memory 4))").unwrap();
+    let text = format!("{:#}", Instance::new(&mut store, &big, &[]).unwrap_err());
+    assert!(text.contains("hold at most 196608 bytes"), "{text}");
+    // A refused instantiation took nothing: the pools are as they were.
+    Instance::new(&mut store, &Module::new(&engine, "(module (memory 1))").unwrap(), &[]).unwrap();
+    let mut config = Config::new();
+    let mut too_big = PoolingAllocationConfig::new();
+    too_big.max_memory_size(8 << 30);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(too_big));
+    assert!(Engine::new(&config).is_err());
+}
+
+/// A reused slot shows none of the previous instance's memory: the data it wrote, the pages it grew, with and
+/// without keeping resident pages.
+#[test]
+fn reused_slots_are_clean() {
+    for keep_resident in [0, 65536] {
+        let engine = pooling_engine(|p| {
+            p.total_memories(1).linear_memory_keep_resident(keep_resident);
+        });
+        let module = Module::new(&engine, MODULE).unwrap();
+        for round in 0..4 {
+            let mut store = Store::new(&engine, ());
+            let instance = Instance::new(&mut store, &module, &[]).unwrap();
+            let memory = instance.get_memory(&mut store, "memory").unwrap();
+            assert_eq!(memory.size(&store), 1, "round {round}: the grown size leaked");
+            let data = memory.data(&store);
+            assert_eq!(&data[..7], b"initial");
+            assert!(data[7..].iter().all(|b| *b == 0), "round {round}: a previous instance's bytes are visible");
+            memory.data_mut(&mut store)[100] = 0xaa;
+            let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow").unwrap();
+            assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
+            memory.data_mut(&mut store)[65536 + 5] = 0xbb;
+        }
+    }
+}
