@@ -324,5 +324,68 @@ fn data_segments(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, compile, instantiate, calls, memory_grow, trap, tail_calls, exceptions, data_segments);
+/// Resident memory of this process, in bytes (from /proc/self/statm).
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+/// 10,000 live instances of a small module (one page of memory with a data segment, a table, globals) in one store:
+/// one iteration instantiates all of them, with the pooling allocator (10,000 slots) and on demand. The resident
+/// memory each instance adds is printed once per strategy (it is not a criterion figure).
+fn many_instances(c: &mut Criterion) {
+    const N: usize = 10_000;
+    let mut group = c.benchmark_group("10,000 live instances");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(N as u64));
+    for pooled in [true, false] {
+        let mut config = Config::new();
+        if pooled {
+            let mut pooling = weft::PoolingAllocationConfig::new();
+            pooling.total_memories(N as u32).total_tables(N as u32).total_core_instances(N as u32);
+            config.allocation_strategy(weft::InstanceAllocationStrategy::Pooling(pooling));
+        } else {
+            config.memory_reservation_pool(N);
+        }
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, SMALL).unwrap();
+        let name = if pooled { "pooling" } else { "on demand" };
+        {
+            let before = resident_bytes();
+            let mut store = Store::new(&engine, ());
+            for _ in 0..N {
+                Instance::new(&mut store, &module, &[]).unwrap();
+            }
+            let after = resident_bytes();
+            eprintln!("{name}: {} bytes resident per live instance", (after.saturating_sub(before)) / N as u64);
+        }
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || Store::new(&engine, ()),
+                |mut store| {
+                    for _ in 0..N {
+                        Instance::new(&mut store, &module, &[]).unwrap();
+                    }
+                    store
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    compile,
+    instantiate,
+    calls,
+    memory_grow,
+    trap,
+    tail_calls,
+    exceptions,
+    data_segments,
+    many_instances
+);
 criterion_main!(benches);
