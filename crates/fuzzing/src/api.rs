@@ -14,6 +14,9 @@ use weft::{Engine, Extern, Func, Global, Instance, Linker, Memory, Module, Store
 /// wasm meet: a host function that grows the memory wasm is using, re-entry into wasm from a host call, indirect
 /// calls through a table the host can rewrite, unbounded recursion, and a loop that only an interrupt or the fuel
 /// ends.
+/// Memory slots of the pooled engine: few, so that sequences exhaust them.
+const POOLED_MEMORIES: u32 = 12;
+
 const HOST_MODULE: &str = r#"
 (module
   (type $ret_i32 (func (result i32)))
@@ -107,7 +110,7 @@ pub fn api_sequence(data: &[u8]) -> ApiRun {
 
 /// The two engines, and the host module compiled for each, made once per process: they are immutable and
 /// compiling the host module for every input would take most of the fuzzer's time. One interruptible engine with
-/// guard-page memories and one with explicit bounds checks (moving memories) and fuel: the two ways wasm is stopped
+/// guard-page memories from a small pooling allocator (12 memory slots, exhausted and reused by the sequences) and one with explicit bounds checks (moving memories) and fuel: the two ways wasm is stopped
 /// and the two ways memory is checked.
 fn shared_engines_and_host_modules() -> (Vec<Engine>, Vec<(usize, Module)>) {
     static SHARED: std::sync::OnceLock<(Vec<Engine>, Vec<(usize, Module)>)> = std::sync::OnceLock::new();
@@ -115,6 +118,17 @@ fn shared_engines_and_host_modules() -> (Vec<Engine>, Vec<(usize, Module)>) {
         .get_or_init(|| {
             let mut interruptible = weft::Config::new();
             interruptible.interruptible(true);
+            // The interruptible engine allocates from a small pool, so sequences exhaust it and reuse its slots.
+            let mut pooling = weft::PoolingAllocationConfig::new();
+            pooling
+                .total_memories(POOLED_MEMORIES)
+                .total_tables(64)
+                .total_core_instances(64)
+                .max_memories_per_module(4)
+                .max_tables_per_module(4)
+                .max_memory_size(64 << 20)
+                .linear_memory_keep_resident(65536);
+            interruptible.allocation_strategy(weft::InstanceAllocationStrategy::Pooling(pooling));
             let mut fueled = weft::Config::new();
             fueled.explicit_bounds_checks(true).consume_fuel(true);
             let engines: Vec<Engine> =
@@ -213,13 +227,23 @@ impl World {
         }
         let mut linker = Linker::new();
         let memory_max = u.int_in_range(1..=64u64)?;
-        let memory = Memory::new(&mut store, memory_type(1, Some(memory_max))).expect("a small memory within limits");
         // The table starts no larger than the limiter allows.
         let elements = store.data().table_elements.unwrap_or(4).min(4);
-        let table = Table::new(&mut store, table_type(ValType::FuncRef, elements, Some(100)), Val::FuncRef(None))
-            .expect("a small table within limits");
-        let counter = Global::new(&mut store, weft::GlobalType { content: ValType::I32, mutable: true }, Val::I32(0))
-            .expect("a global of the right type");
+        let items = (
+            Memory::new(&mut store, memory_type(1, Some(memory_max))),
+            Table::new(&mut store, table_type(ValType::FuncRef, elements, Some(100)), Val::FuncRef(None)),
+            Global::new(&mut store, weft::GlobalType { content: ValType::I32, mutable: true }, Val::I32(0)),
+        );
+        let (memory, table, counter) = match items {
+            (Ok(m), Ok(t), Ok(g)) => (m, t, g),
+            // The pooled engine's slots may all be taken by the other stores: a clean refusal, nothing to do.
+            _ if engine == 0 => return Ok(()),
+            (m, t, g) => {
+                panic!("small host items within limits were refused: {:?} {:?} {:?}", m.err(), t.err(), g.err())
+            }
+        };
+        // A fresh memory is zero, even in a slot an earlier store used and wrote.
+        assert!(memory.data(&store).iter().all(|b| *b == 0), "a new memory shows an earlier memory's bytes");
         linker.define("host", "memory", memory).expect("first definition");
         linker.define("host", "table", table).expect("first definition");
         linker.define("host", "counter", counter).expect("first definition");
@@ -457,6 +481,8 @@ impl World {
                     Ok(m) => {
                         assert!(min <= 65536 && max.is_none_or(|max| min <= max && max <= 65536), "{ty} accepted");
                         assert_eq!(m.size(&st.store), min);
+                        let fresh = m.data(&st.store).iter().take(1 << 20).all(|b| *b == 0);
+                        assert!(fresh, "a new memory shows an earlier memory's bytes");
                         st.memories.push(m);
                         true
                     }
