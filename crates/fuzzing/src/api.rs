@@ -14,6 +14,64 @@ use weft::{Engine, Extern, Func, Global, Instance, Linker, Memory, Module, Store
 /// wasm meet: a host function that grows the memory wasm is using, re-entry into wasm from a host call, indirect
 /// calls through a table the host can rewrite, unbounded recursion, and a loop that only an interrupt or the fuel
 /// ends.
+/// Host-provided memories for the fueled engine: a `Vec` of 16-byte units (so the base is 16-byte aligned),
+/// grown by reallocating, so the memory moves as explicitly bounds-checked code allows.
+struct VecMemories;
+
+/// The largest vector memory (it is zero-filled when allocated, unlike a mapping).
+const VEC_MEMORY_MAX: usize = 32 << 20;
+
+struct VecMemory {
+    units: Vec<u128>,
+    size: usize,
+}
+
+// SAFETY: `as_ptr` points into `units`, which holds at least `size` bytes (`grow_to` resizes it first) and is owned
+// by this value; it may move when it grows, which memories created without a reservation may.
+unsafe impl weft::LinearMemory for VecMemory {
+    fn byte_size(&self) -> usize {
+        self.size
+    }
+    fn byte_capacity(&self) -> usize {
+        self.units.len() * 16
+    }
+    fn grow_to(&mut self, new_size: usize) -> weft::Result<()> {
+        anyhow::ensure!(new_size <= VEC_MEMORY_MAX, "a vector memory stays below {VEC_MEMORY_MAX} bytes");
+        if new_size > self.units.len() * 16 {
+            self.units.try_reserve(new_size.div_ceil(16) - self.units.len())?;
+            self.units.resize(new_size.div_ceil(16), 0);
+        }
+        self.size = new_size;
+        Ok(())
+    }
+    fn as_ptr(&self) -> *mut u8 {
+        self.units.as_ptr() as *mut u8
+    }
+}
+
+// SAFETY: every memory is a `VecMemory`; no reservation is honoured, so it refuses to make guard-page memories.
+unsafe impl weft::MemoryCreator for VecMemories {
+    fn new_memory(
+        &self,
+        _ty: weft::MemoryType,
+        minimum: usize,
+        _maximum: Option<usize>,
+        reserved: Option<usize>,
+        _guard: usize,
+    ) -> Result<Box<dyn weft::LinearMemory>, String> {
+        if reserved.is_some() {
+            return Err("this creator makes only explicitly bounds-checked memories".into());
+        }
+        if minimum > VEC_MEMORY_MAX {
+            return Err(format!("a vector memory stays below {VEC_MEMORY_MAX} bytes"));
+        }
+        let mut units = Vec::new();
+        units.try_reserve(minimum.div_ceil(16)).map_err(|e| e.to_string())?;
+        units.resize(minimum.div_ceil(16), 0);
+        Ok(Box::new(VecMemory { units, size: minimum }))
+    }
+}
+
 /// Memory slots of the pooled engine: few, so that sequences exhaust them.
 const POOLED_MEMORIES: u32 = 12;
 
@@ -110,7 +168,8 @@ pub fn api_sequence(data: &[u8]) -> ApiRun {
 
 /// The two engines, and the host module compiled for each, made once per process: they are immutable and
 /// compiling the host module for every input would take most of the fuzzer's time. One interruptible engine with
-/// guard-page memories from a small pooling allocator (12 memory slots, exhausted and reused by the sequences) and one with explicit bounds checks (moving memories) and fuel: the two ways wasm is stopped
+/// guard-page memories from a small pooling allocator (12 memory slots, exhausted and reused by the sequences), and
+/// one whose memories the embedder provides (`VecMemories`) and one with explicit bounds checks (moving memories) and fuel: the two ways wasm is stopped
 /// and the two ways memory is checked.
 fn shared_engines_and_host_modules() -> (Vec<Engine>, Vec<(usize, Module)>) {
     static SHARED: std::sync::OnceLock<(Vec<Engine>, Vec<(usize, Module)>)> = std::sync::OnceLock::new();
@@ -130,7 +189,8 @@ fn shared_engines_and_host_modules() -> (Vec<Engine>, Vec<(usize, Module)>) {
                 .linear_memory_keep_resident(65536);
             interruptible.allocation_strategy(weft::InstanceAllocationStrategy::Pooling(pooling));
             let mut fueled = weft::Config::new();
-            fueled.explicit_bounds_checks(true).consume_fuel(true);
+            // Its memories' storage comes from the embedder (a `Vec` that moves when it grows).
+            fueled.explicit_bounds_checks(true).consume_fuel(true).with_host_memory(std::sync::Arc::new(VecMemories));
             let engines: Vec<Engine> =
                 [interruptible, fueled].iter().map(|c| Engine::new(c).expect("a valid configuration")).collect();
             let modules = engines
