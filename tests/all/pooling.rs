@@ -93,3 +93,25 @@ fn reused_slots_are_clean() {
         }
     }
 }
+
+/// Tables come from slots too: exhausting them is an error, and a reused slot's elements are all null.
+#[test]
+fn table_slots_are_limited_and_reused_clean() {
+    let engine = pooling_engine(|p| {
+        p.total_tables(1).total_memories(4).table_elements(10).table_keep_resident(4096);
+    });
+    let module = Module::new(&engine, MODULE).unwrap();
+    for round in 0..3 {
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let table = instance.get_table(&mut store, "table").unwrap();
+        assert_eq!(table.size(&store), 1, "round {round}");
+        assert!(table.get(&mut store, 0).is_some_and(|v| matches!(v, Val::FuncRef(None))), "round {round}");
+        let func = Func::wrap(&mut store, || {});
+        table.set(&mut store, 0, Val::FuncRef(Some(func))).unwrap();
+        table.grow(&mut store, 5, Val::FuncRef(Some(func))).unwrap();
+        assert!(table.grow(&mut store, 5, Val::FuncRef(None)).is_err(), "grew past table_elements");
+        let text = format!("{:#}", Instance::new(&mut store, &module, &[]).unwrap_err());
+        assert!(text.contains("1 table slots are all in use"), "{text}");
+    }
+}

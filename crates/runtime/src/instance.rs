@@ -105,15 +105,6 @@ impl Instance {
                 )));
             }
             pool.take_instance().map_err(InstantiationError::Resource)?;
-            for taken in 0..defined_tables {
-                if let Err(e) = pool.take_table() {
-                    for _ in 0..taken {
-                        pool.give_back_table();
-                    }
-                    pool.give_back_instance();
-                    return Err(InstantiationError::Resource(e));
-                }
-            }
         }
         let offsets = VMOffsets::new(&module);
         let vmctx_layout = Layout::from_size_align(offsets.size() as usize, 16).expect("vmctx layout");
@@ -211,9 +202,12 @@ impl Instance {
             let mut ty = *ty;
             ty.element = ty.element.canonical(type_ids, None).unwrap_or(ty.element);
             let ty = &ty;
-            let limit =
-                instance.pooled.as_ref().and_then(|p| p.pooling_limits()).map_or(u64::MAX, |l| l.table_elements as u64);
-            let mut table = Table::with_limit(ty, limit).ok_or_else(|| {
+            let slot = match &instance.pooled {
+                Some(pool) => pool.take_table_slot().map_err(InstantiationError::Resource)?,
+                None => None,
+            };
+            let limit = slot.as_ref().map_or(u64::MAX, |s| s.capacity as u64);
+            let mut table = Table::with_storage(ty, limit, slot).ok_or_else(|| {
                 InstantiationError::Resource(format!("a table of {} elements (at most {limit})", ty.limits.min))
             })?;
             let index = TableIndex::from_u32(module.num_imported_tables + instance.tables.len() as u32);
@@ -558,9 +552,6 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         if let Some(pool) = &self.pooled {
-            for _ in 0..self.module.tables.len() - self.module.num_imported_tables as usize {
-                pool.give_back_table();
-            }
             pool.give_back_instance();
         }
         // SAFETY: allocated in `new` with this layout; compiled code can no longer run (the store is going away).

@@ -311,7 +311,7 @@ pub struct ReservationPool {
 pub struct PoolingLimits {
     /// Memories alive at once, engine-wide: one reservation each, all made when the engine is created.
     pub total_memories: u32,
-    /// Tables alive at once, engine-wide.
+    /// Tables alive at once, engine-wide: one slot of `table_elements` elements each, reserved up front.
     pub total_tables: u32,
     /// Instances alive at once, engine-wide (host-created memories, tables and globals count as instances).
     pub total_core_instances: u32,
@@ -333,8 +333,52 @@ pub struct PoolingLimits {
 #[derive(Debug)]
 struct Pooling {
     limits: PoolingLimits,
-    tables: std::sync::atomic::AtomicU32,
     instances: std::sync::atomic::AtomicU32,
+    /// Element storage of every table slot: `total_tables` slots of `table_slot_bytes`, reserved up front (pages
+    /// are backed only once written).
+    table_region: Mmap,
+    table_slot_bytes: usize,
+    free_table_slots: Mutex<Vec<u32>>,
+}
+
+/// A table's element storage from the pooling allocator: `capacity` elements at `base`, zero when taken, given back
+/// (and zeroed) when dropped.
+#[derive(Debug)]
+pub struct TableSlot {
+    pool: Arc<ReservationPool>,
+    index: u32,
+    /// The slot's first element.
+    pub base: *mut *mut u8,
+    /// How many elements it holds.
+    pub capacity: usize,
+}
+
+// SAFETY: the slot's storage belongs to this value until it is dropped; it is used by its table's owner only.
+unsafe impl Send for TableSlot {}
+// SAFETY: as above; the storage is only written through `&mut` access to the owning table.
+unsafe impl Sync for TableSlot {}
+
+impl Drop for TableSlot {
+    fn drop(&mut self) {
+        let Some(pooling) = &self.pool.pooling else { return };
+        let start = self.index as usize * pooling.table_slot_bytes;
+        let resident = pooling.limits.table_keep_resident.next_multiple_of(page_size()).min(pooling.table_slot_bytes);
+        // SAFETY: the slot's first `resident` bytes are accessible and belong to this slot, which nothing uses any
+        // more.
+        unsafe { std::ptr::write_bytes(pooling.table_region.as_ptr().add(start), 0, resident) };
+        if pooling.table_region.discard(start + resident, pooling.table_slot_bytes - resident).is_err() {
+            // Pages that could not be dropped are zeroed by hand: a slot is never given back dirty.
+            // SAFETY: as above, for the rest of the slot.
+            unsafe {
+                std::ptr::write_bytes(
+                    pooling.table_region.as_ptr().add(start + resident),
+                    0,
+                    pooling.table_slot_bytes - resident,
+                )
+            };
+        }
+        pooling.free_table_slots.lock().unwrap_or_else(|e| e.into_inner()).push(self.index);
+    }
 }
 
 impl std::fmt::Debug for ReservationPool {
@@ -356,10 +400,20 @@ impl ReservationPool {
         for _ in 0..limits.total_memories {
             entries.push((Mmap::reserve(reservation)?, 0));
         }
+        let table_slot_bytes =
+            (limits.table_elements.max(1) * std::mem::size_of::<*mut u8>()).next_multiple_of(page_size());
+        let table_region = Mmap::accessible(table_slot_bytes * limits.total_tables as usize)?;
+        let free_table_slots = Mutex::new((0..limits.total_tables).rev().collect());
         Ok(ReservationPool {
             capacity: limits.total_memories as usize,
             entries: Mutex::new(entries),
-            pooling: Some(Pooling { limits, tables: Default::default(), instances: Default::default() }),
+            pooling: Some(Pooling {
+                limits,
+                instances: Default::default(),
+                table_region,
+                table_slot_bytes,
+                free_table_slots,
+            }),
         })
     }
 
@@ -392,19 +446,16 @@ impl ReservationPool {
         }
     }
 
-    /// Counts a new table against the pool (if pooling).
-    pub(crate) fn take_table(&self) -> Result<(), String> {
-        match &self.pooling {
-            Some(p) => Self::take_count(&p.tables, p.limits.total_tables, "table slots"),
-            None => Ok(()),
-        }
-    }
-
-    /// Gives a table's slot back.
-    pub(crate) fn give_back_table(&self) {
-        if let Some(p) = &self.pooling {
-            p.tables.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-        }
+    /// A table's element storage, if this is a pooling allocator (`Ok(None)` otherwise), or why there is none.
+    pub(crate) fn take_table_slot(self: &Arc<Self>) -> Result<Option<TableSlot>, String> {
+        let Some(p) = &self.pooling else { return Ok(None) };
+        let index =
+            p.free_table_slots.lock().unwrap_or_else(|e| e.into_inner()).pop().ok_or_else(|| {
+                format!("the pooling allocator's {} table slots are all in use", p.limits.total_tables)
+            })?;
+        // SAFETY: the slot lies inside the region (index < total_tables).
+        let base = unsafe { p.table_region.as_ptr().add(index as usize * p.table_slot_bytes) }.cast();
+        Ok(Some(TableSlot { pool: self.clone(), index, base, capacity: p.limits.table_elements }))
     }
 
     /// How many reservations it keeps at most.

@@ -11,9 +11,17 @@ const MAX_ELEMENTS: u64 = 10_000_000;
 #[repr(C)]
 pub struct Table {
     definition: VMTableDefinition,
-    elements: Vec<*mut u8>,
+    storage: Storage,
     ty: TableType,
     max: u64,
+}
+
+/// Where a table's elements live.
+enum Storage {
+    /// A vector of its own (reallocated as it grows).
+    Owned(Vec<*mut u8>),
+    /// A slot of the pooling allocator: `len` elements in use of the slot's fixed capacity (the rest zero).
+    Slot { slot: crate::memory::TableSlot, len: usize },
 }
 
 // SAFETY: elements point to store-owned data; the table is only used by the store's owner.
@@ -30,13 +38,42 @@ impl Table {
     /// Creates a table of `ty.limits.min` null elements that never grows past `limit` elements (whatever its type
     /// allows); `None` if its minimum is above the limit.
     pub fn with_limit(ty: &TableType, limit: u64) -> Option<Box<Table>> {
+        Table::with_storage(ty, limit, None)
+    }
+
+    /// As [`Table::with_limit`], keeping the elements in `slot` (zero, so all null, when taken) if given; the
+    /// limit must not exceed the slot's capacity.
+    pub(crate) fn with_storage(
+        ty: &TableType,
+        limit: u64,
+        slot: Option<crate::memory::TableSlot>,
+    ) -> Option<Box<Table>> {
         let max = ty.limits.max.unwrap_or(MAX_ELEMENTS).min(MAX_ELEMENTS).min(limit);
         if ty.limits.min > max {
             return None;
         }
-        let mut elements = vec![std::ptr::null_mut(); ty.limits.min as usize];
-        let definition = VMTableDefinition { base: elements.as_mut_ptr(), current_elements: elements.len() };
-        Some(Box::new(Table { definition, elements, ty: *ty, max }))
+        let len = ty.limits.min as usize;
+        let mut storage = match slot {
+            Some(slot) => {
+                assert!(max <= slot.capacity as u64, "a table slot smaller than its table's limit");
+                Storage::Slot { slot, len }
+            }
+            None => Storage::Owned(vec![std::ptr::null_mut(); len]),
+        };
+        let base = match &mut storage {
+            Storage::Owned(v) => v.as_mut_ptr(),
+            Storage::Slot { slot, .. } => slot.base,
+        };
+        let definition = VMTableDefinition { base, current_elements: len };
+        Some(Box::new(Table { definition, storage, ty: *ty, max }))
+    }
+
+    fn elements(&self) -> &[*mut u8] {
+        match &self.storage {
+            Storage::Owned(v) => v,
+            // SAFETY: the slot holds `capacity >= len` elements owned by this table.
+            Storage::Slot { slot, len } => unsafe { std::slice::from_raw_parts(slot.base, *len) },
+        }
     }
 
     /// The definition compiled code reads.
@@ -56,17 +93,17 @@ impl Table {
 
     /// Number of elements.
     pub fn size(&self) -> u64 {
-        self.elements.len() as u64
+        self.elements().len() as u64
     }
 
     /// Element `index`, or `None` if out of bounds.
     pub fn get(&self, index: u64) -> Option<*mut u8> {
-        self.elements.get(usize::try_from(index).ok()?).copied()
+        self.elements().get(usize::try_from(index).ok()?).copied()
     }
 
     /// Sets element `index`; `false` if out of bounds.
     pub fn set(&mut self, index: u64, value: *mut u8) -> bool {
-        match usize::try_from(index).ok().and_then(|i| self.elements.get_mut(i)) {
+        match usize::try_from(index).ok().and_then(|i| self.elements_mut().get_mut(i)) {
             Some(slot) => {
                 *slot = value;
                 true
@@ -80,13 +117,17 @@ impl Table {
         let Some(range) = range(dst, len, self.size()) else {
             return false;
         };
-        self.elements[range].fill(value);
+        self.elements_mut()[range].fill(value);
         true
     }
 
     /// The elements, for bulk operations.
     pub fn elements_mut(&mut self) -> &mut [*mut u8] {
-        &mut self.elements
+        match &mut self.storage {
+            Storage::Owned(v) => v,
+            // SAFETY: as in `elements`, and `&mut self` gives exclusive access.
+            Storage::Slot { slot, len } => unsafe { std::slice::from_raw_parts_mut(slot.base, *len) },
+        }
     }
 
     /// Grows by `delta` elements set to `init`, returning the old size, or `None` if it cannot grow that much.
@@ -96,9 +137,18 @@ impl Table {
         if new > self.max {
             return None;
         }
-        self.elements.resize(new as usize, init);
-        self.definition.base = self.elements.as_mut_ptr();
-        self.definition.current_elements = self.elements.len();
+        match &mut self.storage {
+            Storage::Owned(v) => {
+                v.resize(new as usize, init);
+                self.definition.base = v.as_mut_ptr();
+            }
+            Storage::Slot { slot, len } => {
+                // SAFETY: `new <= max <= capacity`: the added elements lie inside the slot.
+                unsafe { std::slice::from_raw_parts_mut(slot.base.add(*len), (new - old) as usize) }.fill(init);
+                *len = new as usize;
+            }
+        }
+        self.definition.current_elements = new as usize;
         Some(old)
     }
 }

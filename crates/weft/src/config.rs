@@ -372,8 +372,7 @@ impl PoolingAllocationConfig {
         self.limits.linear_memory_keep_resident = bytes;
         self
     }
-    /// Accepted for compatibility: table storage is allocated per table (capped by [`Self::table_elements`]), so
-    /// there is nothing to keep resident yet.
+    /// Bytes at the start of a reused table slot (8 per element) that are zeroed in place and stay resident.
     pub fn table_keep_resident(&mut self, bytes: usize) -> &mut Self {
         self.limits.table_keep_resident = bytes;
         self
