@@ -16,6 +16,7 @@ mod memory_reuse;
 mod pooling;
 mod traps;
 mod unwind;
+mod wasmtime_names;
 mod wasm2;
 mod wasm3;
 

@@ -39,6 +39,16 @@ pub enum Trap {
     NullFunctionReference,
 }
 
+/// Wasmtime's names for the traps Weft names differently, so code written for Wasmtime matches on them unchanged
+/// (`Some(Trap::Interrupt)`, `Trap::IndirectCallToNull => ...`); each is the same value as Weft's variant.
+#[allow(non_upper_case_globals, reason = "they stand in for enum variants of the same name in Wasmtime")]
+impl Trap {
+    /// Wasmtime's name for [`Trap::Interrupted`].
+    pub const Interrupt: Trap = Trap::Interrupted;
+    /// Wasmtime's name for [`Trap::UninitializedElement`] (`call_indirect` through a null element).
+    pub const IndirectCallToNull: Trap = Trap::UninitializedElement;
+}
+
 impl Trap {
     /// Every trap, in the order of their codes.
     pub const ALL: [Trap; 14] = [

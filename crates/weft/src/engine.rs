@@ -120,6 +120,12 @@ impl Engine {
         &self.inner.target
     }
 
+    /// Compiles `bytes` (binary or text) into a precompiled artifact for this engine, as `Module::new` followed by
+    /// `Module::serialize` (Wasmtime's `Engine::precompile_module`); load it with `Module::deserialize`.
+    pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        crate::Module::new(self, bytes)?.serialize()
+    }
+
     /// Whether two handles refer to the same engine.
     pub fn same(a: &Engine, b: &Engine) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)

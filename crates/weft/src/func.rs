@@ -368,6 +368,14 @@ tuple_list!(A1 A2 A3 A4 A5);
 tuple_list!(A1 A2 A3 A4 A5 A6);
 tuple_list!(A1 A2 A3 A4 A5 A6 A7);
 tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8);
+tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9);
+tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10);
+tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11);
+tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12);
+tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13);
+tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13 A14);
+tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13 A14 A15);
+tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13 A14 A15 A16);
 
 /// What a host closure may return: a [`WasmTyList`] or a `Result` of one.
 pub trait WasmRet {
@@ -452,3 +460,7 @@ into_func!(A1 A2 A3 A4 A5 A6 A7 A8 A9);
 into_func!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10);
 into_func!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11);
 into_func!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12);
+into_func!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13);
+into_func!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13 A14);
+into_func!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13 A14 A15);
+into_func!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13 A14 A15 A16);

@@ -58,6 +58,7 @@ mod types;
 mod values;
 
 pub use config::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
+pub use anyhow::{anyhow, bail, ensure, format_err};
 pub use engine::Engine;
 pub use exceptions::{Exception, ExnRef, Tag, TagType};
 pub use externals::{Extern, Global, Memory, Table};

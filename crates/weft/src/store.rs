@@ -72,6 +72,14 @@ unsafe impl Send for StoreOpaque {}
 // SAFETY: shared references to a store only read.
 unsafe impl Sync for StoreOpaque {}
 
+/// A store of a default engine (Wasmtime's `Store::default()`); prefer [`Store::new`] with the engine the modules
+/// were compiled for, since modules work only in stores of their own engine.
+impl<T: Default> Default for Store<T> {
+    fn default() -> Self {
+        Store::new(&Engine::default(), T::default())
+    }
+}
+
 impl<T> Store<T> {
     /// Creates a store with embedder `data`.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
@@ -169,6 +177,10 @@ impl<T> Store<T> {
         }
         Ok(())
     }
+
+    /// What happens when the epoch deadline passes: a trap ("interrupted"), which is Weft's only behaviour; the
+    /// method exists so that code written for Wasmtime, which also offers callbacks and async yields here, compiles.
+    pub fn epoch_deadline_trap(&mut self) {}
 
     /// The engine.
     pub fn engine(&self) -> &Engine {
