@@ -247,13 +247,14 @@ pub(crate) fn is_compiled_code(pc: usize) -> bool {
     read_registry(|entries| find(entries, pc).is_some())
 }
 
-/// The handler of the call returning to `return_address`, if that call is inside a `try_table`: the handler's
-/// address and the calling frame's distance from stack pointer to frame pointer at the call. Lock-free.
-pub(crate) fn lookup_exception_handler(return_address: usize) -> Option<(usize, usize)> {
+/// For a return address: `None` if it is not in compiled code; otherwise the handler of the call returning there,
+/// if that call is inside a `try_table` (the handler's address and the calling frame's distance from stack pointer
+/// to frame pointer at the call). One registry search answers both. Lock-free.
+pub(crate) fn lookup_exception_handler(return_address: usize) -> Option<Option<(usize, usize)>> {
     read_registry(|entries| {
         let e = find(entries, return_address)?;
-        let site = e.code.lookup_exception_handler((return_address - e.start) as u32)?;
-        Some((e.start + site.handler_offset as usize, site.sp_to_fp as usize))
+        let site = e.code.lookup_exception_handler((return_address - e.start) as u32);
+        Some(site.map(|site| (e.start + site.handler_offset as usize, site.sp_to_fp as usize)))
     })
 }
 

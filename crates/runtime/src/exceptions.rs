@@ -229,10 +229,11 @@ pub(crate) unsafe fn throw_from_host(caller: *mut VMContext, exn: *mut VMExcepti
 /// # Safety
 /// `fp` must be a compiled wasm frame of the innermost activation on this thread and `pc` the return address of
 /// the call it is executing; `store` its store's context.
-unsafe fn unwind(store: *mut VMStoreContext, exn: *mut VMException, mut fp: usize, mut pc: usize) -> ! {
+unsafe fn unwind(store: *mut VMStoreContext, exn: *mut VMException, mut fp: usize, pc: usize) -> ! {
     let mut frames = 0usize;
+    let mut site = code_memory::lookup_exception_handler(pc).flatten();
     loop {
-        if let Some((handler, sp_to_fp)) = code_memory::lookup_exception_handler(pc) {
+        if let Some((handler, sp_to_fp)) = site {
             // Resuming inside this activation: the store's exit frame is what it is whenever wasm of this
             // activation runs (wasm-to-host trampolines restore it on return; the ones skipped here cannot).
             // SAFETY: `store` is live; the frame at `fp` is live and its handler expects exactly this state.
@@ -245,11 +246,13 @@ unsafe fn unwind(store: *mut VMStoreContext, exn: *mut VMException, mut fp: usiz
         // are above it.
         let (caller_fp, return_address) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
         frames += 1;
-        if !code_memory::is_compiled_code(return_address) || caller_fp <= fp || frames > 1_000_000 {
+        if caller_fp <= fp || frames > 1_000_000 {
             break;
         }
+        // The caller's call site, or the end of this activation if the caller is not compiled code.
+        let Some(caller_site) = code_memory::lookup_exception_handler(return_address) else { break };
+        site = caller_site;
         fp = caller_fp;
-        pc = return_address;
     }
     // SAFETY: no handler in this activation: the exception leaves wasm like a host error (nothing owned is live).
     unsafe { raise_host_unwind(UnwindReason::Exception(ExceptionPtr(exn))) }
