@@ -16,9 +16,9 @@ mod memory_reuse;
 mod pooling;
 mod traps;
 mod unwind;
-mod wasmtime_names;
 mod wasm2;
 mod wasm3;
+mod wasmtime_names;
 
 /// Compiles `wat` and instantiates it with no imports in a fresh store.
 pub fn instantiate(wat: &str) -> (weft::Store<()>, weft::Instance) {

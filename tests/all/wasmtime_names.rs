@@ -22,7 +22,22 @@ fn wasmtime_names_compile_and_mean_the_same() -> Result<()> {
     // A host function of 16 parameters too.
     let host = Func::wrap(
         &mut store,
-        |a: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, p: i32| a + p,
+        |a: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         p: i32| a + p,
     );
     assert_eq!(host.ty(&store).params.len(), 16);
     // Trap names: the same values as Weft's, usable in patterns.
@@ -37,5 +52,13 @@ fn wasmtime_names_compile_and_mean_the_same() -> Result<()> {
     };
     assert_eq!(checked().unwrap_err().to_string(), "ensure failed");
     assert_eq!(anyhow!("plain").to_string(), "plain");
+    // Config names: the same code as Weft's own settings.
+    let mut config = Config::new();
+    config.cranelift_opt_level(OptLevel::None).parallel_compilation(false);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(&engine, sixteen_params())?;
+    let mut store = Store::new(&engine, ());
+    let last = Instance::new(&mut store, &module, &[])?.get_typed_func::<Sixteen, i32>(&mut store, "last")?;
+    assert_eq!(last.call(&mut store, (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7))?, 7);
     Ok(())
 }

@@ -14,6 +14,7 @@ pub struct Config {
     pub(crate) memory_reservation_pool: usize,
     pub(crate) allocation: InstanceAllocationStrategy,
     pub(crate) memory_init_cow: bool,
+    pub(crate) parallel_compilation: bool,
     pub(crate) host_memory: Option<std::sync::Arc<dyn crate::MemoryCreator>>,
     pub(crate) cache: CacheConfig,
     pub(crate) profiler: ProfilingStrategy,
@@ -70,6 +71,7 @@ impl Default for Config {
             memory_reservation_pool: 16,
             allocation: InstanceAllocationStrategy::OnDemand,
             memory_init_cow: true,
+            parallel_compilation: true,
             host_memory: None,
             cache: CacheConfig { dir: None, max_bytes: DEFAULT_CACHE_MAX_BYTES },
             profiler: ProfilingStrategy::None,
@@ -202,6 +204,18 @@ impl Config {
     /// Sets Cranelift's optimisation level (default [`OptLevel::Speed`]).
     pub fn opt_level(&mut self, level: OptLevel) -> &mut Self {
         self.code.compiler.opt_level = level;
+        self
+    }
+
+    /// Wasmtime's name for [`Config::opt_level`].
+    pub fn cranelift_opt_level(&mut self, level: OptLevel) -> &mut Self {
+        self.opt_level(level)
+    }
+
+    /// Whether a module's functions are compiled on every core at once (default on) or one after another on the
+    /// calling thread; the code is the same either way.
+    pub fn parallel_compilation(&mut self, on: bool) -> &mut Self {
+        self.parallel_compilation = on;
         self
     }
 

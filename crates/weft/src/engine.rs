@@ -31,6 +31,9 @@ pub(crate) struct EngineInner {
     pub(crate) reservation_pool: Arc<weft_runtime::ReservationPool>,
     /// The embedder's provider of memory storage, if any (`Config::with_host_memory`).
     pub(crate) memory_creator: Option<Arc<dyn weft_runtime::HostMemoryCreator>>,
+    /// With `Config::parallel_compilation(false)`: a one-thread pool compilation runs in, so the compiler's
+    /// parallel loops run one function at a time.
+    pub(crate) sequential_compilation: Option<rayon::ThreadPool>,
 }
 
 /// The engine's function types: every recursion group registered so far, keyed by its canonical form (references
@@ -91,6 +94,16 @@ impl Engine {
                         })?
                     }
                 }),
+                sequential_compilation: if config.parallel_compilation {
+                    None
+                } else {
+                    Some(
+                        rayon::ThreadPoolBuilder::new()
+                            .num_threads(1)
+                            .build()
+                            .context("cannot start the compilation thread")?,
+                    )
+                },
                 memory_creator: config.host_memory.clone().map(|creator| {
                     Arc::new(crate::host_memory::HostMemoryCreator(creator)) as Arc<dyn weft_runtime::HostMemoryCreator>
                 }),

@@ -57,8 +57,8 @@ mod trap;
 mod types;
 mod values;
 
-pub use config::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use anyhow::{anyhow, bail, ensure, format_err};
+pub use config::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use engine::Engine;
 pub use exceptions::{Exception, ExnRef, Tag, TagType};
 pub use externals::{Extern, Global, Memory, Table};

@@ -72,7 +72,11 @@ impl Module {
         let settings = &engine.config().code;
         let translation = translate_module(wasm, settings.features)?;
         let module = translation.module.clone();
-        let compiled = engine.inner.compiler.compile_module(translation, &settings.tunables)?;
+        let compile = || engine.inner.compiler.compile_module(translation, &settings.tunables);
+        let compiled = match &engine.inner.sequential_compilation {
+            Some(one_thread) => one_thread.install(compile),
+            None => compile(),
+        }?;
         let module = Arc::new(module);
         let code = CodeMemory::new(compiled, Some(module.clone())).context("cannot map compiled code")?;
         Self::from_parts(engine, module, code)
