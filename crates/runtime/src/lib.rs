@@ -6,6 +6,11 @@
 //! that code into wasm traps ([`catch_traps`]): signal handlers check that the faulting PC is in registered JIT code
 //! and that the thread is inside a Weft call, and forward every other signal to the previous handler.
 //!
+//! It also carries wasm exceptions from `throw` to their `try_table` handlers (an unwinder over the frame-pointer
+//! chain, with the compiler's per-call-site handler table), keeps a store's exception objects, lays out
+//! copy-on-write images of memories' initial contents, checks memories an embedder provides, and implements the
+//! pooling allocator's fixed slots.
+//!
 //! The runtime knows the module description (`weft-environ`) but nothing of Cranelift or of the public API. All of
 //! Weft's `unsafe` lives here, each block with the argument for why it holds.
 #![deny(missing_docs)]
