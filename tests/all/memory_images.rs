@@ -41,6 +41,40 @@ fn images_give_the_same_contents_as_copying() {
     assert!(contents[0] == contents[1], "the image and the copy differ");
 }
 
+/// A C program's layout: a 16 MiB stack below the data. The image starts at the data's page (the stack stays
+/// anonymous memory), and the contents are those copying gives.
+#[test]
+fn an_image_starts_at_its_first_data_page() {
+    let wat = r#"(module (memory (export "memory") 257)
+        (data (i32.const 16777216) "after the stack") (data (i32.const 16781312) "\00\00\00\00") (data (i32.const 16785408) "z"))"#;
+    let mut contents = Vec::new();
+    for cow in [true, false] {
+        let engine = engine(cow);
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let (_, memory) = memory_of(&mut store, &module);
+        let data = memory.data(&store);
+        assert_eq!(&data[16777216..16777231], b"after the stack");
+        assert_eq!(data[16785408], b'z');
+        assert!(data[..16777216].iter().all(|b| *b == 0));
+        if cow {
+            // The mapping of the image is three pages, not 16 MiB and more.
+            let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+            let base = data.as_ptr() as usize + 16777216;
+            let line = maps.lines().find(|l| {
+                l.contains("weft-memory-image")
+                    && usize::from_str_radix(l.split('-').next().unwrap(), 16).unwrap() == base
+            });
+            let line = line.expect("the image is mapped at its first data page");
+            let (lo, hi) = line.split_whitespace().next().unwrap().split_once('-').unwrap();
+            let len = usize::from_str_radix(hi, 16).unwrap() - usize::from_str_radix(lo, 16).unwrap();
+            assert_eq!(len, 3 * 4096, "{line}");
+        }
+        contents.push(data.to_vec());
+    }
+    assert!(contents[0] == contents[1], "the image and the copy differ");
+}
+
 #[test]
 fn instances_never_see_each_others_writes() {
     let engine = engine(true);

@@ -30,8 +30,8 @@ pub struct LinearMemory {
     memory64: bool,
     /// Where a guard-page reservation goes when the memory is dropped.
     pool: Option<Arc<ReservationPool>>,
-    /// How many bytes from the start are a private mapping of a memory image (0: none).
-    image_len: usize,
+    /// The range of the memory that is a private mapping of a memory image (`offset`, `len`; `len` 0: none).
+    image: (usize, usize),
     /// Storage the embedder provides (`mmap` is then empty).
     host: Option<Box<dyn crate::HostMemory>>,
     /// Whether the memory lives in a reservation that never moves (guard pages, or a pooling allocator's slot).
@@ -102,7 +102,7 @@ impl LinearMemory {
                 declared_max: ty.limits.max,
                 memory64: ty.memory64,
                 pool: None,
-                image_len: 0,
+                image: (0, 0),
                 host: Some(host),
                 slotted: false,
             }));
@@ -129,13 +129,13 @@ impl LinearMemory {
         } else {
             Mmap::accessible(bytes.next_multiple_of(page_size())).map_err(err)?
         };
-        let image_len = match image {
-            Some(image) if guard_pages && image.len <= bytes.next_multiple_of(page_size()) => {
-                mmap.map_file_over(0, image.len, &image.file).map_err(err)?;
-                image.len
+        let image = match image {
+            Some(image) if guard_pages && image.offset + image.len <= bytes.next_multiple_of(page_size()) => {
+                mmap.map_file_over(image.offset, image.len, &image.file).map_err(err)?;
+                (image.offset, image.len)
             }
             Some(_) => return Err(err(std::io::Error::other("a memory image that does not fit its memory"))),
-            None => 0,
+            None => (0, 0),
         };
         let definition = VMMemoryDefinition { base: mmap.as_ptr(), current_length: bytes };
         Ok(Box::new(LinearMemory {
@@ -146,7 +146,7 @@ impl LinearMemory {
             declared_max: ty.limits.max,
             memory64: ty.memory64,
             pool: if slotted { pool.cloned() } else { None },
-            image_len,
+            image,
             host: None,
             slotted,
         }))
@@ -280,7 +280,7 @@ impl Drop for LinearMemory {
         if let (true, Some(pool)) = (self.slotted, &self.pool) {
             // The pool's reservations read as zero: dropping the pages of a file mapping would bring back the
             // image, so the image's part becomes anonymous again first (or, failing that, is not pooled).
-            if self.image_len > 0 && self.mmap.reset_anonymous(0, self.image_len).is_err() {
+            if self.image.1 > 0 && self.mmap.reset_anonymous(self.image.0, self.image.1).is_err() {
                 return;
             }
             let mmap = std::mem::replace(&mut self.mmap, Mmap::empty());

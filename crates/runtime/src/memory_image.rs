@@ -9,14 +9,17 @@
 //! image at creation is indistinguishable from applying the segments in order. Any other module keeps copying
 //! segments at instantiation, exactly as the specification orders them.
 
-use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use weft_environ::{ConstExpr, ConstOp, DefinedMemoryIndex, Module, SegmentMode, Tunables};
 
-/// The initial contents of one memory, as a file: its first `len` bytes (page-aligned).
+/// The initial contents of one memory, as a file: bytes `offset..offset+len` of the memory (both page-aligned; the
+/// memory is zero outside them). Only pages holding data are written, so the file is sparse: a C program's 16 MiB
+/// stack below its data costs neither file pages nor copy-on-write faults.
 #[derive(Debug)]
 pub struct MemoryImage {
     pub(crate) file: std::fs::File,
+    pub(crate) offset: usize,
     pub(crate) len: usize,
 }
 
@@ -47,8 +50,18 @@ impl MemoryImages {
             }
         }
         let page = crate::mmap::page_size() as u64;
-        let mut contents: Vec<Vec<u8>> =
-            vec![Vec::new(); module.memories.len() - module.num_imported_memories as usize];
+        // Per defined memory: the page-aligned start of its first segment, and its contents from there.
+        let mut contents: Vec<(u64, Vec<u8>)> =
+            vec![(u64::MAX, Vec::new()); module.memories.len() - module.num_imported_memories as usize];
+        for seg in &module.data {
+            if let SegmentMode::Active { target, offset } = &seg.mode
+                && let (Some(defined), Some(start)) = (module.defined_memory_index(*target), constant(offset))
+                && !seg.data.is_empty()
+            {
+                let first = &mut contents[defined.index()].0;
+                *first = (*first).min(start / page * page);
+            }
+        }
         for seg in &module.data {
             let SegmentMode::Active { target, offset } = &seg.mode else { continue };
             let Some(defined) = module.defined_memory_index(*target) else { return Ok(None) };
@@ -61,27 +74,36 @@ impl MemoryImages {
             let Some(end) = start.checked_add(seg.data.len() as u64).filter(|end| *end <= min_bytes) else {
                 return Ok(None);
             };
-            let image = &mut contents[defined.index()];
-            if (image.len() as u64) < end {
-                image.resize(end as usize, 0);
+            if seg.data.is_empty() {
+                continue;
             }
-            image[start as usize..end as usize].copy_from_slice(&seg.data);
+            let (base, image) = &mut contents[defined.index()];
+            let (from, to) = ((start - *base) as usize, (end - *base) as usize);
+            if image.len() < to {
+                image.resize(to, 0);
+            }
+            image[from..to].copy_from_slice(&seg.data);
         }
         let mut memories = Vec::with_capacity(contents.len());
-        for (i, mut bytes) in contents.into_iter().enumerate() {
+        for (i, (base, bytes)) in contents.into_iter().enumerate() {
             if bytes.is_empty() {
                 memories.push(None);
                 continue;
             }
             let len = (bytes.len() as u64).next_multiple_of(page) as usize;
-            bytes.resize(len, 0);
             let fd = rustix::fs::memfd_create(
                 format!("weft-memory-image-{}", DefinedMemoryIndex::from_u32(i as u32).as_u32()),
                 rustix::fs::MemfdFlags::CLOEXEC,
             )?;
-            let mut file = std::fs::File::from(fd);
-            file.write_all(&bytes)?;
-            memories.push(Some(Arc::new(MemoryImage { file, len })));
+            let file = std::fs::File::from(fd);
+            file.set_len(len as u64)?;
+            // Only pages with a non-zero byte are written: the others stay holes, which read as zero.
+            for (n, chunk) in bytes.chunks(page as usize).enumerate() {
+                if chunk.iter().any(|b| *b != 0) {
+                    file.write_all_at(chunk, n as u64 * page)?;
+                }
+            }
+            memories.push(Some(Arc::new(MemoryImage { file, offset: base as usize, len })));
         }
         Ok(Some(MemoryImages { memories }))
     }
