@@ -1282,20 +1282,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     /// an exception thrown and caught in the same function finds its handler like any other.
     fn call_throwing_builtin(&mut self, offset: u32, args: &[Value]) {
         let name = if offset == builtins::THROW { "throw" } else { "throw_ref" };
-        let sig = match self.builtin_sigs.get(name) {
-            Some(s) => *s,
-            None => {
-                let mut sig = ir::Signature::new(CallConv::Tail);
-                sig.params.push(AbiParam::new(self.ptr));
-                sig.params.extend(args.iter().map(|a| AbiParam::new(self.b.func.dfg.value_type(*a))));
-                let s = self.b.import_signature(sig);
-                self.builtin_sigs.insert(name, s);
-                s
-            }
-        };
-        let table = self.vmctx_load(VMOffsets::BUILTINS);
-        let f =
-            self.b.ins().load(self.ptr, MemFlagsData::trusted().with_readonly().with_can_move(), table, offset as i32);
+        let params: Vec<Type> = args.iter().map(|a| self.b.func.dfg.value_type(*a)).collect();
+        let (sig, f) = self.builtin(name, offset, CallConv::Tail, &params, None);
         let mut all = vec![self.vmctx];
         all.extend_from_slice(args);
         match self.exception_handler() {
@@ -1497,10 +1485,27 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         ret: Option<Type>,
         args: &[Value],
     ) -> Option<Value> {
+        let (sig, f) = self.builtin(name, offset, CallConv::SystemV, params, ret);
+        let mut all = vec![self.vmctx];
+        all.extend_from_slice(args);
+        let call = self.b.ins().call_indirect(sig, f, &all);
+        self.b.inst_results(call).first().copied()
+    }
+
+    /// The signature (cached by `name`) and the address (loaded from the `VMBuiltinFunctions` table) of the builtin
+    /// at `offset`: `fn(vmctx, params...) -> ret` in calling convention `conv`.
+    fn builtin(
+        &mut self,
+        name: &'static str,
+        offset: u32,
+        conv: CallConv,
+        params: &[Type],
+        ret: Option<Type>,
+    ) -> (ir::SigRef, Value) {
         let sig = match self.builtin_sigs.get(name) {
             Some(s) => *s,
             None => {
-                let mut sig = ir::Signature::new(CallConv::SystemV);
+                let mut sig = ir::Signature::new(conv);
                 sig.params.push(AbiParam::new(self.ptr));
                 sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
                 sig.returns.extend(ret.map(AbiParam::new));
@@ -1512,9 +1517,6 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let table = self.vmctx_load(VMOffsets::BUILTINS);
         let f =
             self.b.ins().load(self.ptr, MemFlagsData::trusted().with_readonly().with_can_move(), table, offset as i32);
-        let mut all = vec![self.vmctx];
-        all.extend_from_slice(args);
-        let call = self.b.ins().call_indirect(sig, f, &all);
-        self.b.inst_results(call).first().copied()
+        (sig, f)
     }
 }

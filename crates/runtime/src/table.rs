@@ -32,17 +32,12 @@ unsafe impl Sync for Table {}
 impl Table {
     /// Creates a table of `ty.limits.min` null elements.
     pub fn new(ty: &TableType) -> Option<Box<Table>> {
-        Table::with_limit(ty, MAX_ELEMENTS)
+        Table::with_storage(ty, MAX_ELEMENTS, None)
     }
 
     /// Creates a table of `ty.limits.min` null elements that never grows past `limit` elements (whatever its type
-    /// allows); `None` if its minimum is above the limit.
-    pub fn with_limit(ty: &TableType, limit: u64) -> Option<Box<Table>> {
-        Table::with_storage(ty, limit, None)
-    }
-
-    /// As [`Table::with_limit`], keeping the elements in `slot` (zero, so all null, when taken) if given; the
-    /// limit must not exceed the slot's capacity.
+    /// allows), keeping them in `slot` (zero, so all null, when taken) if given; the limit must not exceed the
+    /// slot's capacity. `None` if its minimum is above the limit.
     pub(crate) fn with_storage(
         ty: &TableType,
         limit: u64,
