@@ -26,9 +26,11 @@ pub enum Source {
     /// A valid wasm-smith module within Weft's features, with some bytes overwritten, inserted or removed.
     Mutated,
     /// A wasm-smith module that may also use proposals Weft does not implement (gc, threads, wide arithmetic, custom
-    /// page sizes, ...), which Weft must refuse with an error, never a crash; wasm-smith's typed function references
-    /// come only with its gc switch, so they are generated here too.
+    /// page sizes, ...), which Weft must refuse with an error, never a crash.
     OtherFeatures,
+    /// A valid module from [`crate::typed_refs`] (typed function references, which wasm-smith makes only together
+    /// with GC types), unchanged.
+    TypedReferences,
 }
 
 /// What compiling one input came to.
@@ -48,22 +50,23 @@ const START_FUEL: u64 = 100_000;
 /// The `compile` target's body: the first byte of `data` picks a [`Source`], the rest makes the module.
 pub fn compile_check(data: &[u8]) -> Result<CompileRun, Finding> {
     let (&mode, rest) = data.split_first().unwrap_or((&0, &[]));
-    let (source, wasm) = match mode % 4 {
+    let (source, wasm) = match mode % 5 {
         0 => (Source::Raw, Some(rest.to_vec())),
         1 => (Source::Generated, generated(rest, crate::self_smith_config())),
         2 => (Source::Mutated, generated(rest, crate::self_smith_config()).map(|wasm| mutate(wasm, rest))),
-        _ => (Source::OtherFeatures, generated(rest, other_features_config())),
+        3 => (Source::OtherFeatures, generated(rest, other_features_config())),
+        _ => (Source::TypedReferences, crate::typed_refs::typed_refs_wasm(rest)),
     };
     let Some(wasm) = wasm else {
         return Ok(CompileRun { source, compiled: false, instantiated: false });
     };
-    let mut config = crate::code_variant(mode / 4);
+    let mut config = crate::code_variant(mode / 5);
     config.consume_fuel(true);
     let engine = weft::Engine::new(&config).map_err(|e| Finding(format!("engine: {e:#}")))?;
 
     let validated = weft::Module::validate(&engine, &wasm);
     let module = weft::Module::new(&engine, &wasm);
-    if source == Source::Generated
+    if matches!(source, Source::Generated | Source::TypedReferences)
         && let Err(e) = &module
     {
         return Err(Finding(format!("a valid module within Weft's features was refused: {e:#}")));

@@ -107,17 +107,22 @@ pub fn self_smith_config() -> wasm_smith::Config {
     wasm_smith::Config { exceptions_enabled: true, ..smith_config() }
 }
 
-/// The `self_differential` fuzz target's body: as [`differential_input`], but the module may use exceptions and
-/// runs on Weft twice, in its default configuration and in the variant the first byte picks (never the default
-/// itself).
+/// The `self_differential` fuzz target's body: as [`differential_input`], but the module may use what wasmi cannot
+/// run, and runs on Weft twice, in its default configuration and in the variant the first byte picks (never the
+/// default itself). The first byte's high bit picks the generator: wasm-smith with exceptions, or
+/// [`typed_refs::typed_refs_module`] (typed function references, which wasm-smith makes only with GC types).
 pub fn self_differential_input(data: &[u8]) -> Option<DifferentialInput> {
-    let (&variant, data) = data.split_first()?;
-    let variant = 1 + variant % 5;
+    let (&choice, data) = data.split_first()?;
+    let variant = 1 + (choice & 0x7f) % 5;
     let (module_bytes, args) = data.split_at(data.len() - (data.len() / 8).min(256));
-    let mut u = Unstructured::new(module_bytes);
-    let mut module = wasm_smith::Module::new(self_smith_config(), &mut u).ok()?;
-    module.ensure_termination(10_000).ok()?;
-    let wasm = module.to_bytes();
+    let wasm = if choice & 0x80 != 0 {
+        typed_refs::typed_refs_wasm(module_bytes)?
+    } else {
+        let mut u = Unstructured::new(module_bytes);
+        let mut module = wasm_smith::Module::new(self_smith_config(), &mut u).ok()?;
+        module.ensure_termination(10_000).ok()?;
+        module.to_bytes()
+    };
     let result = self_differential(&code_variant(variant), &wasm, args);
     Some(DifferentialInput { variant, wasm, result })
 }
@@ -215,3 +220,4 @@ mod engines;
 pub use engines::{Differential, differential, differential_with, self_differential};
 pub mod api;
 pub mod compile;
+pub mod typed_refs;

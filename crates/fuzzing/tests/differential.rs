@@ -193,3 +193,92 @@ fn uses_exceptions(wasm: &[u8]) -> bool {
         _ => false,
     })
 }
+
+/// The self-differential comparison over modules from the typed-references generator: every one must be valid and
+/// agree across code variants, and together they must really use what the generator is for.
+#[test]
+fn weft_agrees_with_itself_on_generated_modules_with_typed_references() {
+    let (mut modules, mut calls, mut failures) = (0, 0, Vec::new());
+    let mut used = std::collections::BTreeMap::new();
+    for seed in 0..150u64 {
+        let mut data = vec![0x80 | seed as u8];
+        data.extend(seed_bytes(seed ^ 0x7e5, 512 + (seed as usize * 131) % 4096));
+        let Some(run) = weft_fuzzing::self_differential_input(&data) else { continue };
+        match run.result {
+            Ok(Differential::Agreed { calls: n }) => {
+                modules += 1;
+                calls += n;
+                for name in typed_reference_features(&run.wasm) {
+                    *used.entry(name).or_insert(0) += 1;
+                }
+            }
+            Ok(other) => failures.push(format!("seed {seed}: not compared: {other:?}")),
+            Err(mismatch) => failures.push(format!("seed {seed} (variant {}): {mismatch}", run.variant)),
+        }
+    }
+    assert!(failures.is_empty(), "{} seeds failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(modules >= 140, "only {modules} modules were compared");
+    assert!(calls >= modules, "only {calls} calls over {modules} modules");
+    for name in [
+        "call_ref",
+        "return_call_ref",
+        "ref.as_non_null",
+        "br_on_null",
+        "br_on_non_null",
+        "non-nullable local",
+        "typed table",
+        "table initialiser",
+        "second recursion group",
+    ] {
+        assert!(used.get(name).copied().unwrap_or(0) >= 10, "only {:?} compared modules used {name}", used.get(name));
+    }
+    println!("{modules} modules, {calls} calls compared; features used: {used:?}");
+}
+
+/// Which typed-reference features a module uses, by name.
+fn typed_reference_features(wasm: &[u8]) -> Vec<&'static str> {
+    use wasmparser::{Operator, Payload, TableInit, ValType};
+    let mut names = Vec::new();
+    let non_nullable = |t: &ValType| matches!(t, ValType::Ref(r) if !r.is_nullable());
+    for payload in wasmparser::Parser::new(0).parse_all(wasm).flatten() {
+        match payload {
+            Payload::TypeSection(r) if r.count() > 0 => {
+                // The generator's second group, when there is one, is a copy of the first.
+                if r.into_iter().flatten().count() > 1 {
+                    names.push("second recursion group");
+                }
+            }
+            Payload::TableSection(r) => {
+                for table in r.into_iter().flatten() {
+                    if table.ty.element_type.type_index().is_some() {
+                        names.push("typed table");
+                    }
+                    if matches!(table.init, TableInit::Expr(_)) {
+                        names.push("table initialiser");
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                if let Ok(locals) = body.get_locals_reader()
+                    && locals.into_iter().flatten().any(|(_, t)| non_nullable(&t))
+                {
+                    names.push("non-nullable local");
+                }
+                for op in body.get_operators_reader().into_iter().flat_map(|r| r.into_iter().flatten()) {
+                    names.push(match op {
+                        Operator::CallRef { .. } => "call_ref",
+                        Operator::ReturnCallRef { .. } => "return_call_ref",
+                        Operator::RefAsNonNull => "ref.as_non_null",
+                        Operator::BrOnNull { .. } => "br_on_null",
+                        Operator::BrOnNonNull { .. } => "br_on_non_null",
+                        _ => continue,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}

@@ -7,10 +7,10 @@ use weft_fuzzing::seed_bytes;
 
 #[test]
 fn compile_target_finds_nothing_on_seeds() {
-    let mut compiled = [0usize; 4];
+    let mut compiled = [0usize; 5];
     let mut instantiated = 0;
     let mut findings = Vec::new();
-    for seed in 0..400u64 {
+    for seed in 0..500u64 {
         let mut data = seed_bytes(seed, 256 + (seed as usize * 61) % 4096);
         data[0] = seed as u8; // every source and code variant in turn
         match compile_check(&data) {
@@ -22,12 +22,14 @@ fn compile_target_finds_nothing_on_seeds() {
         }
     }
     assert!(findings.is_empty(), "{}", findings.join("\n"));
-    let [raw, generated, mutated, other] = compiled;
+    let [raw, generated, mutated, other, typed_refs] = compiled;
     println!(
-        "compiled: raw {raw}, generated {generated}, mutated {mutated}, other features {other}; {instantiated} instantiated"
+        "compiled: raw {raw}, generated {generated}, mutated {mutated}, other features {other}, typed references \
+         {typed_refs}; {instantiated} instantiated"
     );
     // Generated modules must all compile; mutated ones sometimes still do; the rest may not.
     assert!(generated >= 90, "only {generated} of 100 generated modules compiled");
+    assert!(typed_refs >= 90, "only {typed_refs} of 100 modules with typed references compiled");
     assert!(mutated > 0 && mutated < 100, "{mutated} of 100 mutated modules compiled");
     assert!(instantiated > 50, "only {instantiated} modules were instantiated");
 }
