@@ -332,25 +332,31 @@ fn resident_bytes() -> u64 {
 }
 
 /// 10,000 live instances of a small module (one page of memory with a data segment, a table, globals) in one store:
-/// one iteration instantiates all of them, with the pooling allocator (10,000 slots) and on demand. The resident
-/// memory each instance adds is printed once per strategy (it is not a criterion figure).
+/// one iteration instantiates all of them, with the pooling allocator (10,000 slots; instance-state slots of the
+/// default 1 MiB, and of 1 KiB) and on demand. The resident memory each instance adds is printed once per strategy
+/// (it is not a criterion figure).
 fn many_instances(c: &mut Criterion) {
     const N: usize = 10_000;
     let mut group = c.benchmark_group("10,000 live instances");
     group.sample_size(10);
     group.throughput(Throughput::Elements(N as u64));
-    for pooled in [true, false] {
+    for (name, instance_slot) in
+        [("pooling", Some(1 << 20)), ("pooling, 1 KiB instance slots", Some(1024)), ("on demand", None)]
+    {
         let mut config = Config::new();
-        if pooled {
+        if let Some(instance_slot) = instance_slot {
             let mut pooling = weft::PoolingAllocationConfig::new();
-            pooling.total_memories(N as u32).total_tables(N as u32).total_core_instances(N as u32);
+            pooling
+                .total_memories(N as u32)
+                .total_tables(N as u32)
+                .total_core_instances(N as u32)
+                .max_core_instance_size(instance_slot);
             config.allocation_strategy(weft::InstanceAllocationStrategy::Pooling(pooling));
         } else {
             config.memory_reservation_pool(N);
         }
         let engine = Engine::new(&config).unwrap();
         let module = Module::new(&engine, SMALL).unwrap();
-        let name = if pooled { "pooling" } else { "on demand" };
         {
             let before = resident_bytes();
             let mut store = Store::new(&engine, ());

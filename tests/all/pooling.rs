@@ -115,3 +115,43 @@ fn table_slots_are_limited_and_reused_clean() {
         assert!(text.contains("1 table slots are all in use"), "{text}");
     }
 }
+
+/// Every instance's state (its VMContext) lives in a slot reserved up front: a module needing more than
+/// `max_core_instance_size` is refused with an error naming the setting, and a reused slot holds nothing of the
+/// previous instance (globals, function references and table pointers are all written anew).
+#[test]
+fn instance_state_slots_are_bounded_and_reused_clean() {
+    let engine = pooling_engine(|p| {
+        p.total_core_instances(1).max_core_instance_size(2048);
+    });
+    // 200 globals of 16 bytes each do not fit in 2 KiB.
+    let globals: String = (0..200).map(|i| format!("(global (mut i64) (i64.const {i}))")).collect();
+    let big = Module::new(&engine, format!("(module {globals})")).unwrap();
+    let mut store = Store::new(&engine, ());
+    let text = format!("{:#}", Instance::new(&mut store, &big, &[]).unwrap_err());
+    assert!(text.contains("max_core_instance_size is 2048"), "{text}");
+
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (global $g (export "g") (mut i64) (i64.const 7))
+             (global $r (export "r") (mut funcref) (ref.null func))
+             (func $f (export "f") (result i32) (i32.const 42))
+             (func (export "set") (global.set $g (i64.const -1)) (global.set $r (ref.func $f))))"#,
+    )
+    .unwrap();
+    for round in 0..3 {
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let g = instance.get_global(&mut store, "g").unwrap();
+        assert!(matches!(g.get(&mut store), Val::I64(7)), "round {round}: a previous instance's global is visible");
+        let r = instance.get_global(&mut store, "r").unwrap();
+        assert!(matches!(r.get(&mut store), Val::FuncRef(None)), "round {round}");
+        instance.get_typed_func::<(), ()>(&mut store, "set").unwrap().call(&mut store, ()).unwrap();
+        let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
+        assert_eq!(f.call(&mut store, ()).unwrap(), 42);
+        // The one slot is in use until the store drops.
+        let text = format!("{:#}", Instance::new(&mut store, &module, &[]).unwrap_err());
+        assert!(text.contains("1 instance slots are all in use"), "{text}");
+    }
+}

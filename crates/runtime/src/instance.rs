@@ -56,8 +56,9 @@ pub struct Instance {
     /// Element segments dropped by `elem.drop`, or active and declared segments after instantiation.
     dropped_elems: Vec<bool>,
     vmctx: NonNull<u8>,
-    vmctx_layout: Layout,
-    /// The pooling allocator this instance and its tables are counted against, if any.
+    /// Where the `VMContext` lives: a pooling allocator's slot, or the heap with this layout.
+    vmctx_storage: VMContextStorage,
+    /// The pooling allocator this instance's tables come from, if any.
     pooled: Option<Arc<crate::ReservationPool>>,
 }
 
@@ -90,7 +91,7 @@ impl Instance {
         // SAFETY: the caller guarantees `store` is live.
         let pool = unsafe { (*store).reservation_pool.clone() }.filter(|p| p.pooling_limits().is_some());
         let defined_tables = module.tables.len() - module.num_imported_tables as usize;
-        if let (Some(pool), Some(limits)) = (&pool, pool.as_ref().and_then(|p| p.pooling_limits())) {
+        if let Some(limits) = pool.as_ref().and_then(|p| p.pooling_limits()) {
             let memories = module.memories.len() - module.num_imported_memories as usize;
             if memories > limits.max_memories_per_module as usize {
                 return Err(InstantiationError::Resource(format!(
@@ -104,13 +105,24 @@ impl Instance {
                     limits.max_tables_per_module
                 )));
             }
-            pool.take_instance().map_err(InstantiationError::Resource)?;
         }
         let offsets = VMOffsets::new(&module);
-        let vmctx_layout = Layout::from_size_align(offsets.size() as usize, 16).expect("vmctx layout");
-        // SAFETY: the layout has non-zero size (the header alone is 32 bytes).
-        let vmctx = NonNull::new(unsafe { std::alloc::alloc_zeroed(vmctx_layout) })
-            .unwrap_or_else(|| std::alloc::handle_alloc_error(vmctx_layout));
+        let (vmctx, vmctx_storage) = match &pool {
+            Some(pool) => {
+                let slot = pool
+                    .take_instance_slot(offsets.size() as usize)
+                    .map_err(InstantiationError::Resource)?
+                    .expect("a pooling allocator gives slots");
+                (slot.base, VMContextStorage::Pooled(slot))
+            }
+            None => {
+                let layout = Layout::from_size_align(offsets.size() as usize, 16).expect("vmctx layout");
+                // SAFETY: the layout has non-zero size (the header alone is 32 bytes).
+                let vmctx = NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })
+                    .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+                (vmctx, VMContextStorage::Heap(layout))
+            }
+        };
         let mut instance = Box::new(Instance {
             module: module.clone(),
             code,
@@ -123,7 +135,7 @@ impl Instance {
             data_imaged: images.is_some() && unsafe { (*store).memory_creator.is_none() },
             dropped_elems: vec![false; module.elements.len()],
             vmctx,
-            vmctx_layout,
+            vmctx_storage,
             pooled: pool,
         });
         let self_ptr: *mut Instance = &mut *instance;
@@ -260,7 +272,7 @@ impl Instance {
     /// # Safety
     /// `offset` must be a field of type `T` in this module's `VMContext` layout.
     unsafe fn write<T>(&self, offset: u32, value: T) {
-        assert!(offset as usize + std::mem::size_of::<T>() <= self.vmctx_layout.size());
+        assert!(offset as usize + std::mem::size_of::<T>() <= self.offsets.size() as usize);
         // SAFETY: in bounds (asserted) of our allocation; the caller guarantees the field's type.
         unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().write_unaligned(value) }
     }
@@ -270,7 +282,7 @@ impl Instance {
     /// # Safety
     /// `offset` must be a field of type `T` in this module's `VMContext` layout.
     unsafe fn read<T: Copy>(&self, offset: u32) -> T {
-        assert!(offset as usize + std::mem::size_of::<T>() <= self.vmctx_layout.size());
+        assert!(offset as usize + std::mem::size_of::<T>() <= self.offsets.size() as usize);
         // SAFETY: in bounds (asserted); initialised by `new`; the caller guarantees the type.
         unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().read_unaligned() }
     }
@@ -549,12 +561,20 @@ impl Instance {
     }
 }
 
+/// Where an instance's `VMContext` lives.
+enum VMContextStorage {
+    /// Allocated zeroed from the heap with this layout; freed when the instance drops.
+    Heap(Layout),
+    /// A pooling allocator's slot, zeroed and given back when the instance drops (by the slot's own `Drop`).
+    Pooled(#[allow(dead_code, reason = "held for its Drop")] crate::memory::InstanceSlot),
+}
+
 impl Drop for Instance {
     fn drop(&mut self) {
-        if let Some(pool) = &self.pooled {
-            pool.give_back_instance();
+        if let VMContextStorage::Heap(layout) = self.vmctx_storage {
+            // SAFETY: allocated in `new` with this layout; compiled code can no longer run (the store is going
+            // away).
+            unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), layout) }
         }
-        // SAFETY: allocated in `new` with this layout; compiled code can no longer run (the store is going away).
-        unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), self.vmctx_layout) }
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::mmap::{Mmap, page_size};
 use crate::vmcontext::VMMemoryDefinition;
+use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
 use weft_environ::{MemoryType, Tunables};
 
@@ -313,8 +314,11 @@ pub struct PoolingLimits {
     pub total_memories: u32,
     /// Tables alive at once, engine-wide: one slot of `table_elements` elements each, reserved up front.
     pub total_tables: u32,
-    /// Instances alive at once, engine-wide (host-created memories, tables and globals count as instances).
+    /// Instances alive at once, engine-wide (host-created memories, tables and globals count as instances): one
+    /// `VMContext` slot of `max_core_instance_size` bytes each, reserved up front.
     pub total_core_instances: u32,
+    /// Bytes of one instance's `VMContext` slot: a module whose `VMContext` is larger cannot be instantiated.
+    pub max_core_instance_size: usize,
     /// Bytes a memory may have (initially and by growing).
     pub max_memory_size: usize,
     /// Elements a table may have (initially and by growing).
@@ -333,7 +337,11 @@ pub struct PoolingLimits {
 #[derive(Debug)]
 struct Pooling {
     limits: PoolingLimits,
-    instances: std::sync::atomic::AtomicU32,
+    /// Every instance's `VMContext`: `total_core_instances` slots of `instance_slot_bytes`, reserved up front
+    /// (pages are backed only once written, and stay so: a slot is zeroed in place when given back).
+    instance_region: Mmap,
+    instance_slot_bytes: usize,
+    free_instance_slots: Mutex<Vec<u32>>,
     /// Element storage of every table slot: `total_tables` slots of `table_slot_bytes`, reserved up front (pages
     /// are backed only once written).
     table_region: Mmap,
@@ -381,6 +389,41 @@ impl Drop for TableSlot {
     }
 }
 
+/// An instance's `VMContext` storage from the pooling allocator: `used` zero bytes at `base` (16-byte aligned) when
+/// taken, zeroed again when dropped.
+#[derive(Debug)]
+pub struct InstanceSlot {
+    pool: Arc<ReservationPool>,
+    index: u32,
+    /// The slot's first byte.
+    pub base: NonNull<u8>,
+    /// How many bytes of it the instance uses.
+    pub used: usize,
+}
+
+// SAFETY: the slot's storage belongs to this value until it is dropped; it is used by its instance's owner only.
+unsafe impl Send for InstanceSlot {}
+// SAFETY: as above; the storage is written only through the owning instance.
+unsafe impl Sync for InstanceSlot {}
+
+impl Drop for InstanceSlot {
+    fn drop(&mut self) {
+        let Some(pooling) = &self.pool.pooling else { return };
+        // Only the first `used` bytes were handed out, so only they can be dirty. Zeroing them in place costs what
+        // the instance's own initialisation did, and keeps the pages for the next instance.
+        // SAFETY: `base..base + used` lies inside this slot (checked when it was taken), which nothing uses any more.
+        unsafe { std::ptr::write_bytes(self.base.as_ptr(), 0, self.used) };
+        pooling.free_instance_slots.lock().unwrap_or_else(|e| e.into_inner()).push(self.index);
+    }
+}
+
+/// The bytes of `count` slots of `slot_bytes`, or an error if that is more than the address space.
+fn region_bytes(slot_bytes: usize, count: u32) -> std::io::Result<usize> {
+    slot_bytes.checked_mul(count as usize).ok_or_else(|| {
+        std::io::Error::other(format!("{count} slots of {slot_bytes} bytes are more than the address space"))
+    })
+}
+
 impl std::fmt::Debug for ReservationPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReservationPool").field("capacity", &self.capacity).finish_non_exhaustive()
@@ -394,7 +437,7 @@ impl ReservationPool {
     }
 
     /// The pooling allocator: `limits.total_memories` reservations of `reservation` bytes each, made now, and the
-    /// engine-wide counts of tables and instances.
+    /// table and instance slots.
     pub fn pooling(limits: PoolingLimits, reservation: usize) -> std::io::Result<ReservationPool> {
         let mut entries = Vec::with_capacity(limits.total_memories as usize);
         for _ in 0..limits.total_memories {
@@ -402,14 +445,20 @@ impl ReservationPool {
         }
         let table_slot_bytes =
             (limits.table_elements.max(1) * std::mem::size_of::<*mut u8>()).next_multiple_of(page_size());
-        let table_region = Mmap::accessible(table_slot_bytes * limits.total_tables as usize)?;
+        let table_region = Mmap::accessible(region_bytes(table_slot_bytes, limits.total_tables)?)?;
         let free_table_slots = Mutex::new((0..limits.total_tables).rev().collect());
+        // Slots need only the `VMContext`'s 16-byte alignment; a cache line apart, neighbours never share one.
+        let instance_slot_bytes = limits.max_core_instance_size.max(1).next_multiple_of(64);
+        let instance_region = Mmap::accessible(region_bytes(instance_slot_bytes, limits.total_core_instances)?)?;
+        let free_instance_slots = Mutex::new((0..limits.total_core_instances).rev().collect());
         Ok(ReservationPool {
             capacity: limits.total_memories as usize,
             entries: Mutex::new(entries),
             pooling: Some(Pooling {
                 limits,
-                instances: Default::default(),
+                instance_region,
+                instance_slot_bytes,
+                free_instance_slots,
                 table_region,
                 table_slot_bytes,
                 free_table_slots,
@@ -423,27 +472,24 @@ impl ReservationPool {
     }
 
     /// Takes one of `limit` units counted by `counter`, or says which pool is exhausted.
-    fn take_count(counter: &std::sync::atomic::AtomicU32, limit: u32, what: &str) -> Result<(), String> {
-        use std::sync::atomic::Ordering;
-        counter
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1))
-            .map(drop)
-            .map_err(|_| format!("the pooling allocator's {limit} {what} are all in use"))
-    }
-
-    /// Counts a new instance against the pool (if pooling), or says why it cannot be created.
-    pub(crate) fn take_instance(&self) -> Result<(), String> {
-        match &self.pooling {
-            Some(p) => Self::take_count(&p.instances, p.limits.total_core_instances, "instance slots"),
-            None => Ok(()),
+    /// A `VMContext` slot of at least `bytes` bytes, if this is a pooling allocator (`Ok(None)` otherwise), or why
+    /// there is none.
+    pub(crate) fn take_instance_slot(self: &Arc<Self>, bytes: usize) -> Result<Option<InstanceSlot>, String> {
+        let Some(p) = &self.pooling else { return Ok(None) };
+        if bytes > p.limits.max_core_instance_size {
+            return Err(format!(
+                "the module's instance state (VMContext) needs {bytes} bytes; the pooling allocator's \
+                 max_core_instance_size is {}",
+                p.limits.max_core_instance_size
+            ));
         }
-    }
-
-    /// Gives an instance's slot back.
-    pub(crate) fn give_back_instance(&self) {
-        if let Some(p) = &self.pooling {
-            p.instances.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-        }
+        let index = p.free_instance_slots.lock().unwrap_or_else(|e| e.into_inner()).pop().ok_or_else(|| {
+            format!("the pooling allocator's {} instance slots are all in use", p.limits.total_core_instances)
+        })?;
+        // SAFETY: the slot lies inside the region (index < total_core_instances).
+        let base = unsafe { p.instance_region.as_ptr().add(index as usize * p.instance_slot_bytes) };
+        let base = NonNull::new(base).expect("a mapping is never at address zero");
+        Ok(Some(InstanceSlot { pool: self.clone(), index, base, used: bytes }))
     }
 
     /// A table's element storage, if this is a pooling allocator (`Ok(None)` otherwise), or why there is none.

@@ -328,6 +328,7 @@ impl Default for PoolingAllocationConfig {
                 total_memories: 1000,
                 total_tables: 1000,
                 total_core_instances: 1000,
+                max_core_instance_size: 1 << 20,
                 max_memory_size: 4 << 30,
                 table_elements: 20_000,
                 max_memories_per_module: 1,
@@ -341,7 +342,7 @@ impl Default for PoolingAllocationConfig {
 
 impl PoolingAllocationConfig {
     /// The default limits: 1000 memories, tables and instances, memories up to 4 GiB, tables of 20,000 elements,
-    /// one memory and one table per instance.
+    /// 1 MiB of instance state, one memory and one table per instance.
     pub fn new() -> Self {
         Self::default()
     }
@@ -358,6 +359,14 @@ impl PoolingAllocationConfig {
     /// Instances alive at once across the engine (host-created memories, tables and globals count as instances).
     pub fn total_core_instances(&mut self, n: u32) -> &mut Self {
         self.limits.total_core_instances = n;
+        self
+    }
+    /// Bytes of one instance's state (its `VMContext`: function references, globals, pointers to its memories and
+    /// tables), reserved per instance slot; a module needing more cannot be instantiated. Default 1 MiB. Only the
+    /// bytes an instance uses become resident, but each slot in use touches at least one page: a smaller slot packs
+    /// small instances more densely.
+    pub fn max_core_instance_size(&mut self, bytes: usize) -> &mut Self {
+        self.limits.max_core_instance_size = bytes;
         self
     }
     /// Bytes a memory may have, initially or by growing (at most 4 GiB).

@@ -87,9 +87,15 @@ impl Engine {
                             );
                         }
                         weft_runtime::ReservationPool::pooling(pooling.limits.clone(), slot).with_context(|| {
+                            let l = &pooling.limits;
                             format!(
-                                "pooling allocator: cannot reserve address space for {} memories",
-                                pooling.limits.total_memories
+                                "pooling allocator: cannot reserve address space for {} memories, {} tables of {} \
+                                 elements and {} instances of {} bytes",
+                                l.total_memories,
+                                l.total_tables,
+                                l.table_elements,
+                                l.total_core_instances,
+                                l.max_core_instance_size
                             )
                         })?
                     }
