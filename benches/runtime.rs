@@ -299,13 +299,23 @@ fn module_with_data(bytes: usize) -> Vec<u8> {
 }
 
 /// Instantiating a module with 10 MB of data segments and running its `_start` (which reads one byte of the
-/// data), per iteration, with copy-on-write memory images and with copying; stores are dropped outside the timing.
+/// data), per iteration, with copy-on-write memory images (on demand and pooled) and with copying; stores are dropped
+/// outside the timing.
 fn data_segments(c: &mut Criterion) {
     let wasm = module_with_data(10 << 20);
     let mut group = c.benchmark_group("instantiate with 10 MB of data");
-    for (name, cow) in [("copy-on-write image", true), ("copying the segments", false)] {
+    for (name, cow, pooled) in [
+        ("copy-on-write image", true, false),
+        ("copy-on-write image, pooling allocator", true, true),
+        ("copying the segments", false, false),
+    ] {
         let mut config = Config::new();
         config.memory_init_cow(cow);
+        if pooled {
+            let mut pooling = weft::PoolingAllocationConfig::new();
+            pooling.total_memories(16).total_tables(16).total_core_instances(16);
+            config.allocation_strategy(weft::InstanceAllocationStrategy::Pooling(pooling));
+        }
         let engine = Engine::new(&config).unwrap();
         let module = Module::new(&engine, &wasm).unwrap();
         group.bench_function(name, |b| {
@@ -317,7 +327,8 @@ fn data_segments(c: &mut Criterion) {
                     assert_eq!(start.call(&mut store, ()).unwrap(), (5_000_000 % 251) as i32);
                     store
                 },
-                BatchSize::SmallInput,
+                // A batch of stores alive at once would exhaust the pool's 16 slots.
+                if pooled { BatchSize::PerIteration } else { BatchSize::SmallInput },
             )
         });
     }
