@@ -100,7 +100,7 @@ fn calls(c: &mut Criterion) {
               (local.get $acc)))"#,
     )
     .unwrap();
-    let mut linker = Linker::new();
+    let mut linker = Linker::new(&engine);
     linker.func_wrap("host", "inc", |_: Caller<'_, ()>, x: i32| x.wrapping_add(1)).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module).unwrap();

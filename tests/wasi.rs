@@ -23,7 +23,7 @@ fn run(wasm: &[u8], builder: &mut WasiCtxBuilder) -> (i32, String) {
     let engine = Engine::default();
     let module = Module::new(&engine, wasm).unwrap();
     let mut store = Store::new(&engine, builder.build());
-    let mut linker: Linker<WasiCtx> = Linker::new();
+    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
     weft_wasi::add_to_linker(&mut linker, |ctx| ctx).unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let start = instance.get_typed_func::<(), ()>(&mut store, "_start").unwrap();
@@ -148,7 +148,7 @@ fn errno_of(body: &str, imports: &str) -> i32 {
     let module = Module::new(&engine, wat).unwrap();
     let ctx = WasiCtxBuilder::new().preopened_dir(&dir, "edge", DirPerms::ReadWrite).unwrap().build();
     let mut store = Store::new(&engine, ctx);
-    let mut linker: Linker<WasiCtx> = Linker::new();
+    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
     weft_wasi::add_to_linker(&mut linker, |ctx| ctx).unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
     instance.get_typed_func::<(), i32>(&mut store, "test").unwrap().call(&mut store, ()).unwrap()
@@ -233,7 +233,7 @@ fn missing_memory_export_is_an_error_not_a_crash() {
     )
     .unwrap();
     let mut store = Store::new(&engine, WasiCtxBuilder::new().build());
-    let mut linker: Linker<WasiCtx> = Linker::new();
+    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
     weft_wasi::add_to_linker(&mut linker, |ctx| ctx).unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let err = instance.get_typed_func::<(), ()>(&mut store, "_start").unwrap().call(&mut store, ()).unwrap_err();
@@ -376,7 +376,7 @@ fn read_only_directories_refuse_creation_with_any_rights() {
     let module = Module::new(&engine, wat).unwrap();
     let ctx = WasiCtxBuilder::new().preopened_dir(&dir, "ro", DirPerms::ReadOnly).unwrap().build();
     let mut store = Store::new(&engine, ctx);
-    let mut linker: Linker<WasiCtx> = Linker::new();
+    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
     weft_wasi::add_to_linker(&mut linker, |ctx| ctx).unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let open = instance.get_typed_func::<(i32, i32, i32, i64, i32), i32>(&mut store, "open").unwrap();
@@ -407,4 +407,28 @@ fn cxx_exceptions() {
     assert_eq!(status, 0);
     let expected = std::fs::read_to_string(program("cxx/exceptions").with_extension("expected")).unwrap();
     assert_eq!(stdout, expected);
+}
+
+/// The set-up Wasmtime's documentation shows, under its names: `WasiCtx::builder()`, `inherit_args`,
+/// `inherit_env`, `build_p1`, `p1::add_to_linker_sync`, `Linker::module` and `Linker::get_default`. The guest
+/// sees this test process's own arguments and environment.
+#[test]
+fn wasmtime_style_setup_inherits_arguments_and_environment() {
+    let stdout = OutputBuffer::new();
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    weft_wasi::p1::add_to_linker_sync(&mut linker, |s| s).unwrap();
+    let wasi = WasiCtx::builder().inherit_args().inherit_env().stdout(stdout.clone()).build_p1();
+    let mut store = Store::new(&engine, wasi);
+    let module = Module::from_file(&engine, program("args_env")).unwrap();
+    linker.module(&mut store, "", &module).unwrap();
+    linker.get_default(&mut store, "").unwrap().typed::<(), ()>(&store).unwrap().call(&mut store, ()).unwrap();
+    let args: Vec<String> = std::env::args().collect();
+    let mut expected = format!("argc={}\n", args.len());
+    for (i, arg) in args.iter().enumerate().skip(1) {
+        expected += &format!("argv[{i}]={arg}\n");
+    }
+    expected += &format!("GREETING={}\n", std::env::var("GREETING").unwrap_or("(unset)".into()));
+    expected += &format!("HOME={}\n", std::env::var("HOME").unwrap_or("(unset)".into()));
+    assert_eq!(String::from_utf8(stdout.contents()).unwrap(), expected);
 }

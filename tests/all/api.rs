@@ -45,7 +45,7 @@ fn host_functions_see_store_data_and_caller_memory() -> Result<()> {
              (data (i32.const 16) "hello")
              (func (export "run") (call $log (i32.const 16) (i32.const 5))))"#,
     )?;
-    let mut linker: Linker<Vec<String>> = Linker::new();
+    let mut linker: Linker<Vec<String>> = Linker::new(&engine);
     linker.func_wrap("host", "log", |mut caller: Caller<'_, Vec<String>>, ptr: i32, len: i32| -> Result<()> {
         let memory = caller.get_export("memory").and_then(Extern::into_memory).expect("memory export");
         let mut buf = vec![0; len as usize];
@@ -334,7 +334,7 @@ fn bounds_checked_memory_grows_page_by_page_keeping_its_data() -> Result<()> {
 #[test]
 fn instance_pre_instantiates_in_many_stores() -> Result<()> {
     let engine = Engine::default();
-    let mut linker: Linker<u32> = Linker::new();
+    let mut linker: Linker<u32> = Linker::new(&engine);
     linker.func_wrap("host", "bump", |mut caller: Caller<'_, u32>, x: i32| {
         *caller.data_mut() += 1;
         x + 1
@@ -368,7 +368,7 @@ fn unknown_imports_can_be_defined_as_traps() -> Result<()> {
              (func (export "fine") (result i32) (i32.const 7))
              (func (export "calls_missing") (call $missing (i32.const 1))))"#,
     )?;
-    let mut linker: Linker<()> = Linker::new();
+    let mut linker: Linker<()> = Linker::new(&engine);
     let err = linker.instantiate(Store::new(&engine, ()), &module).unwrap_err();
     assert!(format!("{err:#}").contains("env::missing"), "{err:#}");
     linker.define_unknown_imports_as_traps(&module)?;

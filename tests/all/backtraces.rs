@@ -78,7 +78,7 @@ impl std::error::Error for HostRefusal {}
 fn three_deep(act: impl Fn() -> Result<()> + Send + Sync + 'static) -> (Store<()>, TypedFunc<(), ()>) {
     let engine = Engine::default();
     let module = Module::new(&engine, THREE_DEEP).unwrap();
-    let mut linker = Linker::new();
+    let mut linker = Linker::new(&engine);
     linker.func_wrap("host", "act", act).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module).unwrap();

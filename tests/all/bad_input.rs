@@ -70,7 +70,7 @@ fn missing_import_names_module_and_field() {
     let engine = Engine::default();
     let module = Module::new(&engine, r#"(module (import "env" "missing" (func (param i32))))"#).unwrap();
     let mut store = Store::new(&engine, ());
-    let msg = format!("{:#}", Linker::new().instantiate(&mut store, &module).unwrap_err());
+    let msg = format!("{:#}", Linker::new(&engine).instantiate(&mut store, &module).unwrap_err());
     assert!(msg.contains("env::missing") && msg.contains("i32"), "{msg}");
 }
 
@@ -79,7 +79,7 @@ fn mistyped_import_names_expected_and_found() {
     let engine = Engine::default();
     let module = Module::new(&engine, r#"(module (import "env" "f" (func (param i32))))"#).unwrap();
     let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new();
+    let mut linker = Linker::new(&engine);
     linker.func_wrap("env", "f", |_: i64| {}).unwrap();
     let msg = format!("{:#}", linker.instantiate(&mut store, &module).unwrap_err());
     assert!(

@@ -137,7 +137,7 @@ fn exception_crosses_a_host_function_and_backtraces_stay_right() -> Result<()> {
                (call $fail)
                (i32.const 0)))"#,
     )?;
-    let mut linker = Linker::new();
+    let mut linker = Linker::new(&engine);
     linker.func_wrap("host", "reenter", |mut caller: Caller<'_, ()>, x: i32| -> Result<()> {
         let inner = caller.get_export("inner").and_then(Extern::into_func).expect("inner");
         inner.call(&mut caller, &[Val::I32(x)], &mut [])

@@ -52,7 +52,7 @@ fn host_functions_return_tuples() -> Result<()> {
                (call $divmod (local.get 0) (local.get 1))
                (i32.add (i32.mul (i32.const 1000)))))"#,
     )?;
-    let mut linker = Linker::new();
+    let mut linker = Linker::new(&engine);
     linker.func_wrap("h", "divmod", |a: i32, b: i32| (a / b, a % b))?;
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module)?;

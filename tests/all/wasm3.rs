@@ -84,7 +84,7 @@ fn tail_calls_through_tables_and_return_areas() -> Result<()> {
 fn tail_calls_to_host_functions_and_other_instances() -> Result<()> {
     let engine = Engine::default();
     let mut store = Store::new(&engine, 0u32);
-    let mut linker = Linker::new();
+    let mut linker = Linker::new(&engine);
     linker.func_wrap("host", "twice", |mut caller: Caller<'_, u32>, x: i32| {
         *caller.data_mut() += 1;
         x * 2
@@ -403,7 +403,7 @@ fn typed_function_references_run() -> Result<()> {
 fn typed_references_are_compared_by_type_across_modules_and_the_api() -> Result<()> {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new();
+    let mut linker = Linker::new(&engine);
     let exporter = Module::new(
         &engine,
         r#"(module

@@ -217,15 +217,10 @@ impl CodegenOptions {
             Some(Profiler::Perfmap) => ProfilingStrategy::PerfMap,
         });
         if !self.no_cache {
-            config.cache_dir(self.cache_dir.clone().or_else(default_cache_dir));
+            config.cache_dir(self.cache_dir.clone().or_else(weft::default_cache_dir));
         }
         config
     }
-}
-
-fn default_cache_dir() -> Option<PathBuf> {
-    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    non_empty("XDG_CACHE_HOME").or_else(|| Some(non_empty("HOME")?.join(".cache"))).map(|d| d.join("weft"))
 }
 
 /// Whether the file at `path` is a precompiled artifact rather than WebAssembly.

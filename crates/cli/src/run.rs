@@ -143,7 +143,7 @@ impl RunCommand {
                 std::process::exit(EXIT_INTERRUPTED.into());
             });
         }
-        let mut linker: Linker<Host> = Linker::new();
+        let mut linker: Linker<Host> = Linker::new(&engine);
         weft_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
         for spec in &self.preloads {
             let Some((name, path)) = spec.split_once('=') else {

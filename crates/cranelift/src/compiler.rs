@@ -74,13 +74,22 @@ pub struct CompilerSettings {
     pub opt_level: OptLevel,
     /// Run Cranelift's IR verifier on every function (slow; catches translator bugs).
     pub verifier: bool,
+    /// Cranelift settings the embedder set by name, `(name, value)` in order: CPU features (`has_avx2`, checked
+    /// against the host) and the few shared settings in [`ADJUSTABLE_SETTINGS`].
+    pub flags: Vec<(String, String)>,
 }
 
 impl Default for CompilerSettings {
     fn default() -> Self {
-        Self { opt_level: OptLevel::Speed, verifier: cfg!(debug_assertions) }
+        Self { opt_level: OptLevel::Speed, verifier: cfg!(debug_assertions), flags: Vec::new() }
     }
 }
+
+/// Cranelift's shared settings an embedder may change by name. The others are either chosen by Weft because the
+/// runtime depends on them (frame pointers for backtraces and exception unwinding, unwind info, stack probes) or
+/// have a `Config` method of their own (`opt_level`, `enable_verifier`).
+pub const ADJUSTABLE_SETTINGS: &[&str] =
+    &["enable_nan_canonicalization", "enable_alias_analysis", "regalloc_algorithm"];
 
 /// A Cranelift code generator for the host.
 pub struct Compiler {
@@ -123,7 +132,40 @@ impl Compiler {
         // Large frames must touch each page in order, so a frame never jumps over a guard page.
         set(&mut sb, "enable_probestack", "true")?;
         set(&mut sb, "probestack_strategy", "inline")?;
-        let builder = cranelift_native::builder().map_err(|e| CompileError::Host(e.to_string()))?;
+        let mut builder = cranelift_native::builder().map_err(|e| CompileError::Host(e.to_string()))?;
+        let host_flags = if settings.flags.is_empty() {
+            Vec::new()
+        } else {
+            let host = cranelift_native::builder().map_err(|e| CompileError::Host(e.to_string()))?;
+            let host = host
+                .finish(settings::Flags::new(settings::builder()))
+                .map_err(|e| CompileError::Host(e.to_string()))?;
+            host.isa_flags()
+        };
+        for (name, value) in &settings.flags {
+            if ADJUSTABLE_SETTINGS.contains(&name.as_str()) {
+                set(&mut sb, name, value)?;
+                continue;
+            }
+            // A CPU feature: enabling one the host lacks would make code that faults with illegal instructions,
+            // so only features the host has may be turned on (turning one off is always safe).
+            let host_has = host_flags.iter().find(|v| v.name == name.as_str()).map(|v| v.as_bool());
+            match host_has {
+                None => {
+                    return Err(CompileError::Host(format!(
+                        "unknown or unadjustable Cranelift setting `{name}` (adjustable: CPU features of the host \
+                         and {})",
+                        ADJUSTABLE_SETTINGS.join(", ")
+                    )));
+                }
+                Some(Some(false)) if value == "true" => {
+                    return Err(CompileError::Host(format!("cannot enable `{name}`: this CPU does not have it")));
+                }
+                _ => {
+                    builder.set(name, value).map_err(|e| CompileError::Host(format!("setting {name}={value}: {e}")))?
+                }
+            }
+        }
         let isa = builder.finish(settings::Flags::new(sb)).map_err(|e| CompileError::Host(e.to_string()))?;
         Ok(Self { isa })
     }

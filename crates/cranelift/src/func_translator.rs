@@ -203,7 +203,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             locals: Vec::new(),
             reachable: true,
             unreachable_depth: 0,
-            fuel_pending: 0,
+            // Entering a function costs one unit, as in Wasmtime (whose fuel figures Weft's match).
+            fuel_pending: 1,
             sig_refs: HashMap::new(),
             func_refs: HashMap::new(),
             builtin_sigs: HashMap::new(),
@@ -415,7 +416,11 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         }
         use Operator as O;
         if self.env.tunables.consume_fuel && self.reachable {
-            if !matches!(op, O::Nop | O::Drop | O::Block { .. } | O::Loop { .. } | O::End | O::Else) {
+            // Wasmtime's costs: these are free, every other operator costs one unit.
+            if !matches!(
+                op,
+                O::Nop | O::Drop | O::Block { .. } | O::Loop { .. } | O::End | O::Else | O::Return | O::Unreachable
+            ) {
                 self.fuel_pending += 1;
             }
             // Charge before anything that leaves straight-line code, so a loop pays on every iteration and a

@@ -41,6 +41,6 @@ impl Tunables {
     /// 32-bit addresses and the memory never moves. A 64-bit memory never does: no reservation covers a 64-bit
     /// address, so its accesses are checked explicitly, side by side with guard-page memories of the same module.
     pub fn guard_pages(&self, ty: &crate::MemoryType) -> bool {
-        !self.explicit_bounds_checks && !ty.memory64
+        !self.explicit_bounds_checks && !ty.memory64 && self.static_memory_reservation >= 1 << 32
     }
 }

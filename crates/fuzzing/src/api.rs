@@ -285,7 +285,7 @@ impl World {
             (data.memory_size, data.table_elements) = (Some(memory_size), Some(table_elements));
             store.limiter(|data| &mut data.limits);
         }
-        let mut linker = Linker::new();
+        let mut linker = Linker::default();
         let memory_max = u.int_in_range(1..=64u64)?;
         // The table starts no larger than the limiter allows.
         let elements = store.data().table_elements.unwrap_or(4).min(4);

@@ -210,6 +210,11 @@ impl std::fmt::Debug for WasiCtx {
 }
 
 impl WasiCtx {
+    /// A builder granting nothing yet (Wasmtime's name for [`WasiCtxBuilder::new`]).
+    pub fn builder() -> WasiCtxBuilder {
+        WasiCtxBuilder::new()
+    }
+
     pub(crate) fn get(&mut self, fd: u32) -> WasiResult<&mut Descriptor> {
         self.fds.get_mut(&fd).ok_or(Errno::Badf)
     }
@@ -257,6 +262,25 @@ impl WasiCtxBuilder {
     pub fn args(&mut self, args: impl IntoIterator<Item = impl AsRef<str>>) -> &mut Self {
         for a in args {
             self.arg(a);
+        }
+        self
+    }
+
+    /// Gives the guest the host process's own arguments, after those already added.
+    pub fn inherit_args(&mut self) -> &mut Self {
+        use std::os::unix::ffi::OsStrExt;
+        self.args.extend(std::env::args_os().map(|a| a.as_bytes().to_vec()));
+        self
+    }
+
+    /// Gives the guest the host process's whole environment, after the variables already set.
+    pub fn inherit_env(&mut self) -> &mut Self {
+        use std::os::unix::ffi::OsStrExt;
+        for (name, value) in std::env::vars_os() {
+            let mut entry = name.as_bytes().to_vec();
+            entry.push(b'=');
+            entry.extend_from_slice(value.as_bytes());
+            self.env.push(entry);
         }
         self
     }
@@ -332,6 +356,12 @@ impl WasiCtxBuilder {
     pub fn preopened_socket(&mut self, listener: std::net::TcpListener) -> &mut Self {
         self.sockets.push(listener);
         self
+    }
+
+    /// The context, as Wasmtime names it for preview1 (the same as [`WasiCtxBuilder::build`]: Weft's WASI is
+    /// preview1 only).
+    pub fn build_p1(&mut self) -> crate::WasiP1Ctx {
+        self.build()
     }
 
     /// The context.

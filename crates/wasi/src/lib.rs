@@ -22,3 +22,13 @@ mod preview1;
 pub use ctx::{DirPerms, OutputBuffer, WasiCtx, WasiCtxBuilder};
 pub use errno::Errno;
 pub use preview1::{I32Exit, add_to_linker};
+
+/// Wasmtime's name for a preview1 context: Weft's WASI is preview1 only, so this is [`WasiCtx`].
+pub type WasiP1Ctx = WasiCtx;
+
+/// Preview1 under the names of Wasmtime's `wasmtime_wasi::p1`, for code moving from Wasmtime.
+pub mod p1 {
+    pub use crate::WasiP1Ctx;
+    /// Wasmtime's name for [`crate::add_to_linker`] (Weft's host functions are all synchronous).
+    pub use crate::preview1::add_to_linker as add_to_linker_sync;
+}

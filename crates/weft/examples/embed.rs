@@ -26,7 +26,7 @@ fn main() -> weft::Result<()> {
              (func (export "boom") (result i32) (i32.div_s (i32.const 1) (i32.const 0))))"#,
     )?;
 
-    let mut linker = Linker::new();
+    let mut linker = Linker::new(&engine);
     linker.func_wrap("host", "tick", |mut caller: Caller<'_, Host>, i: i32| {
         caller.data_mut().calls += 1;
         i32::from(b'a') + i % 26

@@ -226,3 +226,117 @@ mod tests {
         assert_ne!(base, other, "other bytes, other key");
     }
 }
+
+/// The directory the compilation cache uses unless told otherwise: `$XDG_CACHE_HOME/weft`, else
+/// `$HOME/.cache/weft` (`None` if neither variable is set).
+pub fn default_cache_dir() -> Option<std::path::PathBuf> {
+    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
+    non_empty("XDG_CACHE_HOME").or_else(|| Some(non_empty("HOME")?.join(".cache"))).map(|d| d.join("weft"))
+}
+
+/// Compilation cache settings in Wasmtime's shape, for [`crate::Config::cache`]: where entries live and how large
+/// the directory may grow. Weft's own way is [`crate::Config::cache_dir`] and [`crate::Config::cache_max_bytes`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cache {
+    directory: Option<std::path::PathBuf>,
+    max_bytes: u64,
+}
+
+/// Keys of Wasmtime's cache configuration file that tune its cache's background worker, which Weft does not have:
+/// accepted and ignored, so the same file works for both.
+const WASMTIME_WORKER_KEYS: &[&str] = &[
+    "cleanup-interval",
+    "optimizing-compression-task-timeout",
+    "allowed-clock-drift-for-files-from-future",
+    "worker-event-queue-size",
+    "baseline-compression-level",
+    "optimized-compression-level",
+    "optimized-compression-usage-counter-threshold",
+    "file-count-soft-limit",
+    "files-total-size-limit-percent-if-deleting",
+    "file-count-limit-percent-if-deleting",
+];
+
+impl Cache {
+    /// The settings in the TOML file at `path` (Wasmtime's format: a `[cache]` table with `enabled`, `directory` and
+    /// `files-total-size-soft-limit`, such as `"512Mi"`; Wasmtime's worker settings are accepted and ignored), or with
+    /// `None` the defaults: [`default_cache_dir`] and 1 GiB. Anything else in the file is an error naming its line.
+    pub fn from_file(path: Option<&Path>) -> Result<Cache> {
+        let mut cache = Cache { directory: default_cache_dir(), max_bytes: crate::config::DEFAULT_CACHE_MAX_BYTES };
+        let Some(path) = path else { return Ok(cache) };
+        let text = fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read cache configuration {}: {e}", path.display()))?;
+        let mut in_cache_table = false;
+        for (number, line) in text.lines().enumerate() {
+            let at = || format!("{}:{}", path.display(), number + 1);
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            if line.starts_with('[') {
+                in_cache_table = line == "[cache]";
+                if !in_cache_table {
+                    anyhow::bail!("{}: unknown table {line} (expected [cache])", at());
+                }
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                anyhow::bail!("{}: expected `key = value`, found `{line}`", at());
+            };
+            if !in_cache_table {
+                anyhow::bail!("{}: `{}` is outside the [cache] table", at(), key.trim());
+            }
+            let (key, value) = (key.trim(), value.trim());
+            let string = || {
+                value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .ok_or_else(|| anyhow::anyhow!("{}: `{key}` must be a quoted string, found {value}", at()))
+            };
+            match key {
+                "enabled" => match value {
+                    "true" => {}
+                    "false" => cache.directory = None,
+                    _ => anyhow::bail!("{}: `enabled` must be true or false, found {value}", at()),
+                },
+                "directory" => cache.directory = Some(string()?.into()),
+                "files-total-size-soft-limit" => {
+                    cache.max_bytes = parse_size(string()?)
+                        .ok_or_else(|| anyhow::anyhow!("{}: bad size {value} (e.g. \"512Mi\", \"2G\")", at()))?;
+                }
+                key if WASMTIME_WORKER_KEYS.contains(&key) => {}
+                _ => anyhow::bail!("{}: unknown cache setting `{key}`", at()),
+            }
+        }
+        Ok(cache)
+    }
+
+    /// The cache directory (`None`: the cache is off).
+    pub fn directory(&self) -> Option<&Path> {
+        self.directory.as_deref()
+    }
+
+    /// The bound on the directory's total size.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+}
+
+/// A size such as `1024`, `512K`, `512Ki`, `2G`, `2Gi` (Wasmtime's cache configuration units), in bytes.
+fn parse_size(text: &str) -> Option<u64> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let unit = match unit.trim() {
+        "" => 1,
+        "K" => 1_000,
+        "Ki" => 1 << 10,
+        "M" => 1_000_000,
+        "Mi" => 1 << 20,
+        "G" => 1_000_000_000,
+        "Gi" => 1 << 30,
+        "T" => 1_000_000_000_000,
+        "Ti" => 1 << 40,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(unit)
+}

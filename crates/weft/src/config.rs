@@ -57,7 +57,7 @@ pub(crate) struct CacheConfig {
 }
 
 /// The default bound on a compilation cache directory's total size.
-const DEFAULT_CACHE_MAX_BYTES: u64 = 1 << 30;
+pub(crate) const DEFAULT_CACHE_MAX_BYTES: u64 = 1 << 30;
 
 impl Default for Config {
     fn default() -> Self {
@@ -194,8 +194,10 @@ impl Config {
     }
 
     /// Counts executed operators against the store's fuel ([`crate::Store::set_fuel`]); running out traps with
-    /// "all fuel consumed" at a deterministic point (default off). Costs a load, add, store and compare per basic
-    /// block; nothing when off.
+    /// "all fuel consumed" at a deterministic point (default off). Costs are Wasmtime's, so the same program
+    /// consumes the same fuel on both: one unit per function entered and per operator executed, except `nop`,
+    /// `drop`, `block`, `loop`, `end`, `else`, `return` and `unreachable`, which are free. Costs a load, add, store
+    /// and compare per basic block; nothing when off.
     pub fn consume_fuel(&mut self, on: bool) -> &mut Self {
         self.code.tunables.consume_fuel = on;
         self
@@ -290,6 +292,92 @@ impl Config {
     /// are removed until the cache fits in three quarters of this. Matters only with [`Config::cache_dir`].
     pub fn cache_max_bytes(&mut self, bytes: u64) -> &mut Self {
         self.cache.max_bytes = bytes;
+        self
+    }
+
+    /// Wasmtime's compiler choice. Weft has one compiler, Cranelift: [`Strategy::Auto`] and [`Strategy::Cranelift`]
+    /// change nothing, and [`Strategy::Winch`] (Wasmtime's baseline compiler, chosen for fast compilation) selects
+    /// Weft's fastest-compiling setting instead, Cranelift without optimisation ([`OptLevel::None`]).
+    pub fn strategy(&mut self, strategy: Strategy) -> &mut Self {
+        if strategy == Strategy::Winch {
+            self.opt_level(OptLevel::None);
+        }
+        self
+    }
+
+    /// The target to compile for, as a target triple or architecture name (`x86_64-unknown-linux-gnu`, `x86_64`).
+    /// Weft compiles only for the host, so this checks that `target` names the host's architecture (and, when it
+    /// says, Linux) and fails otherwise.
+    pub fn target(&mut self, target: &str) -> crate::Result<&mut Self> {
+        let mut parts = target.split('-');
+        let arch = parts.next().unwrap_or_default();
+        let os_ok = target.split('-').skip(1).all(|p| !matches!(p, "windows" | "darwin" | "macos" | "wasi" | "none"));
+        if arch != std::env::consts::ARCH || !os_ok {
+            anyhow::bail!(
+                "cannot compile for `{target}`: Weft compiles for the host only ({}-linux)",
+                std::env::consts::ARCH
+            );
+        }
+        Ok(self)
+    }
+
+    /// Turns on a Cranelift setting by name, as [`Config::cranelift_flag_set`] with `"true"`.
+    ///
+    /// Wasmtime marks this `unsafe` because enabling a CPU feature the host lacks makes code that executes illegal
+    /// instructions. Weft checks instead: enabling a feature the host does not have, or a setting the runtime relies
+    /// on, makes [`Engine::new`](crate::Engine::new) fail with an error naming it. (Calls written for Wasmtime, inside
+    /// `unsafe` blocks, still compile.)
+    pub fn cranelift_flag_enable(&mut self, flag: &str) -> &mut Self {
+        self.cranelift_flag_set(flag, "true")
+    }
+
+    /// Sets a Cranelift setting by name: a CPU feature of the host's architecture (`has_avx2`; one the host lacks
+    /// cannot be turned on), or one of `enable_nan_canonicalization`, `enable_alias_analysis`, `regalloc_algorithm`.
+    /// Settings the runtime depends on (frame pointers, unwind info, stack probes) cannot be changed; an unknown or
+    /// refused setting makes [`Engine::new`](crate::Engine::new) fail. Part of the cache key like every code setting.
+    pub fn cranelift_flag_set(&mut self, name: &str, value: &str) -> &mut Self {
+        self.code.compiler.flags.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Wasmtime's switch for relying on signals to catch out-of-bounds accesses. `false` makes every memory access
+    /// explicitly bounds-checked ([`Config::explicit_bounds_checks`]); `true` (the default) leaves the choice to
+    /// the other settings. Weft still turns other faults of compiled code (trap instructions, the stack-limit
+    /// check) into traps with its signal handlers either way.
+    pub fn signals_based_traps(&mut self, on: bool) -> &mut Self {
+        if !on {
+            self.explicit_bounds_checks(true);
+        }
+        self
+    }
+
+    /// Bytes of address space reserved for each 32-bit linear memory (default 4 GiB). With at least 4 GiB (and
+    /// guard pages after it) compiled code needs no bounds checks; with less, 32-bit memories are bounds-checked
+    /// explicitly and move when they grow past what was reserved.
+    pub fn memory_reservation(&mut self, bytes: u64) -> &mut Self {
+        self.code.tunables.static_memory_reservation = bytes;
+        self
+    }
+
+    /// Bytes of inaccessible guard region after each guard-page memory's reservation (default 2 GiB): a memory
+    /// access whose static offset fits in it needs no bounds check.
+    pub fn memory_guard_size(&mut self, bytes: u64) -> &mut Self {
+        self.code.tunables.static_memory_guard = bytes;
+        self
+    }
+
+    /// Wasmtime's way to set the compilation cache: `Some(cache)` uses its directory and size limit (see
+    /// [`Config::cache_dir`]), `None` turns the cache off.
+    pub fn cache(&mut self, cache: Option<crate::Cache>) -> &mut Self {
+        match cache {
+            Some(cache) => {
+                self.cache_dir(cache.directory().map(PathBuf::from));
+                self.cache_max_bytes(cache.max_bytes());
+            }
+            None => {
+                self.cache_dir(None::<PathBuf>);
+            }
+        }
         self
     }
 
@@ -400,4 +488,16 @@ impl PoolingAllocationConfig {
         self.limits.table_keep_resident = bytes;
         self
     }
+}
+
+/// Which compiler an engine uses: Wasmtime's choice, for [`Config::strategy`]. Weft always compiles with Cranelift.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// The default: Cranelift.
+    #[default]
+    Auto,
+    /// Cranelift.
+    Cranelift,
+    /// Wasmtime's baseline compiler. Weft has none; it selects unoptimised Cranelift, Weft's fastest compilation.
+    Winch,
 }

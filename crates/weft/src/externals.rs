@@ -168,6 +168,12 @@ impl Memory {
         unsafe { (*self.raw(&store.as_context().0.opaque)).pages() }
     }
 
+    /// Current size in bytes (Wasmtime's name; [`Memory::size`] counts pages).
+    pub fn data_size(&self, store: impl AsContext) -> usize {
+        // SAFETY: items of this store live as long as the store, which `store` borrows.
+        unsafe { (*self.raw(&store.as_context().0.opaque)).data().len() }
+    }
+
     /// The memory's bytes.
     pub fn data<'a, T: 'a>(&self, store: impl Into<crate::StoreContext<'a, T>>) -> &'a [u8] {
         let store = store.into();

@@ -23,7 +23,7 @@
 //!           (func (export "quadruple") (param i32) (result i32)
 //!             (call $double (call $double (local.get 0)))))
 //!     "#)?;
-//!     let mut linker = Linker::new();
+//!     let mut linker = Linker::new(&engine);
 //!     linker.func_wrap("host", "double", |x: i32| x * 2)?;
 //!     let mut store = Store::new(&engine, ());
 //!     let instance = linker.instantiate(&mut store, &module)?;
@@ -58,7 +58,8 @@ mod types;
 mod values;
 
 pub use anyhow::{anyhow, bail, ensure, format_err};
-pub use config::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
+pub use cache::{Cache, default_cache_dir};
+pub use config::{Config, InstanceAllocationStrategy, PoolingAllocationConfig, Strategy};
 pub use engine::Engine;
 pub use exceptions::{Exception, ExnRef, Tag, TagType};
 pub use externals::{Extern, Global, Memory, Table};

@@ -1,7 +1,9 @@
 //! Linking modules by name.
 
 use crate::func::HostFn;
-use crate::{AsContextMut, Caller, Extern, ExternType, Func, FuncType, Instance, IntoFunc, Module, Result, Val};
+use crate::{
+    AsContextMut, Caller, Engine, Extern, ExternType, Func, FuncType, Instance, IntoFunc, Module, Result, Val,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -24,18 +26,32 @@ impl<T> Clone for Definition<T> {
 pub struct Linker<T> {
     definitions: HashMap<(String, String), Definition<T>>,
     allow_shadowing: bool,
+    /// The engine modules instantiated through this linker must belong to, if it was given one.
+    engine: Option<Engine>,
 }
 
+impl<T> Clone for Linker<T> {
+    fn clone(&self) -> Self {
+        Self {
+            definitions: self.definitions.clone(),
+            allow_shadowing: self.allow_shadowing,
+            engine: self.engine.clone(),
+        }
+    }
+}
+
+/// A linker for modules of any engine (each instantiation still checks that the module and the store agree).
 impl<T: 'static> Default for Linker<T> {
     fn default() -> Self {
-        Self { definitions: HashMap::new(), allow_shadowing: false }
+        Self { definitions: HashMap::new(), allow_shadowing: false, engine: None }
     }
 }
 
 impl<T: 'static> Linker<T> {
-    /// An empty linker.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty linker for modules of `engine`: instantiating a module compiled by another engine through it is an
+    /// error.
+    pub fn new(engine: &Engine) -> Self {
+        Self { engine: Some(engine.clone()), ..Self::default() }
     }
 
     /// Whether a later definition may replace an earlier one of the same name (default `false`: it is an error).
@@ -114,6 +130,11 @@ impl<T: 'static> Linker<T> {
     /// only the per-instance work). Fails naming the first import that is undefined, or defined as a host function
     /// of another type.
     pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
+        if let Some(engine) = &self.engine
+            && !Engine::same(engine, module.engine())
+        {
+            anyhow::bail!("the module was compiled by another engine than the one this linker was created for");
+        }
         let mut definitions = Vec::with_capacity(module.imports().len());
         for import in module.imports() {
             let key = (import.module().to_string(), import.name().to_string());
@@ -139,6 +160,54 @@ impl<T: 'static> Linker<T> {
             definitions.push(definition.clone());
         }
         Ok(InstancePre { module: module.clone(), definitions })
+    }
+
+    /// Defines the exports of `module` under the module name `name`, the WASI way. A command (a module exporting
+    /// `_start`) gets a fresh instance for every call of each exported function, as a command's functions expect to
+    /// run once: each becomes a host function that instantiates `module` with this linker's definitions as they are
+    /// now, then calls the export (its other exports are not defined). A reactor (any other module) is instantiated
+    /// once in `store`, its `_initialize` export (if any) called, and its exports defined as [`Linker::instance`]
+    /// does.
+    pub fn module(&mut self, mut store: impl AsContextMut<Data = T>, name: &str, module: &Module) -> Result<&mut Self> {
+        let is_command = module.exports().any(|e| e.name() == "_start" && matches!(e.ty(), ExternType::Func(_)));
+        if !is_command {
+            let instance = self.instantiate(&mut store, module)?;
+            if let Some(init) = instance.get_func(&mut store, "_initialize") {
+                init.typed::<(), ()>(&store)?.call(&mut store, ())?;
+            }
+            return self.instance(store, name, instance);
+        }
+        let pre = Arc::new(self.instantiate_pre(module)?);
+        let functions: Vec<(String, FuncType)> = module
+            .exports()
+            .filter_map(|e| match e.ty() {
+                ExternType::Func(ty) => Some((e.name().to_string(), ty)),
+                _ => None,
+            })
+            .collect();
+        for (export, ty) in functions {
+            let pre = pre.clone();
+            let export_name = export.clone();
+            self.func_new(name, &export, ty, move |mut caller, params, results| {
+                let instance = pre.instantiate(&mut caller)?;
+                let func = instance.get_func(&mut caller, &export_name).expect("the module exports it");
+                func.call(&mut caller, params, results)
+            })?;
+        }
+        Ok(self)
+    }
+
+    /// The default function of the module defined as `module` (Wasmtime's rule for running a WASI module): its
+    /// export named `""` if it has one, else its `_start`, else a function that does nothing.
+    pub fn get_default(&self, mut store: impl AsContextMut<Data = T>, module: &str) -> Result<Func> {
+        for name in ["", "_start"] {
+            match self.get(&mut store, module, name) {
+                Some(Extern::Func(func)) => return Ok(func),
+                Some(_) => anyhow::bail!("`{module}::{name}` is defined but is not a function"),
+                None => {}
+            }
+        }
+        Ok(Func::wrap(store, || {}))
     }
 
     /// Defines every function import of `module` that is not defined yet as a host function that traps when
