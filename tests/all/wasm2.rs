@@ -72,25 +72,40 @@ fn externref_round_trips_through_wasm_tables_and_globals() -> Result<()> {
              (func (export "fetch") (result externref) (table.get $t (i32.const 1)))
              (func (export "is_null") (param externref) (result i32) (ref.is_null (local.get 0))))"#,
     );
-    let value = ExternRef::new(String::from("host state"));
+    let value = ExternRef::new(&mut store, String::from("host state"))?;
     let id = instance.get_func(&mut store, "id").unwrap();
     let mut out = [Val::ExternRef(None)];
-    id.call(&mut store, &[Val::ExternRef(Some(value.clone()))], &mut out)?;
-    let Val::ExternRef(Some(back)) = &out[0] else { panic!("expected a reference, got {:?}", out[0]) };
-    assert!(ExternRef::ptr_eq(back, &value));
-    assert_eq!(back.data().downcast_ref::<String>().map(String::as_str), Some("host state"));
+    id.call(&mut store, &[Val::ExternRef(Some(value))], &mut out)?;
+    let back = *out[0].unwrap_externref().expect("a reference came back");
+    assert!(Rooted::ref_eq(&store, &back, &value)?);
+    let text = back.data(&store)?.and_then(|d| d.downcast_ref::<String>()).map(String::as_str);
+    assert_eq!(text, Some("host state"));
+    // The value can be changed in place, and every handle sees it.
+    back.data_mut(&mut store)?.unwrap().downcast_mut::<String>().unwrap().push_str(", changed");
+    assert_eq!(value.data(&store)?.unwrap().downcast_ref::<String>().unwrap(), "host state, changed");
 
-    instance.get_func(&mut store, "stash").unwrap().call(
-        &mut store,
-        &[Val::ExternRef(Some(value.clone()))],
-        &mut [],
-    )?;
+    instance.get_func(&mut store, "stash").unwrap().call(&mut store, &[Some(value).into()], &mut [])?;
     instance.get_func(&mut store, "fetch").unwrap().call(&mut store, &[], &mut out)?;
     assert!(matches!(&out[0], Val::ExternRef(Some(r)) if ExternRef::ptr_eq(r, &value)));
     let table = instance.get_table(&mut store, "t").unwrap();
     assert!(matches!(table.get(&mut store, 0), Some(Val::ExternRef(None))));
     let global = instance.get_global(&mut store, "g").unwrap();
     assert!(matches!(global.get(&mut store), Val::ExternRef(Some(r)) if ExternRef::ptr_eq(&r, &value)));
+
+    // Typed functions take and return `Option<Rooted<ExternRef>>`.
+    let typed = instance.get_typed_func::<Option<Rooted<ExternRef>>, Option<Rooted<ExternRef>>>(&mut store, "id")?;
+    assert_eq!(typed.call(&mut store, Some(value))?, Some(value));
+    assert_eq!(typed.call(&mut store, None)?, None);
+    // A reference belongs to its store: another store refuses it, in untyped and typed calls alike.
+    let mut other = Store::new(store.engine(), ());
+    let foreign = ExternRef::new(&mut other, 7u32)?;
+    let text = format!("{:#}", typed.call(&mut store, Some(foreign)).unwrap_err());
+    assert!(text.contains("another store"), "{text}");
+    assert!(id.call(&mut store, &[Some(foreign).into()], &mut out).is_err());
+    assert!(foreign.data(&store).is_err() && Rooted::ref_eq(&store, &foreign, &value).is_err());
+    // There is nothing to collect: references live as long as their store.
+    store.gc(None)?;
+    assert!(value.data(&store)?.is_some());
 
     let mut null = [Val::I32(0)];
     instance.get_func(&mut store, "is_null").unwrap().call(&mut store, &[Val::ExternRef(None)], &mut null)?;

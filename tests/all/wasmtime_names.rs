@@ -147,7 +147,10 @@ fn wasmtime_config_methods() -> Result<()> {
         Config::new().memory_reservation(1 << 20).memory_guard_size(0).clone(),
         Config::new().signals_based_traps(false).clone(),
         Config::new().strategy(Strategy::Winch).clone(),
-        Config::new().strategy(Strategy::Cranelift).target(&format!("{}-unknown-linux-gnu", std::env::consts::ARCH))?.clone(),
+        Config::new()
+            .strategy(Strategy::Cranelift)
+            .target(&format!("{}-unknown-linux-gnu", std::env::consts::ARCH))?
+            .clone(),
     ] {
         let engine = Engine::new(&config)?;
         let mut store = Store::new(&engine, ());

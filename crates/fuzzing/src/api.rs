@@ -689,12 +689,15 @@ impl StoreState {
         Ok(!endless)
     }
 
-    fn arbitrary_ref(&self, u: &mut Unstructured<'_>, ty: ValType) -> ArbResult<Val> {
+    fn arbitrary_ref(&mut self, u: &mut Unstructured<'_>, ty: ValType) -> ArbResult<Val> {
         Ok(match ty {
             ValType::FuncRef if !self.funcs.is_empty() && u.arbitrary()? => {
                 Val::FuncRef(Some(self.funcs[u.choose_index(self.funcs.len())?].0))
             }
-            ValType::ExternRef if u.arbitrary()? => Val::ExternRef(Some(weft::ExternRef::new(u.arbitrary::<u32>()?))),
+            ValType::ExternRef if u.arbitrary()? => {
+                let value = u.arbitrary::<u32>()?;
+                Val::ExternRef(Some(weft::ExternRef::new(&mut self.store, value).expect("never fails")))
+            }
             other => Val::default_for(other),
         })
     }
@@ -757,8 +760,7 @@ fn arbitrary_val(u: &mut Unstructured<'_>, ty: ValType) -> ArbResult<Val> {
         ValType::FuncRef => Val::FuncRef(None),
         // Typed references (never generated here: the generator leaves function references off).
         ValType::Ref(_) => Val::FuncRef(None),
-        ValType::ExternRef => {
-            Val::ExternRef(if u.arbitrary()? { Some(weft::ExternRef::new(u.arbitrary::<u64>()?)) } else { None })
-        }
+        // Non-null ones need a store (see `arbitrary_ref`).
+        ValType::ExternRef => Val::ExternRef(None),
     })
 }

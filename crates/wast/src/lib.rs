@@ -172,7 +172,7 @@ impl WastContext {
         let func = instance
             .get_func(&mut self.store, invoke.name)
             .ok_or_else(|| anyhow!("no exported function named `{}`", invoke.name))?;
-        let args = invoke.args.iter().map(arg_to_val).collect::<Result<Vec<_>>>()?;
+        let args = invoke.args.iter().map(|a| arg_to_val(&mut self.store, a)).collect::<Result<Vec<_>>>()?;
         let mut results = vec![Val::I32(0); func.ty(&self.store).results.len()];
         func.call(&mut self.store, &args, &mut results)?;
         Ok(results)
@@ -226,7 +226,7 @@ impl WastContext {
                     bail!("expected {} results, got {}", results.len(), actual.len());
                 }
                 for (i, (a, e)) in actual.iter().zip(&results).enumerate() {
-                    if !val_matches(a, e)? {
+                    if !val_matches(&self.store, a, e)? {
                         bail!("result {i}: expected {e:?}, got {a:?}");
                     }
                 }
@@ -299,7 +299,7 @@ fn check_trap(error: &anyhow::Error, expected: &str) -> Result<()> {
     bail!("expected a trap with message `{expected}`, got: {text}")
 }
 
-fn arg_to_val(arg: &WastArg<'_>) -> Result<Val> {
+fn arg_to_val(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val> {
     Ok(match arg {
         WastArg::Core(WastArgCore::I32(v)) => Val::I32(*v),
         WastArg::Core(WastArgCore::I64(v)) => Val::I64(*v),
@@ -321,7 +321,7 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val> {
             ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
             ..
         })) => Val::ExnRef(None),
-        WastArg::Core(WastArgCore::RefExtern(n)) => Val::ExternRef(Some(ExternRef::new(*n))),
+        WastArg::Core(WastArgCore::RefExtern(n)) => Val::ExternRef(Some(ExternRef::new(store, *n)?)),
         other => bail!("unsupported argument {other:?}"),
     })
 }
@@ -366,15 +366,15 @@ fn v128_matches(actual: u128, expected: &V128Pattern) -> bool {
     }
 }
 
-fn val_matches(actual: &Val, expected: &WastRet<'_>) -> Result<bool> {
+fn val_matches(store: &Store<()>, actual: &Val, expected: &WastRet<'_>) -> Result<bool> {
     let WastRet::Core(expected) = expected else { bail!("component results are not supported") };
-    Ok(core_val_matches(actual, expected))
+    Ok(core_val_matches(store, actual, expected))
 }
 
 /// Whether `actual` is `expected`, or (`either`, for relaxed-SIMD results that may differ by host) one of them.
-fn core_val_matches(actual: &Val, expected: &WastRetCore<'_>) -> bool {
+fn core_val_matches(store: &Store<()>, actual: &Val, expected: &WastRetCore<'_>) -> bool {
     match (actual, expected) {
-        (_, WastRetCore::Either(options)) => options.iter().any(|option| core_val_matches(actual, option)),
+        (_, WastRetCore::Either(options)) => options.iter().any(|option| core_val_matches(store, actual, option)),
         (Val::I32(a), WastRetCore::I32(e)) => a == e,
         (Val::I64(a), WastRetCore::I64(e)) => a == e,
         (Val::F32(a), WastRetCore::F32(e)) => {
@@ -388,7 +388,9 @@ fn core_val_matches(actual: &Val, expected: &WastRetCore<'_>) -> bool {
         (Val::FuncRef(f), WastRetCore::RefFunc(_)) => f.is_some(),
         (Val::ExternRef(r), WastRetCore::RefNull(_)) => r.is_none(),
         (Val::ExnRef(r), WastRetCore::RefNull(_)) => r.is_none(),
-        (Val::ExternRef(Some(r)), WastRetCore::RefExtern(Some(n))) => r.data().downcast_ref::<u32>() == Some(n),
+        (Val::ExternRef(Some(r)), WastRetCore::RefExtern(Some(n))) => {
+            r.data(store).ok().flatten().and_then(|d| d.downcast_ref::<u32>()) == Some(n)
+        }
         (Val::ExternRef(r), WastRetCore::RefExtern(None)) => r.is_some(),
         _ => false,
     }

@@ -272,9 +272,9 @@ impl<Params: WasmTyList, Results: WasmTyList> TypedFunc<Params, Results> {
     pub fn call(&self, mut store: impl AsContextMut, params: Params) -> Result<Results> {
         let cx = store.as_context_mut();
         with_values(Params::LEN.max(Results::LEN), |values| {
-            params.store(values);
+            params.store(&mut cx.0.opaque, values)?;
             self.func.call_raw(&mut cx.0.opaque, values)?;
-            Ok(Results::load(values))
+            Ok(Results::load(&mut cx.0.opaque, values))
         })
     }
 
@@ -284,24 +284,57 @@ impl<Params: WasmTyList, Results: WasmTyList> TypedFunc<Params, Results> {
     }
 }
 
-/// A Rust type that is a WebAssembly value type.
-pub trait WasmTy: Copy + Send + Sync + 'static {
+/// A Rust type that is a WebAssembly value type: the numbers, `Option<Rooted<ExternRef>>` (`externref`) and
+/// `Option<Func>` (`funcref`).
+pub trait WasmTy: Send + Sync + 'static {
     /// The wasm type.
     fn valtype() -> ValType;
-    /// To the array calling convention.
-    fn to_raw(self) -> ValRaw;
-    /// From the array calling convention.
-    fn from_raw(raw: ValRaw) -> Self;
+    /// To the array calling convention, in `store` (references must belong to it).
+    #[doc(hidden)]
+    fn to_raw(self, store: &mut StoreOpaque) -> Result<ValRaw>;
+    /// From the array calling convention, in `store`.
+    #[doc(hidden)]
+    fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self;
 }
 
 macro_rules! wasm_ty {
     ($($t:ty => $vt:ident, $to:expr, $from:expr;)*) => {$(
         impl WasmTy for $t {
             fn valtype() -> ValType { ValType::$vt }
-            fn to_raw(self) -> ValRaw { ($to)(self) }
-            fn from_raw(raw: ValRaw) -> Self { ($from)(raw) }
+            fn to_raw(self, _: &mut StoreOpaque) -> Result<ValRaw> { Ok(($to)(self)) }
+            fn from_raw(_: &mut StoreOpaque, raw: ValRaw) -> Self { ($from)(raw) }
         }
     )*};
+}
+
+impl WasmTy for Option<crate::Rooted<crate::ExternRef>> {
+    fn valtype() -> ValType {
+        ValType::ExternRef
+    }
+    fn to_raw(self, store: &mut StoreOpaque) -> Result<ValRaw> {
+        Val::ExternRef(self).into_raw(store)
+    }
+    fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
+        match Val::from_raw(store, raw, ValType::ExternRef) {
+            Val::ExternRef(r) => r,
+            _ => unreachable!("an externref raw value reads as an externref"),
+        }
+    }
+}
+
+impl WasmTy for Option<Func> {
+    fn valtype() -> ValType {
+        ValType::FuncRef
+    }
+    fn to_raw(self, store: &mut StoreOpaque) -> Result<ValRaw> {
+        Val::FuncRef(self).into_raw(store)
+    }
+    fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
+        match Val::from_raw(store, raw, ValType::FuncRef) {
+            Val::FuncRef(f) => f,
+            _ => unreachable!("a funcref raw value reads as a funcref"),
+        }
+    }
 }
 
 wasm_ty! {
@@ -320,9 +353,11 @@ pub trait WasmTyList: Sized + Send + Sync + 'static {
     /// The types, in order.
     fn types() -> Vec<ValType>;
     /// Writes the values to `raw`.
-    fn store(self, raw: &mut [ValRaw]);
+    #[doc(hidden)]
+    fn store(self, store: &mut StoreOpaque, raw: &mut [ValRaw]) -> Result<()>;
     /// Reads the values from `raw`.
-    fn load(raw: &[ValRaw]) -> Self;
+    #[doc(hidden)]
+    fn load(store: &mut StoreOpaque, raw: &[ValRaw]) -> Self;
 }
 
 impl<A: WasmTy> WasmTyList for A {
@@ -330,11 +365,12 @@ impl<A: WasmTy> WasmTyList for A {
     fn types() -> Vec<ValType> {
         vec![A::valtype()]
     }
-    fn store(self, raw: &mut [ValRaw]) {
-        raw[0] = self.to_raw();
+    fn store(self, store: &mut StoreOpaque, raw: &mut [ValRaw]) -> Result<()> {
+        raw[0] = self.to_raw(store)?;
+        Ok(())
     }
-    fn load(raw: &[ValRaw]) -> Self {
-        A::from_raw(raw[0])
+    fn load(store: &mut StoreOpaque, raw: &[ValRaw]) -> Self {
+        A::from_raw(store, raw[0])
     }
 }
 
@@ -346,14 +382,15 @@ macro_rules! tuple_list {
             fn types() -> Vec<ValType> {
                 vec![$($a::valtype()),*]
             }
-            fn store(self, raw: &mut [ValRaw]) {
+            fn store(self, store: &mut StoreOpaque, raw: &mut [ValRaw]) -> Result<()> {
                 let ($($a,)*) = self;
                 let mut i = 0;
-                $( raw[i] = $a.to_raw(); i += 1; )*
+                $( raw[i] = $a.to_raw(store)?; i += 1; )*
+                Ok(())
             }
-            fn load(raw: &[ValRaw]) -> Self {
+            fn load(store: &mut StoreOpaque, raw: &[ValRaw]) -> Self {
                 let mut i = 0;
-                ($( { let v = $a::from_raw(raw[i]); i += 1; v }, )*)
+                ($( { let v = $a::from_raw(store, raw[i]); i += 1; v }, )*)
             }
         }
     };
@@ -418,11 +455,11 @@ macro_rules! into_func {
         {
             fn into_func(self) -> (FuncType, Arc<HostFn<T>>) {
                 let ty = FuncType::new(vec![$($a::valtype()),*], R::List::types());
-                let body = move |_caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
+                let body = move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
+                    let store = &mut caller.store.opaque;
                     let mut i = 0;
-                    $( let $a = $a::from_raw(raw[i]); i += 1; )*
-                    (self)($($a),*).into_result()?.store(raw);
-                    Ok(())
+                    $( let $a = $a::from_raw(store, raw[i]); i += 1; )*
+                    (self)($($a),*).into_result()?.store(store, raw)
                 };
                 (ty, Arc::new(body))
             }
@@ -436,10 +473,11 @@ macro_rules! into_func {
             fn into_func(self) -> (FuncType, Arc<HostFn<T>>) {
                 let ty = FuncType::new(vec![$($a::valtype()),*], R::List::types());
                 let body = move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
+                    let Caller { store, caller_vmctx } = caller;
                     let mut i = 0;
-                    $( let $a = $a::from_raw(raw[i]); i += 1; )*
-                    (self)(caller, $($a),*).into_result()?.store(raw);
-                    Ok(())
+                    $( let $a = $a::from_raw(&mut store.opaque, raw[i]); i += 1; )*
+                    let results = (self)(Caller { store: &mut *store, caller_vmctx }, $($a),*).into_result()?;
+                    results.store(&mut store.opaque, raw)
                 };
                 (ty, Arc::new(body))
             }

@@ -76,7 +76,7 @@ pub use serialize::{ArtifactError, is_precompiled};
 pub use store::{AsContext, AsContextMut, InterruptHandle, Store, StoreContext, StoreContextMut};
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::*;
-pub use values::{ExternRef, Val};
+pub use values::{ExternRef, GcHeapOutOfMemory, Rooted, Val};
 pub use weft_cranelift::{Listing as CodeListing, OptLevel};
 
 /// The README's examples, compiled and run as doctests so they stay true.

@@ -45,7 +45,8 @@ pub(crate) struct InstanceData {
 
 /// The part of a store that does not depend on `T`.
 #[allow(clippy::vec_box, reason = "wasm holds pointers into each host function context, so they must not move")]
-pub(crate) struct StoreOpaque {
+#[doc(hidden)]
+pub struct StoreOpaque {
     pub(crate) id: StoreId,
     pub(crate) engine: Engine,
     pub(crate) vm_store_context: Box<VMStoreContext>,
@@ -59,7 +60,6 @@ pub(crate) struct StoreOpaque {
     pub(crate) func_index: HashMap<usize, usize>,
     /// Host values passed to wasm as `externref`s, kept until the store is dropped.
     pub(crate) extern_data: Vec<Box<crate::values::ExternData>>,
-    pub(crate) extern_index: HashMap<usize, usize>,
     /// How many module instances, memories and tables the store holds (host-created memories and tables
     /// included), kept as instances are added (none is removed before the store is dropped).
     pub(crate) resource_counts: (usize, usize, usize),
@@ -96,7 +96,6 @@ impl<T> Store<T> {
                 func_index: HashMap::new(),
                 keep_alive: Vec::new(),
                 extern_data: Vec::new(),
-                extern_index: HashMap::new(),
                 resource_counts: (0, 0, 0),
             },
             data,
@@ -155,6 +154,14 @@ impl<T> Store<T> {
     pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
         let now = self.inner.opaque.engine.current_epoch();
         self.inner.opaque.vm_store_context.epoch_deadline = now.saturating_add(ticks_beyond_current);
+    }
+
+    /// Wasmtime's request for a garbage collection. Weft has no collector yet: every `externref` a store creates
+    /// lives until the store is dropped, so there is nothing to do and this always succeeds. `why` is the
+    /// allocation failure that prompted the call, which Weft never reports.
+    pub fn gc(&mut self, why: Option<&crate::GcHeapOutOfMemory<()>>) -> crate::Result<()> {
+        let _ = why;
+        Ok(())
     }
 
     /// Sets the fuel available to wasm in this store (with [`crate::Config::consume_fuel`] on). Each executed

@@ -3,7 +3,6 @@
 use crate::store::StoreOpaque;
 use crate::{Func, Result, ValType};
 use std::any::Any;
-use std::sync::Arc;
 use weft_runtime::ValRaw;
 
 /// A WebAssembly value.
@@ -22,46 +21,140 @@ pub enum Val {
     /// A `funcref` (`None` is the null reference).
     FuncRef(Option<Func>),
     /// An `externref` (`None` is the null reference).
-    ExternRef(Option<ExternRef>),
+    ExternRef(Option<Rooted<ExternRef>>),
     /// An `exnref` (`None` is the null reference).
     ExnRef(Option<crate::ExnRef>),
 }
 
-/// A host value passed to wasm as an `externref`: any `'static + Send + Sync` Rust value. Cheap to clone.
+/// A host value passed to wasm as an `externref`: any `'static + Send + Sync` Rust value, owned by the store it was
+/// created in. A handle: cheap to copy, usable only with that store.
 ///
 /// Wasm cannot look inside it, only pass it around, store it in tables and globals, and hand it back. **Lifetime:**
-/// once an `ExternRef` has been passed into a store (as an argument, a global or table value, or a host function's
-/// result), that store keeps the value alive until the store is dropped, since wasm may still hold it; Weft has no
-/// garbage collector yet.
-#[derive(Clone)]
+/// the store keeps every `externref` value until the store is dropped; Weft has no garbage collector yet (see
+/// [`crate::Store::gc`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ExternRef {
-    inner: Arc<dyn Any + Send + Sync>,
+    pub(crate) store: crate::store::StoreId,
+    pub(crate) index: usize,
 }
 
 impl ExternRef {
-    /// Wraps `value`.
-    pub fn new<T: Any + Send + Sync>(value: T) -> ExternRef {
-        ExternRef { inner: Arc::new(value) }
+    /// Moves `value` into `store` as a new `externref`. Wasmtime's shape: the `Result` can hold a
+    /// [`GcHeapOutOfMemory`] there; Weft's store has no separate heap and never returns that error.
+    pub fn new<T: Any + Send + Sync>(mut store: impl crate::AsContextMut, value: T) -> Result<Rooted<ExternRef>> {
+        let opaque = &mut store.as_context_mut().0.opaque;
+        let index = opaque.extern_data.len();
+        opaque.extern_data.push(Box::new(ExternData { value: Box::new(value), index }));
+        Ok(Rooted { inner: ExternRef { store: opaque.id, index } })
     }
-    /// The wrapped value.
-    pub fn data(&self) -> &(dyn Any + Send + Sync) {
-        &*self.inner
+
+    /// The wrapped value (`Some` always: Weft's `externref`s are all host values; Wasmtime returns `None` for one
+    /// made from a GC reference by `extern.convert_any`). Fails if the reference belongs to another store.
+    pub fn data<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContext<'a, T>>,
+    ) -> Result<Option<&'a (dyn Any + Send + Sync)>> {
+        let opaque = &store.into().0.opaque;
+        Ok(Some(&*opaque.extern_data[self.checked_index(opaque)?].value))
     }
-    /// Whether two references wrap the same value (the same allocation).
+
+    /// The wrapped value, mutably (see [`ExternRef::data`]).
+    pub fn data_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContextMut<'a, T>>,
+    ) -> Result<Option<&'a mut (dyn Any + Send + Sync)>> {
+        let opaque = &mut store.into().0.opaque;
+        let index = self.checked_index(opaque)?;
+        Ok(Some(&mut *opaque.extern_data[index].value))
+    }
+
+    /// Whether two handles name the same `externref` (the same value, in the same store).
     pub fn ptr_eq(a: &ExternRef, b: &ExternRef) -> bool {
-        Arc::ptr_eq(&a.inner, &b.inner)
+        a == b
+    }
+
+    fn checked_index(&self, store: &StoreOpaque) -> Result<usize> {
+        if self.store != store.id {
+            anyhow::bail!("an externref of another store cannot be used here");
+        }
+        Ok(self.index)
+    }
+
+    /// The address wasm holds for this reference.
+    fn raw(&self, store: &mut StoreOpaque) -> Result<*mut u8> {
+        let index = self.checked_index(store)?;
+        let data: *mut ExternData = &mut *store.extern_data[index];
+        Ok(data.cast())
     }
 }
 
-impl std::fmt::Debug for ExternRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExternRef").finish_non_exhaustive()
+/// A reference held by the host, in Wasmtime's shape: Wasmtime roots GC references so its collector keeps them;
+/// Weft's store keeps every reference until it is dropped, so a `Rooted<T>` is just the handle `T`, reached through
+/// `Deref`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Rooted<T> {
+    inner: T,
+}
+
+impl<T> std::ops::Deref for Rooted<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
     }
 }
+
+impl Rooted<ExternRef> {
+    /// Whether `a` and `b` are the same reference; fails if either belongs to another store than `store`.
+    pub fn ref_eq(store: impl crate::AsContext, a: &Rooted<ExternRef>, b: &Rooted<ExternRef>) -> Result<bool> {
+        let opaque = &store.as_context().0.opaque;
+        a.checked_index(opaque)?;
+        b.checked_index(opaque)?;
+        Ok(a.inner == b.inner)
+    }
+
+    /// The handle.
+    pub fn into_inner(self) -> ExternRef {
+        self.inner
+    }
+}
+
+impl From<ExternRef> for Rooted<ExternRef> {
+    fn from(inner: ExternRef) -> Self {
+        Rooted { inner }
+    }
+}
+
+/// Wasmtime's error for a full GC heap, carrying the value that could not be allocated. Weft's store has no separate
+/// heap, so it never returns this; the type exists so that code handling it compiles.
+#[derive(Debug)]
+pub struct GcHeapOutOfMemory<T> {
+    inner: T,
+}
+
+impl<T> GcHeapOutOfMemory<T> {
+    /// The error around `inner`.
+    pub fn new(inner: T) -> Self {
+        Self { inner }
+    }
+    /// The value, and the error without it.
+    pub fn take_inner(self) -> (T, GcHeapOutOfMemory<()>) {
+        (self.inner, GcHeapOutOfMemory { inner: () })
+    }
+}
+
+impl<T> std::fmt::Display for GcHeapOutOfMemory<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GC heap out of memory")
+    }
+}
+
+impl<T: std::fmt::Debug> std::error::Error for GcHeapOutOfMemory<T> {}
 
 /// What an `externref` raw value points to: owned by the store, at a stable address.
 pub(crate) struct ExternData {
-    value: Arc<dyn Any + Send + Sync>,
+    value: Box<dyn Any + Send + Sync>,
+    /// Its position in the store's list, which is the `ExternRef`'s index.
+    index: usize,
 }
 
 impl Val {
@@ -93,6 +186,22 @@ impl Val {
     /// The `f64`, if it is one.
     pub fn f64(&self) -> Option<f64> {
         if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+    }
+    /// The `externref` (`Some(None)` for null), if it is one.
+    pub fn externref(&self) -> Option<Option<&Rooted<ExternRef>>> {
+        if let Val::ExternRef(r) = self { Some(r.as_ref()) } else { None }
+    }
+    /// The `externref` (`None` for null); panics if the value is not one (Wasmtime's name).
+    pub fn unwrap_externref(&self) -> Option<&Rooted<ExternRef>> {
+        self.externref().expect("the value is not an externref")
+    }
+    /// The same as [`Val::unwrap_externref`] (Wasmtime has both names).
+    pub fn unwrap_extern(&self) -> Option<&Rooted<ExternRef>> {
+        self.unwrap_externref()
+    }
+    /// The `funcref` (`Some(None)` for null), if it is one.
+    pub fn funcref(&self) -> Option<Option<&Func>> {
+        if let Val::FuncRef(f) = self { Some(f.as_ref()) } else { None }
     }
     /// The `v128` (as a little-endian `u128`), if it is one.
     pub fn v128(&self) -> Option<u128> {
@@ -140,7 +249,7 @@ impl Val {
     pub(crate) fn into_raw(self, store: &mut StoreOpaque) -> Result<ValRaw> {
         Ok(match self {
             Val::ExternRef(None) => ValRaw::ptr(std::ptr::null_mut()),
-            Val::ExternRef(Some(r)) => ValRaw::ptr(store.extern_data(r.inner).cast()),
+            Val::ExternRef(Some(r)) => ValRaw::ptr(r.raw(store)?),
             Val::I32(v) => ValRaw::i32(v),
             Val::I64(v) => ValRaw::i64(v),
             Val::F32(v) => ValRaw::f32(v),
@@ -179,14 +288,33 @@ impl Val {
             }
             ValType::ExternRef | ValType::Ref(_) => {
                 let data = raw.get_ptr() as *const ExternData;
+                if data.is_null() {
+                    return Val::ExternRef(None);
+                }
                 // SAFETY: a non-null externref raw value is a pointer this store handed out from `extern_data`, and
                 // the store keeps that allocation until it is dropped.
-                Val::ExternRef((!data.is_null()).then(|| ExternRef { inner: unsafe { (*data).value.clone() } }))
+                let index = unsafe { (*data).index };
+                Val::ExternRef(Some(Rooted { inner: ExternRef { store: store.id, index } }))
             }
         }
     }
 }
 
+impl From<Option<Rooted<ExternRef>>> for Val {
+    fn from(r: Option<Rooted<ExternRef>>) -> Val {
+        Val::ExternRef(r)
+    }
+}
+impl From<Rooted<ExternRef>> for Val {
+    fn from(r: Rooted<ExternRef>) -> Val {
+        Val::ExternRef(Some(r))
+    }
+}
+impl From<Option<Func>> for Val {
+    fn from(f: Option<Func>) -> Val {
+        Val::FuncRef(f)
+    }
+}
 impl From<i32> for Val {
     fn from(v: i32) -> Val {
         Val::I32(v)
@@ -205,20 +333,5 @@ impl From<f32> for Val {
 impl From<f64> for Val {
     fn from(v: f64) -> Val {
         Val::F64(v.to_bits())
-    }
-}
-
-impl StoreOpaque {
-    /// The stable address representing `value` inside wasm; the store keeps it alive until it is dropped.
-    pub(crate) fn extern_data(&mut self, value: Arc<dyn Any + Send + Sync>) -> *mut ExternData {
-        let key = Arc::as_ptr(&value) as *const () as usize;
-        if let Some(p) = self.extern_index.get(&key) {
-            return *p as *mut ExternData;
-        }
-        let mut data = Box::new(ExternData { value });
-        let ptr: *mut ExternData = &mut *data;
-        self.extern_data.push(data);
-        self.extern_index.insert(key, ptr as usize);
-        ptr
     }
 }
