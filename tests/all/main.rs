@@ -5,6 +5,7 @@ mod artifacts;
 mod backtraces;
 mod bad_input;
 mod codegen;
+mod coredump;
 mod exceptions;
 mod fuzz_regressions;
 mod host_fault;

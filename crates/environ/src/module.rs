@@ -184,6 +184,9 @@ pub struct Module {
     pub data: Vec<DataSegment>,
     /// Function names from the name section.
     pub func_names: HashMap<FuncIndex, String>,
+    /// Byte offset in the module of each defined function's body, by defined index (for function-relative code
+    /// offsets, as wasm core dumps record them).
+    pub func_body_offsets: Vec<u32>,
     /// Functions whose reference may be taken (`ref.func`, exports, element segments).
     pub escaping_funcs: Vec<FuncIndex>,
     /// Source lines from the module's DWARF sections, if it has them (for profilers).

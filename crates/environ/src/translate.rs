@@ -258,6 +258,7 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> Result<ModuleTra
     for payload in parser.parse_all(wasm) {
         let payload = payload?;
         if let ValidPayload::Func(validator, body) = validator.payload(&payload)? {
+            module.func_body_offsets.push(body.range().start as u32);
             function_bodies.push(FunctionBodyData { validator, body });
             continue;
         }

@@ -18,6 +18,7 @@ pub struct Config {
     pub(crate) host_memory: Option<std::sync::Arc<dyn crate::MemoryCreator>>,
     pub(crate) cache: CacheConfig,
     pub(crate) profiler: ProfilingStrategy,
+    pub(crate) coredump_on_trap: bool,
 }
 
 /// Every setting that can change the machine code generated for a module.
@@ -75,6 +76,7 @@ impl Default for Config {
             host_memory: None,
             cache: CacheConfig { dir: None, max_bytes: DEFAULT_CACHE_MAX_BYTES },
             profiler: ProfilingStrategy::None,
+            coredump_on_trap: false,
         }
     }
 }
@@ -292,6 +294,14 @@ impl Config {
     /// are removed until the cache fits in three quarters of this. Matters only with [`Config::cache_dir`].
     pub fn cache_max_bytes(&mut self, bytes: u64) -> &mut Self {
         self.cache.max_bytes = bytes;
+        self
+    }
+
+    /// Attaches a [`crate::WasmCoreDump`] (the store's memories, globals, instances and the wasm frames) to the
+    /// error of every trap (default off): `error.downcast_ref::<WasmCoreDump>()`, then
+    /// [`crate::WasmCoreDump::serialize`] for the standard core dump file. Costs nothing until a trap.
+    pub fn coredump_on_trap(&mut self, on: bool) -> &mut Self {
+        self.coredump_on_trap = on;
         self
     }
 

@@ -41,6 +41,7 @@
 
 mod cache;
 mod config;
+mod coredump;
 mod engine;
 mod exceptions;
 mod externals;
@@ -60,6 +61,7 @@ mod values;
 pub use anyhow::{anyhow, bail, ensure, format_err};
 pub use cache::{Cache, default_cache_dir};
 pub use config::{Config, InstanceAllocationStrategy, PoolingAllocationConfig, Strategy};
+pub use coredump::WasmCoreDump;
 pub use engine::Engine;
 pub use exceptions::{Exception, ExnRef, Tag, TagType};
 pub use externals::{Extern, Global, Memory, Table};

@@ -12,6 +12,9 @@ pub struct FrameInfo {
     func_index: u32,
     func_name: Option<String>,
     wasm_offset: Option<u32>,
+    func_offset: Option<u32>,
+    /// The compiled module the frame's code belongs to (its identity, for core dumps).
+    pub(crate) module_id: usize,
 }
 
 impl FrameInfo {
@@ -30,6 +33,10 @@ impl FrameInfo {
     /// Byte offset, in the module, of the instruction executing in this frame.
     pub fn wasm_offset(&self) -> Option<u32> {
         self.wasm_offset
+    }
+    /// Byte offset of that instruction from the start of its function's body.
+    pub fn func_offset(&self) -> Option<u32> {
+        self.func_offset
     }
 }
 
@@ -81,7 +88,15 @@ impl WasmBacktrace {
 /// wasm frames that called the host function as context.
 pub(crate) fn unwind_to_error(store: &StoreOpaque, reason: UnwindReason) -> anyhow::Error {
     match reason {
-        UnwindReason::Trap(info) => anyhow::Error::new(WasmBacktrace::from_pcs(&info.frames)).context(info.trap),
+        UnwindReason::Trap(info) => {
+            let backtrace = WasmBacktrace::from_pcs(&info.frames);
+            if store.engine.config().coredump_on_trap {
+                let dump = crate::WasmCoreDump::capture(store, &backtrace);
+                anyhow::Error::new(dump).context(backtrace).context(info.trap)
+            } else {
+                anyhow::Error::new(backtrace).context(info.trap)
+            }
+        }
         UnwindReason::Host(payload, pcs) => {
             let error = match payload.downcast::<anyhow::Error>() {
                 Ok(e) => *e,
@@ -128,10 +143,14 @@ fn frame_at(pc: usize) -> Option<FrameInfo> {
     let (code, offset, module) = (found.code, found.offset, found.module?);
     let def = code.functions.iter().position(|f| offset >= f.start && offset < f.start + f.length)?;
     let index = module.func_index(weft_environ::DefinedFuncIndex::from_u32(def as u32));
+    let wasm_offset = code.lookup_wasm_offset(offset);
+    let body_start = module.func_body_offsets.get(def).copied();
     Some(FrameInfo {
         module_name: module.name.clone(),
         func_index: index.as_u32(),
         func_name: module.func_names.get(&index).map(|n| demangle(n)),
-        wasm_offset: code.lookup_wasm_offset(offset),
+        wasm_offset,
+        func_offset: wasm_offset.zip(body_start).map(|(at, start)| at.saturating_sub(start)),
+        module_id: std::sync::Arc::as_ptr(&module) as *const () as usize,
     })
 }
