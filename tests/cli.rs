@@ -761,3 +761,64 @@ fn run_throws_across_frames_and_preloaded_instances() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("lib"), "{}", text(&out.stderr));
 }
+
+/// Wasmtime's option groups: `-O`, `-C`, `-S`, `-D`, each with a clear error for a key weft does not know.
+#[test]
+fn wasmtime_option_groups() {
+    let trap = temp_file(
+        "trap.wat",
+        r#"(module (memory 1) (func (export "_start") (i32.store (i32.const 8) (i32.const 7)) unreachable))"#,
+    );
+    let trap = trap.to_str().unwrap();
+    for args in [
+        vec!["run", "-O", "opt-level=0", "examples/hello.wat"],
+        vec!["run", "-O", "s", "examples/hello.wat"],
+        vec!["run", "-O", "memory-reservation=1048576,memory-guard-size=0", "examples/hello.wat"],
+        vec!["run", "-O", "signals-based-traps=n", "examples/hello.wat"],
+        vec!["run", "-C", "cache=n,parallel-compilation=n", "examples/hello.wat"],
+        vec!["run", "-C", "compiler=winch", "examples/hello.wat"],
+        vec!["run", "-C", "cranelift-enable-nan-canonicalization=true", "examples/hello.wat"],
+        vec!["run", "-S", "cli,preview2=n", "-D", "debug-info=n", "examples/hello.wat"],
+    ] {
+        let out = weft(&args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "Hello from Weft, wasm!\n", "{args:?}");
+    }
+    for (args, expected) in [
+        (vec!["run", "-O", "speed=9", "examples/hello.wat"], "`speed` is not an -O setting"),
+        (vec!["run", "-C", "cache=maybe", "examples/hello.wat"], "must be y or n"),
+        (vec!["run", "-C", "cranelift-no-such-flag=true", "examples/hello.wat"], "no_such_flag"),
+        (vec!["run", "-S", "preview2=y", "examples/hello.wat"], "preview1 only"),
+        (vec!["run", "-D", "coredump", "examples/hello.wat"], "needs a path"),
+    ] {
+        let out = weft(&args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(text(&out.stderr).contains(expected), "{args:?}: {}", text(&out.stderr));
+    }
+    // -S inherit-env: the guest sees this process's environment.
+    let program = wasi_program("args_env");
+    let out = weft_command(&["run", "-S", "inherit-env", &program]).env("GREETING", "inherited").output().unwrap();
+    assert!(text(&out.stdout).contains("GREETING=inherited"), "{}", text(&out.stdout));
+    let out = weft_command(&["run", &program]).env("GREETING", "inherited").output().unwrap();
+    assert!(text(&out.stdout).contains("GREETING=(unset)"), "{}", text(&out.stdout));
+    // -D coredump=PATH: a trap writes a core dump holding the memory the program wrote.
+    let dump = std::env::temp_dir().join(format!("weft-cli-test-{}/trap.coredump", std::process::id()));
+    let out = weft(&["run", "-D", &format!("coredump={}", dump.display()), trap]);
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("wrote a wasm core dump"), "{}", text(&out.stderr));
+    let bytes = std::fs::read(&dump).unwrap();
+    wasmparser::Validator::new().validate_all(&bytes).unwrap();
+    let sections: Vec<String> = wasmparser::Parser::new(0)
+        .parse_all(&bytes)
+        .filter_map(|p| match p.unwrap() {
+            wasmparser::Payload::CustomSection(s) => Some(s.name().to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sections, ["core", "coremodules", "coreinstances", "corestack"]);
+    // The help lists the groups.
+    let help = text(&weft(&["run", "--help"]).stdout);
+    for flag in ["-O, --opt-level <", "-C <", "-S <", "-D <", "-W <"] {
+        assert!(help.contains(flag), "{flag} missing from run --help");
+    }
+}

@@ -32,7 +32,7 @@ pub struct CompileCommand {
 impl CompileCommand {
     pub fn execute(self) -> Result<ExitCode> {
         self.codegen.wasm.no_limits("compile")?;
-        let mut config = self.codegen.config(false, false);
+        let mut config = self.codegen.config(false, false)?;
         // An explicit compile is for its output; the cache would only hold a second copy of it.
         config.cache_dir(None::<PathBuf>);
         let engine = Engine::new(&config)?;

@@ -9,11 +9,22 @@ use weft::{ArtifactError, Config, Engine, Module, ProfilingStrategy};
 /// was compiled with.
 #[derive(Args)]
 pub struct CodegenOptions {
-    /// Optimisation level: 0 (none), 1 or 2 (speed, the default), s (speed and size).
+    /// Optimisation and memory settings, Wasmtime's `-O` group: a level alone (0 none, 1 or 2 speed, the
+    /// default, s speed and size), or KEY=VALUE,... with opt-level=LEVEL, memory-reservation=BYTES (below 4 GiB,
+    /// 32-bit memories are bounds-checked explicitly), memory-guard-size=BYTES, signals-based-traps=y|n (n: bounds
+    /// checks instead of guard pages).
     ///
-    /// Example: weft run -O 0 app.wasm
-    #[arg(short = 'O', long = "opt-level", value_name = "LEVEL", value_parser = parse_opt_level)]
-    opt_level: Option<weft::OptLevel>,
+    /// Example: weft run -O 0 app.wasm; weft run -O opt-level=2,memory-reservation=1048576 app.wasm
+    #[arg(short = 'O', long = "opt-level", value_name = "LEVEL|KEY=VALUE,...", value_parser = parse_optimize)]
+    optimize: Vec<Vec<Optimize>>,
+    /// Code generation settings, Wasmtime's `-C` group, KEY=VALUE,...: cache=y|n, cache-config=PATH (Wasmtime's
+    /// cache configuration file), parallel-compilation=y|n, compiler=cranelift|winch (Weft has one compiler;
+    /// winch, Wasmtime's fast-compiling one, selects unoptimised code), cranelift-NAME=VALUE (a Cranelift setting:
+    /// a CPU feature of this host, or enable_nan_canonicalization, enable_alias_analysis, regalloc_algorithm).
+    ///
+    /// Example: weft run -C cache=n app.wasm
+    #[arg(short = 'C', value_name = "KEY=VALUE,...", value_parser = parse_codegen)]
+    codegen: Vec<Vec<Codegen>>,
     /// Compile in the epoch checks that `weft run --timeout` needs (implied by --timeout).
     #[arg(long)]
     epoch_interruption: bool,
@@ -200,15 +211,21 @@ pub enum Profiler {
 }
 
 impl CodegenOptions {
-    /// The configuration these options describe; `epoch`/`fuel` add what the run's own flags need.
-    pub fn config(&self, epoch: bool, fuel: bool) -> Config {
+    /// The configuration these options describe; `epoch`/`fuel` add what the run's own flags need. Fails only on
+    /// a cache configuration file that cannot be read.
+    pub fn config(&self, epoch: bool, fuel: bool) -> Result<Config> {
         let mut config = Config::new();
         config
             .epoch_interruption(self.epoch_interruption || epoch)
             .consume_fuel(self.consume_fuel || fuel)
             .explicit_bounds_checks(self.explicit_bounds_checks);
-        if let Some(level) = self.opt_level {
-            config.opt_level(level);
+        for setting in self.optimize.iter().flatten() {
+            match *setting {
+                Optimize::Level(level) => config.opt_level(level),
+                Optimize::MemoryReservation(bytes) => config.memory_reservation(bytes),
+                Optimize::MemoryGuardSize(bytes) => config.memory_guard_size(bytes),
+                Optimize::SignalsBasedTraps(on) => config.signals_based_traps(on),
+            };
         }
         self.wasm.apply(&mut config);
         config.profiler(match self.profile {
@@ -216,10 +233,35 @@ impl CodegenOptions {
             Some(Profiler::Jitdump) => ProfilingStrategy::JitDump,
             Some(Profiler::Perfmap) => ProfilingStrategy::PerfMap,
         });
-        if !self.no_cache {
-            config.cache_dir(self.cache_dir.clone().or_else(weft::default_cache_dir));
+        let mut cache = !self.no_cache;
+        let mut cache_config = None;
+        for setting in self.codegen.iter().flatten() {
+            match setting {
+                Codegen::Cache(on) => cache = *on,
+                Codegen::CacheConfig(path) => cache_config = Some(path.clone()),
+                Codegen::ParallelCompilation(on) => {
+                    config.parallel_compilation(*on);
+                }
+                Codegen::Compiler(strategy) => {
+                    config.strategy(*strategy);
+                }
+                Codegen::Cranelift(name, value) => {
+                    config.cranelift_flag_set(name, value);
+                }
+            }
         }
-        config
+        if cache {
+            match cache_config {
+                Some(path) => {
+                    let settings = weft::Cache::from_file(Some(&path))?;
+                    config.cache(Some(settings));
+                }
+                None => {
+                    config.cache_dir(self.cache_dir.clone().or_else(weft::default_cache_dir));
+                }
+            }
+        }
+        Ok(config)
     }
 }
 
@@ -254,6 +296,107 @@ pub fn load_module(engine: &Engine, path: &std::path::Path, allow_precompiled: b
         ),
         _ => e,
     })
+}
+
+/// One `-O` setting.
+#[derive(Copy, Clone, Debug)]
+pub enum Optimize {
+    Level(weft::OptLevel),
+    MemoryReservation(u64),
+    MemoryGuardSize(u64),
+    SignalsBasedTraps(bool),
+}
+
+fn parse_optimize(text: &str) -> Result<Vec<Optimize>, String> {
+    if !text.contains('=') {
+        return Ok(vec![Optimize::Level(parse_opt_level(text)?)]);
+    }
+    key_values(text)?
+        .into_iter()
+        .map(|(key, value)| {
+            Ok(match key {
+                "opt-level" => Optimize::Level(parse_opt_level(value)?),
+                "memory-reservation" => Optimize::MemoryReservation(parse_bytes(key, value)?),
+                "memory-guard-size" => Optimize::MemoryGuardSize(parse_bytes(key, value)?),
+                "signals-based-traps" => Optimize::SignalsBasedTraps(parse_yes_no(key, value)?),
+                _ => {
+                    return Err(format!(
+                        "`{key}` is not an -O setting weft knows; known: opt-level, memory-reservation, \
+                         memory-guard-size, signals-based-traps"
+                    ));
+                }
+            })
+        })
+        .collect()
+}
+
+/// One `-C` setting.
+#[derive(Clone, Debug)]
+pub enum Codegen {
+    Cache(bool),
+    CacheConfig(PathBuf),
+    ParallelCompilation(bool),
+    Compiler(weft::Strategy),
+    Cranelift(String, String),
+}
+
+fn parse_codegen(text: &str) -> Result<Vec<Codegen>, String> {
+    key_values(text)?
+        .into_iter()
+        .map(|(key, value)| {
+            Ok(match key {
+                "cache" => Codegen::Cache(parse_yes_no(key, value)?),
+                "cache-config" => Codegen::CacheConfig(PathBuf::from(value)),
+                "parallel-compilation" => Codegen::ParallelCompilation(parse_yes_no(key, value)?),
+                "compiler" => Codegen::Compiler(match value {
+                    "cranelift" => weft::Strategy::Cranelift,
+                    "winch" => weft::Strategy::Winch,
+                    "auto" => weft::Strategy::Auto,
+                    _ => return Err(format!("`compiler={value}`: use cranelift, winch or auto")),
+                }),
+                _ => match key.strip_prefix("cranelift-") {
+                    Some(name) => Codegen::Cranelift(name.replace('-', "_"), value.to_string()),
+                    None => {
+                        return Err(format!(
+                            "`{key}` is not a -C setting weft knows; known: cache, cache-config, \
+                             parallel-compilation, compiler, cranelift-NAME"
+                        ));
+                    }
+                },
+            })
+        })
+        .collect()
+}
+
+/// `KEY[=VALUE],...` as pairs; a key alone means `KEY=y`.
+pub fn key_values(text: &str) -> Result<Vec<(&str, &str)>, String> {
+    text.split(',')
+        .map(|item| {
+            let (key, value) = item.split_once('=').unwrap_or((item, "y"));
+            if key.is_empty() {
+                return Err(format!("`{text}`: expected KEY=VALUE,..."));
+            }
+            Ok((key, value))
+        })
+        .collect()
+}
+
+/// y/yes/true or n/no/false.
+pub fn parse_yes_no(key: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "y" | "yes" | "true" => Ok(true),
+        "n" | "no" | "false" => Ok(false),
+        _ => Err(format!("`{key}={value}`: the value must be y or n")),
+    }
+}
+
+fn parse_bytes(key: &str, value: &str) -> Result<u64, String> {
+    let value = value.replace('_', "");
+    let parsed = match value.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => value.parse().ok(),
+    };
+    parsed.ok_or_else(|| format!("`{key}={value}`: expected a number of bytes"))
 }
 
 fn parse_opt_level(text: &str) -> Result<weft::OptLevel, String> {

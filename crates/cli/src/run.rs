@@ -3,7 +3,7 @@
 use crate::options::{CodegenOptions, load_module};
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use weft::{Engine, Linker, Store, Val, ValType};
@@ -56,6 +56,18 @@ pub struct RunCommand {
     /// those you trust as much as weft itself.
     #[arg(long)]
     allow_precompiled: bool,
+    /// WASI settings, Wasmtime's `-S` group, KEY[=VALUE],...: inherit-env (the guest sees this process's whole
+    /// environment, before any --env), cli and preview2=n (accepted: Weft's WASI is preview1, always on).
+    ///
+    /// Example: weft run -S inherit-env app.wasm
+    #[arg(short = 'S', value_name = "KEY[=VALUE],...", value_parser = parse_wasi_settings)]
+    wasi_settings: Vec<Vec<WasiSetting>>,
+    /// Debugging settings, Wasmtime's `-D` group, KEY[=VALUE],...: coredump=PATH (on a trap, write a wasm core
+    /// dump of the store there), debug-info (accepted, no effect yet: gdb support is to come).
+    ///
+    /// Example: weft run -D coredump=crash.coredump app.wasm
+    #[arg(short = 'D', value_name = "KEY[=VALUE],...", value_parser = parse_debug)]
+    debug: Vec<Vec<Debug>>,
     #[command(flatten)]
     codegen: CodegenOptions,
     /// The module to run (.wasm binary, .wat text, or with --allow-precompiled a .cwasm), then the program's
@@ -79,6 +91,14 @@ impl RunCommand {
         Path::new(&self.module_and_args[0])
     }
 
+    /// Where `-D coredump=PATH` asks for a core dump (the last one given).
+    fn coredump_path(&self) -> Option<PathBuf> {
+        self.debug.iter().flatten().rev().find_map(|d| match d {
+            Debug::Coredump(path) => Some(path.clone()),
+            Debug::DebugInfo(_) => None,
+        })
+    }
+
     /// What follows the module: the program's arguments, or the parameters of the function `--invoke` names.
     fn args(&self) -> &[String] {
         &self.module_and_args[1..]
@@ -87,6 +107,9 @@ impl RunCommand {
     fn wasi_ctx(&self) -> Result<WasiCtx> {
         let mut builder = WasiCtxBuilder::new();
         builder.inherit_stdio();
+        if self.wasi_settings.iter().flatten().any(|s| matches!(s, WasiSetting::InheritEnv(true))) {
+            builder.inherit_env();
+        }
         builder.arg(self.module().display().to_string());
         if self.invoke.is_none() {
             builder.args(self.args());
@@ -110,7 +133,12 @@ impl RunCommand {
     }
 
     pub fn execute(self) -> Result<ExitCode> {
-        let config = self.codegen.config(self.timeout.is_some(), self.fuel.is_some());
+        let mut config = self.codegen.config(self.timeout.is_some(), self.fuel.is_some())?;
+        let coredump = self.coredump_path();
+        if self.debug.iter().flatten().any(|d| matches!(d, Debug::DebugInfo(true))) {
+            eprintln!("weft: -D debug-info: source-level debugging with gdb is not implemented yet; ignored");
+        }
+        config.coredump_on_trap(coredump.is_some());
         let engine = Engine::new(&config)?;
         let timing = Timing::from_env();
         let module = load_module(&engine, self.module(), self.allow_precompiled)?;
@@ -153,13 +181,13 @@ impl RunCommand {
                 .with_context(|| format!("--preload {spec}"))?;
             let instance = match linker.instantiate(&mut store, &preloaded) {
                 Ok(instance) => instance,
-                Err(e) => return self.report(e.context(format!("--preload {spec}")), "instantiation"),
+                Err(e) => return self.report(&mut store, e.context(format!("--preload {spec}")), "instantiation"),
             };
             linker.instance(&mut store, name, instance)?;
         }
         let instance = match linker.instantiate(&mut store, &module) {
             Ok(instance) => instance,
-            Err(e) => return self.report(e, "instantiation"),
+            Err(e) => return self.report(&mut store, e, "instantiation"),
         };
         timing.mark("inst_ms");
         let name = self.invoke.as_deref().unwrap_or("_start");
@@ -195,7 +223,7 @@ impl RunCommand {
         timing.mark("run_ms");
         timing.report();
         if let Err(e) = outcome {
-            return self.report(e, name);
+            return self.report(&mut store, e, name);
         }
         for r in &results {
             println!("{}", format_val(r));
@@ -204,7 +232,7 @@ impl RunCommand {
     }
 
     /// Turns the error a run ended with into the exit status (printing why, unless it is `proc_exit`).
-    fn report(&self, e: anyhow::Error, what: &str) -> Result<ExitCode> {
+    fn report(&self, store: &mut Store<Host>, e: anyhow::Error, what: &str) -> Result<ExitCode> {
         if let Some(I32Exit(code)) = e.downcast_ref::<I32Exit>() {
             return Ok(ExitCode::from((*code).clamp(0, 255) as u8));
         }
@@ -219,6 +247,12 @@ impl RunCommand {
         }
         if e.downcast_ref::<weft::Trap>().is_some() {
             eprintln!("error: wasm trap in `{what}` of {}: {e:#}", self.module().display());
+            if let (Some(dump), Some(path)) = (e.downcast_ref::<weft::WasmCoreDump>(), self.coredump_path()) {
+                let name = self.module().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let bytes = dump.serialize(&mut *store, &name);
+                std::fs::write(&path, bytes).with_context(|| format!("writing the core dump to {}", path.display()))?;
+                eprintln!("wrote a wasm core dump to {}", path.display());
+            }
             // 128 + SIGABRT, as a native program that aborts would report.
             return Ok(ExitCode::from(134));
         }
@@ -338,4 +372,50 @@ fn format_val(v: &Val) -> String {
             }
         }
     }
+}
+
+/// One `-S` setting.
+#[derive(Clone, Debug)]
+pub enum WasiSetting {
+    InheritEnv(bool),
+}
+
+fn parse_wasi_settings(text: &str) -> Result<Vec<WasiSetting>, String> {
+    let mut settings = Vec::new();
+    for (key, value) in crate::options::key_values(text)? {
+        match key {
+            "inherit-env" => settings.push(WasiSetting::InheritEnv(crate::options::parse_yes_no(key, value)?)),
+            "cli" => {
+                if !crate::options::parse_yes_no(key, value)? {
+                    return Err("`cli=n`: weft run always provides WASI to the program".into());
+                }
+            }
+            "preview2" => {
+                if crate::options::parse_yes_no(key, value)? {
+                    return Err("`preview2=y`: Weft implements WASI preview1 only".into());
+                }
+            }
+            _ => return Err(format!("`{key}` is not a -S setting weft knows; known: inherit-env, cli, preview2")),
+        }
+    }
+    Ok(settings)
+}
+
+/// One `-D` setting.
+#[derive(Clone, Debug)]
+pub enum Debug {
+    Coredump(PathBuf),
+    DebugInfo(bool),
+}
+
+fn parse_debug(text: &str) -> Result<Vec<Debug>, String> {
+    crate::options::key_values(text)?
+        .into_iter()
+        .map(|(key, value)| match key {
+            "coredump" if value != "y" => Ok(Debug::Coredump(PathBuf::from(value))),
+            "coredump" => Err("`coredump` needs a path: -D coredump=PATH".into()),
+            "debug-info" => Ok(Debug::DebugInfo(crate::options::parse_yes_no(key, value)?)),
+            _ => Err(format!("`{key}` is not a -D setting weft knows; known: coredump=PATH, debug-info")),
+        })
+        .collect()
 }
