@@ -208,3 +208,17 @@ fn cache_configuration_files() -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// `Val`'s accessors under Wasmtime's names.
+#[test]
+fn val_accessors() {
+    assert_eq!(Val::I32(-3).unwrap_i32(), -3);
+    assert_eq!(Val::I64(1 << 40).unwrap_i64(), 1 << 40);
+    assert_eq!(Val::from(1.5f32).unwrap_f32(), 1.5);
+    assert_eq!(Val::from(2.5f64).unwrap_f64(), 2.5);
+    assert_eq!(Val::V128(7).unwrap_v128(), 7);
+    assert!(Val::null_func_ref().unwrap_funcref().is_none());
+    assert!(Val::null_extern_ref().unwrap_externref().is_none());
+    assert!(Val::I32(0).externref().is_none() && Val::I32(0).funcref().is_none());
+    assert!(std::panic::catch_unwind(|| Val::I64(0).unwrap_i32()).is_err(), "the wrong type panics");
+}

@@ -199,6 +199,38 @@ impl Val {
     pub fn unwrap_extern(&self) -> Option<&Rooted<ExternRef>> {
         self.unwrap_externref()
     }
+    /// The `i32`; panics if the value is not one (Wasmtime's name).
+    pub fn unwrap_i32(&self) -> i32 {
+        self.i32().expect("the value is not an i32")
+    }
+    /// The `i64`; panics if the value is not one.
+    pub fn unwrap_i64(&self) -> i64 {
+        self.i64().expect("the value is not an i64")
+    }
+    /// The `f32`; panics if the value is not one.
+    pub fn unwrap_f32(&self) -> f32 {
+        self.f32().expect("the value is not an f32")
+    }
+    /// The `f64`; panics if the value is not one.
+    pub fn unwrap_f64(&self) -> f64 {
+        self.f64().expect("the value is not an f64")
+    }
+    /// The `v128` as a little-endian `u128`; panics if the value is not one.
+    pub fn unwrap_v128(&self) -> u128 {
+        self.v128().expect("the value is not a v128")
+    }
+    /// The `funcref` (`None` for null); panics if the value is not one.
+    pub fn unwrap_funcref(&self) -> Option<&Func> {
+        self.funcref().expect("the value is not a funcref")
+    }
+    /// The null `funcref`.
+    pub fn null_func_ref() -> Val {
+        Val::FuncRef(None)
+    }
+    /// The null `externref`.
+    pub fn null_extern_ref() -> Val {
+        Val::ExternRef(None)
+    }
     /// The `funcref` (`Some(None)` for null), if it is one.
     pub fn funcref(&self) -> Option<Option<&Func>> {
         if let Val::FuncRef(f) = self { Some(f.as_ref()) } else { None }
