@@ -374,9 +374,9 @@ impl World {
         let wrong = u.ratio(1, 8)?;
         let params: Vec<Val> = if wrong {
             let n = u.int_in_range(0..=3)?;
-            (0..n).map(|_| any_val(u)).collect::<ArbResult<_>>()?
+            (0..n).map(|_| any_val(u, &mut st.store)).collect::<ArbResult<_>>()?
         } else {
-            ty.params.iter().map(|t| arbitrary_val(u, *t)).collect::<ArbResult<_>>()?
+            ty.params.iter().map(|t| arbitrary_val(u, *t, &mut st.store)).collect::<ArbResult<_>>()?
         };
         let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
         if wrong && u.arbitrary()? {
@@ -496,7 +496,7 @@ impl World {
         let index = arbitrary_size(u, size + 4)?;
         let element = table.ty(&st.store).element;
         // Sometimes a value of the other reference type (or not a reference), which must be refused.
-        let value = if u.ratio(1, 4)? { any_val(u)? } else { st.arbitrary_ref(u, element)? };
+        let value = if u.ratio(1, 4)? { any_val(u, &mut st.store)? } else { st.arbitrary_ref(u, element)? };
         let set = table.set(&mut st.store, index, value.clone());
         let got = table.get(&mut st.store, index);
         assert_eq!(got.is_some(), index < size, "get at {index} of {size}");
@@ -516,7 +516,8 @@ impl World {
         }
         let global = st.globals[u.choose_index(st.globals.len())?];
         let ty = global.ty(&st.store);
-        let value = if u.ratio(1, 4)? { any_val(u)? } else { arbitrary_val(u, ty.content)? };
+        let value =
+            if u.ratio(1, 4)? { any_val(u, &mut st.store)? } else { arbitrary_val(u, ty.content, &mut st.store)? };
         let set = global.set(&mut st.store, value.clone());
         let got = global.get(&mut st.store);
         assert_eq!(got.ty(), ty.content, "a global holds a value of another type");
@@ -565,7 +566,8 @@ impl World {
             2 => {
                 let content = arbitrary_type(u)?;
                 let mutable = u.arbitrary()?;
-                let value = if u.ratio(1, 4)? { any_val(u)? } else { arbitrary_val(u, content)? };
+                let value =
+                    if u.ratio(1, 4)? { any_val(u, &mut st.store)? } else { arbitrary_val(u, content, &mut st.store)? };
                 match Global::new(&mut st.store, weft::GlobalType { content, mutable }, value.clone()) {
                     Ok(g) => {
                         assert_eq!(value.ty(), content, "a global of {content:?} made with a {:?}", value.ty());
@@ -745,12 +747,13 @@ fn arbitrary_type(u: &mut Unstructured<'_>) -> ArbResult<ValType> {
     Ok(*u.choose(&[I32, I64, F32, F64, V128, FuncRef, ExternRef])?)
 }
 
-fn any_val(u: &mut Unstructured<'_>) -> ArbResult<Val> {
+fn any_val(u: &mut Unstructured<'_>, store: &mut Store<Limits>) -> ArbResult<Val> {
     let ty = arbitrary_type(u)?;
-    arbitrary_val(u, ty)
+    arbitrary_val(u, ty, store)
 }
 
-fn arbitrary_val(u: &mut Unstructured<'_>, ty: ValType) -> ArbResult<Val> {
+/// A value of type `ty`; a non-null `externref` is created in `store`.
+fn arbitrary_val(u: &mut Unstructured<'_>, ty: ValType, store: &mut Store<Limits>) -> ArbResult<Val> {
     Ok(match ty {
         ValType::I32 => Val::I32(u.arbitrary()?),
         ValType::I64 => Val::I64(u.arbitrary()?),
@@ -760,7 +763,10 @@ fn arbitrary_val(u: &mut Unstructured<'_>, ty: ValType) -> ArbResult<Val> {
         ValType::FuncRef => Val::FuncRef(None),
         // Typed references (never generated here: the generator leaves function references off).
         ValType::Ref(_) => Val::FuncRef(None),
-        // Non-null ones need a store (see `arbitrary_ref`).
-        ValType::ExternRef => Val::ExternRef(None),
+        ValType::ExternRef => Val::ExternRef(if u.arbitrary()? {
+            Some(weft::ExternRef::new(&mut *store, u.arbitrary::<u64>()?).expect("never fails"))
+        } else {
+            None
+        }),
     })
 }
