@@ -352,8 +352,18 @@ impl Instance {
     }
 
     /// Grows table `t` by `delta` elements set to `init`, as [`Instance::memory_grow`].
-    pub fn table_grow(&mut self, t: TableIndex, delta: u64, init: *mut u8) -> Result<Option<u64>, crate::HookFailure> {
-        // SAFETY: as for `memory_grow`.
+    ///
+    /// # Safety
+    /// `init` must be null or an element of table `t`'s type that this store owns (compiled code dereferences
+    /// what it finds in a table).
+    pub unsafe fn table_grow(
+        &mut self,
+        t: TableIndex,
+        delta: u64,
+        init: *mut u8,
+    ) -> Result<Option<u64>, crate::HookFailure> {
+        // SAFETY: the table is live and not otherwise borrowed, as for `memory_grow`; `init` is valid for it (the
+        // caller's guarantee).
         unsafe { crate::grow_table(crate::limiter_of(self.store_context()), &mut *self.table(t), delta, init) }
     }
 
@@ -376,8 +386,8 @@ impl Instance {
             let (dst_base, dst_len) = LinearMemory::raw_parts(self.memory(dst_mem));
             let (src_base, src_len) = LinearMemory::raw_parts(self.memory(src_mem));
             let (Some(d), Some(s)) = (
-                crate::table::range(u64::from(dst), u64::from(len), dst_len as u64),
-                crate::table::range(u64::from(src), u64::from(len), src_len as u64),
+                crate::table::range(dst, len, dst_len as u64),
+                crate::table::range(src, len, src_len as u64),
             ) else {
                 return false;
             };
@@ -391,7 +401,7 @@ impl Instance {
         // SAFETY: the memory belongs to this store, is live, and is not otherwise borrowed while wasm runs.
         let memory = unsafe { &mut *self.memory(mem) };
         let size = memory.data().len() as u64;
-        match crate::table::range(u64::from(dst), u64::from(len), size) {
+        match crate::table::range(dst, len, size) {
             Some(r) => {
                 memory.data_mut()[r].fill(value);
                 true
@@ -410,7 +420,7 @@ impl Instance {
         // SAFETY: as for `memory_fill`.
         let memory = unsafe { &mut *self.memory(mem) };
         let size = memory.data().len() as u64;
-        match crate::table::range(u64::from(dst), u64::from(len), size) {
+        match crate::table::range(dst, u64::from(len), size) {
             Some(d) => {
                 memory.data_mut()[d].copy_from_slice(&bytes[src]);
                 true

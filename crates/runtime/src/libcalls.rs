@@ -120,7 +120,9 @@ unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
 unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, delta: u64, init: *mut u8) -> u64 {
     // SAFETY: compiled code passes its own live `VMContext`.
     let instance = unsafe { instance(vmctx) };
-    grown(instance.table_grow(TableIndex::from_u32(table), delta, init))
+    // SAFETY: validation typed `init` as an element of this table's type, and compiled code only holds references
+    // its own store owns.
+    grown(unsafe { instance.table_grow(TableIndex::from_u32(table), delta, init) })
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, value: *mut u8, len: u64) -> u32 {
