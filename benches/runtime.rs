@@ -324,7 +324,7 @@ fn data_segments(c: &mut Criterion) {
                 |mut store| {
                     let instance = Instance::new(&mut store, &module, &[]).unwrap();
                     let start = instance.get_typed_func::<(), i32>(&mut store, "_start").unwrap();
-                    assert_eq!(start.call(&mut store, ()).unwrap(), (5_000_000 % 251) as i32);
+                    assert_eq!(start.call(&mut store, ()).unwrap(), (5_000_000 % 251));
                     store
                 },
                 // A batch of stores alive at once would exhaust the pool's 16 slots.

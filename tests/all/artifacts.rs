@@ -31,7 +31,7 @@ fn temp_dir(name: &str) -> PathBuf {
 /// Instantiates `module` and checks that it computes, traps and names its frames as the text above says.
 fn exercise(module: &Module) {
     let engine = module.engine();
-    let mut linker = Linker::new(&engine);
+    let mut linker = Linker::new(engine);
     linker.func_wrap("host", "add1", |x: i32| x + 1).unwrap();
     let mut store = Store::new(engine, ());
     let instance = linker.instantiate(&mut store, module).unwrap();

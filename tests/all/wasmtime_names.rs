@@ -170,7 +170,7 @@ fn wasmtime_config_methods() -> Result<()> {
     for (flag, expected) in [("no_such_flag", "unknown or unadjustable"), ("preserve_frame_pointers", "unadjustable")] {
         let mut config = Config::new();
         config.cranelift_flag_enable(flag);
-        let text = format!("{:#}", Engine::new(&config).err().expect("refused"));
+        let text = format!("{:#}", Engine::new(&config).expect_err("refused"));
         assert!(text.contains(expected) && text.contains(flag), "{text}");
     }
     let mut config = Config::new();

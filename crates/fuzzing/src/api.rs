@@ -360,7 +360,7 @@ impl World {
             if held.is_empty() {
                 break;
             }
-            imports.push(held[u.choose_index(held.len())?].clone());
+            imports.push(held[u.choose_index(held.len())?]);
         }
         let result = Instance::new(&mut st.store, &module, &imports);
         Ok(st.keep_instance(result))

@@ -385,10 +385,9 @@ impl Instance {
         unsafe {
             let (dst_base, dst_len) = LinearMemory::raw_parts(self.memory(dst_mem));
             let (src_base, src_len) = LinearMemory::raw_parts(self.memory(src_mem));
-            let (Some(d), Some(s)) = (
-                crate::table::range(dst, len, dst_len as u64),
-                crate::table::range(src, len, src_len as u64),
-            ) else {
+            let (Some(d), Some(s)) =
+                (crate::table::range(dst, len, dst_len as u64), crate::table::range(src, len, src_len as u64))
+            else {
                 return false;
             };
             std::ptr::copy(src_base.add(s.start), dst_base.add(d.start), len as usize);
@@ -440,13 +439,13 @@ impl Instance {
         // temporary.
         unsafe {
             let s = &*self.table(src_table);
-            let Some(src_range) = crate::table::range(u64::from(src), u64::from(len), s.size()) else {
+            let Some(src_range) = crate::table::range(src, len, s.size()) else {
                 return false;
             };
             let values: Vec<*mut u8> =
                 (src_range.start..src_range.end).map(|i| s.get(i as u64).unwrap_or_default()).collect();
             let d = &mut *self.table(dst_table);
-            let Some(dst_range) = crate::table::range(u64::from(dst), u64::from(len), d.size()) else {
+            let Some(dst_range) = crate::table::range(dst, len, d.size()) else {
                 return false;
             };
             d.elements_mut()[dst_range].copy_from_slice(&values);
@@ -467,7 +466,7 @@ impl Instance {
         };
         // SAFETY: the table belongs to this store, is live, and is not otherwise borrowed while wasm runs.
         let t = unsafe { &mut *self.table(table) };
-        let Some(d) = crate::table::range(u64::from(dst), u64::from(len), t.size()) else {
+        let Some(d) = crate::table::range(dst, u64::from(len), t.size()) else {
             return false;
         };
         t.elements_mut()[d].copy_from_slice(&values[src]);

@@ -75,7 +75,7 @@ impl WastContext {
         let mut store = Store::new(engine, ());
         // Engines that count fuel get plenty: scripts test semantics, not budgets (fails harmlessly when fuel is off).
         let _ = store.set_fuel(u64::MAX);
-        let mut linker = Linker::new(&engine);
+        let mut linker = Linker::new(engine);
         linker.allow_shadowing(true);
         spectest::register(&mut linker, &mut store)?;
         Ok(WastContext {
