@@ -1,0 +1,154 @@
+//! Configurations, engines and stores.
+//!
+//! A store is shared by every object made from it (functions, instances, externals hold a reference), so it lives
+//! until the last of them is deleted. C calls into a store one at a time from one thread (the standard's rule);
+//! while wasm runs, the store is exclusively borrowed by that call, and a host function that calls back into the
+//! same store reaches it through the borrow its own call holds (see [`with_store`]).
+
+use std::cell::{RefCell, UnsafeCell};
+use std::ffi::c_void;
+use std::rc::Rc;
+use weft::{AsContextMut, Caller, Config, Engine, Store, StoreContextMut};
+
+/// A configuration for [`wasm_engine_new_with_config`].
+pub struct wasm_config_t {
+    pub(crate) config: Config,
+}
+
+/// An engine: compiles modules; shareable across threads.
+pub struct wasm_engine_t {
+    pub(crate) engine: Engine,
+}
+
+/// The store behind a `wasm_store_t` and every object made from it.
+pub(crate) struct StoreCell {
+    pub(crate) engine: Engine,
+    store: UnsafeCell<Store<()>>,
+}
+
+/// A store.
+pub struct wasm_store_t {
+    pub(crate) cell: Rc<StoreCell>,
+}
+
+thread_local! {
+    /// The stores this thread is running wasm in right now, innermost last, each with the `Caller` its host
+    /// function was given (a `*mut Caller<'_, ()>`): the live exclusive borrow of that store.
+    static ACTIVE: RefCell<Vec<(*const StoreCell, *mut c_void)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with exclusive access to `cell`'s store: through the `Caller` of the host function currently running
+/// in it on this thread, if there is one, else directly.
+pub(crate) fn with_store<R>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut<'_, ()>) -> R) -> R {
+    let key = Rc::as_ptr(cell);
+    let caller = ACTIVE.with(|a| a.borrow().iter().rev().find(|(c, _)| *c == key).map(|(_, p)| *p));
+    match caller {
+        Some(caller) => {
+            // SAFETY: the pointer is the `Caller` of a host function of this store that is running further up
+            // this thread's stack (it removes the entry before returning); that frame is suspended in this C
+            // call, so this is the only use of its borrow until we return to it.
+            let caller = unsafe { &mut *caller.cast::<Caller<'_, ()>>() };
+            f(caller.as_context_mut())
+        }
+        None => {
+            // SAFETY: no wasm of this store is running on this thread, and the C API's contract is that a store
+            // is used by one thread at a time, so nothing else borrows it now.
+            let store = unsafe { &mut *cell.store.get() };
+            f(store.as_context_mut())
+        }
+    }
+}
+
+/// Runs `f` (a host function's body) with `caller` registered as the way into `cell`'s store.
+pub(crate) fn as_active<R>(cell: *const StoreCell, caller: &mut Caller<'_, ()>, f: impl FnOnce() -> R) -> R {
+    let pointer: *mut Caller<'_, ()> = caller;
+    ACTIVE.with(|a| a.borrow_mut().push((cell, pointer.cast())));
+    // Removed however `f` ends (C callbacks cannot unwind, but Rust code around them could panic).
+    struct Pop;
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            ACTIVE.with(|a| a.borrow_mut().pop());
+        }
+    }
+    let _pop = Pop;
+    f()
+}
+
+/// A new default configuration.
+#[unsafe(no_mangle)]
+pub extern "C" fn wasm_config_new() -> *mut wasm_config_t {
+    Box::into_raw(Box::new(wasm_config_t { config: Config::new() }))
+}
+
+/// Frees a configuration.
+///
+/// # Safety
+/// `config` must come from [`wasm_config_new`] (or be NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_config_delete(config: *mut wasm_config_t) {
+    if !config.is_null() {
+        // SAFETY: the caller's guarantee.
+        drop(unsafe { Box::from_raw(config) });
+    }
+}
+
+/// An engine with the default configuration.
+#[unsafe(no_mangle)]
+pub extern "C" fn wasm_engine_new() -> *mut wasm_engine_t {
+    Box::into_raw(Box::new(wasm_engine_t { engine: Engine::default() }))
+}
+
+/// An engine with `config` (taken); NULL if the configuration is invalid.
+///
+/// # Safety
+/// `config` must come from [`wasm_config_new`] (or be NULL, meaning the default).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_engine_new_with_config(config: *mut wasm_config_t) -> *mut wasm_engine_t {
+    let config = if config.is_null() {
+        Config::new()
+    } else {
+        // SAFETY: the caller's guarantee; ownership passes to us.
+        unsafe { Box::from_raw(config) }.config
+    };
+    match Engine::new(&config) {
+        Ok(engine) => Box::into_raw(Box::new(wasm_engine_t { engine })),
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+/// Frees an engine (modules and stores made from it keep what they need).
+///
+/// # Safety
+/// `engine` must come from this library (or be NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_engine_delete(engine: *mut wasm_engine_t) {
+    if !engine.is_null() {
+        // SAFETY: the caller's guarantee.
+        drop(unsafe { Box::from_raw(engine) });
+    }
+}
+
+/// A new store of `engine`; NULL if `engine` is NULL.
+///
+/// # Safety
+/// `engine` must be a live engine (or NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_store_new(engine: *mut wasm_engine_t) -> *mut wasm_store_t {
+    // SAFETY: the caller's guarantee.
+    let Some(engine) = (unsafe { engine.as_ref() }) else { return std::ptr::null_mut() };
+    let store = Store::new(&engine.engine, ());
+    let cell = Rc::new(StoreCell { engine: engine.engine.clone(), store: UnsafeCell::new(store) });
+    Box::into_raw(Box::new(wasm_store_t { cell }))
+}
+
+/// Frees the handle; the store itself goes when the last object made from it does.
+///
+/// # Safety
+/// `store` must come from [`wasm_store_new`] (or be NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_store_delete(store: *mut wasm_store_t) {
+    if !store.is_null() {
+        // SAFETY: the caller's guarantee.
+        drop(unsafe { Box::from_raw(store) });
+    }
+}

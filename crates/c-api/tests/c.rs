@@ -1,0 +1,85 @@
+//! The C API from C: each program in `tests/c/` is compiled with the system's C compiler against `include/` and
+//! `libweft.a`, run, and its output compared.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The directory cargo put this crate's libraries in (`target/<profile>`), found from this test's own path
+/// (`target/<profile>/deps/c-<hash>`).
+fn library_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+/// Compiles `tests/c/<name>.c` into a temporary directory; returns the executable.
+fn compile(name: &str) -> PathBuf {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::env::temp_dir().join(format!("weft-c-api-{}-{name}", std::process::id()));
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"])
+        .arg("-I")
+        .arg(crate_dir.join("include"))
+        .arg(crate_dir.join("tests/c").join(format!("{name}.c")))
+        .arg(library_dir().join("libweft.a"))
+        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .arg(&out)
+        .status()
+        .expect("a C compiler (cc) is installed");
+    assert!(status.success(), "compiling {name}.c failed");
+    out
+}
+
+fn run(exe: &Path, args: &[&Path]) -> String {
+    let output = Command::new(exe).args(args).output().expect("the program runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{} failed ({}):\n{stdout}\n{}",
+        exe.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn basics() {
+    let wasm = std::env::temp_dir().join(format!("weft-c-api-{}-basics.wasm", std::process::id()));
+    let module = wat::parse_str(
+        r#"(module
+             (import "host" "add_env" (func $add (param i32) (result i32)))
+             (import "host" "fail" (func $fail))
+             (memory 1 3)
+             (data (i32.const 0) "\07")
+             (func (export "twice_plus") (param i32) (result i32) (call $add (i32.add (local.get 0) (local.get 0))))
+             (func (export "call_fail") (call $fail))
+             (func (export "divide") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+             (export "memory" (memory 0))
+             (export "mem" (memory 0)))"#,
+    )
+    .unwrap();
+    std::fs::write(&wasm, module).unwrap();
+    let exe = compile("basics");
+    let output = run(&exe, &[&wasm]);
+    assert_eq!(
+        output,
+        "valid: 1\n\
+         garbage valid: 0, compiles: 0\n\
+         exports: 5\n\
+         export 3 as a function: (nil)\n\
+         kinds: 0 3\n\
+         arity: 2 -> 1\n\
+         twice_plus(5): no trap\n\
+         result: 110, host calls: 1\n\
+         call_fail(): the host says no\n\
+         divide(7, 0): wasm trap: integer divide by zero\n\
+         divide with an i64: trap\n\
+         memory: 1 page(s), 65536 bytes, byte 0 = 7\n\
+         grow: 1, now 2 pages, byte 10 = 42\n\
+         grow past the maximum: 0\n\
+         finalized before the store goes: 0\n\
+         finalized after: 1\n"
+    );
+    std::fs::remove_file(&wasm).ok();
+    std::fs::remove_file(&exe).ok();
+}
