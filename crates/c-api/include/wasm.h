@@ -98,6 +98,80 @@ const wasm_valtype_vec_t *wasm_functype_results(const wasm_functype_t *type);
 own wasm_functype_t *wasm_functype_copy(const wasm_functype_t *type);
 void wasm_functype_delete(own wasm_functype_t *type);
 
+typedef struct wasm_limits_t {
+  uint32_t min;
+  uint32_t max; /* wasm_limits_max_default when there is no maximum */
+} wasm_limits_t;
+static const uint32_t wasm_limits_max_default = 0xffffffff;
+
+typedef uint8_t wasm_mutability_t;
+enum wasm_mutability_enum { WASM_CONST, WASM_VAR };
+
+typedef struct wasm_globaltype_t wasm_globaltype_t;
+/* Takes `content`. */
+own wasm_globaltype_t *wasm_globaltype_new(own wasm_valtype_t *content, wasm_mutability_t mutability);
+const wasm_valtype_t *wasm_globaltype_content(const wasm_globaltype_t *type);
+wasm_mutability_t wasm_globaltype_mutability(const wasm_globaltype_t *type);
+own wasm_globaltype_t *wasm_globaltype_copy(const wasm_globaltype_t *type);
+void wasm_globaltype_delete(own wasm_globaltype_t *type);
+
+typedef struct wasm_tabletype_t wasm_tabletype_t;
+/* Takes `element` (a reference type; NULL otherwise). */
+own wasm_tabletype_t *wasm_tabletype_new(own wasm_valtype_t *element, const wasm_limits_t *limits);
+const wasm_valtype_t *wasm_tabletype_element(const wasm_tabletype_t *type);
+const wasm_limits_t *wasm_tabletype_limits(const wasm_tabletype_t *type);
+own wasm_tabletype_t *wasm_tabletype_copy(const wasm_tabletype_t *type);
+void wasm_tabletype_delete(own wasm_tabletype_t *type);
+
+typedef struct wasm_memorytype_t wasm_memorytype_t;
+own wasm_memorytype_t *wasm_memorytype_new(const wasm_limits_t *limits);
+const wasm_limits_t *wasm_memorytype_limits(const wasm_memorytype_t *type);
+own wasm_memorytype_t *wasm_memorytype_copy(const wasm_memorytype_t *type);
+void wasm_memorytype_delete(own wasm_memorytype_t *type);
+
+/* Any of the four; the casts below return the same object. */
+typedef struct wasm_externtype_t wasm_externtype_t;
+typedef uint8_t wasm_externkind_t;
+enum wasm_externkind_enum {
+  WASM_EXTERN_FUNC,
+  WASM_EXTERN_GLOBAL,
+  WASM_EXTERN_TABLE,
+  WASM_EXTERN_MEMORY,
+};
+wasm_externkind_t wasm_externtype_kind(const wasm_externtype_t *type);
+own wasm_externtype_t *wasm_externtype_copy(const wasm_externtype_t *type);
+void wasm_externtype_delete(own wasm_externtype_t *type);
+
+#define WASM_EXTERNTYPE_CASTS(name)                                                                                \
+  wasm_externtype_t *wasm_##name##_as_externtype(wasm_##name##_t *type);                                           \
+  const wasm_externtype_t *wasm_##name##_as_externtype_const(const wasm_##name##_t *type);                         \
+  wasm_##name##_t *wasm_externtype_as_##name(wasm_externtype_t *type);                                             \
+  const wasm_##name##_t *wasm_externtype_as_##name##_const(const wasm_externtype_t *type);
+WASM_EXTERNTYPE_CASTS(functype)
+WASM_EXTERNTYPE_CASTS(globaltype)
+WASM_EXTERNTYPE_CASTS(tabletype)
+WASM_EXTERNTYPE_CASTS(memorytype)
+
+typedef struct wasm_importtype_t wasm_importtype_t;
+/* Takes all three. */
+own wasm_importtype_t *wasm_importtype_new(own wasm_name_t *module, own wasm_name_t *name,
+                                           own wasm_externtype_t *type);
+const wasm_name_t *wasm_importtype_module(const wasm_importtype_t *import);
+const wasm_name_t *wasm_importtype_name(const wasm_importtype_t *import);
+const wasm_externtype_t *wasm_importtype_type(const wasm_importtype_t *import);
+own wasm_importtype_t *wasm_importtype_copy(const wasm_importtype_t *import);
+void wasm_importtype_delete(own wasm_importtype_t *import);
+WASM_VEC_OF(importtype, wasm_importtype_t *)
+
+typedef struct wasm_exporttype_t wasm_exporttype_t;
+/* Takes both. */
+own wasm_exporttype_t *wasm_exporttype_new(own wasm_name_t *name, own wasm_externtype_t *type);
+const wasm_name_t *wasm_exporttype_name(const wasm_exporttype_t *export_);
+const wasm_externtype_t *wasm_exporttype_type(const wasm_exporttype_t *export_);
+own wasm_exporttype_t *wasm_exporttype_copy(const wasm_exporttype_t *export_);
+void wasm_exporttype_delete(own wasm_exporttype_t *export_);
+WASM_VEC_OF(exporttype, wasm_exporttype_t *)
+
 /* ---- Values ------------------------------------------------------------------------------------------------- */
 
 typedef struct wasm_ref_t wasm_ref_t;
@@ -129,6 +203,12 @@ typedef struct wasm_module_t wasm_module_t;
 /* NULL if `binary` is not a valid module. */
 own wasm_module_t *wasm_module_new(wasm_store_t *store, const wasm_byte_vec_t *binary);
 bool wasm_module_validate(wasm_store_t *store, const wasm_byte_vec_t *binary);
+void wasm_module_imports(const wasm_module_t *module, own wasm_importtype_vec_t *out);
+void wasm_module_exports(const wasm_module_t *module, own wasm_exporttype_vec_t *out);
+/* Compiled code, loadable by wasm_module_deserialize into an engine with the same settings (native code: load
+ * only what you trust). */
+void wasm_module_serialize(const wasm_module_t *module, own wasm_byte_vec_t *out);
+own wasm_module_t *wasm_module_deserialize(wasm_store_t *store, const wasm_byte_vec_t *binary);
 void wasm_module_delete(own wasm_module_t *module);
 
 /* ---- Functions and other externals -------------------------------------------------------------------------- */
@@ -136,16 +216,11 @@ void wasm_module_delete(own wasm_module_t *module);
 typedef struct wasm_extern_t wasm_extern_t;
 typedef struct wasm_func_t wasm_func_t;
 typedef struct wasm_memory_t wasm_memory_t;
+typedef struct wasm_global_t wasm_global_t;
 WASM_VEC_OF(extern, wasm_extern_t *)
 
-typedef uint8_t wasm_externkind_t;
-enum wasm_externkind_enum {
-  WASM_EXTERN_FUNC,
-  WASM_EXTERN_GLOBAL,
-  WASM_EXTERN_TABLE,
-  WASM_EXTERN_MEMORY,
-};
 wasm_externkind_t wasm_extern_kind(const wasm_extern_t *external);
+own wasm_externtype_t *wasm_extern_type(const wasm_extern_t *external);
 void wasm_extern_delete(own wasm_extern_t *external);
 
 /* A host function's body: reads `args`, writes `results` (already sized to the result count); returns NULL, or
@@ -174,8 +249,21 @@ const wasm_extern_t *wasm_func_as_extern_const(const wasm_func_t *func);
 wasm_func_t *wasm_extern_as_func(wasm_extern_t *external);
 const wasm_func_t *wasm_extern_as_func_const(const wasm_extern_t *external);
 
+/* Globals. A value of the wrong type, or setting an immutable global, changes nothing. */
+own wasm_global_t *wasm_global_new(wasm_store_t *store, const wasm_globaltype_t *type, const wasm_val_t *value);
+own wasm_globaltype_t *wasm_global_type(const wasm_global_t *global);
+void wasm_global_get(const wasm_global_t *global, own wasm_val_t *out);
+void wasm_global_set(wasm_global_t *global, const wasm_val_t *value);
+void wasm_global_delete(own wasm_global_t *global);
+wasm_extern_t *wasm_global_as_extern(wasm_global_t *global);
+wasm_global_t *wasm_extern_as_global(wasm_extern_t *external);
+
 /* Linear memory: its bytes stay where they are until the memory grows. */
 typedef uint32_t wasm_memory_pages_t;
+own wasm_memory_t *wasm_memory_new(wasm_store_t *store, const wasm_memorytype_t *type);
+own wasm_memorytype_t *wasm_memory_type(const wasm_memory_t *memory);
+void wasm_memory_delete(own wasm_memory_t *memory);
+wasm_extern_t *wasm_memory_as_extern(wasm_memory_t *memory);
 wasm_memory_t *wasm_extern_as_memory(wasm_extern_t *external);
 byte_t *wasm_memory_data(wasm_memory_t *memory);
 size_t wasm_memory_data_size(const wasm_memory_t *memory);

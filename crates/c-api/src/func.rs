@@ -79,7 +79,7 @@ unsafe fn new_host_func(store: *mut wasm_store_t, ty: *const wasm_functype_t, ho
     let cell = store.cell.clone();
     let mut host = host;
     host.store = Rc::as_ptr(&cell);
-    let ty = ty.ty.clone();
+    let ty = ty.func_type().clone();
     let func = with_store(&cell, |mut cx| {
         Func::new(&mut cx, ty, move |mut caller, params, results| {
             let args: Vec<wasm_val_t> =
@@ -215,7 +215,10 @@ pub unsafe extern "C" fn wasm_func_call(
     });
     match outcome {
         Ok(values) => {
-            // SAFETY: `results` holds at least `values.len()` elements (checked above).
+            if values.is_empty() {
+                return std::ptr::null_mut();
+            }
+            // SAFETY: `results` holds at least `values.len()` (> 0) elements at `data` (checked above).
             let slots = unsafe { std::slice::from_raw_parts_mut(results.data, results.size) };
             for (slot, value) in slots.iter_mut().zip(&values) {
                 match wasm_val_t::from_val(value) {
@@ -356,4 +359,178 @@ pub unsafe extern "C" fn wasm_memory_grow(memory: *mut wasm_memory_t, delta: u32
     // SAFETY: the caller's guarantee.
     unsafe { memory.as_ref() }
         .is_some_and(|m| with_store(&m.ext.store, |mut cx| m.memory().grow(&mut cx, u64::from(delta)).is_ok()))
+}
+
+/// A global: an external known to be one.
+#[repr(transparent)]
+pub struct wasm_global_t {
+    ext: wasm_extern_t,
+}
+
+impl wasm_global_t {
+    fn global(&self) -> weft::Global {
+        self.ext.which.into_global().expect("a wasm_global_t holds a global")
+    }
+}
+
+/// The external's type.
+///
+/// # Safety
+/// `ext` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_extern_type(ext: *const wasm_extern_t) -> *mut crate::wasm_externtype_t {
+    // SAFETY: the caller's guarantee.
+    let Some(ext) = (unsafe { ext.as_ref() }) else { return std::ptr::null_mut() };
+    match with_store(&ext.store, |cx| ext.which.ty(&cx)) {
+        Ok(ty) => crate::types::boxed(crate::wasm_externtype_t::new(ty)),
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+/// A new global of `ty` holding `value`; NULL if the value does not have the type.
+///
+/// # Safety
+/// `store`, `ty` and `value` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_global_new(
+    store: *mut wasm_store_t,
+    ty: *const crate::wasm_globaltype_t,
+    value: *const wasm_val_t,
+) -> *mut wasm_global_t {
+    // SAFETY: the caller's guarantee.
+    let (Some(store), Some(ty), Some(value)) =
+        (unsafe { store.as_ref() }, unsafe { ty.as_ref() }, unsafe { value.as_ref() })
+    else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: a global type is an external type (the same object).
+    let ext_ty = unsafe { &*(ty as *const crate::wasm_globaltype_t).cast::<crate::wasm_externtype_t>() };
+    let weft::ExternType::Global(global_ty) = ext_ty.ty() else { return std::ptr::null_mut() };
+    let Ok(value) = value.to_val() else { return std::ptr::null_mut() };
+    match with_store(&store.cell, |mut cx| weft::Global::new(&mut cx, global_ty, value)) {
+        Ok(global) => crate::types::boxed(wasm_global_t {
+            ext: wasm_extern_t { store: store.cell.clone(), which: Extern::Global(global) },
+        }),
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+/// The global's type.
+///
+/// # Safety
+/// `global` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_global_type(global: *const wasm_global_t) -> *mut crate::wasm_globaltype_t {
+    // SAFETY: the caller's guarantee; a global's external type is a global type (the same object).
+    unsafe { wasm_extern_type(global.cast()) }.cast()
+}
+
+/// The global's value, into `out`.
+///
+/// # Safety
+/// `global` must be live and `out` valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_global_get(global: *const wasm_global_t, out: *mut wasm_val_t) {
+    // SAFETY: the caller's guarantee.
+    let (Some(global), Some(out)) = (unsafe { global.as_ref() }, unsafe { out.as_mut() }) else { return };
+    let value = with_store(&global.ext.store, |mut cx| global.global().get(&mut cx));
+    // A value the standard cannot express (v128, a typed reference) reads as null.
+    *out = wasm_val_t::from_val(&value).unwrap_or_default();
+}
+
+/// Sets the global (a no-op for an immutable global or a value of the wrong type, which the standard leaves
+/// undefined and Weft refuses).
+///
+/// # Safety
+/// `global` and `value` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_global_set(global: *mut wasm_global_t, value: *const wasm_val_t) {
+    // SAFETY: the caller's guarantee.
+    let (Some(global), Some(value)) = (unsafe { global.as_ref() }, unsafe { value.as_ref() }) else { return };
+    if let Ok(value) = value.to_val() {
+        let _ = with_store(&global.ext.store, |mut cx| global.global().set(&mut cx, value));
+    }
+}
+
+/// Frees a global handle.
+///
+/// # Safety
+/// `global` must be owned (or NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_global_delete(global: *mut wasm_global_t) {
+    if !global.is_null() {
+        // SAFETY: the caller's guarantee.
+        drop(unsafe { Box::from_raw(global) });
+    }
+}
+
+/// The global as an external (the same object).
+#[unsafe(no_mangle)]
+pub extern "C" fn wasm_global_as_extern(global: *mut wasm_global_t) -> *mut wasm_extern_t {
+    global.cast()
+}
+
+/// The external as a global (the same object); NULL if it is not one.
+///
+/// # Safety
+/// `ext` must be live (or NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_extern_as_global(ext: *mut wasm_extern_t) -> *mut wasm_global_t {
+    // SAFETY: the caller's guarantee.
+    match unsafe { ext.as_ref() } {
+        Some(e) if matches!(e.which, Extern::Global(_)) => ext.cast(),
+        _ => std::ptr::null_mut(),
+    }
+}
+
+/// A new memory of `ty`; NULL if it cannot be made.
+///
+/// # Safety
+/// `store` and `ty` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_memory_new(
+    store: *mut wasm_store_t,
+    ty: *const crate::wasm_memorytype_t,
+) -> *mut wasm_memory_t {
+    // SAFETY: the caller's guarantee.
+    let (Some(store), Some(ty)) = (unsafe { store.as_ref() }, unsafe { ty.as_ref() }) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: a memory type is an external type (the same object).
+    let ext_ty = unsafe { &*(ty as *const crate::wasm_memorytype_t).cast::<crate::wasm_externtype_t>() };
+    let weft::ExternType::Memory(memory_ty) = ext_ty.ty() else { return std::ptr::null_mut() };
+    match with_store(&store.cell, |mut cx| weft::Memory::new(&mut cx, memory_ty)) {
+        Ok(memory) => crate::types::boxed(wasm_memory_t {
+            ext: wasm_extern_t { store: store.cell.clone(), which: Extern::Memory(memory) },
+        }),
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+/// The memory's type.
+///
+/// # Safety
+/// `memory` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_memory_type(memory: *const wasm_memory_t) -> *mut crate::wasm_memorytype_t {
+    // SAFETY: the caller's guarantee; a memory's external type is a memory type (the same object).
+    unsafe { wasm_extern_type(memory.cast()) }.cast()
+}
+
+/// Frees a memory handle.
+///
+/// # Safety
+/// `memory` must be owned (or NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_memory_delete(memory: *mut wasm_memory_t) {
+    if !memory.is_null() {
+        // SAFETY: the caller's guarantee.
+        drop(unsafe { Box::from_raw(memory) });
+    }
+}
+
+/// The memory as an external (the same object).
+#[unsafe(no_mangle)]
+pub extern "C" fn wasm_memory_as_extern(memory: *mut wasm_memory_t) -> *mut wasm_extern_t {
+    memory.cast()
 }

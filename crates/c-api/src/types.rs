@@ -1,6 +1,6 @@
 //! Value types, function types and values.
 
-use weft::{FuncType, Val, ValType};
+use weft::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, Val, ValType};
 
 /// A value type.
 #[derive(Clone)]
@@ -8,11 +8,377 @@ pub struct wasm_valtype_t {
     pub(crate) ty: ValType,
 }
 
-/// A function type; keeps its parameter and result vectors for the borrowed views the standard hands out.
+/// An external type: the object behind `wasm_externtype_t` and each of its kinds (a `wasm_functype_t` is one
+/// of these known to be a function type, so the standard's casts between them are pointer casts). Each kind keeps
+/// the pieces it hands out as borrowed pointers.
+pub struct wasm_externtype_t {
+    pub(crate) which: ExternKind,
+}
+
+pub(crate) enum ExternKind {
+    Func { ty: FuncType, params: crate::wasm_valtype_vec_t, results: crate::wasm_valtype_vec_t },
+    Global { ty: GlobalType, content: wasm_valtype_t },
+    Table { ty: TableType, element: wasm_valtype_t, limits: wasm_limits_t },
+    Memory { ty: MemoryType, limits: wasm_limits_t },
+}
+
+/// A function type.
+#[repr(transparent)]
 pub struct wasm_functype_t {
-    pub(crate) ty: FuncType,
-    params: crate::wasm_valtype_vec_t,
-    results: crate::wasm_valtype_vec_t,
+    ext: wasm_externtype_t,
+}
+/// A global's type.
+#[repr(transparent)]
+pub struct wasm_globaltype_t {
+    ext: wasm_externtype_t,
+}
+/// A table's type.
+#[repr(transparent)]
+pub struct wasm_tabletype_t {
+    ext: wasm_externtype_t,
+}
+/// A memory's type.
+#[repr(transparent)]
+pub struct wasm_memorytype_t {
+    ext: wasm_externtype_t,
+}
+
+/// Size limits: `max` is `u32::MAX` when there is none.
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct wasm_limits_t {
+    /// Initial size.
+    pub min: u32,
+    /// Maximum size, or `u32::MAX`.
+    pub max: u32,
+}
+
+impl wasm_limits_t {
+    fn from_limits(l: &Limits) -> wasm_limits_t {
+        wasm_limits_t {
+            min: l.min.min(u64::from(u32::MAX)) as u32,
+            max: l.max.map_or(u32::MAX, |m| m.min(u64::from(u32::MAX)) as u32),
+        }
+    }
+    fn to_limits(self) -> Limits {
+        Limits { min: u64::from(self.min), max: (self.max != u32::MAX).then_some(u64::from(self.max)) }
+    }
+}
+
+impl wasm_externtype_t {
+    /// The C object for Weft's type.
+    pub(crate) fn new(ty: ExternType) -> wasm_externtype_t {
+        let which = match ty {
+            ExternType::Func(ty) => {
+                let boxed = |t: &ValType| Box::into_raw(Box::new(wasm_valtype_t { ty: *t }));
+                let mut params = crate::wasm_valtype_vec_t { size: 0, data: std::ptr::null_mut() };
+                params.set(ty.params.iter().map(boxed).collect());
+                let mut results = crate::wasm_valtype_vec_t { size: 0, data: std::ptr::null_mut() };
+                results.set(ty.results.iter().map(boxed).collect());
+                ExternKind::Func { ty, params, results }
+            }
+            ExternType::Global(ty) => ExternKind::Global { content: wasm_valtype_t { ty: ty.content }, ty },
+            ExternType::Table(ty) => ExternKind::Table {
+                element: wasm_valtype_t { ty: ty.element },
+                limits: wasm_limits_t::from_limits(&ty.limits),
+                ty,
+            },
+            ExternType::Memory(ty) => ExternKind::Memory { limits: wasm_limits_t::from_limits(&ty.limits), ty },
+            // The standard has no tags; a tag shows as the function type of its payload.
+            ExternType::Tag(tag) => return wasm_externtype_t::new(ExternType::Func(tag.ty().clone())),
+        };
+        wasm_externtype_t { which }
+    }
+
+    /// Weft's type.
+    pub(crate) fn ty(&self) -> ExternType {
+        match &self.which {
+            ExternKind::Func { ty, .. } => ExternType::Func(ty.clone()),
+            ExternKind::Global { ty, .. } => ExternType::Global(*ty),
+            ExternKind::Table { ty, .. } => ExternType::Table(*ty),
+            ExternKind::Memory { ty, .. } => ExternType::Memory(*ty),
+        }
+    }
+
+    fn kind(&self) -> u8 {
+        match self.which {
+            ExternKind::Func { .. } => 0,
+            ExternKind::Global { .. } => 1,
+            ExternKind::Table { .. } => 2,
+            ExternKind::Memory { .. } => 3,
+        }
+    }
+}
+
+impl Drop for wasm_externtype_t {
+    fn drop(&mut self) {
+        if let ExternKind::Func { params, results, .. } = &mut self.which {
+            // SAFETY: both vectors were made by `new` and are owned by this type.
+            unsafe {
+                crate::wasm_valtype_vec_delete(params);
+                crate::wasm_valtype_vec_delete(results);
+            }
+        }
+    }
+}
+
+impl wasm_functype_t {
+    pub(crate) fn new(ty: FuncType) -> wasm_functype_t {
+        wasm_functype_t { ext: wasm_externtype_t::new(ExternType::Func(ty)) }
+    }
+    pub(crate) fn func_type(&self) -> &FuncType {
+        match &self.ext.which {
+            ExternKind::Func { ty, .. } => ty,
+            _ => unreachable!("a wasm_functype_t holds a function type"),
+        }
+    }
+}
+
+/// Boxes `value` for C.
+pub(crate) fn boxed<T>(value: T) -> *mut T {
+    Box::into_raw(Box::new(value))
+}
+
+/// Defines `delete` and `copy` for a type behind a box.
+macro_rules! delete_and_copy_fns {
+    ($ty:ident, $delete:ident, $copy:ident, |$t:ident| $clone:expr) => {
+        /// Frees it.
+        ///
+        /// # Safety
+        /// `ptr` must be owned (or NULL).
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $delete(ptr: *mut $ty) {
+            if !ptr.is_null() {
+                // SAFETY: the caller's guarantee.
+                drop(unsafe { Box::from_raw(ptr) });
+            }
+        }
+
+        /// A copy.
+        ///
+        /// # Safety
+        /// `ptr` must be live (or NULL).
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $copy(ptr: *const $ty) -> *mut $ty {
+            // SAFETY: the caller's guarantee.
+            match unsafe { ptr.as_ref() } {
+                Some($t) => boxed($clone),
+                None => std::ptr::null_mut(),
+            }
+        }
+    };
+}
+pub(crate) use delete_and_copy_fns;
+
+delete_and_copy_fns!(wasm_externtype_t, wasm_externtype_delete, wasm_externtype_copy, |t| wasm_externtype_t::new(
+    t.ty()
+));
+delete_and_copy_fns!(wasm_functype_t, wasm_functype_delete, wasm_functype_copy, |t| wasm_functype_t {
+    ext: wasm_externtype_t::new(t.ext.ty())
+});
+delete_and_copy_fns!(wasm_globaltype_t, wasm_globaltype_delete, wasm_globaltype_copy, |t| wasm_globaltype_t {
+    ext: wasm_externtype_t::new(t.ext.ty())
+});
+delete_and_copy_fns!(wasm_tabletype_t, wasm_tabletype_delete, wasm_tabletype_copy, |t| wasm_tabletype_t {
+    ext: wasm_externtype_t::new(t.ext.ty())
+});
+delete_and_copy_fns!(wasm_memorytype_t, wasm_memorytype_delete, wasm_memorytype_copy, |t| wasm_memorytype_t {
+    ext: wasm_externtype_t::new(t.ext.ty())
+});
+
+/// The external type's kind (`wasm_externkind_t`).
+///
+/// # Safety
+/// `ty` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_externtype_kind(ty: *const wasm_externtype_t) -> u8 {
+    // SAFETY: the caller's guarantee.
+    unsafe { ty.as_ref() }.map_or(0, |t| t.kind())
+}
+
+/// Defines the standard's casts between `wasm_externtype_t` and one of its kinds (pointer casts: the same object).
+macro_rules! externtype_casts {
+    ($ty:ident, $kind:pat, $as_ext:ident, $as_ext_const:ident, $from_ext:ident, $from_ext_const:ident) => {
+        /// The same object as an external type.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn $as_ext(ty: *mut $ty) -> *mut wasm_externtype_t {
+            ty.cast()
+        }
+        /// The same object as an external type.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn $as_ext_const(ty: *const $ty) -> *const wasm_externtype_t {
+            ty.cast()
+        }
+        /// The same object as this kind; NULL if it is of another kind.
+        ///
+        /// # Safety
+        /// `ty` must be live (or NULL).
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $from_ext(ty: *mut wasm_externtype_t) -> *mut $ty {
+            // SAFETY: the caller's guarantee.
+            match unsafe { ty.as_ref() }.map(|t| &t.which) {
+                Some($kind) => ty.cast(),
+                _ => std::ptr::null_mut(),
+            }
+        }
+        /// The same object as this kind; NULL if it is of another kind.
+        ///
+        /// # Safety
+        /// `ty` must be live (or NULL).
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $from_ext_const(ty: *const wasm_externtype_t) -> *const $ty {
+            // SAFETY: the caller's guarantee.
+            unsafe { $from_ext(ty.cast_mut()) }
+        }
+    };
+}
+
+externtype_casts!(
+    wasm_functype_t,
+    ExternKind::Func { .. },
+    wasm_functype_as_externtype,
+    wasm_functype_as_externtype_const,
+    wasm_externtype_as_functype,
+    wasm_externtype_as_functype_const
+);
+externtype_casts!(
+    wasm_globaltype_t,
+    ExternKind::Global { .. },
+    wasm_globaltype_as_externtype,
+    wasm_globaltype_as_externtype_const,
+    wasm_externtype_as_globaltype,
+    wasm_externtype_as_globaltype_const
+);
+externtype_casts!(
+    wasm_tabletype_t,
+    ExternKind::Table { .. },
+    wasm_tabletype_as_externtype,
+    wasm_tabletype_as_externtype_const,
+    wasm_externtype_as_tabletype,
+    wasm_externtype_as_tabletype_const
+);
+externtype_casts!(
+    wasm_memorytype_t,
+    ExternKind::Memory { .. },
+    wasm_memorytype_as_externtype,
+    wasm_memorytype_as_externtype_const,
+    wasm_externtype_as_memorytype,
+    wasm_externtype_as_memorytype_const
+);
+
+/// A global type, taking `content`; `mutability` 0 is const, 1 var. NULL for a NULL content.
+///
+/// # Safety
+/// `content` must be owned (or NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_globaltype_new(content: *mut wasm_valtype_t, mutability: u8) -> *mut wasm_globaltype_t {
+    if content.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: the caller's guarantee; ownership passes to us.
+    let content = unsafe { Box::from_raw(content) }.ty;
+    let ty = GlobalType { content, mutable: mutability != 0 };
+    boxed(wasm_globaltype_t { ext: wasm_externtype_t::new(ExternType::Global(ty)) })
+}
+
+/// The global's value type (borrowed).
+///
+/// # Safety
+/// `ty` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_globaltype_content(ty: *const wasm_globaltype_t) -> *const wasm_valtype_t {
+    // SAFETY: the caller's guarantee.
+    match unsafe { ty.as_ref() }.map(|t| &t.ext.which) {
+        Some(ExternKind::Global { content, .. }) => content,
+        _ => std::ptr::null(),
+    }
+}
+
+/// 0 (const) or 1 (var).
+///
+/// # Safety
+/// `ty` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_globaltype_mutability(ty: *const wasm_globaltype_t) -> u8 {
+    // SAFETY: the caller's guarantee.
+    match unsafe { ty.as_ref() }.map(|t| &t.ext.which) {
+        Some(ExternKind::Global { ty, .. }) => u8::from(ty.mutable),
+        _ => 0,
+    }
+}
+
+/// A table type, taking `element`; NULL if it is not a reference type.
+///
+/// # Safety
+/// `element` must be owned (or NULL), `limits` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_tabletype_new(
+    element: *mut wasm_valtype_t,
+    limits: *const wasm_limits_t,
+) -> *mut wasm_tabletype_t {
+    // SAFETY: the caller's guarantee.
+    let Some(limits) = (unsafe { limits.as_ref() }) else { return std::ptr::null_mut() };
+    if element.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: the caller's guarantee; ownership passes to us.
+    let element = unsafe { Box::from_raw(element) }.ty;
+    if !element.is_ref() {
+        return std::ptr::null_mut();
+    }
+    let ty = TableType { element, limits: limits.to_limits(), table64: false };
+    boxed(wasm_tabletype_t { ext: wasm_externtype_t::new(ExternType::Table(ty)) })
+}
+
+/// The table's element type (borrowed).
+///
+/// # Safety
+/// `ty` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_tabletype_element(ty: *const wasm_tabletype_t) -> *const wasm_valtype_t {
+    // SAFETY: the caller's guarantee.
+    match unsafe { ty.as_ref() }.map(|t| &t.ext.which) {
+        Some(ExternKind::Table { element, .. }) => element,
+        _ => std::ptr::null(),
+    }
+}
+
+/// The table's limits (borrowed).
+///
+/// # Safety
+/// `ty` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_tabletype_limits(ty: *const wasm_tabletype_t) -> *const wasm_limits_t {
+    // SAFETY: the caller's guarantee.
+    match unsafe { ty.as_ref() }.map(|t| &t.ext.which) {
+        Some(ExternKind::Table { limits, .. }) => limits,
+        _ => std::ptr::null(),
+    }
+}
+
+/// A memory type of `limits` (in pages).
+///
+/// # Safety
+/// `limits` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_memorytype_new(limits: *const wasm_limits_t) -> *mut wasm_memorytype_t {
+    // SAFETY: the caller's guarantee.
+    let Some(limits) = (unsafe { limits.as_ref() }) else { return std::ptr::null_mut() };
+    let ty = MemoryType { limits: limits.to_limits(), memory64: false };
+    boxed(wasm_memorytype_t { ext: wasm_externtype_t::new(ExternType::Memory(ty)) })
+}
+
+/// The memory's limits in pages (borrowed).
+///
+/// # Safety
+/// `ty` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_memorytype_limits(ty: *const wasm_memorytype_t) -> *const wasm_limits_t {
+    // SAFETY: the caller's guarantee.
+    match unsafe { ty.as_ref() }.map(|t| &t.ext.which) {
+        Some(ExternKind::Memory { limits, .. }) => limits,
+        _ => std::ptr::null(),
+    }
 }
 
 pub(crate) const WASM_I32: u8 = 0;
@@ -44,27 +410,6 @@ fn type_of(kind: u8) -> Option<ValType> {
         WASM_FUNCREF => ValType::FuncRef,
         _ => return None,
     })
-}
-
-impl wasm_functype_t {
-    pub(crate) fn new(ty: FuncType) -> wasm_functype_t {
-        let boxed = |t: &ValType| Box::into_raw(Box::new(wasm_valtype_t { ty: *t }));
-        let mut params = crate::wasm_valtype_vec_t { size: 0, data: std::ptr::null_mut() };
-        params.set(ty.params.iter().map(boxed).collect());
-        let mut results = crate::wasm_valtype_vec_t { size: 0, data: std::ptr::null_mut() };
-        results.set(ty.results.iter().map(boxed).collect());
-        wasm_functype_t { ty, params, results }
-    }
-}
-
-impl Drop for wasm_functype_t {
-    fn drop(&mut self) {
-        // SAFETY: both vectors were made by `new` and are owned by this type.
-        unsafe {
-            crate::wasm_valtype_vec_delete(&mut self.params);
-            crate::wasm_valtype_vec_delete(&mut self.results);
-        }
-    }
 }
 
 /// A value type of `kind`; NULL for a kind the standard does not define.
@@ -131,7 +476,7 @@ pub unsafe extern "C" fn wasm_functype_new(
     };
     let (params, results) = (take(params), take(results));
     match (params, results) {
-        (Some(p), Some(r)) => Box::into_raw(Box::new(wasm_functype_t::new(FuncType::new(p, r)))),
+        (Some(p), Some(r)) => boxed(wasm_functype_t::new(FuncType::new(p, r))),
         _ => std::ptr::null_mut(),
     }
 }
@@ -139,45 +484,26 @@ pub unsafe extern "C" fn wasm_functype_new(
 /// The parameter types (borrowed from `ty`).
 ///
 /// # Safety
-/// `ty` must be a live function type.
+/// `ty` must be live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wasm_functype_params(ty: *const wasm_functype_t) -> *const crate::wasm_valtype_vec_t {
     // SAFETY: the caller's guarantee.
-    unsafe { ty.as_ref() }.map_or(std::ptr::null(), |t| &t.params)
+    match unsafe { ty.as_ref() }.map(|t| &t.ext.which) {
+        Some(ExternKind::Func { params, .. }) => params,
+        _ => std::ptr::null(),
+    }
 }
 
 /// The result types (borrowed from `ty`).
 ///
 /// # Safety
-/// `ty` must be a live function type.
+/// `ty` must be live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wasm_functype_results(ty: *const wasm_functype_t) -> *const crate::wasm_valtype_vec_t {
     // SAFETY: the caller's guarantee.
-    unsafe { ty.as_ref() }.map_or(std::ptr::null(), |t| &t.results)
-}
-
-/// A copy.
-///
-/// # Safety
-/// `ty` must be a live function type (or NULL).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_functype_copy(ty: *const wasm_functype_t) -> *mut wasm_functype_t {
-    // SAFETY: the caller's guarantee.
-    match unsafe { ty.as_ref() } {
-        Some(t) => Box::into_raw(Box::new(wasm_functype_t::new(t.ty.clone()))),
-        None => std::ptr::null_mut(),
-    }
-}
-
-/// Frees a function type.
-///
-/// # Safety
-/// `ty` must be an owned function type (or NULL).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_functype_delete(ty: *mut wasm_functype_t) {
-    if !ty.is_null() {
-        // SAFETY: the caller's guarantee.
-        drop(unsafe { Box::from_raw(ty) });
+    match unsafe { ty.as_ref() }.map(|t| &t.ext.which) {
+        Some(ExternKind::Func { results, .. }) => results,
+        _ => std::ptr::null(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The standard's vectors: `{ size, data }` owning `size` elements, made and freed here so that both sides
 //! agree on the allocator.
 
-use crate::{wasm_extern_t, wasm_val_t, wasm_valtype_t};
+use crate::{wasm_exporttype_t, wasm_extern_t, wasm_importtype_t, wasm_val_t, wasm_valtype_t};
 
 /// Moves `items` into a C vector's fields.
 pub(crate) fn into_raw<T>(items: Vec<T>) -> (usize, *mut T) {
@@ -199,5 +199,40 @@ fn free_owned<T>(element: *mut T) {
     if !element.is_null() {
         // SAFETY: a vector's non-null elements are boxes this library made, owned by the vector being deleted.
         drop(unsafe { Box::from_raw(element) });
+    }
+}
+
+declare_vec!(
+    wasm_importtype_vec_t,
+    *mut wasm_importtype_t,
+    wasm_importtype_vec_new_empty,
+    wasm_importtype_vec_new_uninitialized,
+    wasm_importtype_vec_new,
+    wasm_importtype_vec_copy,
+    wasm_importtype_vec_delete,
+    copy = copy_owned::<wasm_importtype_t>,
+    zero = std::ptr::null_mut(),
+    drop = free_owned::<wasm_importtype_t>
+);
+
+declare_vec!(
+    wasm_exporttype_vec_t,
+    *mut wasm_exporttype_t,
+    wasm_exporttype_vec_new_empty,
+    wasm_exporttype_vec_new_uninitialized,
+    wasm_exporttype_vec_new,
+    wasm_exporttype_vec_copy,
+    wasm_exporttype_vec_delete,
+    copy = copy_owned::<wasm_exporttype_t>,
+    zero = std::ptr::null_mut(),
+    drop = free_owned::<wasm_exporttype_t>
+);
+
+/// Copies a vector's element (NULL stays NULL).
+fn copy_owned<T: Clone>(element: &*mut T) -> *mut T {
+    // SAFETY: a vector's non-null elements are live boxes this library made.
+    match unsafe { element.as_ref() } {
+        Some(e) => Box::into_raw(Box::new(e.clone())),
+        None => std::ptr::null_mut(),
     }
 }

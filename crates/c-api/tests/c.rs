@@ -11,8 +11,25 @@ fn library_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
 }
 
+/// Builds `libweft.a` as it is now: `cargo test` builds only this crate's tests, which do not link the library,
+/// so a library left from an earlier build could be stale.
+fn build_library() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let profile = library_dir().file_name().expect("a profile directory").to_string_lossy().into_owned();
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo.args(["build", "-q", "-p", "weft-c-api"]);
+        if profile == "release" {
+            cargo.arg("--release");
+        }
+        let status = cargo.status().expect("cargo runs");
+        assert!(status.success(), "building libweft failed");
+    });
+}
+
 /// Compiles `tests/c/<name>.c` into a temporary directory; returns the executable.
 fn compile(name: &str) -> PathBuf {
+    build_library();
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = std::env::temp_dir().join(format!("weft-c-api-{}-{name}", std::process::id()));
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
@@ -79,6 +96,43 @@ fn basics() {
          grow past the maximum: 0\n\
          finalized before the store goes: 0\n\
          finalized after: 1\n"
+    );
+    std::fs::remove_file(&wasm).ok();
+    std::fs::remove_file(&exe).ok();
+}
+
+#[test]
+fn reflection_globals_memories_serialization() {
+    let wasm = std::env::temp_dir().join(format!("weft-c-api-{}-reflect.wasm", std::process::id()));
+    let module = wat::parse_str(
+        r#"(module
+             (import "host" "counter" (global $counter (mut i64)))
+             (import "host" "memory" (memory 1))
+             (table 3 10 funcref)
+             (func (export "bump")
+               (global.set $counter (i64.add (global.get $counter) (i64.const 1)))
+               (i64.store (i32.const 0) (global.get $counter)))
+             (global (export "limit") i32 (i32.const 99))
+             (export "table" (table 0))
+             (export "memory" (memory 0)))"#,
+    )
+    .unwrap();
+    std::fs::write(&wasm, module).unwrap();
+    let exe = compile("reflect");
+    assert_eq!(
+        run(&exe, &[&wasm]),
+        "import host.counter: global kind 1 var\n\
+         import host.memory: memory 1..none\n\
+         export bump: func 0 -> 0\n\
+         export limit: global kind 0 const\n\
+         export table: table 3..10\n\
+         export memory: memory 1..none\n\
+         deserialized: 1\n\
+         counter after two bumps: 42\n\
+         memory byte 0 (the counter's low byte): 42\n\
+         exported constant: 99 (kind 0)\n\
+         after setting the constant: 99\n\
+         its type: global kind 0 const, kind global\n"
     );
     std::fs::remove_file(&wasm).ok();
     std::fs::remove_file(&exe).ok();
