@@ -197,6 +197,23 @@ own wasm_trap_t *wasm_trap_new(wasm_store_t *store, const wasm_message_t *messag
 void wasm_trap_message(const wasm_trap_t *trap, own wasm_message_t *out);
 void wasm_trap_delete(own wasm_trap_t *trap);
 
+/* A frame of a trap's backtrace (wasm frames only, innermost first). */
+typedef struct wasm_frame_t wasm_frame_t;
+typedef struct wasm_instance_t wasm_instance_t;
+WASM_VEC_OF(frame, wasm_frame_t *)
+/* The innermost frame; NULL if the trap has none (one made by the host outside wasm). */
+own wasm_frame_t *wasm_trap_origin(const wasm_trap_t *trap);
+void wasm_trap_trace(const wasm_trap_t *trap, own wasm_frame_vec_t *out);
+uint32_t wasm_frame_func_index(const wasm_frame_t *frame);
+/* Offset of the executing instruction from the start of its function's body. */
+size_t wasm_frame_func_offset(const wasm_frame_t *frame);
+/* Offset of the executing instruction in the module's bytes. */
+size_t wasm_frame_module_offset(const wasm_frame_t *frame);
+/* NULL for now: Weft's backtraces record the module's code, not the instance. */
+wasm_instance_t *wasm_frame_instance(const wasm_frame_t *frame);
+own wasm_frame_t *wasm_frame_copy(const wasm_frame_t *frame);
+void wasm_frame_delete(own wasm_frame_t *frame);
+
 /* ---- Modules ------------------------------------------------------------------------------------------------ */
 
 typedef struct wasm_module_t wasm_module_t;
@@ -272,7 +289,6 @@ bool wasm_memory_grow(wasm_memory_t *memory, wasm_memory_pages_t delta);
 
 /* ---- Instances ---------------------------------------------------------------------------------------------- */
 
-typedef struct wasm_instance_t wasm_instance_t;
 /* `imports` in the module's import order. NULL on failure; then `*trap` (if `trap` is not NULL) is the trap or
  * error that stopped it. */
 own wasm_instance_t *wasm_instance_new(wasm_store_t *store, const wasm_module_t *module,

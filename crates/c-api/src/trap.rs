@@ -75,3 +75,87 @@ pub unsafe extern "C" fn wasm_trap_delete(trap: *mut wasm_trap_t) {
         drop(unsafe { Box::from_raw(trap) });
     }
 }
+
+/// A frame of a trap's backtrace.
+#[derive(Clone)]
+pub struct wasm_frame_t {
+    func_index: u32,
+    func_offset: usize,
+    module_offset: usize,
+}
+
+impl wasm_trap_t {
+    /// The wasm frames, innermost first (empty for a trap made by the host outside wasm).
+    fn frames(&self) -> Vec<wasm_frame_t> {
+        let Some(backtrace) = self.error.downcast_ref::<weft::WasmBacktrace>() else { return Vec::new() };
+        backtrace
+            .frames()
+            .iter()
+            .map(|f| wasm_frame_t {
+                func_index: f.func_index(),
+                func_offset: f.func_offset().unwrap_or(0) as usize,
+                module_offset: f.wasm_offset().unwrap_or(0) as usize,
+            })
+            .collect()
+    }
+}
+
+/// The innermost wasm frame of the trap; NULL if it has none.
+///
+/// # Safety
+/// `trap` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_trap_origin(trap: *const wasm_trap_t) -> *mut wasm_frame_t {
+    // SAFETY: the caller's guarantee.
+    let Some(trap) = (unsafe { trap.as_ref() }) else { return std::ptr::null_mut() };
+    trap.frames().into_iter().next().map_or(std::ptr::null_mut(), crate::types::boxed)
+}
+
+/// The trap's wasm frames, innermost first, into `out`.
+///
+/// # Safety
+/// `trap` must be live and `out` valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_trap_trace(trap: *const wasm_trap_t, out: *mut crate::wasm_frame_vec_t) {
+    // SAFETY: the caller's guarantee.
+    let (Some(trap), Some(out)) = (unsafe { trap.as_ref() }, unsafe { out.as_mut() }) else { return };
+    out.set(trap.frames().into_iter().map(crate::types::boxed).collect());
+}
+
+/// The frame's function index in its module.
+///
+/// # Safety
+/// `frame` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_frame_func_index(frame: *const wasm_frame_t) -> u32 {
+    // SAFETY: the caller's guarantee.
+    unsafe { frame.as_ref() }.map_or(0, |f| f.func_index)
+}
+
+/// The executing instruction's offset from the start of its function's body.
+///
+/// # Safety
+/// `frame` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_frame_func_offset(frame: *const wasm_frame_t) -> usize {
+    // SAFETY: the caller's guarantee.
+    unsafe { frame.as_ref() }.map_or(0, |f| f.func_offset)
+}
+
+/// The executing instruction's offset in the module's bytes.
+///
+/// # Safety
+/// `frame` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_frame_module_offset(frame: *const wasm_frame_t) -> usize {
+    // SAFETY: the caller's guarantee.
+    unsafe { frame.as_ref() }.map_or(0, |f| f.module_offset)
+}
+
+/// The frame's instance. Weft's backtraces record the module's code, not the instance, so this is NULL for now.
+#[unsafe(no_mangle)]
+pub extern "C" fn wasm_frame_instance(_frame: *const wasm_frame_t) -> *mut crate::wasm_instance_t {
+    std::ptr::null_mut()
+}
+
+crate::types::delete_and_copy_fns!(wasm_frame_t, wasm_frame_delete, wasm_frame_copy, |f| f.clone());

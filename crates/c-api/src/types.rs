@@ -162,7 +162,7 @@ macro_rules! delete_and_copy_fns {
         pub unsafe extern "C" fn $copy(ptr: *const $ty) -> *mut $ty {
             // SAFETY: the caller's guarantee.
             match unsafe { ptr.as_ref() } {
-                Some($t) => boxed($clone),
+                Some($t) => $crate::types::boxed($clone),
                 None => std::ptr::null_mut(),
             }
         }

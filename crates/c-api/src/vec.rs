@@ -1,7 +1,7 @@
 //! The standard's vectors: `{ size, data }` owning `size` elements, made and freed here so that both sides
 //! agree on the allocator.
 
-use crate::{wasm_exporttype_t, wasm_extern_t, wasm_importtype_t, wasm_val_t, wasm_valtype_t};
+use crate::{wasm_exporttype_t, wasm_extern_t, wasm_frame_t, wasm_importtype_t, wasm_val_t, wasm_valtype_t};
 
 /// Moves `items` into a C vector's fields.
 pub(crate) fn into_raw<T>(items: Vec<T>) -> (usize, *mut T) {
@@ -236,3 +236,16 @@ fn copy_owned<T: Clone>(element: &*mut T) -> *mut T {
         None => std::ptr::null_mut(),
     }
 }
+
+declare_vec!(
+    wasm_frame_vec_t,
+    *mut wasm_frame_t,
+    wasm_frame_vec_new_empty,
+    wasm_frame_vec_new_uninitialized,
+    wasm_frame_vec_new,
+    wasm_frame_vec_copy,
+    wasm_frame_vec_delete,
+    copy = copy_owned::<wasm_frame_t>,
+    zero = std::ptr::null_mut(),
+    drop = free_owned::<wasm_frame_t>
+);

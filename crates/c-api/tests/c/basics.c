@@ -112,7 +112,16 @@ int main(int argc, char **argv) {
 
   wasm_val_t div_args_array[] = {WASM_I32_VAL(7), WASM_I32_VAL(0)};
   wasm_val_vec_t div_args = WASM_ARRAY_VEC(div_args_array);
-  print_trap("divide(7, 0)", wasm_func_call(divide, &div_args, &results));
+  trap = wasm_func_call(divide, &div_args, &results);
+  wasm_frame_t *origin = wasm_trap_origin(trap);
+  wasm_frame_vec_t trace;
+  wasm_trap_trace(trap, &trace);
+  printf("trap origin: function %u, offset %zu in it, %zu in the module; %zu frame(s); instance known: %d\n",
+         wasm_frame_func_index(origin), wasm_frame_func_offset(origin), wasm_frame_module_offset(origin), trace.size,
+         wasm_frame_instance(origin) != NULL);
+  wasm_frame_delete(origin);
+  wasm_frame_vec_delete(&trace);
+  print_trap("divide(7, 0)", trap);
   wasm_val_t wrong_array[] = {WASM_I64_VAL(7), WASM_I32_VAL(1)};
   wasm_val_vec_t wrong = WASM_ARRAY_VEC(wrong_array);
   trap = wasm_func_call(divide, &wrong, &results);
