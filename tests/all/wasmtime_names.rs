@@ -222,3 +222,24 @@ fn val_accessors() {
     assert!(Val::I32(0).externref().is_none() && Val::I32(0).funcref().is_none());
     assert!(std::panic::catch_unwind(|| Val::I64(0).unwrap_i32()).is_err(), "the wrong type panics");
 }
+
+/// The type constructors and accessors under Wasmtime's names.
+#[test]
+fn type_constructors_and_accessors() -> Result<()> {
+    let global = GlobalType::new(ValType::I64, Mutability::Var);
+    assert_eq!((*global.content(), global.mutability()), (ValType::I64, Mutability::Var));
+    assert_eq!(GlobalType::new(ValType::F32, Mutability::Const).mutability(), Mutability::Const);
+    let memory = MemoryType::new(2, Some(5));
+    assert_eq!((memory.minimum(), memory.maximum(), memory.is_64()), (2, Some(5), false));
+    assert!(MemoryType::new64(1, None).is_64());
+    let table = TableType::new(ValType::FuncRef, 3, None);
+    assert_eq!((*table.element(), table.minimum(), table.maximum()), (ValType::FuncRef, 3, None));
+    // They make real items.
+    let mut store = Store::<()>::default();
+    let g = Global::new(&mut store, global, Val::I64(9))?;
+    g.set(&mut store, Val::I64(10))?;
+    assert_eq!(g.get(&mut store).unwrap_i64(), 10);
+    assert_eq!(Memory::new(&mut store, memory)?.size(&store), 2);
+    assert_eq!(Table::new(&mut store, table, Val::FuncRef(None))?.size(&store), 3);
+    Ok(())
+}

@@ -270,6 +270,21 @@ impl MemoryType {
     pub fn index_type(&self) -> ValType {
         if self.memory64 { ValType::I64 } else { ValType::I32 }
     }
+
+    /// Initial size in pages (Wasmtime's name for `limits.min`).
+    pub fn minimum(&self) -> u64 {
+        self.limits.min
+    }
+
+    /// Maximum size in pages, if any (Wasmtime's name for `limits.max`).
+    pub fn maximum(&self) -> Option<u64> {
+        self.limits.max
+    }
+
+    /// Whether it is a 64-bit memory (Wasmtime's name for `memory64`).
+    pub fn is_64(&self) -> bool {
+        self.memory64
+    }
 }
 
 impl fmt::Display for MemoryType {
@@ -304,6 +319,21 @@ impl TableType {
     pub fn index_type(&self) -> ValType {
         if self.table64 { ValType::I64 } else { ValType::I32 }
     }
+
+    /// The element type (Wasmtime's name for the `element` field).
+    pub fn element(&self) -> &ValType {
+        &self.element
+    }
+
+    /// Initial size in elements.
+    pub fn minimum(&self) -> u64 {
+        self.limits.min
+    }
+
+    /// Maximum size in elements, if any.
+    pub fn maximum(&self) -> Option<u64> {
+        self.limits.max
+    }
 }
 
 impl fmt::Display for TableType {
@@ -320,6 +350,32 @@ pub struct GlobalType {
     pub content: ValType,
     /// Whether the global may be written.
     pub mutable: bool,
+}
+
+/// Whether a global may be written (Wasmtime's way of saying [`GlobalType::mutable`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Mutability {
+    /// Read-only.
+    Const,
+    /// Writable.
+    Var,
+}
+
+impl GlobalType {
+    /// A global of `content`, writable if `mutability` is [`Mutability::Var`].
+    pub fn new(content: ValType, mutability: Mutability) -> GlobalType {
+        GlobalType { content, mutable: mutability == Mutability::Var }
+    }
+
+    /// The value type (Wasmtime's name for the `content` field).
+    pub fn content(&self) -> &ValType {
+        &self.content
+    }
+
+    /// Whether it may be written, as a [`Mutability`].
+    pub fn mutability(&self) -> Mutability {
+        if self.mutable { Mutability::Var } else { Mutability::Const }
+    }
 }
 
 impl fmt::Display for GlobalType {

@@ -1,6 +1,6 @@
 //! Types of values and external items, as the embedding API presents them.
 
-pub use weft_environ::{FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
+pub use weft_environ::{FuncType, GlobalType, Limits, MemoryType, Mutability, TableType, ValType};
 
 /// The type of an import or export.
 #[derive(Clone, Debug, PartialEq, Eq)]
