@@ -59,6 +59,18 @@ pub(crate) fn with_store<R>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut
     }
 }
 
+/// Runs `f` with the `Store` itself, for the settings only a `Store` has (fuel, epoch deadline, interrupt handle);
+/// `None` while wasm of that store runs on this thread (from inside one of its host functions).
+pub(crate) fn with_whole_store<R>(cell: &Rc<StoreCell>, f: impl FnOnce(&mut Store<()>) -> R) -> Option<R> {
+    let key = Rc::as_ptr(cell);
+    if ACTIVE.with(|a| a.borrow().iter().any(|(c, _)| *c == key)) {
+        return None;
+    }
+    // SAFETY: no wasm of this store is running on this thread, and the C API's contract keeps a store to one
+    // thread at a time, so nothing else borrows it now.
+    Some(f(unsafe { &mut *cell.store.get() }))
+}
+
 /// Runs `f` (a host function's body) with `caller` registered as the way into `cell`'s store.
 pub(crate) fn as_active<R>(cell: *const StoreCell, caller: &mut Caller<'_, ()>, f: impl FnOnce() -> R) -> R {
     let pointer: *mut Caller<'_, ()> = caller;

@@ -18,6 +18,7 @@ mod reflect;
 mod trap;
 mod types;
 mod vec;
+mod weft;
 
 pub use engine::*;
 pub use func::*;
@@ -27,3 +28,4 @@ pub use reflect::*;
 pub use trap::*;
 pub use types::*;
 pub use vec::*;
+pub use weft::*;

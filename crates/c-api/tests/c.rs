@@ -138,3 +138,26 @@ fn reflection_globals_memories_serialization() {
     std::fs::remove_file(&wasm).ok();
     std::fs::remove_file(&exe).ok();
 }
+
+#[test]
+fn interrupting_from_another_thread_fuel_and_epochs() {
+    let wasm = std::env::temp_dir().join(format!("weft-c-api-{}-interrupt.wasm", std::process::id()));
+    std::fs::write(&wasm, wat::parse_str(r#"(module (func (export "spin") (loop $l (br $l))))"#).unwrap()).unwrap();
+    let exe = compile("interrupt");
+    assert_eq!(
+        run(&exe, &[&wasm]),
+        "fuel: ok\n\
+         spin, interrupted: wasm trap: interrupted\n\
+         fuel: ok\n\
+         spin, with fuel: wasm trap: all fuel consumed\n\
+         get fuel: ok\n\
+         fuel left: 0\n\
+         fuel: ok\n\
+         deadline: ok\n\
+         spin, past the deadline: wasm trap: interrupted\n\
+         handle without interrupts: (nil)\n\
+         fuel without consumption: fuel is disabled: enable it with Config::consume_fuel(true)\n"
+    );
+    std::fs::remove_file(&wasm).ok();
+    std::fs::remove_file(&exe).ok();
+}
