@@ -83,13 +83,14 @@ pub unsafe extern "C" fn wasm_importtype_new(
     // SAFETY: the caller's guarantee.
     let (module, field) = unsafe { (take_name(module), take_name(field)) };
     match (module, field, ty.is_null()) {
-        // SAFETY: as above; the type's ownership passes to us.
         (Some(module), Some(name), false) => {
-            boxed(wasm_importtype_t { module, name, ty: *unsafe { Box::from_raw(ty) } })
+            // SAFETY: as above; the type's ownership passes to us.
+            let ty = *unsafe { Box::from_raw(ty) };
+            boxed(wasm_importtype_t { module, name, ty })
         }
         (module, field, _) => {
-            // SAFETY: what was taken is owned here now.
             for mut v in [module, field].into_iter().flatten() {
+                // SAFETY: what was taken is owned here now.
                 unsafe { crate::wasm_byte_vec_delete(&mut v) };
             }
             // SAFETY: as above.
