@@ -403,9 +403,7 @@ pub unsafe extern "C" fn wasm_global_new(
     else {
         return std::ptr::null_mut();
     };
-    // SAFETY: a global type is an external type (the same object).
-    let ext_ty = unsafe { &*(ty as *const crate::wasm_globaltype_t).cast::<crate::wasm_externtype_t>() };
-    let weft::ExternType::Global(global_ty) = ext_ty.ty() else { return std::ptr::null_mut() };
+    let weft::ExternType::Global(global_ty) = ty.ty() else { return std::ptr::null_mut() };
     let Ok(value) = value.to_val() else { return std::ptr::null_mut() };
     match with_store(&store.cell, |mut cx| weft::Global::new(&mut cx, global_ty, value)) {
         Ok(global) => crate::types::boxed(wasm_global_t {
@@ -496,9 +494,7 @@ pub unsafe extern "C" fn wasm_memory_new(
     let (Some(store), Some(ty)) = (unsafe { store.as_ref() }, unsafe { ty.as_ref() }) else {
         return std::ptr::null_mut();
     };
-    // SAFETY: a memory type is an external type (the same object).
-    let ext_ty = unsafe { &*(ty as *const crate::wasm_memorytype_t).cast::<crate::wasm_externtype_t>() };
-    let weft::ExternType::Memory(memory_ty) = ext_ty.ty() else { return std::ptr::null_mut() };
+    let weft::ExternType::Memory(memory_ty) = ty.ty() else { return std::ptr::null_mut() };
     match with_store(&store.cell, |mut cx| weft::Memory::new(&mut cx, memory_ty)) {
         Ok(memory) => crate::types::boxed(wasm_memory_t {
             ext: wasm_extern_t { store: store.cell.clone(), which: Extern::Memory(memory) },

@@ -43,6 +43,20 @@ pub struct wasm_memorytype_t {
     ext: wasm_externtype_t,
 }
 
+impl wasm_globaltype_t {
+    /// Weft's type.
+    pub(crate) fn ty(&self) -> ExternType {
+        self.ext.ty()
+    }
+}
+
+impl wasm_memorytype_t {
+    /// Weft's type.
+    pub(crate) fn ty(&self) -> ExternType {
+        self.ext.ty()
+    }
+}
+
 /// Size limits: `max` is `u32::MAX` when there is none.
 #[repr(C)]
 #[derive(Copy, Clone)]

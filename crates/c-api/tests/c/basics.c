@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "wasm.h"
+#include "common.h"
 
 static int finalized = 0;
 
@@ -35,29 +35,9 @@ static wasm_trap_t *fail(const wasm_val_vec_t *args, wasm_val_vec_t *results) {
   return trap;
 }
 
-static void print_trap(const char *what, wasm_trap_t *trap) {
-  if (!trap) {
-    printf("%s: no trap\n", what);
-    return;
-  }
-  wasm_message_t message;
-  wasm_trap_message(trap, &message);
-  printf("%s: %s\n", what, message.data);
-  wasm_byte_vec_delete(&message);
-  wasm_trap_delete(trap);
-}
-
 int main(int argc, char **argv) {
-  if (argc != 2) return 2;
-  FILE *file = fopen(argv[1], "rb");
-  if (!file) return 2;
-  fseek(file, 0, SEEK_END);
-  size_t size = (size_t)ftell(file);
-  fseek(file, 0, SEEK_SET);
   wasm_byte_vec_t binary;
-  wasm_byte_vec_new_uninitialized(&binary, size);
-  if (fread(binary.data, 1, size, file) != size) return 2;
-  fclose(file);
+  if (argc != 2 || read_module(argv[1], &binary) != 0) return 2;
 
   wasm_engine_t *engine = wasm_engine_new_with_config(wasm_config_new());
   wasm_store_t *store = wasm_store_new(engine);
@@ -86,7 +66,7 @@ int main(int argc, char **argv) {
   wasm_trap_t *trap = NULL;
   wasm_instance_t *instance = wasm_instance_new(store, module, &imports, &trap);
   if (!instance) {
-    print_trap("instantiation", trap);
+    print_trap("instantiation", trap, "no trap");
     return 4;
   }
   wasm_extern_vec_t exports;
@@ -104,11 +84,11 @@ int main(int argc, char **argv) {
   wasm_val_t results_array[1] = {WASM_INIT_VAL};
   wasm_val_vec_t args = WASM_ARRAY_VEC(args_array);
   wasm_val_vec_t results = WASM_ARRAY_VEC(results_array);
-  print_trap("twice_plus(5)", wasm_func_call(twice_plus, &args, &results));
+  print_trap("twice_plus(5)", wasm_func_call(twice_plus, &args, &results), "no trap");
   printf("result: %d, host calls: %d\n", results_array[0].of.i32, state[1]);
 
   wasm_val_vec_t none = WASM_EMPTY_VEC;
-  print_trap("call_fail()", wasm_func_call(call_fail, &none, &none));
+  print_trap("call_fail()", wasm_func_call(call_fail, &none, &none), "no trap");
 
   wasm_val_t div_args_array[] = {WASM_I32_VAL(7), WASM_I32_VAL(0)};
   wasm_val_vec_t div_args = WASM_ARRAY_VEC(div_args_array);
@@ -121,7 +101,7 @@ int main(int argc, char **argv) {
          wasm_frame_instance(origin) != NULL);
   wasm_frame_delete(origin);
   wasm_frame_vec_delete(&trace);
-  print_trap("divide(7, 0)", trap);
+  print_trap("divide(7, 0)", trap, "no trap");
   wasm_val_t wrong_array[] = {WASM_I64_VAL(7), WASM_I32_VAL(1)};
   wasm_val_vec_t wrong = WASM_ARRAY_VEC(wrong_array);
   trap = wasm_func_call(divide, &wrong, &results);

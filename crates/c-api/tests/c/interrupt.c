@@ -4,24 +4,13 @@
 #include <stdio.h>
 #include <time.h>
 #include "weft.h"
+#include "common.h"
 
 static void *interrupt_later(void *handle) {
   struct timespec pause = {0, 50 * 1000 * 1000};
   nanosleep(&pause, NULL);
   weft_interrupt_handle_interrupt(handle);
   return NULL;
-}
-
-static void print_trap(const char *what, wasm_trap_t *trap) {
-  if (!trap) {
-    printf("%s: returned\n", what);
-    return;
-  }
-  wasm_message_t message;
-  wasm_trap_message(trap, &message);
-  printf("%s: %s\n", what, message.data);
-  wasm_byte_vec_delete(&message);
-  wasm_trap_delete(trap);
 }
 
 static void print_error(const char *what, weft_error_t *error) {
@@ -45,16 +34,8 @@ static wasm_func_t *export_func(wasm_store_t *store, wasm_module_t *module, wasm
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) return 2;
-  FILE *file = fopen(argv[1], "rb");
-  if (!file) return 2;
-  fseek(file, 0, SEEK_END);
-  size_t size = (size_t)ftell(file);
-  fseek(file, 0, SEEK_SET);
   wasm_byte_vec_t binary;
-  wasm_byte_vec_new_uninitialized(&binary, size);
-  if (fread(binary.data, 1, size, file) != size) return 2;
-  fclose(file);
+  if (argc != 2 || read_module(argv[1], &binary) != 0) return 2;
 
   wasm_config_t *config = wasm_config_new();
   weft_config_interruptible_set(config, true);
@@ -74,13 +55,13 @@ int main(int argc, char **argv) {
   weft_interrupt_handle_t *handle = weft_interrupt_handle_new(store);
   pthread_t thread;
   pthread_create(&thread, NULL, interrupt_later, handle);
-  print_trap("spin, interrupted", wasm_func_call(spin, &none, &none));
+  print_trap("spin, interrupted", wasm_func_call(spin, &none, &none), "returned");
   pthread_join(thread, NULL);
   weft_interrupt_handle_delete(handle);
 
   /* The same loop, stopped by fuel. */
   print_error("fuel", weft_store_set_fuel(store, 10000));
-  print_trap("spin, with fuel", wasm_func_call(spin, &none, &none));
+  print_trap("spin, with fuel", wasm_func_call(spin, &none, &none), "returned");
   uint64_t left = 1;
   print_error("get fuel", weft_store_get_fuel(store, &left));
   printf("fuel left: %llu\n", (unsigned long long)left);
@@ -89,7 +70,7 @@ int main(int argc, char **argv) {
   print_error("fuel", weft_store_set_fuel(store, UINT64_MAX / 2));
   print_error("deadline", weft_store_set_epoch_deadline(store, 1));
   weft_engine_increment_epoch(engine);
-  print_trap("spin, past the deadline", wasm_func_call(spin, &none, &none));
+  print_trap("spin, past the deadline", wasm_func_call(spin, &none, &none), "returned");
 
   /* Errors: an engine without interrupts has no handle; a store without fuel consumption refuses fuel. */
   wasm_engine_t *plain = wasm_engine_new();

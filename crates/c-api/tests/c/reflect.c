@@ -1,7 +1,7 @@
 /* Reflection, globals, host memories and serialization through Weft's C API. Usage: reflect MODULE.wasm */
 #include <stdio.h>
 #include <stdlib.h>
-#include "wasm.h"
+#include "common.h"
 
 static const char *kind_name(wasm_externkind_t kind) {
   switch (kind) {
@@ -40,16 +40,8 @@ static void describe(const wasm_externtype_t *type) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) return 2;
-  FILE *file = fopen(argv[1], "rb");
-  if (!file) return 2;
-  fseek(file, 0, SEEK_END);
-  size_t size = (size_t)ftell(file);
-  fseek(file, 0, SEEK_SET);
   wasm_byte_vec_t binary;
-  wasm_byte_vec_new_uninitialized(&binary, size);
-  if (fread(binary.data, 1, size, file) != size) return 2;
-  fclose(file);
+  if (argc != 2 || read_module(argv[1], &binary) != 0) return 2;
 
   wasm_engine_t *engine = wasm_engine_new();
   wasm_store_t *store = wasm_store_new(engine);
