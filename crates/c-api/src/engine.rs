@@ -20,10 +20,12 @@ pub struct wasm_engine_t {
     pub(crate) engine: Engine,
 }
 
-/// The store behind a `wasm_store_t` and every object made from it.
+/// The store behind a `wasm_store_t` and every object made from it. Dropped when the last of them goes: the store
+/// first (running host functions' and foreign objects' finalizers), then the host info of its objects.
 pub(crate) struct StoreCell {
     pub(crate) engine: Engine,
     store: UnsafeCell<Store<()>>,
+    pub(crate) host_info: RefCell<crate::object::StoreHostInfo>,
 }
 
 /// A store.
@@ -39,7 +41,69 @@ thread_local! {
 
 /// Runs `f` with exclusive access to `cell`'s store: through the `Caller` of the host function currently running
 /// in it on this thread, if there is one, else directly.
-pub(crate) fn with_store<R>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut<'_, ()>) -> R) -> R {
+///
+/// A panic in `f` (a bug in Weft, or a host function's panic travelling out of wasm) stops here, since unwinding
+/// into C is undefined: it is reported on stderr and `f`'s result becomes [`Fallback::after_panic`] (an error, for
+/// calls that return one, so it reaches C as a trap or error).
+pub(crate) fn with_store<R: Fallback>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut<'_, ()>) -> R) -> R {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| with_store_unguarded(cell, f))) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            eprintln!("weft: a panic was stopped at the C API boundary: {message}");
+            R::after_panic(message)
+        }
+    }
+}
+
+/// The text of a panic's payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(s), _) => (*s).to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "a panic with a non-text payload".to_string(),
+    }
+}
+
+/// What a C API call returns when a panic stopped it.
+pub(crate) trait Fallback {
+    fn after_panic(message: String) -> Self;
+}
+
+impl<T> Fallback for anyhow::Result<T> {
+    fn after_panic(message: String) -> Self {
+        Err(crate::trap::HostTrap(format!("panic in the runtime: {message}")).into())
+    }
+}
+
+macro_rules! fallback_default {
+    ($($ty:ty),*) => {$(
+        impl Fallback for $ty {
+            fn after_panic(_: String) -> Self {
+                Default::default()
+            }
+        }
+    )*};
+}
+fallback_default!((), bool, u8, u32, u64, usize, String);
+
+impl<T> Fallback for Option<T> {
+    fn after_panic(_: String) -> Self {
+        None
+    }
+}
+impl<T> Fallback for Vec<T> {
+    fn after_panic(_: String) -> Self {
+        Vec::new()
+    }
+}
+impl<T> Fallback for *mut T {
+    fn after_panic(_: String) -> Self {
+        std::ptr::null_mut()
+    }
+}
+
+fn with_store_unguarded<R>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut<'_, ()>) -> R) -> R {
     let key = Rc::as_ptr(cell);
     let caller = ACTIVE.with(|a| a.borrow().iter().rev().find(|(c, _)| *c == key).map(|(_, p)| *p));
     match caller {
@@ -84,6 +148,20 @@ pub(crate) fn as_active<R>(cell: *const StoreCell, caller: &mut Caller<'_, ()>, 
     }
     let _pop = Pop;
     f()
+}
+
+thread_local! {
+    static ORPHAN: Rc<StoreCell> = Rc::new(StoreCell {
+        engine: Engine::default(),
+        store: UnsafeCell::new(Store::new(&Engine::default(), ())),
+        host_info: RefCell::new(Default::default()),
+    });
+}
+
+/// A store for the traps that report misuse where C gave no store (a NULL function or store): every trap belongs
+/// to a store, and this one, made on first use, holds nothing else.
+pub(crate) fn orphan_store() -> Rc<StoreCell> {
+    ORPHAN.with(Rc::clone)
 }
 
 /// A new default configuration.
@@ -149,7 +227,11 @@ pub unsafe extern "C" fn wasm_store_new(engine: *mut wasm_engine_t) -> *mut wasm
     // SAFETY: the caller's guarantee.
     let Some(engine) = (unsafe { engine.as_ref() }) else { return std::ptr::null_mut() };
     let store = Store::new(&engine.engine, ());
-    let cell = Rc::new(StoreCell { engine: engine.engine.clone(), store: UnsafeCell::new(store) });
+    let cell = Rc::new(StoreCell {
+        engine: engine.engine.clone(),
+        store: UnsafeCell::new(store),
+        host_info: RefCell::new(Default::default()),
+    });
     Box::into_raw(Box::new(wasm_store_t { cell }))
 }
 

@@ -1,15 +1,35 @@
 //! Instances.
 
-use crate::engine::{StoreCell, with_store};
+use crate::engine::with_store;
+use crate::object::{Object, wasm_ref_t};
 use crate::trap::HostTrap;
 use crate::{wasm_extern_t, wasm_extern_vec_t, wasm_module_t, wasm_store_t, wasm_trap_t};
 use std::rc::Rc;
 use weft::{Extern, Instance};
 
-/// An instance of a module.
-pub struct wasm_instance_t {
-    store: Rc<StoreCell>,
-    instance: Instance,
+crate::object::ref_object!(
+    wasm_instance_t,
+    "A module instance.",
+    |o| matches!(o, Object::Instance(_)),
+    wasm_instance_delete,
+    wasm_instance_copy,
+    wasm_instance_same,
+    wasm_instance_get_host_info,
+    wasm_instance_set_host_info,
+    wasm_instance_set_host_info_with_finalizer,
+    wasm_instance_as_ref,
+    wasm_instance_as_ref_const,
+    wasm_ref_as_instance,
+    wasm_ref_as_instance_const
+);
+
+impl wasm_instance_t {
+    fn instance(&self) -> Instance {
+        match self.r.object {
+            Object::Instance(i) => i,
+            _ => unreachable!("a wasm_instance_t holds an instance"),
+        }
+    }
 }
 
 /// Instantiates `module` with `imports` (in import order); NULL on failure, with `*trap` set if `trap` is not
@@ -25,10 +45,12 @@ pub unsafe extern "C" fn wasm_instance_new(
     imports: *const wasm_extern_vec_t,
     trap: *mut *mut wasm_trap_t,
 ) -> *mut wasm_instance_t {
+    // SAFETY: the caller's guarantee.
+    let cell = unsafe { store.as_ref() }.map_or_else(crate::engine::orphan_store, |s| s.cell.clone());
     let fail = |error: anyhow::Error| {
         if !trap.is_null() {
             // SAFETY: the caller's guarantee.
-            unsafe { *trap = wasm_trap_t::from_error(error) };
+            unsafe { *trap = wasm_trap_t::from_error(&cell, error) };
         }
         std::ptr::null_mut()
     };
@@ -42,13 +64,15 @@ pub unsafe extern "C" fn wasm_instance_new(
     {
         // SAFETY: elements are live externals or NULL.
         match unsafe { import.as_ref() } {
-            Some(e) if Rc::ptr_eq(&e.store, &store.cell) => items.push(e.which),
-            Some(_) => return fail(HostTrap(format!("wasm_instance_new: import {i} belongs to another store")).into()),
+            Some(e) if !Rc::ptr_eq(&e.r.store, &store.cell) => {
+                return fail(HostTrap(format!("wasm_instance_new: import {i} belongs to another store")).into());
+            }
+            Some(e) => items.push(e.r.as_extern().expect("a wasm_extern_t holds an external")),
             None => return fail(HostTrap(format!("wasm_instance_new: import {i} is NULL")).into()),
         }
     }
-    match with_store(&store.cell, |mut cx| Instance::new(&mut cx, &module.module, &items)) {
-        Ok(instance) => Box::into_raw(Box::new(wasm_instance_t { store: store.cell.clone(), instance })),
+    match with_store(&store.cell, |mut cx| Instance::new(&mut cx, module.module(), &items)) {
+        Ok(instance) => wasm_instance_t::into_c(wasm_ref_t::new(&store.cell, Object::Instance(instance))),
         Err(error) => fail(error),
     }
 }
@@ -61,23 +85,14 @@ pub unsafe extern "C" fn wasm_instance_new(
 pub unsafe extern "C" fn wasm_instance_exports(instance: *const wasm_instance_t, out: *mut wasm_extern_vec_t) {
     // SAFETY: the caller's guarantee.
     let (Some(instance), Some(out)) = (unsafe { instance.as_ref() }, unsafe { out.as_mut() }) else { return };
-    let exports = with_store(&instance.store, |mut cx| instance.instance.exports(&mut cx));
+    let exports = with_store(&instance.r.store, |mut cx| instance.instance().exports(&mut cx));
     out.set(
         exports
             .into_iter()
-            .map(|(_, which)| Box::into_raw(Box::new(wasm_extern_t { store: instance.store.clone(), which })))
+            // Tags (exception handling) have no kind in the standard; `wasm_module_exports` leaves them out too.
+            .filter(|(_, e)| !matches!(e, Extern::Tag(_)))
+            .map(|(_, e)| wasm_extern_t::into_c(wasm_ref_t::new(&instance.r.store, Object::Extern(e))))
             .collect(),
     );
 }
 
-/// Frees an instance handle (the store keeps the instance).
-///
-/// # Safety
-/// `instance` must be owned (or NULL).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_instance_delete(instance: *mut wasm_instance_t) {
-    if !instance.is_null() {
-        // SAFETY: the caller's guarantee.
-        drop(unsafe { Box::from_raw(instance) });
-    }
-}

@@ -185,7 +185,7 @@ pub unsafe extern "C" fn wasm_module_imports(module: *const wasm_module_t, out: 
     let (Some(module), Some(out)) = (unsafe { module.as_ref() }, unsafe { out.as_mut() }) else { return };
     out.set(
         module
-            .module
+            .module()
             .imports()
             .map(|i| {
                 boxed(wasm_importtype_t {
@@ -208,8 +208,10 @@ pub unsafe extern "C" fn wasm_module_exports(module: *const wasm_module_t, out: 
     let (Some(module), Some(out)) = (unsafe { module.as_ref() }, unsafe { out.as_mut() }) else { return };
     out.set(
         module
-            .module
+            .module()
             .exports()
+            // Tags (exception handling) have no kind in the standard; `wasm_instance_exports` leaves them out too.
+            .filter(|e| !matches!(e.ty(), weft::ExternType::Tag(_)))
             .map(|e| boxed(wasm_exporttype_t { name: name(e.name()), ty: wasm_externtype_t::new(e.ty()) }))
             .collect(),
     );

@@ -1,6 +1,9 @@
 //! Value types, function types and values.
 
-use weft::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, Val, ValType};
+use crate::engine::StoreCell;
+use crate::object::{Object, wasm_ref_t};
+use std::rc::Rc;
+use weft::{ExternType, FuncType, GlobalType, Limits, MemoryType, StoreContextMut, TableType, Val, ValType};
 
 /// A value type.
 #[derive(Clone)]
@@ -44,6 +47,13 @@ pub struct wasm_memorytype_t {
 }
 
 impl wasm_globaltype_t {
+    /// Weft's type.
+    pub(crate) fn ty(&self) -> ExternType {
+        self.ext.ty()
+    }
+}
+
+impl wasm_tabletype_t {
     /// Weft's type.
     pub(crate) fn ty(&self) -> ExternType {
         self.ext.ty()
@@ -521,7 +531,8 @@ pub unsafe extern "C" fn wasm_functype_results(ty: *const wasm_functype_t) -> *c
     }
 }
 
-/// A value: the standard's tagged union.
+/// A value: the standard's tagged union. A non-null reference in it is a `wasm_ref_t` handle, owned by whoever
+/// owns the value (`wasm_val_delete` frees it, `wasm_val_copy` copies it).
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct wasm_val_t {
@@ -543,8 +554,8 @@ pub union wasm_val_union {
     pub f32: f32,
     /// `WASM_F64`.
     pub f64: f64,
-    /// A reference (only null references are supported so far).
-    pub ref_: *mut std::ffi::c_void,
+    /// `WASM_EXTERNREF` and `WASM_FUNCREF`: NULL is the null reference.
+    pub ref_: *mut wasm_ref_t,
 }
 
 impl Default for wasm_val_t {
@@ -554,8 +565,34 @@ impl Default for wasm_val_t {
 }
 
 impl wasm_val_t {
-    /// The value as Weft's, or why it cannot be one.
-    pub(crate) fn to_val(self) -> Result<Val, String> {
+    /// The reference this value holds, if it is a non-null reference.
+    fn reference(&self) -> Option<&wasm_ref_t> {
+        if self.kind != WASM_EXTERNREF && self.kind != WASM_FUNCREF {
+            return None;
+        }
+        // SAFETY: a reference kind's payload is the `ref_` field, NULL or a live handle (the C API's contract).
+        unsafe { self.of.ref_.as_ref() }
+    }
+
+    /// Frees the reference this value owns, if any.
+    pub(crate) fn free(self) {
+        if self.kind == WASM_EXTERNREF || self.kind == WASM_FUNCREF {
+            // SAFETY: a value's reference is an owned handle (or NULL), freed once, here.
+            unsafe { crate::object::wasm_ref_delete(self.of.ref_) };
+        }
+    }
+
+    /// A copy owning its own reference handle.
+    pub(crate) fn deep_copy(&self) -> wasm_val_t {
+        match self.reference() {
+            Some(r) => wasm_val_t { kind: self.kind, of: wasm_val_union { ref_: crate::object::into_c(r.copy()) } },
+            None => *self,
+        }
+    }
+
+    /// Weft's value for this one, in `cell`'s store (reached through `cx`), or why it cannot be one. The value's
+    /// reference, if any, is only borrowed.
+    pub(crate) fn to_val(&self, cx: &mut StoreContextMut<'_, ()>, cell: &Rc<StoreCell>) -> Result<Val, String> {
         // SAFETY: each arm reads the union field its kind says was written.
         unsafe {
             Ok(match self.kind {
@@ -563,26 +600,83 @@ impl wasm_val_t {
                 WASM_I64 => Val::I64(self.of.i64),
                 WASM_F32 => Val::F32(self.of.f32.to_bits()),
                 WASM_F64 => Val::F64(self.of.f64.to_bits()),
-                WASM_EXTERNREF | WASM_FUNCREF if !self.of.ref_.is_null() => {
-                    return Err("non-null references are not supported by Weft's C API yet".into());
-                }
-                WASM_EXTERNREF => Val::ExternRef(None),
-                WASM_FUNCREF => Val::FuncRef(None),
+                WASM_EXTERNREF => ref_to_val(self.reference(), &ValType::ExternRef, cx, cell).map_err(|e| e.to_string())?,
+                WASM_FUNCREF => ref_to_val(self.reference(), &ValType::FuncRef, cx, cell).map_err(|e| e.to_string())?,
                 other => return Err(format!("unknown value kind {other}")),
             })
         }
     }
 
-    /// Weft's value in the standard's form, or why it has none.
-    pub(crate) fn from_val(val: &Val) -> Result<wasm_val_t, String> {
+    /// The standard's form of Weft's value (a reference becomes a new handle the result owns), or why it has none.
+    pub(crate) fn from_val(val: &Val, cx: &mut StoreContextMut<'_, ()>, cell: &Rc<StoreCell>) -> Result<wasm_val_t, String> {
+        let reference = |kind: u8, r: Option<wasm_ref_t>| wasm_val_t {
+            kind,
+            of: wasm_val_union { ref_: r.map_or(std::ptr::null_mut(), crate::object::into_c) },
+        };
         Ok(match val {
             Val::I32(v) => wasm_val_t { kind: WASM_I32, of: wasm_val_union { i32: *v } },
             Val::I64(v) => wasm_val_t { kind: WASM_I64, of: wasm_val_union { i64: *v } },
             Val::F32(bits) => wasm_val_t { kind: WASM_F32, of: wasm_val_union { f32: f32::from_bits(*bits) } },
             Val::F64(bits) => wasm_val_t { kind: WASM_F64, of: wasm_val_union { f64: f64::from_bits(*bits) } },
-            Val::ExternRef(None) => wasm_val_t::default(),
-            Val::FuncRef(None) => wasm_val_t { kind: WASM_FUNCREF, of: wasm_val_union { ref_: std::ptr::null_mut() } },
-            other => return Err(format!("{:?} values cannot be passed through Weft's C API yet", other.ty())),
+            Val::FuncRef(_) => reference(WASM_FUNCREF, val_to_ref(val, cx, cell)),
+            Val::ExternRef(_) => reference(WASM_EXTERNREF, val_to_ref(val, cx, cell)),
+            other => return Err(format!("{:?} values have no form in the standard C API", other.ty())),
         })
+    }
+}
+
+/// Weft's value for a (borrowed) reference stored where `ty` is expected: NULL is that type's null; a function
+/// fits a function reference type; anything else travels as an `externref` (a foreign object as itself, other
+/// objects wrapped, coming back out as themselves).
+pub(crate) fn ref_to_val(
+    r: Option<&wasm_ref_t>,
+    ty: &ValType,
+    cx: &mut StoreContextMut<'_, ()>,
+    cell: &Rc<StoreCell>,
+) -> anyhow::Result<Val> {
+    let Some(r) = r else { return Ok(Val::default_for(*ty)) };
+    if !Rc::ptr_eq(&r.store, cell) {
+        anyhow::bail!("a reference of another store cannot be used here");
+    }
+    if *ty == ValType::ExternRef {
+        return Ok(Val::ExternRef(Some(crate::object::externref_of_object(cx, &r.object)?.into())));
+    }
+    match r.object {
+        Object::Extern(weft::Extern::Func(f)) => Ok(Val::FuncRef(Some(f))),
+        _ => anyhow::bail!("only a function can be stored where a function reference is expected"),
+    }
+}
+
+/// A new handle for a reference value (`None` for null and for values that are not references).
+pub(crate) fn val_to_ref(val: &Val, cx: &mut StoreContextMut<'_, ()>, cell: &Rc<StoreCell>) -> Option<wasm_ref_t> {
+    let object = match val {
+        Val::FuncRef(Some(f)) => Object::Extern(weft::Extern::Func(*f)),
+        Val::ExternRef(Some(r)) => crate::object::object_of_externref(cx, **r),
+        _ => return None,
+    };
+    Some(wasm_ref_t::new(cell, object))
+}
+
+/// Frees the value's reference, if it holds one.
+///
+/// # Safety
+/// `value` must be a valid value whose reference (if any) is owned (or `value` NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_val_delete(value: *mut wasm_val_t) {
+    // SAFETY: the caller's guarantee.
+    if let Some(value) = unsafe { value.as_mut() } {
+        std::mem::take(value).free();
+    }
+}
+
+/// Copies `source` into `out` (a reference is copied: `out` owns its own handle).
+///
+/// # Safety
+/// `out` must be valid for writes and `source` a valid value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_val_copy(out: *mut wasm_val_t, source: *const wasm_val_t) {
+    // SAFETY: the caller's guarantee.
+    if let (Some(out), Some(source)) = (unsafe { out.as_mut() }, unsafe { source.as_ref() }) {
+        *out = source.deep_copy();
     }
 }

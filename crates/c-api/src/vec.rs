@@ -52,6 +52,20 @@ macro_rules! declare_vec {
             pub(crate) fn set(&mut self, items: Vec<$elem>) {
                 (self.size, self.data) = into_raw(items);
             }
+            #[allow(dead_code, reason = "not every vector is made from Rust")]
+            pub(crate) fn from_vec(items: Vec<$elem>) -> $vec {
+                let (size, data) = into_raw(items);
+                $vec { size, data }
+            }
+            /// Takes the elements out (leaving the vector empty).
+            ///
+            /// # Safety
+            /// The vector must have been made by this library.
+            #[allow(dead_code, reason = "not every vector is taken apart from Rust")]
+            pub(crate) unsafe fn take(&mut self) -> Vec<$elem> {
+                // SAFETY: the caller's guarantee.
+                unsafe { from_raw(&mut self.size, &mut self.data) }
+            }
             /// # Safety
             /// The vector must be valid (made by this library, or `size` elements at `data`).
             pub(crate) unsafe fn slice(&self) -> &[$elem] {
@@ -155,9 +169,9 @@ declare_vec!(
     wasm_val_vec_new,
     wasm_val_vec_copy,
     wasm_val_vec_delete,
-    copy = |v: &wasm_val_t| *v,
+    copy = wasm_val_t::deep_copy,
     zero = wasm_val_t::default(),
-    drop = |_: wasm_val_t| {}
+    drop = wasm_val_t::free
 );
 
 declare_vec!(
@@ -186,12 +200,10 @@ declare_vec!(
     wasm_extern_vec_copy,
     wasm_extern_vec_delete,
     // SAFETY: a vector's non-null elements are valid externs this library made.
-    copy = |e: &*mut wasm_extern_t| match unsafe { e.as_ref() } {
-        Some(e) => Box::into_raw(Box::new(e.clone())),
-        None => std::ptr::null_mut(),
-    },
+    copy = |e: &*mut wasm_extern_t| unsafe { crate::wasm_extern_copy(*e) },
     zero = std::ptr::null_mut(),
-    drop = free_owned::<wasm_extern_t>
+    // SAFETY: as above; the vector owns them.
+    drop = |e: *mut wasm_extern_t| unsafe { crate::wasm_extern_delete(e) }
 );
 
 /// Frees a vector's owned element (NULL elements are left alone).
@@ -248,4 +260,79 @@ declare_vec!(
     copy = copy_owned::<wasm_frame_t>,
     zero = std::ptr::null_mut(),
     drop = free_owned::<wasm_frame_t>
+);
+
+declare_vec!(
+    wasm_functype_vec_t,
+    *mut crate::wasm_functype_t,
+    wasm_functype_vec_new_empty,
+    wasm_functype_vec_new_uninitialized,
+    wasm_functype_vec_new,
+    wasm_functype_vec_copy,
+    wasm_functype_vec_delete,
+    // SAFETY: a vector's non-null elements are valid types this library made.
+    copy = |t: &*mut crate::wasm_functype_t| unsafe { crate::wasm_functype_copy(*t) },
+    zero = std::ptr::null_mut(),
+    // SAFETY: as above; the vector owns them.
+    drop = |t: *mut crate::wasm_functype_t| unsafe { crate::wasm_functype_delete(t) }
+);
+
+declare_vec!(
+    wasm_globaltype_vec_t,
+    *mut crate::wasm_globaltype_t,
+    wasm_globaltype_vec_new_empty,
+    wasm_globaltype_vec_new_uninitialized,
+    wasm_globaltype_vec_new,
+    wasm_globaltype_vec_copy,
+    wasm_globaltype_vec_delete,
+    // SAFETY: a vector's non-null elements are valid types this library made.
+    copy = |t: &*mut crate::wasm_globaltype_t| unsafe { crate::wasm_globaltype_copy(*t) },
+    zero = std::ptr::null_mut(),
+    // SAFETY: as above; the vector owns them.
+    drop = |t: *mut crate::wasm_globaltype_t| unsafe { crate::wasm_globaltype_delete(t) }
+);
+
+declare_vec!(
+    wasm_tabletype_vec_t,
+    *mut crate::wasm_tabletype_t,
+    wasm_tabletype_vec_new_empty,
+    wasm_tabletype_vec_new_uninitialized,
+    wasm_tabletype_vec_new,
+    wasm_tabletype_vec_copy,
+    wasm_tabletype_vec_delete,
+    // SAFETY: a vector's non-null elements are valid types this library made.
+    copy = |t: &*mut crate::wasm_tabletype_t| unsafe { crate::wasm_tabletype_copy(*t) },
+    zero = std::ptr::null_mut(),
+    // SAFETY: as above; the vector owns them.
+    drop = |t: *mut crate::wasm_tabletype_t| unsafe { crate::wasm_tabletype_delete(t) }
+);
+
+declare_vec!(
+    wasm_memorytype_vec_t,
+    *mut crate::wasm_memorytype_t,
+    wasm_memorytype_vec_new_empty,
+    wasm_memorytype_vec_new_uninitialized,
+    wasm_memorytype_vec_new,
+    wasm_memorytype_vec_copy,
+    wasm_memorytype_vec_delete,
+    // SAFETY: a vector's non-null elements are valid types this library made.
+    copy = |t: &*mut crate::wasm_memorytype_t| unsafe { crate::wasm_memorytype_copy(*t) },
+    zero = std::ptr::null_mut(),
+    // SAFETY: as above; the vector owns them.
+    drop = |t: *mut crate::wasm_memorytype_t| unsafe { crate::wasm_memorytype_delete(t) }
+);
+
+declare_vec!(
+    wasm_externtype_vec_t,
+    *mut crate::wasm_externtype_t,
+    wasm_externtype_vec_new_empty,
+    wasm_externtype_vec_new_uninitialized,
+    wasm_externtype_vec_new,
+    wasm_externtype_vec_copy,
+    wasm_externtype_vec_delete,
+    // SAFETY: a vector's non-null elements are valid types this library made.
+    copy = |t: &*mut crate::wasm_externtype_t| unsafe { crate::wasm_externtype_copy(*t) },
+    zero = std::ptr::null_mut(),
+    // SAFETY: as above; the vector owns them.
+    drop = |t: *mut crate::wasm_externtype_t| unsafe { crate::wasm_externtype_delete(t) }
 );

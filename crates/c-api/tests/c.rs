@@ -89,7 +89,7 @@ fn basics() {
          twice_plus(5): no trap\n\
          result: 110, host calls: 1\n\
          call_fail(): the host says no\n\
-         trap origin: function 4, offset 5 in it, 143 in the module; 1 frame(s); instance known: 0\n\
+         trap origin: function 4, offset 5 in it, 143 in the module; 1 frame(s); the instance: 1\n\
          divide(7, 0): wasm trap: integer divide by zero\n\
          divide with an i64: trap\n\
          memory: 1 page(s), 65536 bytes, byte 0 = 7\n\

@@ -129,6 +129,12 @@ pub struct Memory {
 }
 
 impl Memory {
+    /// Whether `a` and `b` are the same memory (also when reached through different instances' imports and exports).
+    pub fn same(a: &Memory, b: &Memory, store: impl AsContext) -> bool {
+        let store = &store.as_context().0.opaque;
+        a.store == store.id && b.store == store.id && a.raw(store) == b.raw(store)
+    }
+
     /// Creates a host memory of type `ty`.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().0.opaque;
@@ -249,6 +255,12 @@ pub struct Table {
 }
 
 impl Table {
+    /// Whether `a` and `b` are the same table (also when reached through different instances' imports and exports).
+    pub fn same(a: &Table, b: &Table, store: impl AsContext) -> bool {
+        let store = &store.as_context().0.opaque;
+        a.store == store.id && b.store == store.id && a.raw(store) == b.raw(store)
+    }
+
     /// Creates a host table of type `ty` with every element set to `init`.
     pub fn new(mut store: impl AsContextMut, mut ty: TableType, init: Val) -> Result<Table> {
         let store = &mut store.as_context_mut().0.opaque;
@@ -343,6 +355,12 @@ pub struct Global {
 }
 
 impl Global {
+    /// Whether `a` and `b` are the same global (also when reached through different instances' imports and exports).
+    pub fn same(a: &Global, b: &Global, store: impl AsContext) -> bool {
+        let store = &store.as_context().0.opaque;
+        a.store == store.id && b.store == store.id && a.raw(store) == b.raw(store)
+    }
+
     /// Creates a host global of type `ty` holding `val`.
     pub fn new(mut store: impl AsContextMut, mut ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
@@ -435,5 +453,25 @@ impl<'a, T> From<&'a mut crate::Caller<'_, T>> for crate::StoreContextMut<'a, T>
 impl<'a, T> From<&'a crate::Caller<'_, T>> for crate::StoreContext<'a, T> {
     fn from(c: &'a crate::Caller<'_, T>) -> Self {
         crate::StoreContext(c.store)
+    }
+}
+impl<'a, T> From<&'a crate::StoreContextMut<'_, T>> for crate::StoreContext<'a, T> {
+    fn from(c: &'a crate::StoreContextMut<'_, T>) -> Self {
+        crate::StoreContext(c.0)
+    }
+}
+impl<'a, T> From<&'a mut crate::StoreContextMut<'_, T>> for crate::StoreContext<'a, T> {
+    fn from(c: &'a mut crate::StoreContextMut<'_, T>) -> Self {
+        crate::StoreContext(c.0)
+    }
+}
+impl<'a, T> From<&'a mut crate::StoreContextMut<'_, T>> for crate::StoreContextMut<'a, T> {
+    fn from(c: &'a mut crate::StoreContextMut<'_, T>) -> Self {
+        crate::StoreContextMut(c.0)
+    }
+}
+impl<'a, T> From<crate::StoreContextMut<'a, T>> for crate::StoreContext<'a, T> {
+    fn from(c: crate::StoreContextMut<'a, T>) -> Self {
+        crate::StoreContext(c.0)
     }
 }

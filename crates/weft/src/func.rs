@@ -9,7 +9,7 @@ use std::sync::Arc;
 use weft_runtime::{HostFunc, VMContext, VMHostFuncContext, ValRaw};
 
 /// A function: exported by an instance or defined by the host. A handle into its [`crate::Store`].
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Func {
     pub(crate) store: StoreId,
     pub(crate) index: usize,

@@ -8,7 +8,7 @@ use weft_environ::{EntityIndex, EntityType};
 use weft_runtime::{Imports, InstantiationError};
 
 /// An instantiated module. A handle into its [`crate::Store`], which owns the instance until the store is dropped.
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Instance {
     pub(crate) store: StoreId,
     pub(crate) index: usize,

@@ -31,6 +31,11 @@ impl std::fmt::Debug for Module {
 }
 
 impl Module {
+    /// Whether `a` and `b` are handles to the same compiled module.
+    pub fn same(a: &Module, b: &Module) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
     /// Compiles a module from its binary encoding or its text format (`.wat`).
     ///
     /// Fails with a description of the problem and its byte offset when the module is malformed, invalid, or uses

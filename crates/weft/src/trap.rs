@@ -38,6 +38,20 @@ impl FrameInfo {
     pub fn func_offset(&self) -> Option<u32> {
         self.func_offset
     }
+    /// The instance whose code the frame runs, when `store` holds exactly one instance of the frame's module.
+    /// Weft's frames record the code, not the instance (finding it would cost every call a store of its vmctx),
+    /// so with several instances of one module this is `None` rather than a guess.
+    pub fn instance(&self, store: impl crate::AsContext) -> Option<crate::Instance> {
+        let store = &store.as_context().0.opaque;
+        let mut matching = store.instances.iter().enumerate().filter(|(_, data)| {
+            data.module.is_some() && std::sync::Arc::as_ptr(data.handle.module()) as *const () as usize == self.module_id
+        });
+        let (index, _) = matching.next()?;
+        if matching.next().is_some() {
+            return None;
+        }
+        Some(crate::Instance { store: store.id, index })
+    }
 }
 
 /// The wasm frames active when a trap happened, innermost first. Attached to trap errors; get it with

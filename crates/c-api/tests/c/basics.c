@@ -96,9 +96,9 @@ int main(int argc, char **argv) {
   wasm_frame_t *origin = wasm_trap_origin(trap);
   wasm_frame_vec_t trace;
   wasm_trap_trace(trap, &trace);
-  printf("trap origin: function %u, offset %zu in it, %zu in the module; %zu frame(s); instance known: %d\n",
+  printf("trap origin: function %u, offset %zu in it, %zu in the module; %zu frame(s); the instance: %d\n",
          wasm_frame_func_index(origin), wasm_frame_func_offset(origin), wasm_frame_module_offset(origin), trace.size,
-         wasm_frame_instance(origin) != NULL);
+         wasm_instance_same(wasm_frame_instance(origin), instance));
   wasm_frame_delete(origin);
   wasm_frame_vec_delete(&trace);
   print_trap("divide(7, 0)", trap, "no trap");
