@@ -24,8 +24,26 @@ pub struct wasm_engine_t {
 /// first (running host functions' and foreign objects' finalizers), then the host info of its objects.
 pub(crate) struct StoreCell {
     pub(crate) engine: Engine,
-    store: UnsafeCell<Store<()>>,
+    store: UnsafeCell<Store<StoreData>>,
     pub(crate) host_info: RefCell<crate::object::StoreHostInfo>,
+}
+
+/// What a store holds for the host: its WASI context, made on first use (empty: no arguments, no files) unless
+/// `weft_store_set_wasi` gave one.
+#[derive(Default)]
+pub(crate) struct StoreData {
+    wasi: Option<weft_wasi::WasiCtx>,
+    /// The limits `weft_store_limiter` set (in force once it has been called).
+    pub(crate) limits: weft::StoreLimits,
+}
+
+impl StoreData {
+    pub(crate) fn wasi(&mut self) -> &mut weft_wasi::WasiCtx {
+        self.wasi.get_or_insert_with(|| weft_wasi::WasiCtx::builder().build())
+    }
+    pub(crate) fn set_wasi(&mut self, wasi: weft_wasi::WasiCtx) {
+        self.wasi = Some(wasi);
+    }
 }
 
 /// A store.
@@ -35,7 +53,7 @@ pub struct wasm_store_t {
 
 thread_local! {
     /// The stores this thread is running wasm in right now, innermost last, each with the `Caller` its host
-    /// function was given (a `*mut Caller<'_, ()>`): the live exclusive borrow of that store.
+    /// function was given (a `*mut Caller<'_, StoreData>`): the live exclusive borrow of that store.
     static ACTIVE: RefCell<Vec<(*const StoreCell, *mut c_void)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -45,7 +63,7 @@ thread_local! {
 /// A panic in `f` (a bug in Weft, or a host function's panic travelling out of wasm) stops here, since unwinding
 /// into C is undefined: it is reported on stderr and `f`'s result becomes [`Fallback::after_panic`] (an error, for
 /// calls that return one, so it reaches C as a trap or error).
-pub(crate) fn with_store<R: Fallback>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut<'_, ()>) -> R) -> R {
+pub(crate) fn with_store<R: Fallback>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut<'_, StoreData>) -> R) -> R {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| with_store_unguarded(cell, f))) {
         Ok(result) => result,
         Err(payload) => {
@@ -103,7 +121,7 @@ impl<T> Fallback for *mut T {
     }
 }
 
-fn with_store_unguarded<R>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut<'_, ()>) -> R) -> R {
+fn with_store_unguarded<R>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut<'_, StoreData>) -> R) -> R {
     let key = Rc::as_ptr(cell);
     let caller = ACTIVE.with(|a| a.borrow().iter().rev().find(|(c, _)| *c == key).map(|(_, p)| *p));
     match caller {
@@ -111,7 +129,7 @@ fn with_store_unguarded<R>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut<
             // SAFETY: the pointer is the `Caller` of a host function of this store that is running further up
             // this thread's stack (it removes the entry before returning); that frame is suspended in this C
             // call, so this is the only use of its borrow until we return to it.
-            let caller = unsafe { &mut *caller.cast::<Caller<'_, ()>>() };
+            let caller = unsafe { &mut *caller.cast::<Caller<'_, StoreData>>() };
             f(caller.as_context_mut())
         }
         None => {
@@ -125,7 +143,7 @@ fn with_store_unguarded<R>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut<
 
 /// Runs `f` with the `Store` itself, for the settings only a `Store` has (fuel, epoch deadline, interrupt handle);
 /// `None` while wasm of that store runs on this thread (from inside one of its host functions).
-pub(crate) fn with_whole_store<R>(cell: &Rc<StoreCell>, f: impl FnOnce(&mut Store<()>) -> R) -> Option<R> {
+pub(crate) fn with_whole_store<R>(cell: &Rc<StoreCell>, f: impl FnOnce(&mut Store<StoreData>) -> R) -> Option<R> {
     let key = Rc::as_ptr(cell);
     if ACTIVE.with(|a| a.borrow().iter().any(|(c, _)| *c == key)) {
         return None;
@@ -136,8 +154,8 @@ pub(crate) fn with_whole_store<R>(cell: &Rc<StoreCell>, f: impl FnOnce(&mut Stor
 }
 
 /// Runs `f` (a host function's body) with `caller` registered as the way into `cell`'s store.
-pub(crate) fn as_active<R>(cell: *const StoreCell, caller: &mut Caller<'_, ()>, f: impl FnOnce() -> R) -> R {
-    let pointer: *mut Caller<'_, ()> = caller;
+pub(crate) fn as_active<R>(cell: *const StoreCell, caller: &mut Caller<'_, StoreData>, f: impl FnOnce() -> R) -> R {
+    let pointer: *mut Caller<'_, StoreData> = caller;
     ACTIVE.with(|a| a.borrow_mut().push((cell, pointer.cast())));
     // Removed however `f` ends (C callbacks cannot unwind, but Rust code around them could panic).
     struct Pop;
@@ -153,7 +171,7 @@ pub(crate) fn as_active<R>(cell: *const StoreCell, caller: &mut Caller<'_, ()>, 
 thread_local! {
     static ORPHAN: Rc<StoreCell> = Rc::new(StoreCell {
         engine: Engine::default(),
-        store: UnsafeCell::new(Store::new(&Engine::default(), ())),
+        store: UnsafeCell::new(Store::new(&Engine::default(), StoreData::default())),
         host_info: RefCell::new(Default::default()),
     });
 }
@@ -226,7 +244,7 @@ pub unsafe extern "C" fn wasm_engine_delete(engine: *mut wasm_engine_t) {
 pub unsafe extern "C" fn wasm_store_new(engine: *mut wasm_engine_t) -> *mut wasm_store_t {
     // SAFETY: the caller's guarantee.
     let Some(engine) = (unsafe { engine.as_ref() }) else { return std::ptr::null_mut() };
-    let store = Store::new(&engine.engine, ());
+    let store = Store::new(&engine.engine, StoreData::default());
     let cell = Rc::new(StoreCell {
         engine: engine.engine.clone(),
         store: UnsafeCell::new(store),

@@ -1,6 +1,6 @@
 //! Externals: functions (host-defined and exported) and memories.
 
-use crate::engine::{StoreCell, as_active, with_store};
+use crate::engine::{StoreCell, StoreData, as_active, with_store};
 use crate::object::{Object, wasm_ref_t};
 use crate::trap::HostTrap;
 use crate::{wasm_functype_t, wasm_store_t, wasm_trap_t, wasm_val_t, wasm_val_vec_t};
@@ -209,7 +209,7 @@ impl Drop for HostFunction {
 
 impl HostFunction {
     /// One call: converts the arguments, runs C's callback, converts its results or raises its trap.
-    fn call(&self, caller: &mut Caller<'_, ()>, params: &[Val], results: &mut [Val]) -> anyhow::Result<()> {
+    fn call(&self, caller: &mut Caller<'_, StoreData>, params: &[Val], results: &mut [Val]) -> anyhow::Result<()> {
         let cell = self.store.upgrade().ok_or_else(|| HostTrap("the function's store is gone".into()))?;
         let mut cx = caller.as_context_mut();
         let args: Vec<wasm_val_t> = params
@@ -267,8 +267,9 @@ unsafe fn new_host_func(store: *mut wasm_store_t, ty: *const wasm_functype_t, ho
 pub unsafe extern "C" fn wasm_func_new(
     store: *mut wasm_store_t,
     ty: *const wasm_functype_t,
-    callback: Callback,
+    callback: Option<Callback>,
 ) -> *mut wasm_func_t {
+    let Some(callback) = callback else { return std::ptr::null_mut() };
     let call = Box::new(move |args: *const wasm_val_vec_t, results: *mut wasm_val_vec_t| {
         // SAFETY: C's callback, called as the standard says.
         unsafe { callback(args, results) }
@@ -286,10 +287,12 @@ pub unsafe extern "C" fn wasm_func_new(
 pub unsafe extern "C" fn wasm_func_new_with_env(
     store: *mut wasm_store_t,
     ty: *const wasm_functype_t,
-    callback: CallbackWithEnv,
+    callback: Option<CallbackWithEnv>,
     env: *mut c_void,
     finalizer: Option<unsafe extern "C" fn(*mut c_void)>,
 ) -> *mut wasm_func_t {
+    // A NULL callback makes no function (and leaves `env` with the caller: the finalizer is not called).
+    let Some(callback) = callback else { return std::ptr::null_mut() };
     let env_for_call = env as usize;
     let call = Box::new(move |args: *const wasm_val_vec_t, results: *mut wasm_val_vec_t| {
         // SAFETY: C's callback with C's environment, called as the standard says.
@@ -395,11 +398,6 @@ pub unsafe extern "C" fn wasm_func_call(
     }
 }
 
-
-
-
-
-
 /// The external's kind: 0 function, 1 global, 2 table, 3 memory.
 ///
 /// # Safety
@@ -414,8 +412,6 @@ pub unsafe extern "C" fn wasm_extern_kind(ext: *const wasm_extern_t) -> u8 {
         _ => 0,
     }
 }
-
-
 
 /// The memory's bytes (valid until it grows or its store goes).
 ///
@@ -546,9 +542,6 @@ pub unsafe extern "C" fn wasm_global_set(global: *mut wasm_global_t, value: *con
     });
 }
 
-
-
-
 /// A new memory of `ty`; NULL if it cannot be made.
 ///
 /// # Safety
@@ -578,8 +571,6 @@ pub unsafe extern "C" fn wasm_memory_type(memory: *const wasm_memory_t) -> *mut 
     // SAFETY: the caller's guarantee; a memory's external type is a memory type (the same object).
     unsafe { wasm_extern_type(memory.cast()) }.cast()
 }
-
-
 
 /// A new table of `ty`, every element `init` (NULL: the null reference); NULL if it cannot be made (a bad type, an
 /// `init` of another kind or store).

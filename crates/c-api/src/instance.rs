@@ -95,4 +95,3 @@ pub unsafe extern "C" fn wasm_instance_exports(instance: *const wasm_instance_t,
             .collect(),
     );
 }
-

@@ -13,21 +13,25 @@
 mod engine;
 mod func;
 mod instance;
+mod linker;
 mod module;
 mod object;
 mod reflect;
 mod trap;
 mod types;
 mod vec;
+mod wasi;
 mod weft;
 
 pub use engine::*;
 pub use func::*;
 pub use instance::*;
+pub use linker::*;
 pub use module::*;
 pub use object::*;
 pub use reflect::*;
 pub use trap::*;
 pub use types::*;
 pub use vec::*;
+pub use wasi::*;
 pub use weft::*;

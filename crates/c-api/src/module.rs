@@ -30,7 +30,7 @@ impl wasm_module_t {
         }
     }
 
-    fn new_in(cell: &Rc<StoreCell>, module: Module) -> *mut wasm_module_t {
+    pub(crate) fn new_in(cell: &Rc<StoreCell>, module: Module) -> *mut wasm_module_t {
         wasm_module_t::into_c(wasm_ref_t::new(cell, Object::Module(Shared::new(module))))
     }
 }

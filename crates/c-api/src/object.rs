@@ -12,7 +12,7 @@
 //! objects carry theirs and run the finalizer when the last handle goes (for a foreign object: when its store goes,
 //! since wasm may still hold it).
 
-use crate::engine::{StoreCell, with_store};
+use crate::engine::{StoreCell, StoreData, with_store};
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::rc::Rc;
@@ -78,13 +78,21 @@ pub(crate) enum Object {
     Foreign(ExternRef),
 }
 
-/// The host info of a store's own objects (functions, instances, globals, tables, memories).
+/// A store-owned object found by hashing.
+#[derive(Copy, Clone, PartialEq, Eq, Hash)]
+enum OwnedKey {
+    Func(Func),
+    Instance(Instance),
+}
+
+/// The host info of a store's own objects (functions, instances, globals, tables, memories), kept in the order it
+/// was first set, which is the order the finalizers run in when the store goes.
 #[derive(Default)]
 pub(crate) struct StoreHostInfo {
-    funcs: HashMap<Func, HostInfo>,
-    instances: HashMap<Instance, HostInfo>,
+    slots: Vec<Option<HostInfo>>,
+    index: HashMap<OwnedKey, usize>,
     /// Globals, tables and memories, found with `same` (one can be reached through several instances).
-    others: Vec<(weft::Extern, HostInfo)>,
+    others: Vec<(weft::Extern, usize)>,
 }
 
 /// A reference: a handle to any object of a store.
@@ -145,40 +153,38 @@ impl wasm_ref_t {
                 Some(info) => f(&mut info.lock().unwrap_or_else(|e| e.into_inner())),
                 None => f(&mut None),
             }),
-            Object::Instance(instance) => {
-                let mut infos = self.store.host_info.borrow_mut();
-                let mut slot = infos.instances.remove(instance);
-                let result = f(&mut slot);
-                if let Some(info) = slot {
-                    infos.instances.insert(*instance, info);
-                }
-                result
-            }
-            Object::Extern(weft::Extern::Func(func)) => {
-                let mut infos = self.store.host_info.borrow_mut();
-                let mut slot = infos.funcs.remove(func);
-                let result = f(&mut slot);
-                if let Some(info) = slot {
-                    infos.funcs.insert(*func, info);
-                }
-                result
-            }
-            Object::Extern(_) => {
-                let position = {
+            Object::Instance(instance) => self.with_owned_slot(OwnedKey::Instance(*instance), f),
+            Object::Extern(weft::Extern::Func(func)) => self.with_owned_slot(OwnedKey::Func(*func), f),
+            Object::Extern(e) => {
+                let found = {
                     let infos = self.store.host_info.borrow();
-                    infos.others.iter().position(|(e, _)| {
-                        wasm_ref_t::new(&self.store, Object::Extern(*e)).same(self)
-                    })
+                    infos
+                        .others
+                        .iter()
+                        .find(|(other, _)| wasm_ref_t::new(&self.store, Object::Extern(*other)).same(self))
+                        .map(|(_, slot)| *slot)
                 };
                 let mut infos = self.store.host_info.borrow_mut();
-                let mut slot = position.map(|i| infos.others.swap_remove(i).1);
-                let result = f(&mut slot);
-                if let (Some(info), Some(e)) = (slot, self.as_extern()) {
-                    infos.others.push((e, info));
-                }
-                result
+                let slot = found.unwrap_or_else(|| {
+                    infos.slots.push(None);
+                    let slot = infos.slots.len() - 1;
+                    infos.others.push((*e, slot));
+                    slot
+                });
+                f(&mut infos.slots[slot])
             }
         }
+    }
+
+    /// Runs `f` on the host info slot of a function or instance.
+    fn with_owned_slot<R>(&self, key: OwnedKey, f: impl FnOnce(&mut Option<HostInfo>) -> R) -> R {
+        let mut infos = self.store.host_info.borrow_mut();
+        let infos = &mut *infos;
+        let slot = *infos.index.entry(key).or_insert_with(|| {
+            infos.slots.push(None);
+            infos.slots.len() - 1
+        });
+        f(&mut infos.slots[slot])
     }
 
     pub(crate) fn host_info(&self) -> *mut c_void {
@@ -192,7 +198,7 @@ impl wasm_ref_t {
 }
 
 /// The host info slot of a foreign object (`None` for an `externref` this library did not make as one).
-fn foreign_info<'a>(cx: StoreContextMut<'a, ()>, r: &ExternRef) -> Option<&'a Mutex<Option<HostInfo>>> {
+fn foreign_info<'a>(cx: StoreContextMut<'a, StoreData>, r: &ExternRef) -> Option<&'a Mutex<Option<HostInfo>>> {
     match r.data(cx).ok().flatten()?.downcast_ref::<RefData>()? {
         RefData::Foreign(info) => Some(info),
         RefData::Wrapped(_) => None,
@@ -200,7 +206,7 @@ fn foreign_info<'a>(cx: StoreContextMut<'a, ()>, r: &ExternRef) -> Option<&'a Mu
 }
 
 /// The object an `externref` coming out of wasm stands for.
-pub(crate) fn object_of_externref(cx: &mut StoreContextMut<'_, ()>, r: ExternRef) -> Object {
+pub(crate) fn object_of_externref(cx: &mut StoreContextMut<'_, StoreData>, r: ExternRef) -> Object {
     match r.data(&*cx).ok().flatten().and_then(|d| d.downcast_ref::<RefData>()) {
         Some(RefData::Wrapped(object)) => object.clone(),
         _ => Object::Foreign(r),
@@ -208,7 +214,10 @@ pub(crate) fn object_of_externref(cx: &mut StoreContextMut<'_, ()>, r: ExternRef
 }
 
 /// The `externref` that carries `object` into wasm: a foreign object is one already; anything else is wrapped.
-pub(crate) fn externref_of_object(cx: &mut StoreContextMut<'_, ()>, object: &Object) -> anyhow::Result<ExternRef> {
+pub(crate) fn externref_of_object(
+    cx: &mut StoreContextMut<'_, StoreData>,
+    object: &Object,
+) -> anyhow::Result<ExternRef> {
     match object {
         Object::Foreign(r) => Ok(*r),
         other => Ok(*ExternRef::new(&mut *cx, RefData::Wrapped(other.clone()))?),

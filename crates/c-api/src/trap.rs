@@ -38,6 +38,8 @@ impl std::error::Error for HostTrap {}
 /// One frame of a trap's backtrace, as it was when the trap was made.
 #[derive(Clone)]
 pub(crate) struct FrameData {
+    func_name: Option<String>,
+    module_name: Option<String>,
     func_index: u32,
     func_offset: usize,
     module_offset: usize,
@@ -53,6 +55,8 @@ impl wasm_trap_t {
                     .frames()
                     .iter()
                     .map(|f| FrameData {
+                        func_name: f.func_name().map(str::to_string),
+                        module_name: f.module_name().map(str::to_string),
                         func_index: f.func_index(),
                         func_offset: f.func_offset().unwrap_or(0) as usize,
                         module_offset: f.wasm_offset().unwrap_or(0) as usize,
@@ -73,6 +77,10 @@ impl wasm_trap_t {
         }
     }
 
+    pub(crate) fn error(&self) -> &anyhow::Error {
+        &self.data().error
+    }
+
     pub(crate) fn message(&self) -> String {
         let error = &self.data().error;
         if let Some(host) = error.downcast_ref::<HostTrap>() {
@@ -88,11 +96,11 @@ impl wasm_trap_t {
         self.data()
             .frames
             .iter()
-            .map(|data| wasm_frame_t {
-                data: data.clone(),
-                instance: data
+            .map(|data| {
+                let instance = data
                     .instance
-                    .map(|i| Box::new(wasm_instance_t { r: wasm_ref_t::new(&self.r.store, Object::Instance(i)) })),
+                    .map(|i| Box::new(wasm_instance_t { r: wasm_ref_t::new(&self.r.store, Object::Instance(i)) }));
+                wasm_frame_t::new(data.clone(), instance)
             })
             .collect()
     }
@@ -147,16 +155,40 @@ pub unsafe extern "C" fn wasm_trap_message(trap: *const wasm_trap_t, out: *mut w
 /// A frame of a trap's backtrace.
 pub struct wasm_frame_t {
     data: FrameData,
+    /// The names as vectors, lent out by `weft_frame_func_name` and `weft_frame_module_name`.
+    names: [Option<wasm_byte_vec_t>; 2],
     /// A handle to the frame's instance, lent out by [`wasm_frame_instance`] for the frame's lifetime.
     instance: Option<Box<wasm_instance_t>>,
 }
 
+impl wasm_frame_t {
+    fn new(data: FrameData, instance: Option<Box<wasm_instance_t>>) -> wasm_frame_t {
+        let name = |n: &Option<String>| n.as_ref().map(|n| wasm_byte_vec_t::from_vec(n.clone().into_bytes()));
+        wasm_frame_t { names: [name(&data.func_name), name(&data.module_name)], data, instance }
+    }
+    pub(crate) fn func_name(&self) -> Option<&wasm_byte_vec_t> {
+        self.names[0].as_ref()
+    }
+    pub(crate) fn module_name(&self) -> Option<&wasm_byte_vec_t> {
+        self.names[1].as_ref()
+    }
+}
+
+impl Drop for wasm_frame_t {
+    fn drop(&mut self) {
+        for name in self.names.iter_mut().flatten() {
+            // SAFETY: the names were made by `new` and are owned by the frame.
+            unsafe { crate::wasm_byte_vec_delete(name) };
+        }
+    }
+}
+
 impl Clone for wasm_frame_t {
     fn clone(&self) -> Self {
-        wasm_frame_t {
-            data: self.data.clone(),
-            instance: self.instance.as_ref().map(|i| Box::new(wasm_instance_t { r: i.r.copy() })),
-        }
+        wasm_frame_t::new(
+            self.data.clone(),
+            self.instance.as_ref().map(|i| Box::new(wasm_instance_t { r: i.r.copy() })),
+        )
     }
 }
 

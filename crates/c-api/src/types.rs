@@ -1,6 +1,6 @@
 //! Value types, function types and values.
 
-use crate::engine::StoreCell;
+use crate::engine::{StoreCell, StoreData};
 use crate::object::{Object, wasm_ref_t};
 use std::rc::Rc;
 use weft::{ExternType, FuncType, GlobalType, Limits, MemoryType, StoreContextMut, TableType, Val, ValType};
@@ -592,7 +592,7 @@ impl wasm_val_t {
 
     /// Weft's value for this one, in `cell`'s store (reached through `cx`), or why it cannot be one. The value's
     /// reference, if any, is only borrowed.
-    pub(crate) fn to_val(&self, cx: &mut StoreContextMut<'_, ()>, cell: &Rc<StoreCell>) -> Result<Val, String> {
+    pub(crate) fn to_val(self, cx: &mut StoreContextMut<'_, StoreData>, cell: &Rc<StoreCell>) -> Result<Val, String> {
         // SAFETY: each arm reads the union field its kind says was written.
         unsafe {
             Ok(match self.kind {
@@ -600,7 +600,9 @@ impl wasm_val_t {
                 WASM_I64 => Val::I64(self.of.i64),
                 WASM_F32 => Val::F32(self.of.f32.to_bits()),
                 WASM_F64 => Val::F64(self.of.f64.to_bits()),
-                WASM_EXTERNREF => ref_to_val(self.reference(), &ValType::ExternRef, cx, cell).map_err(|e| e.to_string())?,
+                WASM_EXTERNREF => {
+                    ref_to_val(self.reference(), &ValType::ExternRef, cx, cell).map_err(|e| e.to_string())?
+                }
                 WASM_FUNCREF => ref_to_val(self.reference(), &ValType::FuncRef, cx, cell).map_err(|e| e.to_string())?,
                 other => return Err(format!("unknown value kind {other}")),
             })
@@ -608,7 +610,11 @@ impl wasm_val_t {
     }
 
     /// The standard's form of Weft's value (a reference becomes a new handle the result owns), or why it has none.
-    pub(crate) fn from_val(val: &Val, cx: &mut StoreContextMut<'_, ()>, cell: &Rc<StoreCell>) -> Result<wasm_val_t, String> {
+    pub(crate) fn from_val(
+        val: &Val,
+        cx: &mut StoreContextMut<'_, StoreData>,
+        cell: &Rc<StoreCell>,
+    ) -> Result<wasm_val_t, String> {
         let reference = |kind: u8, r: Option<wasm_ref_t>| wasm_val_t {
             kind,
             of: wasm_val_union { ref_: r.map_or(std::ptr::null_mut(), crate::object::into_c) },
@@ -631,7 +637,7 @@ impl wasm_val_t {
 pub(crate) fn ref_to_val(
     r: Option<&wasm_ref_t>,
     ty: &ValType,
-    cx: &mut StoreContextMut<'_, ()>,
+    cx: &mut StoreContextMut<'_, StoreData>,
     cell: &Rc<StoreCell>,
 ) -> anyhow::Result<Val> {
     let Some(r) = r else { return Ok(Val::default_for(*ty)) };
@@ -648,7 +654,11 @@ pub(crate) fn ref_to_val(
 }
 
 /// A new handle for a reference value (`None` for null and for values that are not references).
-pub(crate) fn val_to_ref(val: &Val, cx: &mut StoreContextMut<'_, ()>, cell: &Rc<StoreCell>) -> Option<wasm_ref_t> {
+pub(crate) fn val_to_ref(
+    val: &Val,
+    cx: &mut StoreContextMut<'_, StoreData>,
+    cell: &Rc<StoreCell>,
+) -> Option<wasm_ref_t> {
     let object = match val {
         Val::FuncRef(Some(f)) => Object::Extern(weft::Extern::Func(*f)),
         Val::ExternRef(Some(r)) => crate::object::object_of_externref(cx, **r),

@@ -1,15 +1,16 @@
 //! `weft.h`: what Weft offers beyond the standard: configuration, fuel, epochs, interrupting running wasm from
 //! another thread, and errors.
 
-use crate::engine::with_whole_store;
+use crate::engine::{StoreData, with_whole_store};
 use crate::{wasm_byte_vec_t, wasm_config_t, wasm_engine_t, wasm_store_t};
+use std::ffi::{CStr, c_char};
 
 /// An error: a message (and, for an error from a wasm call, what Weft's error carries).
 pub struct weft_error_t {
     error: anyhow::Error,
 }
 
-fn error(e: anyhow::Error) -> *mut weft_error_t {
+pub(crate) fn error(e: anyhow::Error) -> *mut weft_error_t {
     Box::into_raw(Box::new(weft_error_t { error: e }))
 }
 
@@ -73,6 +74,227 @@ config_bool!(weft_config_wasm_multi_memory_set, wasm_multi_memory, "The multi-me
 config_bool!(weft_config_wasm_memory64_set, wasm_memory64, "The memory64 proposal.");
 config_bool!(weft_config_wasm_exceptions_set, wasm_exceptions, "The exception-handling proposal.");
 config_bool!(weft_config_parallel_compilation_set, parallel_compilation, "Compiles on every core at once.");
+config_bool!(weft_config_wasm_bulk_memory_set, wasm_bulk_memory, "The bulk-memory proposal.");
+config_bool!(weft_config_wasm_reference_types_set, wasm_reference_types, "The reference-types proposal.");
+config_bool!(weft_config_wasm_multi_value_set, wasm_multi_value, "The multi-value proposal.");
+config_bool!(weft_config_wasm_extended_const_set, wasm_extended_const, "The extended-constant-expressions proposal.");
+config_bool!(
+    weft_config_wasm_function_references_set,
+    wasm_function_references,
+    "The typed-function-references proposal."
+);
+config_bool!(weft_config_wasm_relaxed_simd_set, wasm_relaxed_simd, "The relaxed-SIMD proposal.");
+config_bool!(
+    weft_config_relaxed_simd_deterministic_set,
+    relaxed_simd_deterministic,
+    "Relaxed-SIMD instructions give the same results on every machine."
+);
+config_bool!(
+    weft_config_cranelift_verifier_set,
+    cranelift_verifier,
+    "Runs Cranelift's IR verifier (slow; for debugging)."
+);
+config_bool!(
+    weft_config_signals_based_traps_set,
+    signals_based_traps,
+    "Uses guard pages and signal handlers for out-of-bounds accesses (off: explicit checks)."
+);
+config_bool!(
+    weft_config_memory_init_cow_set,
+    memory_init_cow,
+    "Maps data segments copy-on-write from the module's image."
+);
+config_bool!(weft_config_coredump_on_trap_set, coredump_on_trap, "Attaches a core dump to traps.");
+
+/// Bytes of address space reserved for each linear memory (growing within it never moves the memory).
+///
+/// # Safety
+/// `config` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_config_memory_reservation_set(config: *mut wasm_config_t, bytes: u64) {
+    // SAFETY: the caller's guarantee.
+    if let Some(config) = unsafe { config.as_mut() } {
+        config.config.memory_reservation(bytes);
+    }
+}
+
+/// Bytes of guard region after each linear memory.
+///
+/// # Safety
+/// `config` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_config_memory_guard_size_set(config: *mut wasm_config_t, bytes: u64) {
+    // SAFETY: the caller's guarantee.
+    if let Some(config) = unsafe { config.as_mut() } {
+        config.config.memory_guard_size(bytes);
+    }
+}
+
+/// Reads a C string argument (NULL or not UTF-8: an error naming `what`).
+///
+/// # Safety
+/// `s` must be NULL or a NUL-terminated string.
+pub(crate) unsafe fn c_str<'a>(s: *const c_char, what: &str) -> anyhow::Result<&'a str> {
+    anyhow::ensure!(!s.is_null(), "{what} is NULL");
+    // SAFETY: the caller's guarantee.
+    unsafe { CStr::from_ptr(s) }.to_str().map_err(|_| anyhow::anyhow!("{what} is not UTF-8"))
+}
+
+/// Reads a (pointer, length) string argument.
+///
+/// # Safety
+/// `s` must point to `len` readable bytes (or `len` be 0).
+pub(crate) unsafe fn str_of<'a>(s: *const c_char, len: usize, what: &str) -> anyhow::Result<&'a str> {
+    // SAFETY: the caller's guarantee.
+    let bytes = unsafe { crate::vec::as_slice(len, s.cast::<u8>()) };
+    std::str::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{what} is not UTF-8"))
+}
+
+/// Turns on the compilation cache in directory `dir` (NULL: the default, `$XDG_CACHE_HOME/weft`). NULL, or an
+/// error the caller deletes.
+///
+/// # Safety
+/// `config` must be live; `dir` NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_config_cache_set(config: *mut wasm_config_t, dir: *const c_char) -> *mut weft_error_t {
+    // SAFETY: the caller's guarantee.
+    let Some(config) = (unsafe { config.as_mut() }) else { return error(anyhow::anyhow!("the configuration is NULL")) };
+    if dir.is_null() {
+        return match weft::Cache::from_file(None) {
+            Ok(cache) => {
+                config.config.cache(Some(cache));
+                std::ptr::null_mut()
+            }
+            Err(e) => error(e),
+        };
+    }
+    // SAFETY: as above.
+    match unsafe { c_str(dir, "the cache directory") } {
+        Ok(dir) => {
+            config.config.cache_dir(Some(dir));
+            std::ptr::null_mut()
+        }
+        Err(e) => error(e),
+    }
+}
+
+/// Compiles for `triple` (e.g. `aarch64-unknown-linux-gnu`) instead of the host: for `wasm_module_serialize`.
+/// NULL, or an error the caller deletes.
+///
+/// # Safety
+/// `config` must be live; `triple` a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_config_target_set(
+    config: *mut wasm_config_t,
+    triple: *const c_char,
+) -> *mut weft_error_t {
+    // SAFETY: the caller's guarantee.
+    let Some(config) = (unsafe { config.as_mut() }) else { return error(anyhow::anyhow!("the configuration is NULL")) };
+    // SAFETY: as above.
+    let outcome = unsafe { c_str(triple, "the target") }.and_then(|t| config.config.target(t).map(|_| ()));
+    outcome.err().map_or(std::ptr::null_mut(), error)
+}
+
+/// A native profiler to tell about compiled code.
+pub type weft_profiling_strategy_t = u8;
+
+/// Tells a profiler about compiled code: 0 none, 1 perf jitdump (`jit-<pid>.dump`), 2 perf map
+/// (`/tmp/perf-<pid>.map`); other values change nothing.
+///
+/// # Safety
+/// `config` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_config_profiler_set(config: *mut wasm_config_t, strategy: weft_profiling_strategy_t) {
+    // SAFETY: the caller's guarantee.
+    if let Some(config) = unsafe { config.as_mut() } {
+        match strategy {
+            0 => config.config.profiler(weft::ProfilingStrategy::None),
+            1 => config.config.profiler(weft::ProfilingStrategy::JitDump),
+            2 => config.config.profiler(weft::ProfilingStrategy::PerfMap),
+            _ => &mut config.config,
+        };
+    }
+}
+
+/// Settings of the pooling allocator (see [`weft_config_pooling_allocation_set`]).
+pub struct weft_pooling_config_t {
+    config: weft::PoolingAllocationConfig,
+}
+
+/// Pooling settings with Weft's defaults (1000 instances, memories and tables; 4 GiB memories).
+#[unsafe(no_mangle)]
+pub extern "C" fn weft_pooling_config_new() -> *mut weft_pooling_config_t {
+    crate::object::into_c(weft_pooling_config_t { config: weft::PoolingAllocationConfig::new() })
+}
+
+/// Frees pooling settings.
+///
+/// # Safety
+/// `pooling` must be owned (or NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_pooling_config_delete(pooling: *mut weft_pooling_config_t) {
+    if !pooling.is_null() {
+        // SAFETY: the caller's guarantee.
+        drop(unsafe { Box::from_raw(pooling) });
+    }
+}
+
+/// Defines a pooling setter.
+macro_rules! pooling_setter {
+    ($name:ident, $method:ident, $ty:ty, $doc:literal) => {
+        #[doc = $doc]
+        ///
+        /// # Safety
+        /// `pooling` must be live.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name(pooling: *mut weft_pooling_config_t, value: $ty) {
+            // SAFETY: the caller's guarantee.
+            if let Some(pooling) = unsafe { pooling.as_mut() } {
+                pooling.config.$method(value);
+            }
+        }
+    };
+}
+
+pooling_setter!(weft_pooling_config_total_core_instances_set, total_core_instances, u32, "Instances alive at once.");
+pooling_setter!(weft_pooling_config_total_memories_set, total_memories, u32, "Linear memories alive at once.");
+pooling_setter!(weft_pooling_config_total_tables_set, total_tables, u32, "Tables alive at once.");
+pooling_setter!(weft_pooling_config_max_memory_size_set, max_memory_size, usize, "Bytes one memory may grow to.");
+pooling_setter!(weft_pooling_config_table_elements_set, table_elements, usize, "Elements one table may hold.");
+pooling_setter!(
+    weft_pooling_config_max_core_instance_size_set,
+    max_core_instance_size,
+    usize,
+    "Bytes of one instance's runtime state (its VMContext)."
+);
+pooling_setter!(
+    weft_pooling_config_max_memories_per_module_set,
+    max_memories_per_module,
+    u32,
+    "Memories one module may define."
+);
+pooling_setter!(
+    weft_pooling_config_max_tables_per_module_set,
+    max_tables_per_module,
+    u32,
+    "Tables one module may define."
+);
+
+/// Allocates instances, memories and tables from pools sized by `pooling` (copied; the caller keeps it), set up
+/// once when the engine is made.
+///
+/// # Safety
+/// `config` and `pooling` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_config_pooling_allocation_set(
+    config: *mut wasm_config_t,
+    pooling: *const weft_pooling_config_t,
+) {
+    // SAFETY: the caller's guarantee.
+    if let (Some(config), Some(pooling)) = (unsafe { config.as_mut() }, unsafe { pooling.as_ref() }) {
+        config.config.allocation_strategy(weft::InstanceAllocationStrategy::Pooling(pooling.config.clone()));
+    }
+}
 
 /// The optimisation level: 0 none, 1 speed (the default), 2 speed and size.
 ///
@@ -117,7 +339,7 @@ pub unsafe extern "C" fn weft_engine_increment_epoch(engine: *const wasm_engine_
 /// Runs `f` on the whole store, or returns the error of a store that is running wasm on this thread.
 fn whole_store(
     store: *mut wasm_store_t,
-    f: impl FnOnce(&mut weft::Store<()>) -> anyhow::Result<()>,
+    f: impl FnOnce(&mut weft::Store<StoreData>) -> anyhow::Result<()>,
 ) -> *mut weft_error_t {
     // SAFETY: the callers' contract: `store` is live or NULL.
     let Some(store) = (unsafe { store.as_ref() }) else { return error(anyhow::anyhow!("the store is NULL")) };
@@ -206,5 +428,218 @@ pub unsafe extern "C" fn weft_interrupt_handle_delete(handle: *mut weft_interrup
     if !handle.is_null() {
         // SAFETY: the caller's guarantee.
         drop(unsafe { Box::from_raw(handle) });
+    }
+}
+
+/// Limits what wasm in `store` may take: bytes of one linear memory, elements of one table, and how many
+/// instances, tables and memories the store may hold. A negative value keeps that limit's default. Growth beyond
+/// a limit fails (`memory.grow` returns -1); creation beyond one fails with an error. NULL, or an error the caller
+/// deletes.
+///
+/// # Safety
+/// `store` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_store_limiter(
+    store: *mut wasm_store_t,
+    memory_size: i64,
+    table_elements: i64,
+    instances: i64,
+    tables: i64,
+    memories: i64,
+) -> *mut weft_error_t {
+    whole_store(store, |s| {
+        let mut limits = weft::StoreLimitsBuilder::new();
+        if let Ok(n) = usize::try_from(memory_size) {
+            limits = limits.memory_size(n);
+        }
+        if let Ok(n) = usize::try_from(table_elements) {
+            limits = limits.table_elements(n);
+        }
+        if let Ok(n) = usize::try_from(instances) {
+            limits = limits.instances(n);
+        }
+        if let Ok(n) = usize::try_from(tables) {
+            limits = limits.tables(n);
+        }
+        if let Ok(n) = usize::try_from(memories) {
+            limits = limits.memories(n);
+        }
+        s.data_mut().limits = limits.build();
+        s.limiter(|data| &mut data.limits);
+        Ok(())
+    })
+}
+
+/// Whether `error` is a WASI program's exit (`proc_exit`); then its status is in `*status`.
+///
+/// # Safety
+/// `error` must be live and `status` valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_error_exit_status(error: *const weft_error_t, status: *mut i32) -> bool {
+    // SAFETY: the caller's guarantee.
+    let Some(error) = (unsafe { error.as_ref() }) else { return false };
+    match error.error.downcast_ref::<weft_wasi::I32Exit>() {
+        Some(exit) => {
+            // SAFETY: the caller's guarantee.
+            if let Some(status) = unsafe { status.as_mut() } {
+                *status = exit.0;
+            }
+            true
+        }
+        None => false,
+    }
+}
+
+/// A new error with `message` (NUL-terminated), e.g. for a host function to return.
+///
+/// # Safety
+/// `message` must be a NUL-terminated string (or NULL, for an empty message).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_error_new(message: *const c_char) -> *mut weft_error_t {
+    // SAFETY: the caller's guarantee.
+    let text =
+        if message.is_null() { String::new() } else { unsafe { CStr::from_ptr(message) }.to_string_lossy().into() };
+    error(anyhow::Error::msg(text))
+}
+
+/// Why wasm trapped (`weft_trap_code`).
+pub type weft_trap_code_t = u8;
+
+/// The trap's code (WEFT_TRAP_CODE_*, in the order of Weft's `Trap` enum), if wasm raised it; false for a trap
+/// the host made, an error, or a WASI exit.
+///
+/// # Safety
+/// `trap` must be live and `code` valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_trap_code(trap: *const crate::wasm_trap_t, code: *mut weft_trap_code_t) -> bool {
+    // SAFETY: the caller's guarantee.
+    let Some(trap) = (unsafe { trap.as_ref() }) else { return false };
+    let Some(found) = trap.error().downcast_ref::<weft::Trap>() else { return false };
+    let Some(index) = weft::Trap::ALL.iter().position(|t| t == found) else { return false };
+    // SAFETY: the caller's guarantee.
+    if let Some(code) = unsafe { code.as_mut() } {
+        *code = index as u8;
+    }
+    true
+}
+
+/// Whether the trap is a WASI program's exit (`proc_exit`, which `wasm_func_call` on `_start` reports as a trap);
+/// then its status is in `*status`.
+///
+/// # Safety
+/// `trap` must be live and `status` valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_trap_exit_status(trap: *const crate::wasm_trap_t, status: *mut i32) -> bool {
+    // SAFETY: the caller's guarantee.
+    let Some(trap) = (unsafe { trap.as_ref() }) else { return false };
+    match trap.error().downcast_ref::<weft_wasi::I32Exit>() {
+        Some(exit) => {
+            // SAFETY: the caller's guarantee.
+            if let Some(status) = unsafe { status.as_mut() } {
+                *status = exit.0;
+            }
+            true
+        }
+        None => false,
+    }
+}
+
+/// The name of the frame's function (from the module's name section), or NULL; borrowed from the frame.
+///
+/// # Safety
+/// `frame` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_frame_func_name(frame: *const crate::wasm_frame_t) -> *const wasm_byte_vec_t {
+    // SAFETY: the caller's guarantee.
+    unsafe { frame.as_ref() }.and_then(|f| f.func_name()).map_or(std::ptr::null(), |n| n as *const _)
+}
+
+/// The name of the frame's module (from its name section), or NULL; borrowed from the frame.
+///
+/// # Safety
+/// `frame` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_frame_module_name(frame: *const crate::wasm_frame_t) -> *const wasm_byte_vec_t {
+    // SAFETY: the caller's guarantee.
+    unsafe { frame.as_ref() }.and_then(|f| f.module_name()).map_or(std::ptr::null(), |n| n as *const _)
+}
+
+/// Translates WebAssembly text (`len` bytes at `wat`) to the binary format, into `out` (owned by the caller). NULL,
+/// or an error (with line and column) the caller deletes.
+///
+/// # Safety
+/// `wat` must point to `len` readable bytes and `out` be valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_wat2wasm(wat: *const c_char, len: usize, out: *mut wasm_byte_vec_t) -> *mut weft_error_t {
+    // SAFETY: the caller's guarantee.
+    let text = match unsafe { str_of(wat, len, "the text") } {
+        Ok(text) => text,
+        Err(e) => return error(e),
+    };
+    match wat::parse_str(text) {
+        Ok(bytes) => {
+            // SAFETY: the caller's guarantee.
+            if let Some(out) = unsafe { out.as_mut() } {
+                out.set(bytes);
+            }
+            std::ptr::null_mut()
+        }
+        Err(e) => error(e.into()),
+    }
+}
+
+/// Compiles `binary` like `wasm_module_new`, but says why it failed: NULL and the module in `*out`, or an error
+/// (naming the offset of what was wrong) the caller deletes.
+///
+/// # Safety
+/// `store` must be live, `binary` a valid vector and `out` valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_module_new(
+    store: *mut wasm_store_t,
+    binary: *const wasm_byte_vec_t,
+    out: *mut *mut crate::wasm_module_t,
+) -> *mut weft_error_t {
+    // SAFETY: the caller's guarantee.
+    let (Some(store), Some(binary), false) = (unsafe { store.as_ref() }, unsafe { binary.as_ref() }, out.is_null())
+    else {
+        return error(anyhow::anyhow!("weft_module_new: the store, binary or out pointer is NULL"));
+    };
+    // SAFETY: as above.
+    match weft::Module::from_binary(&store.cell.engine, unsafe { binary.slice() }) {
+        Ok(module) => {
+            // SAFETY: as above.
+            unsafe { *out = crate::wasm_module_t::new_in(&store.cell, module) };
+            std::ptr::null_mut()
+        }
+        Err(e) => error(e),
+    }
+}
+
+/// Loads a module serialized by `wasm_module_serialize` (a `.cwasm` from `weft compile` too) from the file at
+/// `path`, mapping it rather than reading it: NULL and the module in `*out`, or an error the caller deletes. The
+/// file is native code: load only what you made or trust.
+///
+/// # Safety
+/// `store` must be live, `path` a NUL-terminated string and `out` valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_module_deserialize_file(
+    store: *mut wasm_store_t,
+    path: *const c_char,
+    out: *mut *mut crate::wasm_module_t,
+) -> *mut weft_error_t {
+    // SAFETY: the caller's guarantee.
+    let (Some(store), false) = (unsafe { store.as_ref() }, out.is_null()) else {
+        return error(anyhow::anyhow!("weft_module_deserialize_file: the store or out pointer is NULL"));
+    };
+    // SAFETY: as above.
+    let loaded =
+        unsafe { c_str(path, "the path") }.and_then(|path| weft::Module::deserialize_file(&store.cell.engine, path));
+    match loaded {
+        Ok(module) => {
+            // SAFETY: as above.
+            unsafe { *out = crate::wasm_module_t::new_in(&store.cell, module) };
+            std::ptr::null_mut()
+        }
+        Err(e) => error(e),
     }
 }

@@ -1,5 +1,6 @@
-//! The C API from C: each program in `tests/c/` is compiled with the system's C compiler against `include/` and
-//! `libweft.a`, run, and its output compared.
+//! The C API from C: each program in `tests/c/` and each example in `examples/c/` is compiled with the system's C
+//! compiler against `include/` and `libweft.a`, run, and its output compared; the examples also run under
+//! AddressSanitizer's leak checker.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,21 +30,89 @@ fn build_library() {
 
 /// Compiles `tests/c/<name>.c` into a temporary directory; returns the executable.
 fn compile(name: &str) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c").join(format!("{name}.c"));
+    compile_source(&source, name, &[])
+}
+
+/// Compiles `source` (with `extra` compiler flags) into a temporary executable named after `name`.
+fn compile_source(source: &Path, name: &str, extra: &[&str]) -> PathBuf {
     build_library();
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = std::env::temp_dir().join(format!("weft-c-api-{}-{name}", std::process::id()));
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"])
+        .args(extra)
         .arg("-I")
         .arg(crate_dir.join("include"))
-        .arg(crate_dir.join("tests/c").join(format!("{name}.c")))
+        .arg(source)
         .arg(library_dir().join("libweft.a"))
         .args(["-lpthread", "-ldl", "-lm", "-o"])
         .arg(&out)
         .status()
         .expect("a C compiler (cc) is installed");
-    assert!(status.success(), "compiling {name}.c failed");
+    assert!(status.success(), "compiling {} failed", source.display());
     out
+}
+
+/// The examples in `examples/c/`, by name.
+fn examples() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/c");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("examples/c exists")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".c").map(str::to_string))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Runs example `name` (built by `compile_source`), with what it needs (the WASI example: a directory holding
+/// input.txt), under `env`; returns its output and status, and checks what the WASI example wrote.
+fn run_example(exe: &Path, name: &str, env: &[(&str, &str)]) -> (String, String, bool) {
+    let dir = std::env::temp_dir().join(format!("weft-c-api-{}-{name}-dir", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("input.txt"), "hello file").unwrap();
+    let mut command = Command::new(exe);
+    if name == "wasi" {
+        command.arg(&dir);
+    }
+    let output = command.envs(env.iter().copied()).output().expect("the example runs");
+    if name == "wasi" && output.status.success() {
+        assert_eq!(std::fs::read_to_string(dir.join("output.txt")).unwrap(), "hello file", "the WASI example's copy");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (text(&output.stdout), text(&output.stderr), output.status.success())
+}
+
+#[test]
+fn examples_print_what_they_should() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/c");
+    let names = examples();
+    assert!(names.len() >= 16, "the examples are missing: {names:?}");
+    for name in names {
+        let exe = compile_source(&dir.join(format!("{name}.c")), &name, &[]);
+        let (stdout, stderr, ok) = run_example(&exe, &name, &[]);
+        assert!(ok, "example {name} failed:\n{stdout}\n{stderr}");
+        let expected = std::fs::read_to_string(dir.join("expected").join(format!("{name}.txt")))
+            .unwrap_or_else(|e| panic!("examples/c/expected/{name}.txt: {e}"));
+        assert_eq!(stdout, expected, "the output of example {name}");
+        std::fs::remove_file(&exe).ok();
+    }
+}
+
+/// Every example, built with AddressSanitizer, runs clean: no leak (LeakSanitizer checks at exit, Rust's
+/// allocations included, since both sides use the C allocator), no invalid access. Weft's own signal handler
+/// stays in charge of faults in compiled code (`handle_segv=0`).
+#[test]
+fn examples_leak_nothing_under_address_sanitizer() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/c");
+    let options = [("ASAN_OPTIONS", "detect_leaks=1:handle_segv=0:allow_user_segv_handler=1:exitcode=23")];
+    for name in examples() {
+        let exe = compile_source(&dir.join(format!("{name}.c")), &format!("{name}-asan"), &["-fsanitize=address"]);
+        let (stdout, stderr, ok) = run_example(&exe, &name, &options);
+        assert!(ok && !stderr.contains("Sanitizer"), "example {name} under AddressSanitizer:\n{stdout}\n{stderr}");
+        std::fs::remove_file(&exe).ok();
+    }
 }
 
 fn run(exe: &Path, args: &[&Path]) -> String {
@@ -160,4 +229,50 @@ fn interrupting_from_another_thread_fuel_and_epochs() {
     );
     std::fs::remove_file(&wasm).ok();
     std::fs::remove_file(&exe).ok();
+}
+
+/// `scripts/install-c-api.sh` installs the library, headers and `weft.pc`, and a program built with the flags
+/// `pkg-config` then gives (dynamic and static) runs.
+#[test]
+fn installs_with_pkg_config() {
+    if Command::new("pkg-config").arg("--version").output().is_err() {
+        panic!("pkg-config is not installed (Debian package pkgconf)");
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let prefix = std::env::temp_dir().join(format!("weft-c-api-{}-prefix", std::process::id()));
+    let profile = library_dir().file_name().unwrap().to_string_lossy().into_owned();
+    let status = Command::new(root.join("scripts/install-c-api.sh"))
+        .arg(&prefix)
+        .env("WEFT_PROFILE", &profile)
+        .env("CARGO_TARGET_DIR", library_dir().parent().unwrap())
+        .status()
+        .expect("the install script runs");
+    assert!(status.success(), "install-c-api.sh failed");
+    for file in ["include/wasm.h", "include/weft.h", "include/wasi.h", "lib/libweft.a", "lib/libweft.so"] {
+        assert!(prefix.join(file).exists(), "{file} was not installed");
+    }
+    let pkg_config = |args: &[&str]| {
+        let out = Command::new("pkg-config")
+            .args(args)
+            .arg("weft")
+            .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pkg-config {args:?} weft: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().split_whitespace().map(str::to_string).collect::<Vec<_>>()
+    };
+    let cflags = pkg_config(&["--cflags"]);
+    let libdir = pkg_config(&["--variable=libdir"]).concat();
+    for (kind, libs) in [("dynamic", pkg_config(&["--libs"])), ("static", pkg_config(&["--static", "--libs"]))] {
+        let exe = prefix.join(format!("hello-{kind}"));
+        let mut cc = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()));
+        cc.args(&cflags).arg(root.join("examples/c/hello.c"));
+        if kind == "static" {
+            cc.arg(prefix.join("lib/libweft.a"));
+        }
+        let status = cc.args(&libs).arg(format!("-Wl,-rpath,{libdir}")).arg("-o").arg(&exe).status().unwrap();
+        assert!(status.success(), "building hello ({kind}) with pkg-config's flags failed");
+        assert!(run(&exe, &[]).starts_with("Hello from the host"), "hello ({kind})");
+    }
+    std::fs::remove_dir_all(&prefix).ok();
 }

@@ -331,6 +331,24 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Reads standard input from `reader` (a file, a pipe, anything readable), which the guest sees as a stream.
+    pub fn stdin_reader(&mut self, reader: impl Read + Send + 'static) -> &mut Self {
+        self.stdin = Some(StdioSource::Stream(Box::new(reader)));
+        self
+    }
+
+    /// Sends standard output to `writer` (a file, a pipe, anything writable), which the guest sees as a stream.
+    pub fn stdout_writer(&mut self, writer: impl Write + Send + 'static) -> &mut Self {
+        self.stdout = Some(StdioSource::Stream(Box::new(writer)));
+        self
+    }
+
+    /// Sends standard error to `writer` (see [`WasiCtxBuilder::stdout_writer`]).
+    pub fn stderr_writer(&mut self, writer: impl Write + Send + 'static) -> &mut Self {
+        self.stderr = Some(StdioSource::Stream(Box::new(writer)));
+        self
+    }
+
     /// Sends standard error to `buffer`.
     pub fn stderr(&mut self, buffer: OutputBuffer) -> &mut Self {
         self.stderr = Some(StdioSource::Stream(Box::new(buffer)));

@@ -44,7 +44,8 @@ impl FrameInfo {
     pub fn instance(&self, store: impl crate::AsContext) -> Option<crate::Instance> {
         let store = &store.as_context().0.opaque;
         let mut matching = store.instances.iter().enumerate().filter(|(_, data)| {
-            data.module.is_some() && std::sync::Arc::as_ptr(data.handle.module()) as *const () as usize == self.module_id
+            data.module.is_some()
+                && std::sync::Arc::as_ptr(data.handle.module()) as *const () as usize == self.module_id
         });
         let (index, _) = matching.next()?;
         if matching.next().is_some() {
