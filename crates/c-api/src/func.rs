@@ -348,7 +348,10 @@ pub unsafe extern "C" fn wasm_func_call(
 ) -> *mut wasm_trap_t {
     // SAFETY: the caller's guarantee.
     let Some(func) = (unsafe { func.as_ref() }) else {
-        return wasm_trap_t::from_error(&crate::engine::orphan_store(), HostTrap("wasm_func_call: NULL".into()).into());
+        return wasm_trap_t::from_error(
+            &crate::engine::orphan_store(),
+            HostTrap("wasm_func_call: the function is NULL".into()).into(),
+        );
     };
     let cell = &func.r.store;
     let fail = |message: String| wasm_trap_t::from_error(cell, HostTrap(message).into());

@@ -1,9 +1,10 @@
 //! Weft's C API: the standard WebAssembly C API (`include/wasm.h`) over the public `weft` embedding API, built as
 //! `libweft.so` and `libweft.a`.
 //!
-//! The standard is implemented in stages; `include/wasm.h` declares exactly what this crate exports, and
-//! docs/c-api.md says what is still to come. This crate may depend only on `weft` (the public API): everything
-//! unsafe here is about trusting C's pointers, never about reaching into the runtime.
+//! `include/wasm.h` declares the whole standard, all implemented here; `include/weft.h` and `include/wasi.h` add
+//! Weft's extensions (docs/c-api.md). This crate may depend only on the public crates (`weft`, `weft-wasi`):
+//! everything unsafe here is about trusting C's pointers, never about reaching into the runtime. Every object C can
+//! hold as a reference is one Rust type, [`wasm_ref_t`] (see the `object` module).
 //!
 //! Conventions: every function tolerates NULL where the standard lets it be checked (a `*_delete` of NULL does
 //! nothing, a lookup on NULL returns NULL or zero); ownership follows the standard's `own` annotations.

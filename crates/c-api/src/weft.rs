@@ -496,9 +496,12 @@ pub unsafe extern "C" fn weft_error_exit_status(error: *const weft_error_t, stat
 /// `message` must be a NUL-terminated string (or NULL, for an empty message).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn weft_error_new(message: *const c_char) -> *mut weft_error_t {
-    // SAFETY: the caller's guarantee.
-    let text =
-        if message.is_null() { String::new() } else { unsafe { CStr::from_ptr(message) }.to_string_lossy().into() };
+    let text = if message.is_null() {
+        String::new()
+    } else {
+        // SAFETY: the caller's guarantee: a NUL-terminated string.
+        unsafe { CStr::from_ptr(message) }.to_string_lossy().into()
+    };
     error(anyhow::Error::msg(text))
 }
 

@@ -276,3 +276,23 @@ fn installs_with_pkg_config() {
     }
     std::fs::remove_dir_all(&prefix).ok();
 }
+
+#[test]
+fn boundary_reports_misuse() {
+    let exe = compile("boundary");
+    assert_eq!(
+        run(&exe, &[]),
+        "calling NULL: wasm_func_call: the function is NULL\n\
+         instantiating NULL: wasm_instance_new: the store or module is NULL\n\
+         a truncated module: unexpected end-of-file (at offset 0xa)\n\
+         bad text: extra tokens remaining after parse\n     --> <anon>:1:43\n      |\n    1 | (module (func (result i32) (i64.const 1)))x\n      |                                           ^\n\
+         an f64 for an i32: argument 0 (f64) is not of the type the function expects, i32\n\
+         no argument: wrong number of arguments: the function takes 1, 0 given\n\
+         an import from another store: wasm_instance_new: import 0 belongs to another store\n\
+         too few imports: the module has 1 imports, but 0 were given\n\
+         linking with nothing defined: unknown import: `::f` has not been defined (the module expects (func (param ) (result )))\n\
+         fuel when it is off: fuel is disabled: enable it with Config::consume_fuel(true)\n\
+         failures: 0\n"
+    );
+    std::fs::remove_file(&exe).ok();
+}
