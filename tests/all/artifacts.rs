@@ -106,6 +106,42 @@ fn artifacts_from_other_settings_are_refused_naming_the_setting() {
     assert!(format!("{error}").contains("proposal simd: artifact on, engine off"), "{error}");
 }
 
+/// The architecture this test does not run on.
+fn other_arch() -> &'static str {
+    if cfg!(target_arch = "x86_64") { "aarch64-unknown-linux-gnu" } else { "x86_64-unknown-linux-gnu" }
+}
+
+#[test]
+fn a_cross_compiling_engine_precompiles_for_the_other_architecture_and_runs_nothing() {
+    let mut config = Config::new();
+    config.target(other_arch()).unwrap();
+    let cross = Engine::new(&config).unwrap();
+    assert!(cross.target().starts_with(other_arch()), "{}", cross.target());
+    let artifact = cross.precompile_module(APP.as_bytes()).unwrap();
+    // The same engine refuses to run anything, naming what to do instead.
+    let text = format!("{:#}", Module::new(&cross, APP).unwrap_err());
+    assert!(text.contains(other_arch()) && text.contains("precompile"), "{text}");
+    let text = format!("{:#}", Module::deserialize(&cross, &artifact).unwrap_err());
+    assert!(text.contains("runs nothing"), "{text}");
+    // A host engine refuses the artifact, naming both architectures and nothing else.
+    let host = Engine::default();
+    let text = format!("{:#}", Module::deserialize(&host, &artifact).unwrap_err());
+    assert!(
+        text.contains(&format!("compiled for {}, but this engine compiles for {}", other_arch(), std::env::consts::ARCH)),
+        "{text}"
+    );
+    assert!(!text.contains("regalloc"), "the refusal lists only what differs: {text}");
+    // Naming the host's own architecture is the same as not naming one; anything else is refused.
+    let mut config = Config::new();
+    config.target(std::env::consts::ARCH).unwrap();
+    let same = Engine::new(&config).unwrap();
+    assert_eq!(same.target(), host.target());
+    for bad in ["riscv64gc-unknown-linux-gnu", "aarch64-apple-darwin", "wasm32-wasip1"] {
+        let text = format!("{:#}", Config::new().target(bad).unwrap_err());
+        assert!(text.contains(bad), "{text}");
+    }
+}
+
 #[test]
 fn damaged_artifacts_are_refused_with_a_clear_error() {
     let engine = Engine::default();

@@ -99,6 +99,34 @@ enum weft_profiling_strategy_enum {
 };
 void weft_config_profiler_set(wasm_config_t *config, weft_profiling_strategy_t strategy);
 
+/* Cranelift settings by name; one Weft does not let code generation change is refused when the engine is made. */
+weft_error_t *weft_config_cranelift_flag_set(wasm_config_t *config, const char *name, const char *value);
+weft_error_t *weft_config_cranelift_flag_enable(wasm_config_t *config, const char *name);
+
+/* Linear memories in storage the embedder provides. `new_memory` fills `*memory` for a memory of `type`, `minimum`
+ * bytes long, never grown past `maximum` bytes (SIZE_MAX: no maximum). With `reserved_size_in_bytes` non-zero (a
+ * guard-page memory: compiled code checks no access below reserved + guard) the memory must reserve that many
+ * bytes followed by `guard_size_in_bytes`, all inaccessible past its size, at a base that never moves; with 0
+ * (explicitly bounds-checked code) it may move when it grows. `get_memory` returns byte 0's address and writes the
+ * size and the bytes it can grow to without moving; `grow_memory` grows it to `new_size` (a multiple of 64 KiB) or
+ * returns an error refusing. These promises are what keeps wasm inside its memory: Weft checks what it can
+ * (alignment, sizes, the mapping), the rest is the embedder's. Callbacks may be called from any thread running
+ * the engine's stores. */
+typedef struct weft_linear_memory_t {
+  void *env;
+  uint8_t *(*get_memory)(void *env, size_t *byte_size, size_t *byte_capacity);
+  weft_error_t *(*grow_memory)(void *env, size_t new_size);
+  void (*finalizer)(void *env);
+} weft_linear_memory_t;
+typedef struct weft_memory_creator_t {
+  void *env;
+  weft_error_t *(*new_memory)(void *env, const wasm_memorytype_t *type, size_t minimum, size_t maximum,
+                              size_t reserved_size_in_bytes, size_t guard_size_in_bytes, weft_linear_memory_t *memory);
+  void (*finalizer)(void *env);
+} weft_memory_creator_t;
+/* Copies `creator`; its finalizer runs when the last engine made with it goes. */
+void weft_config_host_memory_creator_set(wasm_config_t *config, const weft_memory_creator_t *creator);
+
 /* The pooling allocator: instances, memories and tables from pools reserved when the engine is made. */
 typedef struct weft_pooling_config_t weft_pooling_config_t;
 weft_pooling_config_t *weft_pooling_config_new(void);

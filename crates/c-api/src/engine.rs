@@ -64,7 +64,13 @@ thread_local! {
 /// into C is undefined: it is reported on stderr and `f`'s result becomes [`Fallback::after_panic`] (an error, for
 /// calls that return one, so it reaches C as a trap or error).
 pub(crate) fn with_store<R: Fallback>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut<'_, StoreData>) -> R) -> R {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| with_store_unguarded(cell, f))) {
+    guarded(|| with_store_unguarded(cell, f))
+}
+
+/// Runs `f`, stopping a panic in it at the C API boundary (see [`with_store`]); for calls that do not need a store
+/// (compiling, validating, loading modules).
+pub(crate) fn guarded<R: Fallback>(f: impl FnOnce() -> R) -> R {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => {
             let message = panic_message(&*payload);
@@ -141,16 +147,21 @@ fn with_store_unguarded<R>(cell: &Rc<StoreCell>, f: impl FnOnce(StoreContextMut<
     }
 }
 
-/// Runs `f` with the `Store` itself, for the settings only a `Store` has (fuel, epoch deadline, interrupt handle);
-/// `None` while wasm of that store runs on this thread (from inside one of its host functions).
-pub(crate) fn with_whole_store<R>(cell: &Rc<StoreCell>, f: impl FnOnce(&mut Store<StoreData>) -> R) -> Option<R> {
+/// Runs `f` with the `Store` itself, for the settings only a `Store` has (fuel, epoch deadline, interrupt handle,
+/// WASI); an error while wasm of that store runs on this thread (from inside one of its host functions), or if a
+/// panic was stopped.
+pub(crate) fn with_whole_store<R>(
+    cell: &Rc<StoreCell>,
+    f: impl FnOnce(&mut Store<StoreData>) -> R,
+) -> anyhow::Result<R> {
     let key = Rc::as_ptr(cell);
     if ACTIVE.with(|a| a.borrow().iter().any(|(c, _)| *c == key)) {
-        return None;
+        anyhow::bail!("the store is running wasm: this cannot be done from one of its host functions");
     }
     // SAFETY: no wasm of this store is running on this thread, and the C API's contract keeps a store to one
     // thread at a time, so nothing else borrows it now.
-    Some(f(unsafe { &mut *cell.store.get() }))
+    let store = unsafe { &mut *cell.store.get() };
+    guarded(|| Ok(f(store)))
 }
 
 /// Runs `f` (a host function's body) with `caller` registered as the way into `cell`'s store.
@@ -203,7 +214,10 @@ pub unsafe extern "C" fn wasm_config_delete(config: *mut wasm_config_t) {
 /// An engine with the default configuration.
 #[unsafe(no_mangle)]
 pub extern "C" fn wasm_engine_new() -> *mut wasm_engine_t {
-    Box::into_raw(Box::new(wasm_engine_t { engine: Engine::default() }))
+    match guarded(|| Engine::new(&Config::new())) {
+        Ok(engine) => Box::into_raw(Box::new(wasm_engine_t { engine })),
+        Err(_) => std::ptr::null_mut(),
+    }
 }
 
 /// An engine with `config` (taken); NULL if the configuration is invalid.
@@ -218,7 +232,7 @@ pub unsafe extern "C" fn wasm_engine_new_with_config(config: *mut wasm_config_t)
         // SAFETY: the caller's guarantee; ownership passes to us.
         unsafe { Box::from_raw(config) }.config
     };
-    match Engine::new(&config) {
+    match guarded(|| Engine::new(&config)) {
         Ok(engine) => Box::into_raw(Box::new(wasm_engine_t { engine })),
         Err(_) => std::ptr::null_mut(),
     }

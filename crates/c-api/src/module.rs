@@ -1,6 +1,6 @@
 //! Modules: compiling, validating, serializing, and sharing a compiled module with stores of other threads.
 
-use crate::engine::StoreCell;
+use crate::engine::{StoreCell, guarded};
 use crate::object::{Object, Shared, wasm_ref_t};
 use crate::{wasm_byte_vec_t, wasm_store_t};
 use std::rc::Rc;
@@ -59,7 +59,7 @@ pub unsafe extern "C" fn wasm_module_new(
     if !bytes.starts_with(b"\0asm") {
         return std::ptr::null_mut();
     }
-    match Module::new(&store.cell.engine, bytes) {
+    match guarded(|| Module::new(&store.cell.engine, bytes)) {
         Ok(module) => wasm_module_t::new_in(&store.cell, module),
         Err(_) => std::ptr::null_mut(),
     }
@@ -75,7 +75,7 @@ pub unsafe extern "C" fn wasm_module_validate(store: *mut wasm_store_t, binary: 
     let (Some(store), Some(binary)) = (unsafe { store.as_ref() }, unsafe { binary.as_ref() }) else { return false };
     // SAFETY: as above.
     let bytes = unsafe { binary.slice() };
-    bytes.starts_with(b"\0asm") && Module::validate(&store.cell.engine, bytes).is_ok()
+    bytes.starts_with(b"\0asm") && guarded(|| Module::validate(&store.cell.engine, bytes)).is_ok()
 }
 
 /// The compiled module as bytes for [`wasm_module_deserialize`] (an engine with the same settings); empty if it
@@ -105,7 +105,7 @@ pub unsafe extern "C" fn wasm_module_deserialize(
         return std::ptr::null_mut();
     };
     // SAFETY: as above.
-    match Module::deserialize(&store.cell.engine, unsafe { binary.slice() }) {
+    match guarded(|| Module::deserialize(&store.cell.engine, unsafe { binary.slice() })) {
         Ok(module) => wasm_module_t::new_in(&store.cell, module),
         Err(_) => std::ptr::null_mut(),
     }

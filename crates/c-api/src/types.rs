@@ -61,6 +61,10 @@ impl wasm_tabletype_t {
 }
 
 impl wasm_memorytype_t {
+    pub(crate) fn from_type(ty: MemoryType) -> wasm_memorytype_t {
+        wasm_memorytype_t { ext: wasm_externtype_t::new(ExternType::Memory(ty)) }
+    }
+
     /// Weft's type.
     pub(crate) fn ty(&self) -> ExternType {
         self.ext.ty()

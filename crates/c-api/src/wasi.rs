@@ -316,7 +316,7 @@ pub unsafe extern "C" fn weft_store_set_wasi(
     // SAFETY: the caller's guarantee.
     let Some(store) = (unsafe { store.as_ref() }) else { return error(anyhow::anyhow!("the store is NULL")) };
     match crate::engine::with_whole_store(&store.cell, |s| s.data_mut().set_wasi(wasi)) {
-        Some(()) => std::ptr::null_mut(),
-        None => error(anyhow::anyhow!("the store is running wasm: this cannot be done from one of its host functions")),
+        Ok(()) => std::ptr::null_mut(),
+        Err(e) => error(e),
     }
 }

@@ -1,7 +1,7 @@
 //! `weft.h`: what Weft offers beyond the standard: configuration, fuel, epochs, interrupting running wasm from
 //! another thread, and errors.
 
-use crate::engine::{StoreData, with_whole_store};
+use crate::engine::{StoreData, guarded, with_whole_store};
 use crate::{wasm_byte_vec_t, wasm_config_t, wasm_engine_t, wasm_store_t};
 use std::ffi::{CStr, c_char};
 
@@ -344,9 +344,8 @@ fn whole_store(
     // SAFETY: the callers' contract: `store` is live or NULL.
     let Some(store) = (unsafe { store.as_ref() }) else { return error(anyhow::anyhow!("the store is NULL")) };
     match with_whole_store(&store.cell, f) {
-        Some(Ok(())) => std::ptr::null_mut(),
-        Some(Err(e)) => error(e),
-        None => error(anyhow::anyhow!("the store is running wasm: this cannot be done from one of its host functions")),
+        Ok(Ok(())) => std::ptr::null_mut(),
+        Ok(Err(e)) | Err(e) => error(e),
     }
 }
 
@@ -401,7 +400,7 @@ pub unsafe extern "C" fn weft_interrupt_handle_new(store: *mut wasm_store_t) -> 
     // SAFETY: the caller's guarantee.
     let Some(store) = (unsafe { store.as_ref() }) else { return std::ptr::null_mut() };
     match with_whole_store(&store.cell, |s| s.interrupt_handle()) {
-        Some(Ok(handle)) => Box::into_raw(Box::new(weft_interrupt_handle_t { handle })),
+        Ok(Ok(handle)) => Box::into_raw(Box::new(weft_interrupt_handle_t { handle })),
         _ => std::ptr::null_mut(),
     }
 }
@@ -579,7 +578,7 @@ pub unsafe extern "C" fn weft_wat2wasm(wat: *const c_char, len: usize, out: *mut
         Ok(text) => text,
         Err(e) => return error(e),
     };
-    match wat::parse_str(text) {
+    match guarded(|| wat::parse_str(text).map_err(anyhow::Error::from)) {
         Ok(bytes) => {
             // SAFETY: the caller's guarantee.
             if let Some(out) = unsafe { out.as_mut() } {
@@ -587,7 +586,7 @@ pub unsafe extern "C" fn weft_wat2wasm(wat: *const c_char, len: usize, out: *mut
             }
             std::ptr::null_mut()
         }
-        Err(e) => error(e.into()),
+        Err(e) => error(e),
     }
 }
 
@@ -608,7 +607,7 @@ pub unsafe extern "C" fn weft_module_new(
         return error(anyhow::anyhow!("weft_module_new: the store, binary or out pointer is NULL"));
     };
     // SAFETY: as above.
-    match weft::Module::from_binary(&store.cell.engine, unsafe { binary.slice() }) {
+    match guarded(|| weft::Module::from_binary(&store.cell.engine, unsafe { binary.slice() })) {
         Ok(module) => {
             // SAFETY: as above.
             unsafe { *out = crate::wasm_module_t::new_in(&store.cell, module) };
@@ -635,12 +634,230 @@ pub unsafe extern "C" fn weft_module_deserialize_file(
         return error(anyhow::anyhow!("weft_module_deserialize_file: the store or out pointer is NULL"));
     };
     // SAFETY: as above.
-    let loaded =
-        unsafe { c_str(path, "the path") }.and_then(|path| weft::Module::deserialize_file(&store.cell.engine, path));
+    let loaded = unsafe { c_str(path, "the path") }
+        .and_then(|path| guarded(|| weft::Module::deserialize_file(&store.cell.engine, path)));
     match loaded {
         Ok(module) => {
             // SAFETY: as above.
             unsafe { *out = crate::wasm_module_t::new_in(&store.cell, module) };
+            std::ptr::null_mut()
+        }
+        Err(e) => error(e),
+    }
+}
+
+/// A linear memory whose storage C provides (see [`weft_memory_creator_t`]).
+#[repr(C)]
+pub struct weft_linear_memory_t {
+    /// Passed to each callback.
+    pub env: *mut std::ffi::c_void,
+    /// The address of byte 0; writes the current size and the bytes it can grow to without moving.
+    pub get_memory: Option<unsafe extern "C" fn(*mut std::ffi::c_void, *mut usize, *mut usize) -> *mut u8>,
+    /// Grows to `new_size` bytes; NULL, or an error (which Weft deletes) refusing the growth.
+    pub grow_memory: Option<unsafe extern "C" fn(*mut std::ffi::c_void, usize) -> *mut weft_error_t>,
+    /// Called with `env` when the memory goes (may be NULL).
+    pub finalizer: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>,
+}
+
+/// Makes the storage of every linear memory an engine creates.
+#[repr(C)]
+pub struct weft_memory_creator_t {
+    /// Passed to `new_memory`.
+    pub env: *mut std::ffi::c_void,
+    /// Fills `*memory` for a memory of `ty`, `minimum` bytes long, never grown past `maximum`; with
+    /// `reserved_size_in_bytes` non-zero (a guard-page memory) it must reserve that many bytes plus
+    /// `guard_size_in_bytes`, inaccessible past its size, at a base that never moves. NULL, or an error refusing
+    /// the memory.
+    pub new_memory: Option<
+        unsafe extern "C" fn(
+            *mut std::ffi::c_void,
+            *const crate::wasm_memorytype_t,
+            usize,
+            usize,
+            usize,
+            usize,
+            *mut weft_linear_memory_t,
+        ) -> *mut weft_error_t,
+    >,
+    /// Called with `env` when the engine goes (may be NULL).
+    pub finalizer: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>,
+}
+
+/// Takes a C error's text, deleting it.
+///
+/// # Safety
+/// `e` must be an owned error (or NULL).
+unsafe fn take_message(e: *mut weft_error_t) -> Option<String> {
+    if e.is_null() {
+        return None;
+    }
+    // SAFETY: the caller's guarantee.
+    let e = unsafe { Box::from_raw(e) };
+    Some(format!("{:#}", e.error))
+}
+
+/// C's memory, as Weft's `LinearMemory`.
+struct CLinearMemory(weft_linear_memory_t);
+
+// SAFETY: the C API's contract for a host memory creator: its memories may be used from any thread the engine's
+// stores run on (as Wasmtime's C API asks too).
+unsafe impl Send for CLinearMemory {}
+// SAFETY: as above; Weft calls a memory's callbacks only through its store, one thread at a time.
+unsafe impl Sync for CLinearMemory {}
+
+impl CLinearMemory {
+    fn get(&self) -> (*mut u8, usize, usize) {
+        let (mut size, mut capacity) = (0usize, 0usize);
+        let base = match self.0.get_memory {
+            // SAFETY: C's callback with C's environment, as the creator's contract says.
+            Some(get) => unsafe { get(self.0.env, &mut size, &mut capacity) },
+            None => std::ptr::null_mut(),
+        };
+        (base, size, capacity)
+    }
+}
+
+impl Drop for CLinearMemory {
+    fn drop(&mut self) {
+        if let Some(finalizer) = self.0.finalizer {
+            // SAFETY: C gave this finalizer for this environment, to be called once when the memory goes.
+            unsafe { finalizer(self.0.env) };
+        }
+    }
+}
+
+// SAFETY: the promises of `LinearMemory` are C's, stated in weft.h (`weft_config_host_memory_creator_set`); Weft
+// checks what it can (alignment, sizes, the mapping) before using the memory and after each growth.
+unsafe impl weft::LinearMemory for CLinearMemory {
+    fn byte_size(&self) -> usize {
+        self.get().1
+    }
+    fn byte_capacity(&self) -> usize {
+        self.get().2
+    }
+    fn grow_to(&mut self, new_size: usize) -> anyhow::Result<()> {
+        let Some(grow) = self.0.grow_memory else { anyhow::bail!("the host memory cannot grow") };
+        // SAFETY: C's callback with C's environment; the error it returns is ours to delete.
+        match unsafe { take_message(grow(self.0.env, new_size)) } {
+            None => Ok(()),
+            Some(message) => Err(anyhow::Error::msg(message)),
+        }
+    }
+    fn as_ptr(&self) -> *mut u8 {
+        self.get().0
+    }
+}
+
+/// C's creator, as Weft's `MemoryCreator`.
+struct CMemoryCreator(weft_memory_creator_t);
+
+// SAFETY: the contract of `weft_config_host_memory_creator_set`: the creator may be called from any thread.
+unsafe impl Send for CMemoryCreator {}
+// SAFETY: as above.
+unsafe impl Sync for CMemoryCreator {}
+
+impl Drop for CMemoryCreator {
+    fn drop(&mut self) {
+        if let Some(finalizer) = self.0.finalizer {
+            // SAFETY: C gave this finalizer for this environment, to be called once when the creator goes.
+            unsafe { finalizer(self.0.env) };
+        }
+    }
+}
+
+// SAFETY: every memory it returns is C's, under the contract stated in weft.h, which is `LinearMemory`'s.
+unsafe impl weft::MemoryCreator for CMemoryCreator {
+    fn new_memory(
+        &self,
+        ty: weft::MemoryType,
+        minimum: usize,
+        maximum: Option<usize>,
+        reserved_size_in_bytes: Option<usize>,
+        guard_size_in_bytes: usize,
+    ) -> Result<Box<dyn weft::LinearMemory>, String> {
+        let Some(new_memory) = self.0.new_memory else { return Err("the memory creator has no callback".into()) };
+        let ty = crate::wasm_memorytype_t::from_type(ty);
+        let mut memory =
+            weft_linear_memory_t { env: std::ptr::null_mut(), get_memory: None, grow_memory: None, finalizer: None };
+        // SAFETY: C's callback with C's environment, given a live type and a place to write the memory.
+        let outcome = unsafe {
+            new_memory(
+                self.0.env,
+                &ty,
+                minimum,
+                maximum.unwrap_or(usize::MAX),
+                reserved_size_in_bytes.unwrap_or(0),
+                guard_size_in_bytes,
+                &mut memory,
+            )
+        };
+        // SAFETY: the error, if any, is C's to give and ours to delete.
+        match unsafe { take_message(outcome) } {
+            Some(message) => Err(message),
+            None if memory.get_memory.is_none() => Err("the memory creator returned no get_memory callback".into()),
+            None => Ok(Box::new(CLinearMemory(memory))),
+        }
+    }
+}
+
+/// Has every linear memory of engines made from `config` live in storage `creator` provides (copied; its
+/// finalizer runs when the last engine using it goes). The memories it makes must keep weft.h's promises, as
+/// Weft's `LinearMemory` trait states them: a wrong base or size lets wasm reach memory it does not own.
+///
+/// # Safety
+/// `config` and `creator` must be live; the callbacks must keep the promises above.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_config_host_memory_creator_set(
+    config: *mut wasm_config_t,
+    creator: *const weft_memory_creator_t,
+) {
+    // SAFETY: the caller's guarantee.
+    if let (Some(config), Some(creator)) = (unsafe { config.as_mut() }, unsafe { creator.as_ref() }) {
+        let copy =
+            weft_memory_creator_t { env: creator.env, new_memory: creator.new_memory, finalizer: creator.finalizer };
+        config.config.with_host_memory(std::sync::Arc::new(CMemoryCreator(copy)));
+    }
+}
+
+/// Sets a Cranelift setting by name (`weft_config_cranelift_flag_set(config, "regalloc_checker", "true")`). A
+/// setting Weft does not let code generation change is refused when the engine is made
+/// (`wasm_engine_new_with_config` then returns NULL).
+///
+/// # Safety
+/// `config` must be live; `name` and `value` NUL-terminated strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_config_cranelift_flag_set(
+    config: *mut wasm_config_t,
+    name: *const c_char,
+    value: *const c_char,
+) -> *mut weft_error_t {
+    // SAFETY: the caller's guarantee.
+    let Some(config) = (unsafe { config.as_mut() }) else { return error(anyhow::anyhow!("the configuration is NULL")) };
+    // SAFETY: as above.
+    match unsafe { (c_str(name, "the setting"), c_str(value, "the value")) } {
+        (Ok(name), Ok(value)) => {
+            config.config.cranelift_flag_set(name, value);
+            std::ptr::null_mut()
+        }
+        (Err(e), _) | (_, Err(e)) => error(e),
+    }
+}
+
+/// Turns on a boolean Cranelift setting by name (see [`weft_config_cranelift_flag_set`]).
+///
+/// # Safety
+/// `config` must be live; `name` a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_config_cranelift_flag_enable(
+    config: *mut wasm_config_t,
+    name: *const c_char,
+) -> *mut weft_error_t {
+    // SAFETY: the caller's guarantee.
+    let Some(config) = (unsafe { config.as_mut() }) else { return error(anyhow::anyhow!("the configuration is NULL")) };
+    // SAFETY: as above.
+    match unsafe { c_str(name, "the setting") } {
+        Ok(name) => {
+            config.config.cranelift_flag_enable(name);
             std::ptr::null_mut()
         }
         Err(e) => error(e),

@@ -296,3 +296,23 @@ fn boundary_reports_misuse() {
     );
     std::fs::remove_file(&exe).ok();
 }
+
+#[test]
+fn host_memory_creator() {
+    let exe = compile("host_memory");
+    assert_eq!(
+        run(&exe, &[]),
+        "memories made by the host: 1\n\
+         poke(100): no trap\n\
+         the host's storage holds what wasm wrote: 4\n\
+         poke(65536), past the size: wasm trap: out of bounds memory access\n\
+         grow(2): no trap\n\
+         memory.grow returned 1; the host grew it 1 time(s); size now 3 pages\n\
+         poke(65536), now inside: no trap\n\
+         a 5-page memory: refused\n\
+         why: instantiation failed: resource allocation failed: cannot allocate a linear memory of 5 pages: this host \
+         gives at most 4 pages\n\
+         memories freed with the store: 1 of 1\n"
+    );
+    std::fs::remove_file(&exe).ok();
+}

@@ -11,6 +11,7 @@ use weft::{CodeListing, Engine, Module};
 #[derive(Parser)]
 #[command(after_help = "Examples:\n  weft compile app.wasm                 # writes app.cwasm\n  \
 weft compile app.wasm -o /srv/app.cwasm\n  weft run --allow-precompiled app.cwasm\n  \
+weft compile --target aarch64-unknown-linux-gnu app.wasm   # for a 64-bit Arm machine\n  \
 weft compile --emit-clif app.clif --emit-asm app.s app.wasm")]
 pub struct CompileCommand {
     #[command(flatten)]
@@ -24,6 +25,10 @@ pub struct CompileCommand {
     /// Also write the generated machine code of every function (Cranelift's notation) to this file.
     #[arg(long, value_name = "FILE")]
     emit_asm: Option<PathBuf>,
+    /// Compile for this target instead of the host: `aarch64-unknown-linux-gnu` or `x86_64-unknown-linux-gnu` (or
+    /// just the architecture). For the other architecture the artifact runs only on a machine of that kind.
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
     /// The module to compile (.wasm binary or .wat text).
     #[arg(value_name = "FILE")]
     module: PathBuf,
@@ -35,16 +40,19 @@ impl CompileCommand {
         let mut config = self.codegen.config(false, false)?;
         // An explicit compile is for its output; the cache would only hold a second copy of it.
         config.cache_dir(None::<PathBuf>);
+        if let Some(target) = &self.target {
+            config.target(target)?;
+        }
         let engine = Engine::new(&config)?;
-        let module = Module::from_file(&engine, &self.module)?;
+        let source = std::fs::read(&self.module).with_context(|| format!("cannot read {}", self.module.display()))?;
+        let bytes =
+            engine.precompile_module(&source).with_context(|| format!("cannot compile {}", self.module.display()))?;
         for (path, what) in [(&self.emit_clif, CodeListing::Clif), (&self.emit_asm, CodeListing::Asm)] {
             if let Some(path) = path {
-                let source = std::fs::read(&self.module)?;
-                let listing = Module::code_listing(&engine, source, what)?;
+                let listing = Module::code_listing(&engine, &source, what)?;
                 std::fs::write(path, listing).with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
-        let bytes = module.serialize()?;
         let output = self.output.clone().unwrap_or_else(|| self.module.with_extension("cwasm"));
         // Written beside the target and renamed over it, so a running `weft run` that maps the old file keeps it.
         let temp = output.with_extension("cwasm.tmp");

@@ -77,11 +77,14 @@ pub struct CompilerSettings {
     /// Cranelift settings the embedder set by name, `(name, value)` in order: CPU features (`has_avx2`, checked
     /// against the host) and the few shared settings in [`ADJUSTABLE_SETTINGS`].
     pub flags: Vec<(String, String)>,
+    /// The target triple to compile for when it is not the host (`aarch64-unknown-linux-gnu` on an x86-64 host):
+    /// code for it can be serialized but not run here. `None`: the host, with its CPU's features.
+    pub target: Option<String>,
 }
 
 impl Default for CompilerSettings {
     fn default() -> Self {
-        Self { opt_level: OptLevel::Speed, verifier: cfg!(debug_assertions), flags: Vec::new() }
+        Self { opt_level: OptLevel::Speed, verifier: cfg!(debug_assertions), flags: Vec::new(), target: None }
     }
 }
 
@@ -132,8 +135,13 @@ impl Compiler {
         // Large frames must touch each page in order, so a frame never jumps over a guard page.
         set(&mut sb, "enable_probestack", "true")?;
         set(&mut sb, "probestack_strategy", "inline")?;
-        let mut builder = cranelift_native::builder().map_err(|e| CompileError::Host(e.to_string()))?;
-        let host_flags = if settings.flags.is_empty() {
+        let mut builder = match &settings.target {
+            None => cranelift_native::builder().map_err(|e| CompileError::Host(e.to_string()))?,
+            // Another architecture: its baseline features (no CPU to ask), each adjustable by name below.
+            Some(triple) => cranelift_codegen::isa::lookup_by_name(triple)
+                .map_err(|e| CompileError::Host(format!("cannot compile for `{triple}`: {e}")))?,
+        };
+        let host_flags = if settings.flags.is_empty() || settings.target.is_some() {
             Vec::new()
         } else {
             let host = cranelift_native::builder().map_err(|e| CompileError::Host(e.to_string()))?;
@@ -149,6 +157,11 @@ impl Compiler {
             }
             // A CPU feature: enabling one the host lacks would make code that faults with illegal instructions,
             // so only features the host has may be turned on (turning one off is always safe).
+            if settings.target.is_some() {
+                // No CPU here to check a feature against: the code runs elsewhere, on a CPU the user chose it for.
+                builder.set(name, value).map_err(|e| CompileError::Host(format!("setting {name}={value}: {e}")))?;
+                continue;
+            }
             let host_has = host_flags.iter().find(|v| v.name == name.as_str()).map(|v| v.as_bool());
             match host_has {
                 None => {
@@ -177,8 +190,9 @@ impl Compiler {
 
     /// A string identifying everything about this compiler that affects generated code.
     pub fn fingerprint(&self) -> String {
+        let shared: Vec<String> = self.isa.flags().iter().map(|v| v.to_string()).collect();
         let isa_flags: Vec<String> = self.isa.isa_flags().iter().map(|v| v.to_string()).collect();
-        format!("{} {} {}", self.isa.triple(), self.isa.flags(), isa_flags.join(","))
+        format!("{} {} {}", self.isa.triple(), shared.join(","), isa_flags.join(","))
     }
 
     fn compile_clif(&self, func: ir::Function, name: &dyn Fn() -> String) -> Result<CompiledFunction, CompileError> {
@@ -389,6 +403,21 @@ fn link(
                     let value =
                         i32::try_from(value).map_err(|_| CompileError::Unsupported("text section too large".into()))?;
                     out.text[at as usize..at as usize + 4].copy_from_slice(&value.to_le_bytes());
+                }
+                (Reloc::Arm64Call, RelocTarget::Func(callee)) => {
+                    let def = module
+                        .defined_func_index(*callee)
+                        .ok_or_else(|| CompileError::internal("direct call to an imported function"))?;
+                    let target = i64::from(out.functions[def.index()].start);
+                    // `bl`: a signed 26-bit count of instructions, so a reach of 128 MiB either way.
+                    let delta = target + addend - i64::from(at);
+                    if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+                        return Err(CompileError::Unsupported("text section too large for aarch64 calls".into()));
+                    }
+                    let field = &mut out.text[at as usize..at as usize + 4];
+                    let insn = u32::from_le_bytes(field.try_into().expect("4 bytes"));
+                    let insn = (insn & 0xfc00_0000) | ((delta >> 2) as u32 & 0x03ff_ffff);
+                    field.copy_from_slice(&insn.to_le_bytes());
                 }
                 (Reloc::Abs8, RelocTarget::Libcall(l)) => {
                     out.libcall_relocations.push(LibcallRelocation { offset: at, libcall: *l, addend: *addend })

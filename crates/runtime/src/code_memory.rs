@@ -165,6 +165,7 @@ impl CodeMemory {
         }
         let exec_len = text_len.max(1).next_multiple_of(page_size()).min(mmap.len() - text_offset);
         mmap.make_executable(text_offset, exec_len)?;
+        crate::arch::flush_icache(start as *const u8, text_len);
         let mut eh_frame = code.eh_frame.clone();
         for &at in &code.eh_frame_relocations {
             let field = eh_frame

@@ -120,57 +120,8 @@ pub(crate) unsafe extern "C" fn exception_release(vmctx: *mut VMContext, exn: *m
     }
 }
 
-std::arch::global_asm!(
-    ".text",
-    // `throw(vmctx, tag, payload)`, called by compiled code: passes the calling wasm frame's frame pointer (rbp,
-    // untouched) and the call's return address (at [rsp]) on to `throw_impl`, which never returns. On entry rsp is
-    // 8 mod 16; the `sub` realigns it for the call.
-    ".p2align 4",
-    ".globl weft_runtime_throw",
-    ".type weft_runtime_throw,@function",
-    "weft_runtime_throw:",
-    "mov rcx, rbp",
-    "mov r8, [rsp]",
-    "sub rsp, 8",
-    "call {throw_impl}",
-    "ud2",
-    ".size weft_runtime_throw, . - weft_runtime_throw",
-    // `throw_ref(vmctx, exn)`, the same for an existing exception.
-    ".p2align 4",
-    ".globl weft_runtime_throw_ref",
-    ".type weft_runtime_throw_ref,@function",
-    "weft_runtime_throw_ref:",
-    "mov rdx, rbp",
-    "mov rcx, [rsp]",
-    "sub rsp, 8",
-    "call {throw_ref_impl}",
-    "ud2",
-    ".size weft_runtime_throw_ref, . - weft_runtime_throw_ref",
-    // `resume(pc, sp, fp, exn)`: continues at a handler with the frame it belongs to, the exception in rax (the
-    // first exceptional payload register of the `tail` convention) and 0 in rdx (the second, unused).
-    ".p2align 4",
-    ".globl weft_runtime_resume",
-    ".type weft_runtime_resume,@function",
-    "weft_runtime_resume:",
-    "mov rax, rcx",
-    "mov rbp, rdx",
-    "mov rsp, rsi",
-    "xor edx, edx",
-    "jmp rdi",
-    ".size weft_runtime_resume, . - weft_runtime_resume",
-    throw_impl = sym throw_impl,
-    throw_ref_impl = sym throw_ref_impl,
-);
-
-unsafe extern "C" {
-    /// The `throw` builtin (see the assembly above).
-    pub(crate) fn weft_runtime_throw(vmctx: *mut VMContext, tag: u32, payload: *const ValRaw) -> !;
-    /// The `throw_ref` builtin.
-    /// The `throw_ref` builtin; `exn` is a `*mut VMException`.
-    pub(crate) fn weft_runtime_throw_ref(vmctx: *mut VMContext, exn: *mut u8) -> !;
-    /// `exn` is a `*mut VMException`.
-    fn weft_runtime_resume(pc: usize, sp: usize, fp: usize, exn: *mut u8) -> !;
-}
+use crate::arch::weft_runtime_resume;
+pub(crate) use crate::arch::{weft_runtime_throw, weft_runtime_throw_ref};
 
 /// The store context of the instance whose context is `vmctx`.
 ///
@@ -181,7 +132,13 @@ unsafe fn store_of(vmctx: *mut VMContext) -> *mut VMStoreContext {
     unsafe { *(vmctx as *const u8).add(VMOffsets::STORE_CONTEXT as usize).cast::<*mut VMStoreContext>() }
 }
 
-unsafe extern "C" fn throw_impl(vmctx: *mut VMContext, tag: u32, payload: *const ValRaw, fp: usize, pc: usize) -> ! {
+pub(crate) unsafe extern "C" fn throw_impl(
+    vmctx: *mut VMContext,
+    tag: u32,
+    payload: *const ValRaw,
+    fp: usize,
+    pc: usize,
+) -> ! {
     let exn = {
         // SAFETY: compiled code passes its own live `VMContext`; no other reference to its instance is active while
         // this builtin runs.
@@ -198,7 +155,12 @@ unsafe extern "C" fn throw_impl(vmctx: *mut VMContext, tag: u32, payload: *const
     unsafe { unwind(store_of(vmctx), exn, fp, pc) }
 }
 
-unsafe extern "C" fn throw_ref_impl(vmctx: *mut VMContext, exn: *mut VMException, fp: usize, pc: usize) -> ! {
+pub(crate) unsafe extern "C" fn throw_ref_impl(
+    vmctx: *mut VMContext,
+    exn: *mut VMException,
+    fp: usize,
+    pc: usize,
+) -> ! {
     // SAFETY: as for `throw_impl`; compiled code checked `exn` for null.
     unsafe { unwind(store_of(vmctx), exn, fp, pc) }
 }

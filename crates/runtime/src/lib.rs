@@ -16,9 +16,10 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-compile_error!("Weft's runtime supports x86-64 Linux only so far");
+#[cfg(not(all(any(target_arch = "x86_64", target_arch = "aarch64"), target_os = "linux")))]
+compile_error!("Weft's runtime supports x86-64 and aarch64 Linux");
 
+mod arch;
 mod code_memory;
 mod exceptions;
 mod host_memory;

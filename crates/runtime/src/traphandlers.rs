@@ -19,68 +19,7 @@ use std::ptr;
 use std::sync::OnceLock;
 use weft_environ::Trap;
 
-std::arch::global_asm!(
-    ".text",
-    ".p2align 4",
-    ".globl weft_runtime_setjmp_call",
-    ".type weft_runtime_setjmp_call,@function",
-    "weft_runtime_setjmp_call:",
-    ".cfi_startproc",
-    "push rbp",
-    ".cfi_def_cfa_offset 16",
-    ".cfi_offset rbp, -16",
-    "mov rbp, rsp",
-    ".cfi_def_cfa_register rbp",
-    "mov [rdi], rbx",
-    "mov [rdi + 8], rbp",
-    "mov [rdi + 16], r12",
-    "mov [rdi + 24], r13",
-    "mov [rdi + 32], r14",
-    "mov [rdi + 40], r15",
-    "mov [rdi + 48], rsp",
-    "lea rax, [rip + 2f]",
-    "mov [rdi + 56], rax",
-    "mov rdi, rdx",
-    "call rsi",
-    "xor eax, eax",
-    ".cfi_remember_state",
-    "pop rbp",
-    ".cfi_def_cfa rsp, 8",
-    "ret",
-    // The landing point of a jump has the same frame as before the first `pop rbp`.
-    ".cfi_restore_state",
-    "2:",
-    "pop rbp",
-    ".cfi_def_cfa rsp, 8",
-    "ret",
-    ".cfi_endproc",
-    ".size weft_runtime_setjmp_call, . - weft_runtime_setjmp_call",
-    "",
-    ".p2align 4",
-    ".globl weft_runtime_longjmp",
-    ".type weft_runtime_longjmp,@function",
-    "weft_runtime_longjmp:",
-    "mov rbx, [rdi]",
-    "mov rbp, [rdi + 8]",
-    "mov r12, [rdi + 16]",
-    "mov r13, [rdi + 24]",
-    "mov r14, [rdi + 32]",
-    "mov r15, [rdi + 40]",
-    "mov rsp, [rdi + 48]",
-    "mov eax, esi",
-    "jmp qword ptr [rdi + 56]",
-    ".size weft_runtime_longjmp, . - weft_runtime_longjmp",
-);
-
-type JmpBuf = [usize; 8];
-
-unsafe extern "C" {
-    /// Saves registers in `buf`, calls `callback(payload)`, returns 0; or returns the value passed to
-    /// `weft_runtime_longjmp(buf, value)` if a jump happens while `callback` runs.
-    fn weft_runtime_setjmp_call(buf: *mut JmpBuf, callback: unsafe extern "C" fn(*mut u8), payload: *mut u8) -> i32;
-    /// Restores the registers saved in `buf` and resumes after its `weft_runtime_setjmp_call`, returning `value`.
-    fn weft_runtime_longjmp(buf: *const JmpBuf, value: i32) -> !;
-}
+use crate::arch::{JmpBuf, weft_runtime_longjmp, weft_runtime_setjmp_call};
 
 /// Where and why compiled code trapped.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -336,20 +275,17 @@ unsafe extern "C" fn trap_handler(signum: libc::c_int, info: *mut libc::siginfo_
     if !state.is_null() && !sent_by_a_process {
         let uc = context as *mut libc::ucontext_t;
         // SAFETY: the kernel passes a valid ucontext for an SA_SIGINFO handler.
-        let gregs = unsafe { &mut (*uc).uc_mcontext.gregs };
-        let pc = gregs[libc::REG_RIP as usize] as usize;
+        let (pc, fp) = unsafe { crate::arch::faulting_pc_and_fp(uc) };
         if let Some(trap) = code_memory::lookup_trap(pc) {
             // SAFETY: `state` is this thread's innermost live `CallThreadState`.
             let state = unsafe { &*state };
-            let fp = gregs[libc::REG_RBP as usize] as usize;
             // SAFETY: `fp` is the frame pointer of compiled code that trapped; every compiled function keeps a frame
             // pointer chain, and the walk stops at the first frame that is not compiled code.
             unsafe { record_frames(state, pc, fp) };
             state.trap.set(Some((trap, pc)));
             // Resume in `weft_runtime_longjmp(&state.jmp_buf, 1)` when the handler returns.
-            gregs[libc::REG_RDI as usize] = state.jmp_buf.get() as i64;
-            gregs[libc::REG_RSI as usize] = 1;
-            gregs[libc::REG_RIP as usize] = weft_runtime_longjmp as *const () as usize as i64;
+            // SAFETY: the context is the kernel's, restored when the handler returns; the jump buffer is live.
+            unsafe { crate::arch::resume_in_longjmp(uc, state.jmp_buf.get(), 1) };
             return;
         }
     }
@@ -415,7 +351,8 @@ unsafe fn walk_activations(mut state: *const CallThreadState, fp: usize, max: us
 unsafe fn walk_frame_chain(mut fp: usize, max: usize, mut f: impl FnMut(usize)) {
     let mut count = 0;
     while count < max && fp != 0 && fp.is_multiple_of(8) {
-        // SAFETY: `fp` points at a saved frame pointer with the return address above it (x86-64 frame layout).
+        // SAFETY: `fp` points at a saved frame pointer with the return address above it (the frame record of both
+        // x86-64 and aarch64).
         let (caller_fp, return_address) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
         if !code_memory::is_compiled_code(return_address) {
             break;

@@ -315,19 +315,26 @@ impl Config {
         self
     }
 
-    /// The target to compile for, as a target triple or architecture name (`x86_64-unknown-linux-gnu`, `x86_64`).
-    /// Weft compiles only for the host, so this checks that `target` names the host's architecture (and, when it
-    /// says, Linux) and fails otherwise.
+    /// The target to compile for, as a target triple or an architecture name (`aarch64-unknown-linux-gnu`,
+    /// `x86_64`). The host's architecture compiles for the host CPU (its features in use), as without this call.
+    /// The other supported architecture (x86-64 and aarch64, Linux) makes a cross-compiling engine: it compiles
+    /// and serializes modules ([`Engine::precompile_module`](crate::Engine::precompile_module), `weft compile
+    /// --target`) for a machine of that architecture, with its baseline features, but runs nothing itself. Anything
+    /// else is refused.
     pub fn target(&mut self, target: &str) -> crate::Result<&mut Self> {
         let mut parts = target.split('-');
         let arch = parts.next().unwrap_or_default();
+        let arch = match arch {
+            "arm64" => "aarch64",
+            "amd64" => "x86_64",
+            other => other,
+        };
         let os_ok = target.split('-').skip(1).all(|p| !matches!(p, "windows" | "darwin" | "macos" | "wasi" | "none"));
-        if arch != std::env::consts::ARCH || !os_ok {
-            anyhow::bail!(
-                "cannot compile for `{target}`: Weft compiles for the host only ({}-linux)",
-                std::env::consts::ARCH
-            );
+        if !matches!(arch, "x86_64" | "aarch64") || !os_ok {
+            anyhow::bail!("cannot compile for `{target}`: Weft compiles for x86_64 and aarch64 Linux");
         }
+        self.code.compiler.target =
+            if arch == std::env::consts::ARCH { None } else { Some(format!("{arch}-unknown-linux-gnu")) };
         Ok(self)
     }
 

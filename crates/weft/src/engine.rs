@@ -141,8 +141,33 @@ impl Engine {
 
     /// Compiles `bytes` (binary or text) into a precompiled artifact for this engine, as `Module::new` followed by
     /// `Module::serialize` (Wasmtime's `Engine::precompile_module`); load it with `Module::deserialize`.
+    /// A cross-compiling engine ([`Config::target`](crate::Config::target) naming the other architecture) does
+    /// only this: it compiles for that machine without loading anything here.
     pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
-        crate::Module::new(self, bytes)?.serialize()
+        if self.inner.config.code.compiler.target.is_none() {
+            return crate::Module::new(self, bytes)?.serialize();
+        }
+        if crate::serialize::is_precompiled(bytes) {
+            anyhow::bail!("this is a precompiled Weft module, not WebAssembly");
+        }
+        let wasm = wat::parse_bytes(bytes).context("cannot parse the WebAssembly text")?;
+        let settings = &self.inner.config.code;
+        let translation = weft_environ::translate_module(&wasm, settings.features)?;
+        let module = translation.module.clone();
+        let compiled = self.inner.compiler.compile_module(translation, &settings.tunables)?;
+        crate::serialize::write(self, &module, &compiled, &compiled.text)
+    }
+
+    /// Fails for a cross-compiling engine, whose code cannot run on this machine.
+    pub(crate) fn check_runs_here(&self) -> Result<()> {
+        match &self.inner.config.code.compiler.target {
+            None => Ok(()),
+            Some(target) => anyhow::bail!(
+                "this engine compiles for {target}, and runs nothing on this {} machine: precompile with it \
+                 (Engine::precompile_module, `weft compile --target`) and run the result there",
+                std::env::consts::ARCH
+            ),
+        }
     }
 
     /// Whether two handles refer to the same engine.
@@ -195,6 +220,7 @@ impl Engine {
         if let Some(code) = cache.get(&id) {
             return Ok(code.clone());
         }
+        self.check_runs_here()?;
         let compiled = self.inner.compiler.compile_host_trampoline(ty)?;
         let code = CodeMemory::new(compiled, None).context("cannot map the host trampoline")?;
         if let Some(profiler) = &self.inner.profiler {

@@ -74,6 +74,7 @@ impl Module {
 
     /// Validates and compiles `wasm`, bypassing the cache.
     pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        engine.check_runs_here()?;
         let settings = &engine.config().code;
         let translation = translate_module(wasm, settings.features)?;
         let module = translation.module.clone();
@@ -148,6 +149,7 @@ impl Module {
     /// anything else fails with an [`ArtifactError`] saying which. Nothing checks that the code is safe.
     pub fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let bytes = bytes.as_ref();
+        engine.check_runs_here()?;
         let serialize::Artifact { module, mut code, text } = serialize::read(engine, bytes)?;
         code.text = bytes[text].to_vec();
         let module = Arc::new(module);
@@ -169,6 +171,7 @@ impl Module {
     }
 
     pub(crate) fn deserialize_open_file(engine: &Engine, file: &std::fs::File) -> Result<Module> {
+        engine.check_runs_here()?;
         let mapped = MappedFile::new(file)?;
         let serialize::Artifact { module, code, text } = serialize::read(engine, mapped.bytes())?;
         let module = Arc::new(module);

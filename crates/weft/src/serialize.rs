@@ -186,7 +186,8 @@ pub(crate) fn read(engine: &Engine, bytes: &[u8]) -> Result<Artifact, ArtifactEr
     let header: Header = postcard::from_bytes(reader.take(header_len as usize).ok_or(malformed("short header"))?)
         .map_err(|e| ArtifactError::Malformed(format!("header: {e}")))?;
     if header.target != engine.target() {
-        return Err(ArtifactError::OtherTarget { found: header.target, expected: engine.target().to_string() });
+        let (found, expected) = target_difference(&header.target, engine.target());
+        return Err(ArtifactError::OtherTarget { found, expected });
     }
     if header.settings != engine.config().code {
         return Err(ArtifactError::OtherSettings(settings_difference(&header.settings, &engine.config().code)));
@@ -203,6 +204,25 @@ pub(crate) fn read(engine: &Engine, bytes: &[u8]) -> Result<Artifact, ArtifactEr
         .ok_or(malformed("text section outside the artifact"))?;
     check_consistency(&module, &code, text.len()).map_err(ArtifactError::Malformed)?;
     Ok(Artifact { module, code, text })
+}
+
+/// What differs between two targets, shortly: the triples when they differ (another architecture), else the
+/// code generator flags and CPU features that differ (a `name=value` word each).
+fn target_difference(found: &str, expected: &str) -> (String, String) {
+    let triple = |t: &str| t.split_whitespace().next().unwrap_or_default().to_string();
+    if triple(found) != triple(expected) {
+        return (triple(found), triple(expected));
+    }
+    let words = |t: &str| -> Vec<String> {
+        t.split(|c: char| c.is_whitespace() || c == ',').filter(|w| w.contains('=')).map(str::to_string).collect()
+    };
+    let (found_words, expected_words) = (words(found), words(expected));
+    let only = |a: &[String], b: &[String]| a.iter().filter(|w| !b.contains(w)).cloned().collect::<Vec<_>>().join(", ");
+    let (found_only, expected_only) = (only(&found_words, &expected_words), only(&expected_words, &found_words));
+    if found_only.is_empty() && expected_only.is_empty() {
+        return (found.to_string(), expected.to_string());
+    }
+    (format!("{} with {found_only}", triple(found)), format!("{} with {expected_only}", triple(expected)))
 }
 
 /// The cheap checks that keep a well-formed but inconsistent artifact from making the loader index out of bounds.

@@ -1,0 +1,187 @@
+//! aarch64: the jump buffer routines, the exception stubs, reading and rewriting a signal's context, and
+//! instruction-cache maintenance after writing code.
+
+std::arch::global_asm!(
+    ".text",
+    ".p2align 4",
+    ".globl weft_runtime_setjmp_call",
+    ".type weft_runtime_setjmp_call,%function",
+    "weft_runtime_setjmp_call:",
+    ".cfi_startproc",
+    "stp x29, x30, [sp, #-16]!",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset x29, -16",
+    ".cfi_offset x30, -8",
+    "mov x29, sp",
+    ".cfi_def_cfa_register x29",
+    "stp x19, x20, [x0, #0]",
+    "stp x21, x22, [x0, #16]",
+    "stp x23, x24, [x0, #32]",
+    "stp x25, x26, [x0, #48]",
+    "stp x27, x28, [x0, #64]",
+    "mov x9, sp",
+    "stp x29, x9, [x0, #80]",
+    "adr x9, 2f",
+    "str x9, [x0, #96]",
+    "stp d8, d9, [x0, #104]",
+    "stp d10, d11, [x0, #120]",
+    "stp d12, d13, [x0, #136]",
+    "stp d14, d15, [x0, #152]",
+    "mov x0, x2",
+    "blr x1",
+    "mov w0, #0",
+    ".cfi_remember_state",
+    "ldp x29, x30, [sp], #16",
+    ".cfi_def_cfa sp, 0",
+    ".cfi_restore x29",
+    ".cfi_restore x30",
+    "ret",
+    // The landing point of a jump: sp and x29 are back at their values after the prologue.
+    ".cfi_restore_state",
+    "2:",
+    "ldp x29, x30, [sp], #16",
+    ".cfi_def_cfa sp, 0",
+    ".cfi_restore x29",
+    ".cfi_restore x30",
+    "ret",
+    ".cfi_endproc",
+    ".size weft_runtime_setjmp_call, . - weft_runtime_setjmp_call",
+    "",
+    ".p2align 4",
+    ".globl weft_runtime_longjmp",
+    ".type weft_runtime_longjmp,%function",
+    "weft_runtime_longjmp:",
+    "ldp x19, x20, [x0, #0]",
+    "ldp x21, x22, [x0, #16]",
+    "ldp x23, x24, [x0, #32]",
+    "ldp x25, x26, [x0, #48]",
+    "ldp x27, x28, [x0, #64]",
+    "ldp x29, x9, [x0, #80]",
+    "mov sp, x9",
+    "ldp d8, d9, [x0, #104]",
+    "ldp d10, d11, [x0, #120]",
+    "ldp d12, d13, [x0, #136]",
+    "ldp d14, d15, [x0, #152]",
+    "ldr x9, [x0, #96]",
+    "mov w0, w1",
+    "br x9",
+    ".size weft_runtime_longjmp, . - weft_runtime_longjmp",
+);
+
+/// Callee-saved x19–x28, the frame pointer, the stack pointer, the landing address and d8–d15.
+pub(crate) type JmpBuf = [usize; 21];
+
+unsafe extern "C" {
+    /// Saves registers in `buf`, calls `callback(payload)`, returns 0; or returns the value passed to
+    /// `weft_runtime_longjmp(buf, value)` if a jump happens while `callback` runs.
+    pub(crate) fn weft_runtime_setjmp_call(
+        buf: *mut JmpBuf,
+        callback: unsafe extern "C" fn(*mut u8),
+        payload: *mut u8,
+    ) -> i32;
+    /// Restores the registers saved in `buf` and resumes after its `weft_runtime_setjmp_call`, returning `value`.
+    pub(crate) fn weft_runtime_longjmp(buf: *const JmpBuf, value: i32) -> !;
+}
+
+std::arch::global_asm!(
+    ".text",
+    // `throw(vmctx, tag, payload)`, called by compiled code: passes the calling wasm frame's frame pointer (x29,
+    // untouched) and the call's return address (x30) on to `throw_impl`, which never returns. The stack pointer is
+    // 16-byte aligned at every call on aarch64, so nothing needs realigning.
+    ".p2align 4",
+    ".globl weft_runtime_throw",
+    ".type weft_runtime_throw,%function",
+    "weft_runtime_throw:",
+    "mov x3, x29",
+    "mov x4, x30",
+    "bl {throw_impl}",
+    "brk #0x1",
+    ".size weft_runtime_throw, . - weft_runtime_throw",
+    // `throw_ref(vmctx, exn)`, the same for an existing exception.
+    ".p2align 4",
+    ".globl weft_runtime_throw_ref",
+    ".type weft_runtime_throw_ref,%function",
+    "weft_runtime_throw_ref:",
+    "mov x2, x29",
+    "mov x3, x30",
+    "bl {throw_ref_impl}",
+    "brk #0x1",
+    ".size weft_runtime_throw_ref, . - weft_runtime_throw_ref",
+    // `resume(pc, sp, fp, exn)`: continues at a handler with the frame it belongs to, the exception in x0 (the
+    // first exceptional payload register of the `tail` convention) and 0 in x1 (the second, unused).
+    ".p2align 4",
+    ".globl weft_runtime_resume",
+    ".type weft_runtime_resume,%function",
+    "weft_runtime_resume:",
+    "mov x29, x2",
+    "mov sp, x1",
+    "mov x16, x0",
+    "mov x0, x3",
+    "mov x1, #0",
+    "br x16",
+    ".size weft_runtime_resume, . - weft_runtime_resume",
+    throw_impl = sym crate::exceptions::throw_impl,
+    throw_ref_impl = sym crate::exceptions::throw_ref_impl,
+);
+
+unsafe extern "C" {
+    /// The `throw` builtin (see the assembly above).
+    pub(crate) fn weft_runtime_throw(vmctx: *mut crate::VMContext, tag: u32, payload: *const crate::ValRaw) -> !;
+    /// The `throw_ref` builtin; `exn` is a `*mut VMException`.
+    pub(crate) fn weft_runtime_throw_ref(vmctx: *mut crate::VMContext, exn: *mut u8) -> !;
+    /// Continues at an exception handler; `exn` is a `*mut VMException`.
+    pub(crate) fn weft_runtime_resume(pc: usize, sp: usize, fp: usize, exn: *mut u8) -> !;
+}
+
+/// The faulting instruction's address and the frame pointer, from a signal's context.
+///
+/// # Safety
+/// `uc` must be the context the kernel passed to an `SA_SIGINFO` handler.
+pub(crate) unsafe fn faulting_pc_and_fp(uc: *mut libc::ucontext_t) -> (usize, usize) {
+    // SAFETY: the caller's guarantee.
+    let mcontext = unsafe { &(*uc).uc_mcontext };
+    (mcontext.pc as usize, mcontext.regs[29] as usize)
+}
+
+/// Rewrites a signal's context so that returning from the handler calls `weft_runtime_longjmp(buf, value)`.
+///
+/// # Safety
+/// `uc` as for [`faulting_pc_and_fp`]; `buf` must be a live jump buffer of this thread.
+pub(crate) unsafe fn resume_in_longjmp(uc: *mut libc::ucontext_t, buf: *mut JmpBuf, value: i32) {
+    // SAFETY: the caller's guarantee.
+    let mcontext = unsafe { &mut (*uc).uc_mcontext };
+    mcontext.regs[0] = buf as u64;
+    mcontext.regs[1] = value as u64;
+    mcontext.pc = weft_runtime_longjmp as *const () as usize as u64;
+}
+
+/// Makes freshly written code visible to instruction fetch: aarch64's instruction cache is not coherent with data
+/// writes, so each line is cleaned to the point of unification and invalidated in the instruction cache, then the
+/// pipeline is synchronised.
+pub(crate) fn flush_icache(start: *const u8, len: usize) {
+    if len == 0 {
+        return;
+    }
+    let ctr: u64;
+    // SAFETY: reading CTR_EL0, which Linux lets user space read, has no side effects.
+    unsafe { std::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags)) };
+    let dline = 4usize << ((ctr >> 16) & 0xf);
+    let iline = 4usize << (ctr & 0xf);
+    let (begin, end) = (start as usize, start as usize + len);
+    let mut at = begin & !(dline - 1);
+    while at < end {
+        // SAFETY: cache maintenance by address on memory this process has mapped; it changes no data.
+        unsafe { std::arch::asm!("dc cvau, {}", in(reg) at, options(nostack, preserves_flags)) };
+        at += dline;
+    }
+    // SAFETY: a barrier only.
+    unsafe { std::arch::asm!("dsb ish", options(nostack, preserves_flags)) };
+    let mut at = begin & !(iline - 1);
+    while at < end {
+        // SAFETY: as above.
+        unsafe { std::arch::asm!("ic ivau, {}", in(reg) at, options(nostack, preserves_flags)) };
+        at += iline;
+    }
+    // SAFETY: barriers only.
+    unsafe { std::arch::asm!("dsb ish", "isb", options(nostack, preserves_flags)) };
+}

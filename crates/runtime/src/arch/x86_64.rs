@@ -1,0 +1,146 @@
+//! x86-64: the jump buffer routines, the exception stubs, and reading and rewriting a signal's context.
+
+std::arch::global_asm!(
+    ".text",
+    ".p2align 4",
+    ".globl weft_runtime_setjmp_call",
+    ".type weft_runtime_setjmp_call,@function",
+    "weft_runtime_setjmp_call:",
+    ".cfi_startproc",
+    "push rbp",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset rbp, -16",
+    "mov rbp, rsp",
+    ".cfi_def_cfa_register rbp",
+    "mov [rdi], rbx",
+    "mov [rdi + 8], rbp",
+    "mov [rdi + 16], r12",
+    "mov [rdi + 24], r13",
+    "mov [rdi + 32], r14",
+    "mov [rdi + 40], r15",
+    "mov [rdi + 48], rsp",
+    "lea rax, [rip + 2f]",
+    "mov [rdi + 56], rax",
+    "mov rdi, rdx",
+    "call rsi",
+    "xor eax, eax",
+    ".cfi_remember_state",
+    "pop rbp",
+    ".cfi_def_cfa rsp, 8",
+    "ret",
+    // The landing point of a jump has the same frame as before the first `pop rbp`.
+    ".cfi_restore_state",
+    "2:",
+    "pop rbp",
+    ".cfi_def_cfa rsp, 8",
+    "ret",
+    ".cfi_endproc",
+    ".size weft_runtime_setjmp_call, . - weft_runtime_setjmp_call",
+    "",
+    ".p2align 4",
+    ".globl weft_runtime_longjmp",
+    ".type weft_runtime_longjmp,@function",
+    "weft_runtime_longjmp:",
+    "mov rbx, [rdi]",
+    "mov rbp, [rdi + 8]",
+    "mov r12, [rdi + 16]",
+    "mov r13, [rdi + 24]",
+    "mov r14, [rdi + 32]",
+    "mov r15, [rdi + 40]",
+    "mov rsp, [rdi + 48]",
+    "mov eax, esi",
+    "jmp qword ptr [rdi + 56]",
+    ".size weft_runtime_longjmp, . - weft_runtime_longjmp",
+);
+
+/// Callee-saved rbx, rbp, r12–r15, the stack pointer and the landing address.
+pub(crate) type JmpBuf = [usize; 8];
+
+unsafe extern "C" {
+    /// Saves registers in `buf`, calls `callback(payload)`, returns 0; or returns the value passed to
+    /// `weft_runtime_longjmp(buf, value)` if a jump happens while `callback` runs.
+    pub(crate) fn weft_runtime_setjmp_call(
+        buf: *mut JmpBuf,
+        callback: unsafe extern "C" fn(*mut u8),
+        payload: *mut u8,
+    ) -> i32;
+    /// Restores the registers saved in `buf` and resumes after its `weft_runtime_setjmp_call`, returning `value`.
+    pub(crate) fn weft_runtime_longjmp(buf: *const JmpBuf, value: i32) -> !;
+}
+
+std::arch::global_asm!(
+    ".text",
+    // `throw(vmctx, tag, payload)`, called by compiled code: passes the calling wasm frame's frame pointer (rbp,
+    // untouched) and the call's return address (at [rsp]) on to `throw_impl`, which never returns. On entry rsp is
+    // 8 mod 16; the `sub` realigns it for the call.
+    ".p2align 4",
+    ".globl weft_runtime_throw",
+    ".type weft_runtime_throw,@function",
+    "weft_runtime_throw:",
+    "mov rcx, rbp",
+    "mov r8, [rsp]",
+    "sub rsp, 8",
+    "call {throw_impl}",
+    "ud2",
+    ".size weft_runtime_throw, . - weft_runtime_throw",
+    // `throw_ref(vmctx, exn)`, the same for an existing exception.
+    ".p2align 4",
+    ".globl weft_runtime_throw_ref",
+    ".type weft_runtime_throw_ref,@function",
+    "weft_runtime_throw_ref:",
+    "mov rdx, rbp",
+    "mov rcx, [rsp]",
+    "sub rsp, 8",
+    "call {throw_ref_impl}",
+    "ud2",
+    ".size weft_runtime_throw_ref, . - weft_runtime_throw_ref",
+    // `resume(pc, sp, fp, exn)`: continues at a handler with the frame it belongs to, the exception in rax (the
+    // first exceptional payload register of the `tail` convention) and 0 in rdx (the second, unused).
+    ".p2align 4",
+    ".globl weft_runtime_resume",
+    ".type weft_runtime_resume,@function",
+    "weft_runtime_resume:",
+    "mov rax, rcx",
+    "mov rbp, rdx",
+    "mov rsp, rsi",
+    "xor edx, edx",
+    "jmp rdi",
+    ".size weft_runtime_resume, . - weft_runtime_resume",
+    throw_impl = sym crate::exceptions::throw_impl,
+    throw_ref_impl = sym crate::exceptions::throw_ref_impl,
+);
+
+unsafe extern "C" {
+    /// The `throw` builtin (see the assembly above).
+    pub(crate) fn weft_runtime_throw(vmctx: *mut crate::VMContext, tag: u32, payload: *const crate::ValRaw) -> !;
+    /// The `throw_ref` builtin; `exn` is a `*mut VMException`.
+    pub(crate) fn weft_runtime_throw_ref(vmctx: *mut crate::VMContext, exn: *mut u8) -> !;
+    /// Continues at an exception handler; `exn` is a `*mut VMException`.
+    pub(crate) fn weft_runtime_resume(pc: usize, sp: usize, fp: usize, exn: *mut u8) -> !;
+}
+
+/// The faulting instruction's address and the frame pointer, from a signal's context.
+///
+/// # Safety
+/// `uc` must be the context the kernel passed to an `SA_SIGINFO` handler.
+pub(crate) unsafe fn faulting_pc_and_fp(uc: *mut libc::ucontext_t) -> (usize, usize) {
+    // SAFETY: the caller's guarantee.
+    let gregs = unsafe { &(*uc).uc_mcontext.gregs };
+    (gregs[libc::REG_RIP as usize] as usize, gregs[libc::REG_RBP as usize] as usize)
+}
+
+/// Rewrites a signal's context so that returning from the handler calls `weft_runtime_longjmp(buf, value)`.
+///
+/// # Safety
+/// `uc` as for [`faulting_pc_and_fp`]; `buf` must be a live jump buffer of this thread.
+pub(crate) unsafe fn resume_in_longjmp(uc: *mut libc::ucontext_t, buf: *mut JmpBuf, value: i32) {
+    // SAFETY: the caller's guarantee.
+    let gregs = unsafe { &mut (*uc).uc_mcontext.gregs };
+    gregs[libc::REG_RDI as usize] = buf as i64;
+    gregs[libc::REG_RSI as usize] = i64::from(value);
+    gregs[libc::REG_RIP as usize] = weft_runtime_longjmp as *const () as usize as i64;
+}
+
+/// Makes freshly written code visible to instruction fetch: nothing to do on x86-64, whose instruction cache is
+/// coherent with data writes.
+pub(crate) fn flush_icache(_start: *const u8, _len: usize) {}

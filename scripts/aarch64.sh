@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Weft on aarch64 Linux, from an x86-64 machine: cross-compiled with gcc's aarch64 toolchain and run under
+# qemu's user-mode emulation.
+#
+#   scripts/aarch64.sh setup    installs qemu-user, the aarch64 gcc and libc (apt) and the Rust target (rustup)
+#   scripts/aarch64.sh test     the test suite, built for aarch64 and run under qemu (see below for what)
+#   scripts/aarch64.sh cross    artifacts across architectures: `weft compile --target` on x86-64 run by the
+#                               aarch64 `weft run`, and the reverse; each refuses the other's artifact clearly
+#   scripts/aarch64.sh bench    ../shared/bench's programs (quick sizes) under the aarch64 `weft run`, checked
+#                               against their native output
+#
+# `test` runs every integration test of every crate except two, whose programs are x86-64 executables (the C API's
+# tests compile and run C programs with the host's cc; the CLI tests spawn `wasmtime` from PyPI for comparison); the
+# spec suite runs in its default code mode (the bounds-checked and instrumented modes are skipped: they change what
+# the translator emits, which is the same on both architectures, and triple the time under emulation).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET=aarch64-unknown-linux-gnu
+SYSROOT=/usr/aarch64-linux-gnu
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L $SYSROOT"
+export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+
+setup() {
+    if ! command -v qemu-aarch64 > /dev/null || ! command -v aarch64-linux-gnu-gcc > /dev/null; then
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo=sudo
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+    fi
+    rustup target add "$TARGET" > /dev/null
+}
+
+# A `weft` for aarch64 that this machine can start: qemu running the aarch64 build.
+aarch64_weft() {
+    cargo build -q --release --target "$TARGET" -p weft-cli
+    local wrapper
+    wrapper="$(mktemp -d)/weft-aarch64"
+    printf '#!/bin/sh\nexec qemu-aarch64 -L %s %s "$@"\n' "$SYSROOT" "$PWD/target/$TARGET/release/weft" > "$wrapper"
+    chmod +x "$wrapper"
+    echo "$wrapper"
+}
+
+case "${1:-}" in
+setup) setup ;;
+test)
+    setup
+    cargo test --target "$TARGET" --workspace --exclude weft-c-api --exclude weft-cli -- \
+        --skip "[bounds-checked]" --skip "[instrumented]"
+    ;;
+cross)
+    setup
+    cargo build -q --release -p weft-cli
+    weft_arm="$(aarch64_weft)"
+    dir="$(mktemp -d)"
+    trap 'rm -rf "$dir"' EXIT
+    target/release/weft compile --target "$TARGET" examples/hello.wat -o "$dir/arm.cwasm"
+    test "$("$weft_arm" run --allow-precompiled "$dir/arm.cwasm")" = "Hello from Weft, wasm!"
+    "$weft_arm" compile --target x86_64-unknown-linux-gnu examples/hello.wat -o "$dir/x86.cwasm"
+    test "$(target/release/weft run --allow-precompiled "$dir/x86.cwasm")" = "Hello from Weft, wasm!"
+    if target/release/weft run --allow-precompiled "$dir/arm.cwasm" 2> "$dir/err"; then
+        echo "an aarch64 artifact ran on x86-64" >&2
+        exit 1
+    fi
+    grep -q "aarch64" "$dir/err" || { cat "$dir/err" >&2; exit 1; }
+    echo "cross-compiled artifacts: ok ($(head -1 "$dir/err"))"
+    ;;
+bench)
+    setup
+    scripts/bench-check.sh "$(aarch64_weft)"
+    ;;
+*)
+    sed -n '2,16p' "$0" >&2
+    exit 2
+    ;;
+esac
