@@ -127,7 +127,11 @@ fn a_cross_compiling_engine_precompiles_for_the_other_architecture_and_runs_noth
     let host = Engine::default();
     let text = format!("{:#}", Module::deserialize(&host, &artifact).unwrap_err());
     assert!(
-        text.contains(&format!("compiled for {}, but this engine compiles for {}", other_arch(), std::env::consts::ARCH)),
+        text.contains(&format!(
+            "compiled for {}, but this engine compiles for {}",
+            other_arch(),
+            std::env::consts::ARCH
+        )),
         "{text}"
     );
     assert!(!text.contains("regalloc"), "the refusal lists only what differs: {text}");

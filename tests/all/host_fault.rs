@@ -31,7 +31,18 @@ fn host_fault_child() {
 #[test]
 fn host_segfault_is_not_a_trap() {
     let exe = std::env::current_exe().unwrap();
-    let output = Command::new(exe)
+    // Under emulation (scripts/aarch64.sh sets WEFT_TEST_RUNNER to the qemu command line) the child must be started
+    // through the emulator too; qemu dies of the signal its guest died of, so the status reads the same.
+    let mut command = match std::env::var("WEFT_TEST_RUNNER") {
+        Ok(runner) if !runner.trim().is_empty() => {
+            let mut words = runner.split_whitespace();
+            let mut command = Command::new(words.next().unwrap());
+            command.args(words).arg(exe);
+            command
+        }
+        _ => Command::new(exe),
+    };
+    let output = command
         .args(["--exact", "host_fault::host_fault_child", "--include-ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .output()

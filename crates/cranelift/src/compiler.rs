@@ -135,6 +135,15 @@ impl Compiler {
         // Large frames must touch each page in order, so a frame never jumps over a guard page.
         set(&mut sb, "enable_probestack", "true")?;
         set(&mut sb, "probestack_strategy", "inline")?;
+        // aarch64's calling conventions return at most a few values in registers; with this, a function returning
+        // more (multi-value) gets a hidden pointer to a return area, as x86-64's conventions do by themselves.
+        let aarch64 = match &settings.target {
+            Some(triple) => triple.starts_with("aarch64"),
+            None => cfg!(target_arch = "aarch64"),
+        };
+        if aarch64 {
+            set(&mut sb, "enable_multi_ret_implicit_sret", "true")?;
+        }
         let mut builder = match &settings.target {
             None => cranelift_native::builder().map_err(|e| CompileError::Host(e.to_string()))?,
             // Another architecture: its baseline features (no CPU to ask), each adjustable by name below.

@@ -130,15 +130,23 @@ impl CodeMemory {
 
     /// Uses the bytes `text` of a mapped file as the text section of `code` (whose own `text` is ignored), without
     /// copying them: the pages holding libcall relocations become private copies, the rest stay shared with the
-    /// page cache. `text.start` must be page-aligned.
+    /// page cache. A `text.start` that is not page-aligned (a host whose pages are larger than the artifact's
+    /// alignment) makes it a copy.
     pub fn from_mapped_file(
         file: MappedFile,
         text: std::ops::Range<usize>,
         code: CompiledCode,
         module: Option<Arc<Module>>,
     ) -> std::io::Result<Arc<CodeMemory>> {
-        if !text.start.is_multiple_of(page_size()) || text.start > text.end || text.end > file.mmap.len() {
-            return Err(invalid(format!("text section {text:?} is not a page-aligned range of the file")));
+        if text.start > text.end || text.end > file.mmap.len() {
+            return Err(invalid(format!("text section {text:?} is not a range of the file")));
+        }
+        if !text.start.is_multiple_of(page_size()) {
+            // Artifacts align their text to 4 KiB; on a host with larger pages (16 or 64 KiB on some aarch64
+            // kernels) it cannot be mapped in place, so it is copied.
+            let mut code = code;
+            code.text = file.bytes()[text].to_vec();
+            return Self::new(code, module);
         }
         Self::load(file.mmap, text.start, text.len(), code, module)
     }

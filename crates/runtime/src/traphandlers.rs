@@ -142,7 +142,7 @@ pub unsafe fn catch_traps(
 ) -> Result<(), UnwindReason> {
     init_traps();
     let state = CallThreadState {
-        jmp_buf: UnsafeCell::new([0; 8]),
+        jmp_buf: UnsafeCell::new([0; std::mem::size_of::<JmpBuf>() / std::mem::size_of::<usize>()]),
         trap: Cell::new(None),
         frames: UnsafeCell::new([std::mem::MaybeUninit::uninit(); MAX_BACKTRACE_FRAMES]),
         frames_len: Cell::new(0),

@@ -716,12 +716,14 @@ fn stat_time(sec: i64, nsec: i64) -> u64 {
 }
 
 impl Filestat {
+    // `st_nlink` is a u64 on x86-64 and a u32 on aarch64.
+    #[allow(clippy::useless_conversion)]
     fn from_stat(st: &rustix::fs::Stat) -> Filestat {
         Filestat {
             dev: st.st_dev,
             ino: st.st_ino,
             filetype: mode_filetype(st.st_mode),
-            nlink: st.st_nlink,
+            nlink: st.st_nlink.into(),
             size: st.st_size.max(0) as u64,
             atim: stat_time(st.st_atime, st.st_atime_nsec as i64),
             mtim: stat_time(st.st_mtime, st.st_mtime_nsec as i64),

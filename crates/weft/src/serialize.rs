@@ -114,7 +114,7 @@ pub(crate) fn write(engine: &Engine, module: &Module, code: &CompiledCode, text:
     }
     let mut header = Header {
         target: engine.target().to_string(),
-        settings: engine.config().code.clone(),
+        settings: portable_settings(engine),
         metadata_len: metadata.len() as u64,
         text_offset: 0,
         text_len: text.len() as u64,
@@ -185,12 +185,13 @@ pub(crate) fn read(engine: &Engine, bytes: &[u8]) -> Result<Artifact, ArtifactEr
     let header_len = u32::from_le_bytes(reader.take(4).ok_or(malformed("no header"))?.try_into().expect("4 bytes"));
     let header: Header = postcard::from_bytes(reader.take(header_len as usize).ok_or(malformed("short header"))?)
         .map_err(|e| ArtifactError::Malformed(format!("header: {e}")))?;
-    if header.target != engine.target() {
+    if !target_runs_on(&header.target, engine.target()) {
         let (found, expected) = target_difference(&header.target, engine.target());
         return Err(ArtifactError::OtherTarget { found, expected });
     }
-    if header.settings != engine.config().code {
-        return Err(ArtifactError::OtherSettings(settings_difference(&header.settings, &engine.config().code)));
+    let settings = portable_settings(engine);
+    if header.settings != settings {
+        return Err(ArtifactError::OtherSettings(settings_difference(&header.settings, &settings)));
     }
     let metadata_len = usize::try_from(header.metadata_len).map_err(|_| malformed("metadata length"))?;
     let metadata = reader.take(metadata_len).ok_or(malformed("metadata runs past the end"))?;
@@ -204,6 +205,38 @@ pub(crate) fn read(engine: &Engine, bytes: &[u8]) -> Result<Artifact, ArtifactEr
         .ok_or(malformed("text section outside the artifact"))?;
     check_consistency(&module, &code, text.len()).map_err(ArtifactError::Malformed)?;
     Ok(Artifact { module, code, text })
+}
+
+/// The engine's code settings as an artifact records them: without the cross-compilation target, which the
+/// header's target already says (so an artifact compiled for aarch64 on x86-64 matches an aarch64 engine's).
+fn portable_settings(engine: &Engine) -> CodeSettings {
+    let mut settings = engine.config().code.clone();
+    settings.compiler.target = None;
+    settings
+}
+
+/// Whether code compiled for target `artifact` (a `Compiler::fingerprint`) runs on an engine for `engine`: the
+/// same triple and shared code generator flags, and no CPU feature (`has_*`) the engine's CPU lacks. An artifact
+/// cross-compiled for an architecture's baseline therefore loads on any machine of it.
+fn target_runs_on(artifact: &str, engine: &str) -> bool {
+    let parts = |t: &str| -> Vec<String> { t.split(' ').map(str::to_string).collect() };
+    let (a, e) = (parts(artifact), parts(engine));
+    if a.len() != 3 || e.len() != 3 {
+        return artifact == engine;
+    }
+    if a[0] != e[0] || a[1] != e[1] {
+        return false;
+    }
+    let flags = |f: &str| -> Vec<(String, String)> {
+        f.split(',').filter_map(|w| w.split_once('=')).map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    };
+    let (a_flags, e_flags) = (flags(&a[2]), flags(&e[2]));
+    let enabled = |v: &str| !matches!(v, "0" | "false");
+    a_flags.len() == e_flags.len()
+        && a_flags.iter().all(|(name, value)| {
+            let Some((_, host)) = e_flags.iter().find(|(n, _)| n == name) else { return false };
+            value == host || (name.starts_with("has_") && !enabled(value))
+        })
 }
 
 /// What differs between two targets, shortly: the triples when they differ (another architecture), else the
@@ -303,6 +336,25 @@ mod tests {
 
     const WAT: &str =
         r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#;
+
+    #[test]
+    fn artifacts_for_fewer_cpu_features_run_on_more() {
+        let host = "aarch64-unknown-linux-gnu opt_level=speed,unwind_info=1 has_lse=1,has_fp16=1,use_bti=0";
+        let baseline = "aarch64-unknown-linux-gnu opt_level=speed,unwind_info=1 has_lse=0,has_fp16=0,use_bti=0";
+        assert!(target_runs_on(baseline, host));
+        assert!(target_runs_on(host, host));
+        assert!(!target_runs_on(host, baseline), "code using LSE must not load where the CPU lacks it");
+        let other_abi = "aarch64-unknown-linux-gnu opt_level=speed,unwind_info=1 has_lse=0,has_fp16=0,use_bti=1";
+        assert!(!target_runs_on(other_abi, host), "non-feature flags must match");
+        let other_opt = "aarch64-unknown-linux-gnu opt_level=none,unwind_info=1 has_lse=0,has_fp16=0,use_bti=0";
+        assert!(!target_runs_on(other_opt, host));
+        let x86 = "x86_64-unknown-linux-gnu opt_level=speed,unwind_info=1 has_lse=0,has_fp16=0,use_bti=0";
+        assert!(!target_runs_on(x86, host));
+        assert_eq!(
+            target_difference(x86, host),
+            ("x86_64-unknown-linux-gnu".into(), "aarch64-unknown-linux-gnu".into())
+        );
+    }
 
     #[test]
     fn settings_difference_names_each_changed_setting() {

@@ -85,13 +85,17 @@ unsafe extern "C" {
 
 std::arch::global_asm!(
     ".text",
-    // `throw(vmctx, tag, payload)`, called by compiled code: passes the calling wasm frame's frame pointer (x29,
-    // untouched) and the call's return address (x30) on to `throw_impl`, which never returns. The stack pointer is
-    // 16-byte aligned at every call on aarch64, so nothing needs realigning.
+    // `throw(vmctx, tag, payload)`, called by compiled code with Cranelift's `tail` convention, whose arguments
+    // start at x2 on aarch64 (x0 and x1 are reserved there): moves them to x0–x2 and passes the calling wasm frame's
+    // frame pointer (x29, untouched) and the call's return address (x30) on to `throw_impl` (C convention), which
+    // never returns. The stack pointer is 16-byte aligned at every call on aarch64, so nothing needs realigning.
     ".p2align 4",
     ".globl weft_runtime_throw",
     ".type weft_runtime_throw,%function",
     "weft_runtime_throw:",
+    "mov x0, x2",
+    "mov x1, x3",
+    "mov x2, x4",
     "mov x3, x29",
     "mov x4, x30",
     "bl {throw_impl}",
@@ -102,6 +106,8 @@ std::arch::global_asm!(
     ".globl weft_runtime_throw_ref",
     ".type weft_runtime_throw_ref,%function",
     "weft_runtime_throw_ref:",
+    "mov x0, x2",
+    "mov x1, x3",
     "mov x2, x29",
     "mov x3, x30",
     "bl {throw_ref_impl}",
