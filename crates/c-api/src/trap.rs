@@ -51,16 +51,18 @@ impl wasm_trap_t {
     pub(crate) fn from_error(cell: &Rc<StoreCell>, error: anyhow::Error) -> *mut wasm_trap_t {
         let frames = match error.downcast_ref::<weft::WasmBacktrace>() {
             Some(backtrace) => with_store(cell, |cx| {
+                let instances = backtrace.frame_instances(&cx);
                 backtrace
                     .frames()
                     .iter()
-                    .map(|f| FrameData {
+                    .zip(instances)
+                    .map(|(f, instance)| FrameData {
                         func_name: f.func_name().map(str::to_string),
                         module_name: f.module_name().map(str::to_string),
                         func_index: f.func_index(),
                         func_offset: f.func_offset().unwrap_or(0) as usize,
                         module_offset: f.wasm_offset().unwrap_or(0) as usize,
-                        instance: f.instance(&cx),
+                        instance,
                     })
                     .collect()
             }),

@@ -42,17 +42,32 @@ impl FrameInfo {
     /// Weft's frames record the code, not the instance (finding it would cost every call a store of its vmctx),
     /// so with several instances of one module this is `None` rather than a guess.
     pub fn instance(&self, store: impl crate::AsContext) -> Option<crate::Instance> {
-        let store = &store.as_context().0.opaque;
-        let mut matching = store.instances.iter().enumerate().filter(|(_, data)| {
-            data.module.is_some()
-                && std::sync::Arc::as_ptr(data.handle.module()) as *const () as usize == self.module_id
-        });
-        let (index, _) = matching.next()?;
-        if matching.next().is_some() {
-            return None;
-        }
-        Some(crate::Instance { store: store.id, index })
+        unique_instances(&store.as_context().0.opaque, std::slice::from_ref(self)).pop().flatten()
     }
+}
+
+/// For each frame, the only instance of its module in `store` (`None` when there are none or several): one pass
+/// over the store's instances for all the frames, since a store may hold hundreds of thousands.
+fn unique_instances(store: &crate::store::StoreOpaque, frames: &[FrameInfo]) -> Vec<Option<crate::Instance>> {
+    // Per module of the frames: the instance found, and whether a second one was.
+    let mut found: std::collections::HashMap<usize, (usize, bool)> = std::collections::HashMap::new();
+    let wanted: std::collections::HashSet<usize> = frames.iter().map(|f| f.module_id).collect();
+    for (index, data) in store.instances.iter().enumerate() {
+        if data.module.is_none() {
+            continue;
+        }
+        let id = std::sync::Arc::as_ptr(data.handle.module()) as *const () as usize;
+        if wanted.contains(&id) {
+            found.entry(id).and_modify(|(_, several)| *several = true).or_insert((index, false));
+        }
+    }
+    frames
+        .iter()
+        .map(|f| match found.get(&f.module_id) {
+            Some(&(index, false)) => Some(crate::Instance { store: store.id, index }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The wasm frames active when a trap happened, innermost first. Attached to trap errors; get it with
@@ -63,6 +78,11 @@ pub struct WasmBacktrace {
 }
 
 impl WasmBacktrace {
+    /// [`FrameInfo::instance`] for every frame, innermost first, looked up in one pass over the store.
+    pub fn frame_instances(&self, store: impl crate::AsContext) -> Vec<Option<crate::Instance>> {
+        unique_instances(&store.as_context().0.opaque, &self.frames)
+    }
+
     /// The frames, innermost first.
     pub fn frames(&self) -> &[FrameInfo] {
         &self.frames

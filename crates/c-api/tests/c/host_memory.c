@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "weft.h"
+#include "common.h"
 
 typedef struct {
   uint8_t *base;
@@ -65,18 +66,6 @@ static weft_error_t *new_memory(void *env, const wasm_memorytype_t *type, size_t
   return NULL;
 }
 
-static void print_trap(const char *what, wasm_trap_t *trap) {
-  if (!trap) {
-    printf("%s: no trap\n", what);
-    return;
-  }
-  wasm_message_t message;
-  wasm_trap_message(trap, &message);
-  printf("%s: %s\n", what, message.data);
-  wasm_byte_vec_delete(&message);
-  wasm_trap_delete(trap);
-}
-
 static wasm_module_t *compile(wasm_store_t *store, const char *wat) {
   wasm_byte_vec_t binary;
   weft_wat2wasm(wat, strlen(wat), &binary);
@@ -107,21 +96,21 @@ int main(void) {
 
   wasm_val_t args[2] = {WASM_I32_VAL(100), WASM_I32_VAL(0x01020304)};
   wasm_val_vec_t poke_args = {2, args}, no_results = WASM_EMPTY_VEC;
-  print_trap("poke(100)", wasm_func_call(poke, &poke_args, &no_results));
+  print_trap("poke(100)", wasm_func_call(poke, &poke_args, &no_results), "no trap");
   printf("the host's storage holds what wasm wrote: %d\n", wasm_memory_data(memory)[100]);
   args[0].of.i32 = 65536;
-  print_trap("poke(65536), past the size", wasm_func_call(poke, &poke_args, &no_results));
+  print_trap("poke(65536), past the size", wasm_func_call(poke, &poke_args, &no_results), "no trap");
   wasm_val_t delta = WASM_I32_VAL(2), result = WASM_INIT_VAL;
   wasm_val_vec_t grow_args = {1, &delta}, grow_results = {1, &result};
-  print_trap("grow(2)", wasm_func_call(grow, &grow_args, &grow_results));
+  print_trap("grow(2)", wasm_func_call(grow, &grow_args, &grow_results), "no trap");
   printf("memory.grow returned %d; the host grew it %d time(s); size now %u pages\n", result.of.i32, stats.grown,
          wasm_memory_size(memory));
-  print_trap("poke(65536), now inside", wasm_func_call(poke, &poke_args, &no_results));
+  print_trap("poke(65536), now inside", wasm_func_call(poke, &poke_args, &no_results), "no trap");
 
   wasm_module_t *big = compile(store, "(module (memory 5))");
   wasm_trap_t *trap = NULL;
   printf("a 5-page memory: %s\n", wasm_instance_new(store, big, &none, &trap) ? "made" : "refused");
-  print_trap("why", trap);
+  print_trap("why", trap, "no trap");
 
   wasm_extern_vec_delete(&exports);
   wasm_instance_delete(instance);

@@ -71,18 +71,6 @@ std::arch::global_asm!(
 /// Callee-saved x19–x28, the frame pointer, the stack pointer, the landing address and d8–d15.
 pub(crate) type JmpBuf = [usize; 21];
 
-unsafe extern "C" {
-    /// Saves registers in `buf`, calls `callback(payload)`, returns 0; or returns the value passed to
-    /// `weft_runtime_longjmp(buf, value)` if a jump happens while `callback` runs.
-    pub(crate) fn weft_runtime_setjmp_call(
-        buf: *mut JmpBuf,
-        callback: unsafe extern "C" fn(*mut u8),
-        payload: *mut u8,
-    ) -> i32;
-    /// Restores the registers saved in `buf` and resumes after its `weft_runtime_setjmp_call`, returning `value`.
-    pub(crate) fn weft_runtime_longjmp(buf: *const JmpBuf, value: i32) -> !;
-}
-
 std::arch::global_asm!(
     ".text",
     // `throw(vmctx, tag, payload)`, called by compiled code with Cranelift's `tail` convention, whose arguments
@@ -130,15 +118,6 @@ std::arch::global_asm!(
     throw_ref_impl = sym crate::exceptions::throw_ref_impl,
 );
 
-unsafe extern "C" {
-    /// The `throw` builtin (see the assembly above).
-    pub(crate) fn weft_runtime_throw(vmctx: *mut crate::VMContext, tag: u32, payload: *const crate::ValRaw) -> !;
-    /// The `throw_ref` builtin; `exn` is a `*mut VMException`.
-    pub(crate) fn weft_runtime_throw_ref(vmctx: *mut crate::VMContext, exn: *mut u8) -> !;
-    /// Continues at an exception handler; `exn` is a `*mut VMException`.
-    pub(crate) fn weft_runtime_resume(pc: usize, sp: usize, fp: usize, exn: *mut u8) -> !;
-}
-
 /// The faulting instruction's address and the frame pointer, from a signal's context.
 ///
 /// # Safety
@@ -158,7 +137,7 @@ pub(crate) unsafe fn resume_in_longjmp(uc: *mut libc::ucontext_t, buf: *mut JmpB
     let mcontext = unsafe { &mut (*uc).uc_mcontext };
     mcontext.regs[0] = buf as u64;
     mcontext.regs[1] = value as u64;
-    mcontext.pc = weft_runtime_longjmp as *const () as usize as u64;
+    mcontext.pc = super::weft_runtime_longjmp as *const () as usize as u64;
 }
 
 /// Makes freshly written code visible to instruction fetch: aarch64's instruction cache is not coherent with data

@@ -12,3 +12,22 @@ mod x86_64;
 pub(crate) use aarch64::*;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86_64::*;
+
+// The routines each architecture's file defines in assembly (`global_asm!`), with the same signatures on both.
+unsafe extern "C" {
+    /// Saves registers in `buf`, calls `callback(payload)`, returns 0; or returns the value passed to
+    /// `weft_runtime_longjmp(buf, value)` if a jump happens while `callback` runs.
+    pub(crate) fn weft_runtime_setjmp_call(
+        buf: *mut JmpBuf,
+        callback: unsafe extern "C" fn(*mut u8),
+        payload: *mut u8,
+    ) -> i32;
+    /// Restores the registers saved in `buf` and resumes after its `weft_runtime_setjmp_call`, returning `value`.
+    pub(crate) fn weft_runtime_longjmp(buf: *const JmpBuf, value: i32) -> !;
+    /// The `throw` builtin compiled code calls.
+    pub(crate) fn weft_runtime_throw(vmctx: *mut crate::VMContext, tag: u32, payload: *const crate::ValRaw) -> !;
+    /// The `throw_ref` builtin; `exn` is a `*mut VMException`.
+    pub(crate) fn weft_runtime_throw_ref(vmctx: *mut crate::VMContext, exn: *mut u8) -> !;
+    /// Continues at an exception handler; `exn` is a `*mut VMException`.
+    pub(crate) fn weft_runtime_resume(pc: usize, sp: usize, fp: usize, exn: *mut u8) -> !;
+}

@@ -56,18 +56,6 @@ std::arch::global_asm!(
 /// Callee-saved rbx, rbp, r12–r15, the stack pointer and the landing address.
 pub(crate) type JmpBuf = [usize; 8];
 
-unsafe extern "C" {
-    /// Saves registers in `buf`, calls `callback(payload)`, returns 0; or returns the value passed to
-    /// `weft_runtime_longjmp(buf, value)` if a jump happens while `callback` runs.
-    pub(crate) fn weft_runtime_setjmp_call(
-        buf: *mut JmpBuf,
-        callback: unsafe extern "C" fn(*mut u8),
-        payload: *mut u8,
-    ) -> i32;
-    /// Restores the registers saved in `buf` and resumes after its `weft_runtime_setjmp_call`, returning `value`.
-    pub(crate) fn weft_runtime_longjmp(buf: *const JmpBuf, value: i32) -> !;
-}
-
 std::arch::global_asm!(
     ".text",
     // `throw(vmctx, tag, payload)`, called by compiled code: passes the calling wasm frame's frame pointer (rbp,
@@ -110,15 +98,6 @@ std::arch::global_asm!(
     throw_ref_impl = sym crate::exceptions::throw_ref_impl,
 );
 
-unsafe extern "C" {
-    /// The `throw` builtin (see the assembly above).
-    pub(crate) fn weft_runtime_throw(vmctx: *mut crate::VMContext, tag: u32, payload: *const crate::ValRaw) -> !;
-    /// The `throw_ref` builtin; `exn` is a `*mut VMException`.
-    pub(crate) fn weft_runtime_throw_ref(vmctx: *mut crate::VMContext, exn: *mut u8) -> !;
-    /// Continues at an exception handler; `exn` is a `*mut VMException`.
-    pub(crate) fn weft_runtime_resume(pc: usize, sp: usize, fp: usize, exn: *mut u8) -> !;
-}
-
 /// The faulting instruction's address and the frame pointer, from a signal's context.
 ///
 /// # Safety
@@ -138,7 +117,7 @@ pub(crate) unsafe fn resume_in_longjmp(uc: *mut libc::ucontext_t, buf: *mut JmpB
     let gregs = unsafe { &mut (*uc).uc_mcontext.gregs };
     gregs[libc::REG_RDI as usize] = buf as i64;
     gregs[libc::REG_RSI as usize] = i64::from(value);
-    gregs[libc::REG_RIP as usize] = weft_runtime_longjmp as *const () as usize as i64;
+    gregs[libc::REG_RIP as usize] = super::weft_runtime_longjmp as *const () as usize as i64;
 }
 
 /// Makes freshly written code visible to instruction fetch: nothing to do on x86-64, whose instruction cache is
