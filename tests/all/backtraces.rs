@@ -160,3 +160,125 @@ fn backtrace_spans_host_calls_back_into_wasm() {
     let names: Vec<_> = bt.frames().iter().map(|f| f.func_name().unwrap()).collect();
     assert_eq!(names, ["deep", "inner", "outer2", "outer1"]);
 }
+
+/// Small helpers called from a loop: each is inlined into its caller (the tests check the listing), and each can
+/// trap in its own way, so that traps raised inside inlined code are compared with those of the same module
+/// compiled without inlining.
+const INLINED: &str = r#"(module $inl
+    (memory 1)
+    (table 3 funcref)
+    (type $v (func))
+    (elem (i32.const 0) $nop $nop $nop)
+    (func $nop)
+    (func $load (param i32) (result i32) (i32.load (local.get 0)))
+    (func $div (param i32 i32) (result i32) (i32.div_u (local.get 0) (local.get 1)))
+    (func $indirect (param i32) (call_indirect (type $v) (local.get 0)))
+    (func $inner (param i32) (drop (i32.rem_u (i32.const 7) (local.get 0))))
+    (func $outer (param i32) (call $inner (i32.sub (local.get 0) (i32.const 1))))
+    (func $sum (param $n i32) (param $what i32) (result i32) (local $acc i32)
+        (loop $l
+            (local.set $acc (i32.add (local.get $acc) (call $load (i32.mul (local.get $n) (i32.const 4)))))
+            (local.set $acc (i32.add (local.get $acc) (call $div (local.get $n) (local.get $what))))
+            (call $indirect (local.get $what))
+            (call $outer (local.get $what))
+            (local.tee $n (i32.sub (local.get $n) (i32.const 1)))
+            (br_if $l))
+        (local.get $acc))
+    (func $run (export "run") (param i32 i32) (result i32) (call $sum (local.get 0) (local.get 1))))"#;
+
+fn run_inlined(
+    inlining: bool,
+    fuel: bool,
+    n: i32,
+    what: i32,
+) -> (std::result::Result<i32, String>, Vec<(String, u32)>, u64) {
+    let mut config = Config::new();
+    config.inlining(inlining).consume_fuel(fuel);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, INLINED).unwrap();
+    let mut store = Store::new(&engine, ());
+    if fuel {
+        store.set_fuel(1_000_000).unwrap();
+    }
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let run = instance.get_typed_func::<(i32, i32), i32>(&mut store, "run").unwrap();
+    let result = run.call(&mut store, (n, what));
+    let left = if fuel { store.get_fuel().unwrap() } else { 0 };
+    match result {
+        Ok(v) => (Ok(v), Vec::new(), left),
+        Err(e) => {
+            let frames = e
+                .downcast_ref::<WasmBacktrace>()
+                .expect("a trap has a backtrace")
+                .frames()
+                .iter()
+                .map(|f| (f.func_name().unwrap_or("?").to_string(), f.wasm_offset().unwrap()))
+                .collect();
+            (Err(e.downcast_ref::<Trap>().expect("a trap").to_string()), frames, left)
+        }
+    }
+}
+
+#[test]
+fn inlined_frames_keep_their_names_and_offsets() {
+    // The helpers really are inlined: `sum` calls none of them directly, but the copy of `outer` inlined into it
+    // keeps its call of `inner` (one level is inlined), and without inlining `sum` calls them all. `sum` itself,
+    // called from one place, is inlined into `run`, so frames of three functions share one machine frame there.
+    let listing = |inlining: bool| {
+        let mut config = Config::new();
+        config.inlining(inlining);
+        let text = Module::code_listing(&Engine::new(&config).unwrap(), INLINED, CodeListing::Asm).unwrap();
+        let sum = text.split(";; function ").find(|f| f.contains("(sum)")).unwrap().to_string();
+        sum.lines().filter(|l| l.trim_start().starts_with("call ") && l.contains("User(")).count()
+    };
+    assert_eq!(listing(false), 4, "load, div, outer and the indirect helper are called");
+    assert_eq!(listing(true), 1, "only `outer`'s own call of `inner` is left");
+    let run_calls = |inlining: bool| {
+        let mut config = Config::new();
+        config.inlining(inlining);
+        let text = Module::code_listing(&Engine::new(&config).unwrap(), INLINED, CodeListing::Asm).unwrap();
+        let run = text.split(";; function ").find(|f| f.contains("(run)")).unwrap().to_string();
+        run.lines().filter(|l| l.trim_start().starts_with("call ") && l.contains("User(")).count()
+    };
+    assert_eq!(run_calls(false), 1);
+    assert_eq!(run_calls(true), 4, "`sum` inlined, with its own four calls");
+
+    let wasm = wat::parse_str(INLINED).unwrap();
+    let call_offsets = operator_offsets(&wasm, |op| matches!(op, Operator::Call { .. }));
+    let trap_offsets = operator_offsets(&wasm, |op| {
+        matches!(op, Operator::I32Load { .. } | Operator::I32DivU | Operator::CallIndirect { .. } | Operator::I32RemU)
+    });
+    // Function indices: 0 nop, 1 load, 2 div, 3 indirect, 4 inner, 5 outer, 6 sum, 7 run.
+    let sum_calls = &call_offsets[6];
+    let run_call = call_offsets[7][0];
+    let cases: [(i32, i32, &str, Vec<(&str, u32)>); 4] = [
+        // n * 4 is past the 64 KiB memory: a fault in inlined code, turned into a trap by the signal handler.
+        (20_000, 1, "out of bounds memory access", vec![("load", trap_offsets[1][0]), ("sum", sum_calls[0])]),
+        (3, 0, "integer divide by zero", vec![("div", trap_offsets[2][0]), ("sum", sum_calls[1])]),
+        (3, 5, "undefined element", vec![("indirect", trap_offsets[3][0]), ("sum", sum_calls[2])]),
+        // `inner` is called (not inlined) from the copy of `outer` inlined into `sum`: three frames, two of
+        // them in one machine frame.
+        (
+            3,
+            1,
+            "integer divide by zero",
+            vec![("inner", trap_offsets[4][0]), ("outer", call_offsets[5][0]), ("sum", sum_calls[3])],
+        ),
+    ];
+    for (n, what, message, mut expected) in cases {
+        expected.push(("run", run_call));
+        let expected: Vec<(String, u32)> = expected.into_iter().map(|(f, at)| (f.to_string(), at)).collect();
+        for inlining in [false, true] {
+            let (result, frames, _) = run_inlined(inlining, false, n, what);
+            assert!(result.as_ref().is_err_and(|e| e.contains(message)), "inlining {inlining}: {result:?}");
+            assert_eq!(frames, expected, "inlining {inlining}, case {message}");
+        }
+    }
+    // Fuel is counted the same in inlined code, whether the run ends normally or by a trap.
+    for (n, what) in [(100, 2), (3, 0), (3, 1)] {
+        let (a, frames_a, fuel_a) = run_inlined(false, true, n, what);
+        let (b, frames_b, fuel_b) = run_inlined(true, true, n, what);
+        assert!(fuel_a < 1_000_000);
+        assert_eq!((a, frames_a, fuel_a), (b, frames_b, fuel_b), "n {n}, what {what}");
+    }
+}

@@ -67,6 +67,8 @@ void weft_config_wasm_multi_memory_set(wasm_config_t *config, bool on);
 void weft_config_wasm_memory64_set(wasm_config_t *config, bool on);
 void weft_config_wasm_exceptions_set(wasm_config_t *config, bool on);
 void weft_config_parallel_compilation_set(wasm_config_t *config, bool on);
+/* Inlines small functions into their callers when optimising (default on); backtraces still show every frame. */
+void weft_config_inlining_set(wasm_config_t *config, bool on);
 /* 0 none, 1 speed (the default), 2 speed and size. */
 void weft_config_opt_level_set(wasm_config_t *config, uint8_t level);
 void weft_config_max_wasm_stack_set(wasm_config_t *config, size_t bytes);

@@ -18,7 +18,8 @@ pub struct CodegenOptions {
     #[arg(short = 'O', long = "opt-level", value_name = "LEVEL|KEY=VALUE,...", value_parser = parse_optimize)]
     optimize: Vec<Vec<Optimize>>,
     /// Code generation settings, Wasmtime's `-C` group, KEY=VALUE,...: cache=y|n, cache-config=PATH (Wasmtime's
-    /// cache configuration file), parallel-compilation=y|n, compiler=cranelift|winch (Weft has one compiler;
+    /// cache configuration file), parallel-compilation=y|n, inlining=y|n (inline small functions into their
+    /// callers when optimising; default y), compiler=cranelift|winch (Weft has one compiler;
     /// winch, Wasmtime's fast-compiling one, selects unoptimised code), cranelift-NAME=VALUE (a Cranelift setting:
     /// a CPU feature of this host, or enable_nan_canonicalization, enable_alias_analysis, regalloc_algorithm).
     ///
@@ -242,6 +243,9 @@ impl CodegenOptions {
                 Codegen::ParallelCompilation(on) => {
                     config.parallel_compilation(*on);
                 }
+                Codegen::Inlining(on) => {
+                    config.inlining(*on);
+                }
                 Codegen::Compiler(strategy) => {
                     config.strategy(*strategy);
                 }
@@ -336,6 +340,7 @@ pub enum Codegen {
     Cache(bool),
     CacheConfig(PathBuf),
     ParallelCompilation(bool),
+    Inlining(bool),
     Compiler(weft::Strategy),
     Cranelift(String, String),
 }
@@ -348,6 +353,7 @@ fn parse_codegen(text: &str) -> Result<Vec<Codegen>, String> {
                 "cache" => Codegen::Cache(parse_yes_no(key, value)?),
                 "cache-config" => Codegen::CacheConfig(PathBuf::from(value)),
                 "parallel-compilation" => Codegen::ParallelCompilation(parse_yes_no(key, value)?),
+                "inlining" => Codegen::Inlining(parse_yes_no(key, value)?),
                 "compiler" => Codegen::Compiler(match value {
                     "cranelift" => weft::Strategy::Cranelift,
                     "winch" => weft::Strategy::Winch,
@@ -359,7 +365,7 @@ fn parse_codegen(text: &str) -> Result<Vec<Codegen>, String> {
                     None => {
                         return Err(format!(
                             "`{key}` is not a -C setting weft knows; known: cache, cache-config, \
-                             parallel-compilation, compiler, cranelift-NAME"
+                             parallel-compilation, inlining, compiler, cranelift-NAME"
                         ));
                     }
                 },

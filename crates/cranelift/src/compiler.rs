@@ -1,6 +1,7 @@
 //! Driving Cranelift: ISA selection, parallel compilation and linking of a module's text section.
 
 use crate::func_translator::{FuncTranslator, ModuleEnv, trap_from_code};
+use crate::inline::{Candidates, Inliner};
 use crate::trampolines;
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
@@ -80,11 +81,20 @@ pub struct CompilerSettings {
     /// The target triple to compile for when it is not the host (`aarch64-unknown-linux-gnu` on an x86-64 host):
     /// code for it can be serialized but not run here. `None`: the host, with its CPU's features.
     pub target: Option<String>,
+    /// Inline small functions into their callers (the heuristic is in this crate's `inline` module and in
+    /// docs/architecture.md). Only when optimising: at [`OptLevel::None`] nothing is inlined.
+    pub inlining: bool,
 }
 
 impl Default for CompilerSettings {
     fn default() -> Self {
-        Self { opt_level: OptLevel::Speed, verifier: cfg!(debug_assertions), flags: Vec::new(), target: None }
+        Self {
+            opt_level: OptLevel::Speed,
+            verifier: cfg!(debug_assertions),
+            flags: Vec::new(),
+            target: None,
+            inlining: true,
+        }
     }
 }
 
@@ -97,6 +107,7 @@ pub const ADJUSTABLE_SETTINGS: &[&str] =
 /// A Cranelift code generator for the host.
 pub struct Compiler {
     isa: OwnedTargetIsa,
+    inlining: bool,
 }
 
 struct CompiledFunction {
@@ -105,7 +116,10 @@ struct CompiledFunction {
     alignment: u32,
     relocs: Vec<(u32, Reloc, RelocTarget, i64)>,
     traps: Vec<(u32, Trap)>,
+    /// `(code offset, address-map value)`: see [`CompiledCode::address_map`]; inline-site indexes are into
+    /// `inline_sites`.
     srclocs: Vec<(u32, u32)>,
+    inline_sites: Vec<InlineSite>,
     /// `(return address, handler, sp_to_fp)` of each call inside a `try_table`, function-relative.
     handlers: Vec<(u32, u32, u32)>,
 }
@@ -189,7 +203,7 @@ impl Compiler {
             }
         }
         let isa = builder.finish(settings::Flags::new(sb)).map_err(|e| CompileError::Host(e.to_string()))?;
-        Ok(Self { isa })
+        Ok(Self { isa, inlining: settings.inlining && settings.opt_level != OptLevel::None })
     }
 
     /// The target ISA.
@@ -204,9 +218,16 @@ impl Compiler {
         format!("{} {} {}", self.isa.triple(), shared.join(","), isa_flags.join(","))
     }
 
-    fn compile_clif(&self, func: ir::Function, name: &dyn Fn() -> String) -> Result<CompiledFunction, CompileError> {
-        let user_names = func.params.user_named_funcs().clone();
-        let mut ctx = Context::for_function(func);
+    /// Compiles one function; with `inlining`, first inlines the calls [`Inliner`] chooses.
+    fn compile_clif(
+        &self,
+        func: ir::Function,
+        name: &dyn Fn() -> String,
+        inlining: Option<InlineContext<'_>>,
+    ) -> Result<CompiledFunction, CompileError> {
+        let (mut ctx, inline_sites) = self.inline_into(func, name, inlining)?;
+        // After inlining, which may add the callees' names.
+        let user_names = ctx.func.params.user_named_funcs().clone();
         let compiled = ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| codegen_error(&name(), e))?;
         let unwind = match compiled.create_unwind_info(&*self.isa) {
             Ok(Some(cranelift_codegen::isa::unwind::UnwindInfo::SystemV(info))) => Some(info),
@@ -246,11 +267,7 @@ impl Compiler {
             .iter()
             .map(|t| (t.offset, trap_from_code(t.code).unwrap_or(Trap::UnreachableCodeReached)))
             .collect();
-        let srclocs = buffer
-            .get_srclocs_sorted()
-            .iter()
-            .map(|s| (s.start, if s.loc.is_default() { u32::MAX } else { s.loc.bits() }))
-            .collect();
+        let srclocs = buffer.get_srclocs_sorted().iter().map(|s| (s.start, s.loc.bits())).collect();
         // The translator gives every `try_call` one catch-all handler (tag matching is done by the handler's own
         // code), so the first `Default` entry is the whole story.
         let mut handlers = Vec::new();
@@ -267,11 +284,48 @@ impl Compiler {
             handlers,
             unwind,
             code: compiled.code_buffer().to_vec(),
-            alignment: buffer.alignment.max(16),
+            // The ISA's preferred alignment (32 bytes on x86-64 and aarch64) rather than its minimum: where a function
+            // starts decides which of its hot branches straddle a 64-byte fetch line, which moved a bytecode
+            // interpreter's dispatch loop by 10-15% (docs/benchmarks.md); fewer start positions, fewer such layouts.
+            alignment: buffer.alignment.max(self.isa.function_alignment().preferred).max(16),
             relocs,
             traps,
             srclocs,
+            inline_sites,
         })
+    }
+
+    /// A compilation context for `func`, with the calls the inliner chooses inlined and the inline sites their
+    /// instructions' locations refer to.
+    fn inline_into(
+        &self,
+        func: ir::Function,
+        name: &dyn Fn() -> String,
+        inlining: Option<InlineContext<'_>>,
+    ) -> Result<(Context, Vec<InlineSite>), CompileError> {
+        let Some(InlineContext { module, candidates, caller }) = inlining else {
+            return Ok((Context::for_function(func), Vec::new()));
+        };
+        if !candidates.any_call_in(module, &func) {
+            return Ok((Context::for_function(func), Vec::new()));
+        }
+        let original = func.clone();
+        let mut ctx = Context::for_function(func);
+        let mut inliner = Inliner::new(module, candidates, caller);
+        let inlined = ctx
+            .inline(&mut inliner)
+            .map_err(|e| CompileError::Codegen { function: name(), message: format!("inlining: {e}") })?;
+        if !inlined {
+            return Ok((ctx, Vec::new()));
+        }
+        match inliner.restore_locations(&mut ctx.func) {
+            Some(sites) => Ok((ctx, sites)),
+            None => {
+                // Correct code either way; tests (debug builds) make sure this never happens unnoticed.
+                debug_assert!(false, "{}: inlined instructions could not be paired with the callee's", name());
+                Ok((Context::for_function(original), Vec::new()))
+            }
+        }
     }
 
     /// Validates and translates every function body to Cranelift IR, in parallel, and hands each to `each` with its
@@ -300,6 +354,33 @@ impl Compiler {
             .collect()
     }
 
+    /// Validates, translates and compiles every function body. Without inlining each function goes from bytes to
+    /// machine code on its own; with it, every function is translated first, so that callers can take the bodies
+    /// of their small callees.
+    fn compile_functions(
+        &self,
+        module: &Module,
+        bodies: Vec<FunctionBodyData<'_>>,
+        tunables: &Tunables,
+    ) -> Result<Vec<CompiledFunction>, CompileError> {
+        if !self.inlining {
+            return self.for_each_function(module, bodies, tunables, |index, func| {
+                self.compile_clif(func, &|| module.func_display_name(index), None)
+            });
+        }
+        let functions = self.for_each_function(module, bodies, tunables, |index, func| Ok((index, func)))?;
+        let (indexes, functions): (Vec<FuncIndex>, Vec<ir::Function>) = functions.into_iter().unzip();
+        let candidates = Candidates::new(module, &functions);
+        indexes
+            .into_par_iter()
+            .zip(functions)
+            .map(|(index, func)| {
+                let inlining = InlineContext { module, candidates: &candidates, caller: index };
+                self.compile_clif(func, &|| module.func_display_name(index), Some(inlining))
+            })
+            .collect()
+    }
+
     /// Validates and compiles every function of `translation`, plus one entry trampoline per function type, and
     /// links them into one text section.
     pub fn compile_module(
@@ -308,13 +389,13 @@ impl Compiler {
         tunables: &Tunables,
     ) -> Result<CompiledCode, CompileError> {
         let ModuleTranslation { module, function_bodies, .. } = translation;
-        let functions = self.for_each_function(&module, function_bodies, tunables, |index, func| {
-            self.compile_clif(func, &|| module.func_display_name(index))
-        })?;
+        let functions = self.compile_functions(&module, function_bodies, tunables)?;
         let trampolines: Vec<CompiledFunction> = module
             .types
             .par_iter()
-            .map(|ty| self.compile_clif(trampolines::array_to_wasm(&*self.isa, ty), &|| format!("trampoline {ty}")))
+            .map(|ty| {
+                self.compile_clif(trampolines::array_to_wasm(&*self.isa, ty), &|| format!("trampoline {ty}"), None)
+            })
             .collect::<Result<_, _>>()?;
         link(&*self.isa, &module, functions, trampolines)
     }
@@ -329,28 +410,49 @@ impl Compiler {
         what: Listing,
     ) -> Result<String, CompileError> {
         let ModuleTranslation { module, function_bodies, .. } = translation;
-        let listings = self.for_each_function(&module, function_bodies, tunables, |index, func| {
-            let name = module.func_display_name(index);
-            let text = match what {
-                Listing::Clif => func.display().to_string(),
-                Listing::Asm => {
-                    let mut ctx = Context::for_function(func);
-                    ctx.set_disasm(true);
-                    let compiled =
-                        ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| codegen_error(&name, e))?;
-                    compiled.vcode.clone().unwrap_or_default()
-                }
-            };
-            Ok(format!(";; function {} ({name})\n{text}\n", index.as_u32()))
-        })?;
+        let functions = self.for_each_function(&module, function_bodies, tunables, |index, func| Ok((index, func)))?;
+        let candidates = (self.inlining && what == Listing::Asm)
+            .then(|| Candidates::new(&module, &functions.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>()));
+        let listings = functions
+            .into_par_iter()
+            .map(|(index, func)| {
+                let name = module.func_display_name(index);
+                let text = match what {
+                    Listing::Clif => func.display().to_string(),
+                    Listing::Asm => {
+                        let inlining = candidates.as_ref().map(|c| InlineContext {
+                            module: &module,
+                            candidates: c,
+                            caller: index,
+                        });
+                        let (mut ctx, _) = self.inline_into(func, &|| name.clone(), inlining)?;
+                        ctx.set_disasm(true);
+                        let compiled = ctx
+                            .compile(&*self.isa, &mut ControlPlane::default())
+                            .map_err(|e| codegen_error(&name, e))?;
+                        compiled.vcode.clone().unwrap_or_default()
+                    }
+                };
+                Ok(format!(";; function {} ({name})\n{text}\n", index.as_u32()))
+            })
+            .collect::<Result<Vec<_>, CompileError>>()?;
         Ok(listings.concat())
     }
 
     /// Compiles the wasm-to-host trampoline for host functions of type `ty`. Its text holds one function at 0.
     pub fn compile_host_trampoline(&self, ty: &FuncType) -> Result<CompiledCode, CompileError> {
-        let f = self.compile_clif(trampolines::wasm_to_array(&*self.isa, ty), &|| format!("host trampoline {ty}"))?;
+        let f =
+            self.compile_clif(trampolines::wasm_to_array(&*self.isa, ty), &|| format!("host trampoline {ty}"), None)?;
         link(&*self.isa, &Module::default(), vec![f], vec![])
     }
+}
+
+/// What inlining into one function needs.
+#[derive(Copy, Clone)]
+struct InlineContext<'a> {
+    module: &'a Module,
+    candidates: &'a Candidates,
+    caller: FuncIndex,
 }
 
 fn codegen_error(function: &str, e: cranelift_codegen::CompileError<'_>) -> CompileError {
@@ -377,8 +479,20 @@ fn link(
         for (off, trap) in &f.traps {
             out.traps.push(TrapSite { code_offset: start + off, trap: *trap });
         }
+        // Each function numbers its inline sites from 0; in the module's table they follow the earlier functions'.
+        let base = out.inline_sites.len() as u32;
+        let rebase = |value: u32| {
+            if value != u32::MAX && value & INLINE_SITE_BIT != 0 {
+                INLINE_SITE_BIT | ((value & !INLINE_SITE_BIT) + base)
+            } else {
+                value
+            }
+        };
+        for site in &f.inline_sites {
+            out.inline_sites.push(InlineSite { caller: rebase(site.caller), ..*site });
+        }
         for (off, wasm) in &f.srclocs {
-            out.address_map.push((start + off, *wasm));
+            out.address_map.push((start + off, rebase(*wasm)));
         }
         for &(ret, handler, sp_to_fp) in &f.handlers {
             out.exception_handlers.push(ExceptionHandlerSite {

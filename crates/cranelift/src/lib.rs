@@ -13,6 +13,7 @@
 
 mod compiler;
 mod func_translator;
+mod inline;
 mod trampolines;
 
 pub use compiler::{CompileError, Compiler, CompilerSettings, Listing, OptLevel};

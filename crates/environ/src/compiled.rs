@@ -1,6 +1,6 @@
 //! What the compiler hands the runtime: machine code plus the tables needed to run it and explain its traps.
 
-use crate::{Trap, TypeIndex};
+use crate::{FuncIndex, Trap, TypeIndex};
 use serde::{Deserialize, Serialize};
 
 /// A range of the text section.
@@ -30,6 +30,33 @@ pub struct ExceptionHandlerSite {
     pub handler_offset: u32,
     /// The calling frame's stack pointer at the call is its frame pointer minus this many bytes.
     pub sp_to_fp: u32,
+}
+
+/// An address-map value with this bit set is not a wasm offset but an index into [`CompiledCode::inline_sites`]:
+/// the instruction came from a function inlined into the one whose code holds it.
+pub const INLINE_SITE_BIT: u32 = 1 << 31;
+
+/// Where an instruction of inlined code came from: an instruction of `func` at `wasm_offset`, in the copy of `func`
+/// inlined at the call `caller` (an address-map value: the call's wasm offset in the function that holds the code,
+/// or, for a call that was itself inlined, another site).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct InlineSite {
+    /// The inlined function.
+    pub func: FuncIndex,
+    /// Byte offset, in the module, of the instruction within `func`.
+    pub wasm_offset: u32,
+    /// The call that was replaced by this copy of `func`.
+    pub caller: u32,
+}
+
+/// One wasm frame of the code at a machine-code offset: the function (`None` for the function that holds the code)
+/// and the wasm offset executing in it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct WasmLocation {
+    /// The inlined function, or `None` for the function the code belongs to.
+    pub inlined: Option<FuncIndex>,
+    /// Byte offset, in the module, of the instruction executing in that function.
+    pub wasm_offset: u32,
 }
 
 /// A runtime function the code calls by absolute address (filled in when the code is loaded).
@@ -72,9 +99,12 @@ pub struct CompiledCode {
     pub traps: Vec<TrapSite>,
     /// Calls that have an exception handler, sorted by return offset.
     pub exception_handlers: Vec<ExceptionHandlerSite>,
-    /// `(code offset, wasm byte offset)` pairs, sorted by code offset: the instruction at or after a code offset
-    /// came from that wasm offset.
+    /// `(code offset, wasm location)` pairs, sorted by code offset: the instructions from a code offset up to the
+    /// next entry came from that location: a wasm byte offset, `u32::MAX` (none, as in prologues), or an index into
+    /// `inline_sites` marked with [`INLINE_SITE_BIT`].
     pub address_map: Vec<(u32, u32)>,
+    /// The origins of inlined instructions, referred to by `address_map`.
+    pub inline_sites: Vec<InlineSite>,
     /// Libcall addresses to fill in.
     pub libcall_relocations: Vec<LibcallRelocation>,
     /// The `.eh_frame` section describing how to unwind every function (one CIE, one FDE per function, zero
@@ -92,15 +122,37 @@ impl CompiledCode {
         Some(self.traps[i].trap)
     }
 
-    /// The wasm byte offset of the instruction at `code_offset`.
+    /// The wasm byte offset of the instruction at `code_offset`, in the innermost function it came from (the
+    /// inlined one, for inlined code).
     pub fn lookup_wasm_offset(&self, code_offset: u32) -> Option<u32> {
+        self.lookup_wasm_locations(code_offset).first().map(|l| l.wasm_offset)
+    }
+
+    /// The wasm frames executing at `code_offset`, innermost first: for inlined code, each inlined function with
+    /// its offset, out to the function that holds the code; otherwise that function alone. Empty where the code
+    /// has no wasm location (prologues, trampolines).
+    pub fn lookup_wasm_locations(&self, code_offset: u32) -> Vec<WasmLocation> {
         let i = match self.address_map.binary_search_by_key(&code_offset, |a| a.0) {
             Ok(i) => i,
-            Err(0) => return None,
+            Err(0) => return Vec::new(),
             Err(i) => i - 1,
         };
-        let wasm = self.address_map[i].1;
-        (wasm != u32::MAX).then_some(wasm)
+        self.expand_location(self.address_map[i].1)
+    }
+
+    /// The frames an address-map value stands for, innermost first (see [`CompiledCode::lookup_wasm_locations`]).
+    pub fn expand_location(&self, mut value: u32) -> Vec<WasmLocation> {
+        let mut frames = Vec::new();
+        // Each site's caller was recorded before the site, so the chain ends; the bound guards a corrupt table.
+        while value != u32::MAX && value & INLINE_SITE_BIT != 0 && frames.len() <= self.inline_sites.len() {
+            let Some(site) = self.inline_sites.get((value & !INLINE_SITE_BIT) as usize) else { return frames };
+            frames.push(WasmLocation { inlined: Some(site.func), wasm_offset: site.wasm_offset });
+            value = site.caller;
+        }
+        if value != u32::MAX && value & INLINE_SITE_BIT == 0 {
+            frames.push(WasmLocation { inlined: None, wasm_offset: value });
+        }
+        frames
     }
 
     /// The handler of the call whose return address is at `return_offset`, if that call is inside a `try_table`.

@@ -52,14 +52,18 @@ pub fn generate(data: &[u8]) -> Option<Vec<u8>> {
     Some(module.to_bytes())
 }
 
-/// One of the ways Weft can compile code, picked by `choice`: the default (guard pages, speed-optimised), explicit
-/// bounds checks, fuel counting, epoch checks, interrupt checks, no optimisation. Each must run a module exactly as
-/// the default does (with fuel and epochs that never run out).
+/// How many code variants [`code_variant`] has.
+pub const CODE_VARIANTS: u8 = 7;
+
+/// One of the ways Weft can compile code, picked by `choice`: the default (guard pages, speed-optimised, small
+/// functions inlined), explicit bounds checks, fuel counting, epoch checks, interrupt checks, no optimisation, and
+/// optimised without inlining. Each must run a module exactly as the default does (with fuel and epochs that never
+/// run out).
 pub fn code_variant(choice: u8) -> weft::Config {
     let mut config = weft::Config::new();
     // Relaxed SIMD may differ between hosts by design; compared with wasmi it must give the deterministic results.
     config.relaxed_simd_deterministic(true);
-    match choice % 6 {
+    match choice % CODE_VARIANTS {
         0 => {}
         1 => {
             config.explicit_bounds_checks(true);
@@ -73,8 +77,11 @@ pub fn code_variant(choice: u8) -> weft::Config {
         4 => {
             config.interruptible(true).explicit_bounds_checks(true);
         }
-        _ => {
+        5 => {
             config.opt_level(weft::OptLevel::None);
+        }
+        _ => {
+            config.inlining(false);
         }
     }
     config
@@ -98,7 +105,7 @@ pub fn differential_input(data: &[u8]) -> Option<DifferentialInput> {
     let (module_bytes, args) = data.split_at(data.len() - (data.len() / 8).min(256));
     let wasm = generate(module_bytes)?;
     let result = differential_with(&code_variant(variant), &wasm, args);
-    Some(DifferentialInput { variant: variant % 6, wasm, result })
+    Some(DifferentialInput { variant: variant % CODE_VARIANTS, wasm, result })
 }
 
 /// A `wasm-smith` configuration for what wasmi cannot run, for [`self_differential`]: [`smith_config`] plus
@@ -113,7 +120,7 @@ pub fn self_smith_config() -> wasm_smith::Config {
 /// [`typed_refs::typed_refs_module`] (typed function references, which wasm-smith makes only with GC types).
 pub fn self_differential_input(data: &[u8]) -> Option<DifferentialInput> {
     let (&choice, data) = data.split_first()?;
-    let variant = 1 + (choice & 0x7f) % 5;
+    let variant = 1 + (choice & 0x7f) % (CODE_VARIANTS - 1);
     let (module_bytes, args) = data.split_at(data.len() - (data.len() / 8).min(256));
     let wasm = if choice & 0x80 != 0 {
         typed_refs::typed_refs_wasm(module_bytes)?

@@ -133,6 +133,12 @@ mod tests {
                 }),
             ),
             (
+                "inlining",
+                Box::new(|c| {
+                    c.inlining(false);
+                }),
+            ),
+            (
                 "verifier",
                 Box::new(|c| {
                     c.cranelift_verifier(!cfg!(debug_assertions));

@@ -211,6 +211,14 @@ impl Config {
         self
     }
 
+    /// Inlines small wasm functions into their callers within a module (default on; nothing is inlined at
+    /// [`OptLevel::None`]). Traps and backtraces are unchanged: a frame of an inlined function still shows with its
+    /// own name and offset. The heuristic is described in docs/architecture.md.
+    pub fn inlining(&mut self, on: bool) -> &mut Self {
+        self.code.compiler.inlining = on;
+        self
+    }
+
     /// Wasmtime's name for [`Config::opt_level`].
     pub fn cranelift_opt_level(&mut self, level: OptLevel) -> &mut Self {
         self.opt_level(level)

@@ -112,7 +112,7 @@ impl std::error::Error for WasmBacktrace {}
 impl WasmBacktrace {
     /// The backtrace for the compiled-code PCs `pcs` (innermost first); trampolines are left out.
     pub(crate) fn from_pcs(pcs: &[usize]) -> WasmBacktrace {
-        WasmBacktrace { frames: pcs.iter().filter_map(|pc| frame_at(*pc)).collect() }
+        WasmBacktrace { frames: pcs.iter().flat_map(|pc| frames_at(*pc)).collect() }
     }
 }
 
@@ -171,21 +171,33 @@ pub(crate) fn demangle(name: &str) -> String {
     name.to_string()
 }
 
-/// The wasm frame executing at `pc`, from the process-wide code registry (so it names frames of any module, of
-/// any store); `None` for trampolines and non-wasm code.
-fn frame_at(pc: usize) -> Option<FrameInfo> {
-    let found = weft_runtime::lookup_code(pc)?;
-    let (code, offset, module) = (found.code, found.offset, found.module?);
-    let def = code.functions.iter().position(|f| offset >= f.start && offset < f.start + f.length)?;
-    let index = module.func_index(weft_environ::DefinedFuncIndex::from_u32(def as u32));
-    let wasm_offset = code.lookup_wasm_offset(offset);
-    let body_start = module.func_body_offsets.get(def).copied();
-    Some(FrameInfo {
-        module_name: module.name.clone(),
-        func_index: index.as_u32(),
-        func_name: module.func_names.get(&index).map(|n| demangle(n)),
-        wasm_offset,
-        func_offset: wasm_offset.zip(body_start).map(|(at, start)| at.saturating_sub(start)),
-        module_id: std::sync::Arc::as_ptr(&module) as *const () as usize,
-    })
+/// The wasm frames executing at `pc`, innermost first, from the process-wide code registry (so it names frames of
+/// any module, of any store): one frame, or for inlined code one per inlined function plus the function that holds
+/// the code. Empty for trampolines and non-wasm code.
+fn frames_at(pc: usize) -> Vec<FrameInfo> {
+    let Some(found) = weft_runtime::lookup_code(pc) else { return Vec::new() };
+    let (code, offset) = (found.code, found.offset);
+    let Some(module) = found.module else { return Vec::new() };
+    let Some(def) = code.functions.iter().position(|f| offset >= f.start && offset < f.start + f.length) else {
+        return Vec::new();
+    };
+    let holder = module.func_index(weft_environ::DefinedFuncIndex::from_u32(def as u32));
+    let module_id = std::sync::Arc::as_ptr(&module) as *const () as usize;
+    let frame = |index: weft_environ::FuncIndex, wasm_offset: Option<u32>| {
+        let body_start =
+            module.defined_func_index(index).and_then(|d| module.func_body_offsets.get(d.index()).copied());
+        FrameInfo {
+            module_name: module.name.clone(),
+            func_index: index.as_u32(),
+            func_name: module.func_names.get(&index).map(|n| demangle(n)),
+            wasm_offset,
+            func_offset: wasm_offset.zip(body_start).map(|(at, start)| at.saturating_sub(start)),
+            module_id,
+        }
+    };
+    let locations = code.lookup_wasm_locations(offset);
+    if locations.is_empty() {
+        return vec![frame(holder, None)];
+    }
+    locations.iter().map(|l| frame(l.inlined.unwrap_or(holder), Some(l.wasm_offset))).collect()
 }
