@@ -776,6 +776,7 @@ fn wasmtime_option_groups() {
         vec!["run", "-O", "memory-reservation=1048576,memory-guard-size=0", "examples/hello.wat"],
         vec!["run", "-O", "signals-based-traps=n", "examples/hello.wat"],
         vec!["run", "-C", "cache=n,parallel-compilation=n", "examples/hello.wat"],
+        vec!["run", "-C", "inlining=n", "examples/hello.wat"],
         vec!["run", "-C", "compiler=winch", "examples/hello.wat"],
         vec!["run", "-C", "cranelift-enable-nan-canonicalization=true", "examples/hello.wat"],
         vec!["run", "-S", "cli,preview2=n", "-D", "debug-info=n", "examples/hello.wat"],
@@ -787,6 +788,7 @@ fn wasmtime_option_groups() {
     for (args, expected) in [
         (vec!["run", "-O", "speed=9", "examples/hello.wat"], "`speed` is not an -O setting"),
         (vec!["run", "-C", "cache=maybe", "examples/hello.wat"], "must be y or n"),
+        (vec!["run", "-C", "inlining=sometimes", "examples/hello.wat"], "must be y or n"),
         (vec!["run", "-C", "cranelift-no-such-flag=true", "examples/hello.wat"], "no_such_flag"),
         (vec!["run", "-S", "preview2=y", "examples/hello.wat"], "preview1 only"),
         (vec!["run", "-D", "coredump", "examples/hello.wat"], "needs a path"),

@@ -337,13 +337,24 @@ impl Compiler {
         tunables: &Tunables,
         each: impl Fn(FuncIndex, ir::Function) -> Result<R, CompileError> + Sync,
     ) -> Result<Vec<R>, CompileError> {
+        let indexed = bodies.into_iter().enumerate().map(|(i, body)| (DefinedFuncIndex::from_u32(i as u32), body));
+        self.for_each_indexed_function(module, indexed.collect(), tunables, each)
+    }
+
+    /// [`Compiler::for_each_function`] for bodies that carry their defined index.
+    fn for_each_indexed_function<R: Send>(
+        &self,
+        module: &Module,
+        bodies: Vec<(DefinedFuncIndex, FunctionBodyData<'_>)>,
+        tunables: &Tunables,
+        each: impl Fn(FuncIndex, ir::Function) -> Result<R, CompileError> + Sync,
+    ) -> Result<Vec<R>, CompileError> {
         let offsets = VMOffsets::new(module);
         let env = ModuleEnv { module, offsets: &offsets, tunables };
         bodies
             .into_par_iter()
-            .enumerate()
-            .map(|(i, body)| {
-                let index = module.func_index(DefinedFuncIndex::from_u32(i as u32));
+            .map(|(def, body)| {
+                let index = module.func_index(def);
                 let mut validator = body.validator.into_validator(Default::default());
                 let sig = crate::func_translator::wasm_signature(&*self.isa, module.func_type(index));
                 let mut func = ir::Function::with_name_signature(UserFuncName::user(0, index.as_u32()), sig);
@@ -355,8 +366,9 @@ impl Compiler {
     }
 
     /// Validates, translates and compiles every function body. Without inlining each function goes from bytes to
-    /// machine code on its own; with it, every function is translated first, so that callers can take the bodies
-    /// of their small callees.
+    /// machine code on its own. With it, the bodies short enough to be inlining candidates are translated first
+    /// (only those are held in memory at once: all of a large module's IR would be several times its size), and
+    /// then every function is compiled with those candidates at hand.
     fn compile_functions(
         &self,
         module: &Module,
@@ -368,17 +380,22 @@ impl Compiler {
                 self.compile_clif(func, &|| module.func_display_name(index), None)
             });
         }
-        let functions = self.for_each_function(module, bodies, tunables, |index, func| Ok((index, func)))?;
-        let (indexes, functions): (Vec<FuncIndex>, Vec<ir::Function>) = functions.into_iter().unzip();
-        let candidates = Candidates::new(module, &functions);
-        indexes
-            .into_par_iter()
-            .zip(functions)
-            .map(|(index, func)| {
-                let inlining = InlineContext { module, candidates: &candidates, caller: index };
-                self.compile_clif(func, &|| module.func_display_name(index), Some(inlining))
-            })
-            .collect()
+        let count = bodies.len();
+        let (short, long): (Vec<_>, Vec<_>) =
+            bodies.into_iter().enumerate().map(|(i, body)| (DefinedFuncIndex::from_u32(i as u32), body)).partition(
+                |(_, body)| body.body.range().end - body.body.range().start <= crate::inline::MAX_CANDIDATE_BODY_BYTES,
+            );
+        let short = self.for_each_indexed_function(module, short, tunables, |index, func| Ok((index, func)))?;
+        let candidates = Candidates::new(module, short.iter().map(|(index, func)| (*index, func)), count);
+        let compile = |index: FuncIndex, func: ir::Function| {
+            let inlining = InlineContext { module, candidates: &candidates, caller: index };
+            self.compile_clif(func, &|| module.func_display_name(index), Some(inlining)).map(|f| (index, f))
+        };
+        let mut compiled: Vec<(FuncIndex, CompiledFunction)> =
+            short.into_par_iter().map(|(index, func)| compile(index, func)).collect::<Result<_, _>>()?;
+        compiled.extend(self.for_each_indexed_function(module, long, tunables, compile)?);
+        compiled.sort_unstable_by_key(|(index, _)| *index);
+        Ok(compiled.into_iter().map(|(_, f)| f).collect())
     }
 
     /// Validates and compiles every function of `translation`, plus one entry trampoline per function type, and
@@ -412,7 +429,7 @@ impl Compiler {
         let ModuleTranslation { module, function_bodies, .. } = translation;
         let functions = self.for_each_function(&module, function_bodies, tunables, |index, func| Ok((index, func)))?;
         let candidates = (self.inlining && what == Listing::Asm)
-            .then(|| Candidates::new(&module, &functions.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>()));
+            .then(|| Candidates::new(&module, functions.iter().map(|(index, func)| (*index, func)), functions.len()));
         let listings = functions
             .into_par_iter()
             .map(|(index, func)| {

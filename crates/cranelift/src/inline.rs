@@ -5,15 +5,14 @@
 //! every wasm frame with its own function and offset.
 //!
 //! **Heuristic.** A direct `call` (not `return_call`, not a call inside a `try_table`) to another function defined
-//! by the module is inlined when the callee's translated body (its Cranelift instructions) is
-//! - *tiny* (at most [`TINY`] instructions: a getter, a wrapper, an arithmetic helper): at every call site; or
-//! - *small* (at most [`SMALL`] instructions) and called from at most [`FEW_CALL_SITES`] places in the whole module,
-//!   so that copying it grows the code little;
-//!
-//! and the caller has not yet grown by [`CALLER_BUDGET`] instructions through inlining. Callees that make tail
-//! calls or catch exceptions are never inlined (their control flow does not map onto a call site one to one), nor
-//! is a function into itself. Only one level is inlined: calls inside an inlined body stay calls. The thresholds
-//! count Cranelift instructions because that is what code size and compile time follow.
+//! by the module is inlined when the callee's translated body has at most [`TINY`] Cranelift instructions (a
+//! getter, a wrapper, an arithmetic helper), and the caller has not yet grown by [`CALLER_BUDGET`] instructions
+//! through inlining. Callees that make tail calls or catch exceptions are never inlined (their control flow does
+//! not map onto a call site one to one), nor is a function into itself. Only one level is inlined: calls inside an
+//! inlined body stay calls. Sizes count Cranelift instructions because that is what code size and compile time
+//! follow. A second tier, larger callees (up to 40 or 60 instructions) with one or two call sites in the module,
+//! was measured and dropped: on `../shared/bench` it gained nothing and made large callers' register allocation
+//! worse (sieve 1.06x to 1.49x native, tokenize 1.14x to 1.30x; docs/benchmarks.md).
 //!
 //! **Source locations.** Cranelift's inliner creates the inlined instructions in a fixed order (the callee's blocks
 //! in depth-first pre-order from its entry, each block's instructions in order), one per callee instruction, and
@@ -30,12 +29,12 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use weft_environ::{DefinedFuncIndex, FuncIndex, INLINE_SITE_BIT, InlineSite, Module};
 
-/// Callees of at most this many instructions are inlined at every call site.
+/// Callees of at most this many instructions are inlined.
 pub const TINY: usize = 12;
-/// Callees of at most this many instructions are inlined where they have few call sites.
-pub const SMALL: usize = 60;
-/// "Few call sites" for [`SMALL`] callees.
-pub const FEW_CALL_SITES: usize = 2;
+/// Function bodies longer than this many bytes are not translated in advance as possible candidates: a body of
+/// [`TINY`] Cranelift instructions takes far fewer bytes (most wasm operators become one instruction or none, and
+/// take one to a few bytes), so no candidate is missed in practice, and missing one only costs a call.
+pub const MAX_CANDIDATE_BODY_BYTES: u64 = 64;
 /// How many instructions inlining may add to one caller.
 pub const CALLER_BUDGET: usize = 600;
 
@@ -62,27 +61,18 @@ fn direct_callee(func: &ir::Function, func_ref: ir::FuncRef) -> Option<FuncIndex
 }
 
 impl Candidates {
-    /// Chooses the candidates among the translated functions (`functions[i]` is defined function `i`).
-    pub(crate) fn new(module: &Module, functions: &[ir::Function]) -> Self {
-        let mut call_sites = vec![0usize; functions.len()];
-        for func in functions {
-            for block in func.layout.blocks() {
-                for inst in func.layout.block_insts(block) {
-                    if let ir::InstructionData::Call { func_ref, .. } | ir::InstructionData::TryCall { func_ref, .. } =
-                        func.dfg.insts[inst]
-                        && let Some(callee) = direct_callee(func, func_ref)
-                        && let Some(def) = module.defined_func_index(callee)
-                    {
-                        call_sites[def.index()] += 1;
-                    }
-                }
-            }
-        }
-        let mut bodies = Vec::with_capacity(functions.len());
-        for (func, &sites) in functions.iter().zip(&call_sites) {
+    /// Chooses the candidates among translated functions of `module` (which defines `count` functions); functions
+    /// not given are not candidates.
+    pub(crate) fn new<'f>(
+        module: &Module,
+        functions: impl IntoIterator<Item = (FuncIndex, &'f ir::Function)>,
+        count: usize,
+    ) -> Self {
+        let mut bodies: Vec<Option<(ir::Function, usize)>> = vec![None; count];
+        for (index, func) in functions {
+            let Some(def) = module.defined_func_index(index) else { continue };
             let size = instruction_count(func);
-            let inlinable = sites > 0
-                && (size <= TINY || (size <= SMALL && sites <= FEW_CALL_SITES))
+            let inlinable = size <= TINY
                 && !func.layout.blocks().any(|b| {
                     func.layout.block_insts(b).any(|i| {
                         matches!(
@@ -91,7 +81,9 @@ impl Candidates {
                         )
                     })
                 });
-            bodies.push(inlinable.then(|| (func.clone(), size)));
+            if inlinable && let Some(slot) = bodies.get_mut(def.index()) {
+                *slot = Some((func.clone(), size));
+            }
         }
         Candidates { bodies }
     }
