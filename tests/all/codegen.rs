@@ -34,3 +34,44 @@ fn checked_accesses_are_guarded_against_speculation() {
     explicit.explicit_bounds_checks(true);
     assert_eq!(guards_per_function(&explicit), [1, 1, 1, 1], "explicit bounds checks");
 }
+
+/// A leaf function whose `live` loaded values are all alive at once (summed in the reverse order of loading), so
+/// that register allocation spills most of them: its frame grows with `live`.
+fn leaf_with_live_values(live: usize) -> String {
+    let mut body = String::new();
+    for i in 0..live {
+        body.push_str(&format!("(local.set {} (i64.load offset={} (local.get $p)))\n", i + 1, 8 * i));
+    }
+    body.push_str("(i64.const 0)\n");
+    for i in (0..live).rev() {
+        body.push_str(&format!("(i64.xor (i64.mul (local.get {}) (i64.const {})))\n", i + 1, 2 * i + 1));
+    }
+    format!(
+        "(module (memory 1) (func $leaf (export \"leaf\") (param $p i32) (result i64) (local {}) {body}))",
+        "i64 ".repeat(live)
+    )
+}
+
+/// Leaf functions whose frame fits in the slack the runtime keeps below the stack limit skip the limit check;
+/// larger ones, and every function that calls, keep it, so the limit stays exact where it protects anything.
+#[test]
+fn only_small_leaf_frames_skip_the_stack_check() {
+    let engine = Engine::default();
+    let checks = |wat: &str| {
+        let asm = Module::code_listing(&engine, wat, CodeListing::Asm).unwrap();
+        asm.matches("stk_ovf").count()
+    };
+    // 40 live values: a frame of a few hundred bytes (spills and saved registers), under the slack.
+    let small = leaf_with_live_values(40);
+    let asm = Module::code_listing(&engine, &small, CodeListing::Asm).unwrap();
+    let has_frame = if cfg!(target_arch = "x86_64") { "subq $" } else { "stp x" };
+    assert!(asm.contains(has_frame), "it has a frame:\n{asm}");
+    assert_eq!(checks(&small), 0, "a small leaf frame is not checked");
+    // 1,500 live values: about 12 KiB of spills, over the 8 KiB slack.
+    assert_eq!(checks(&leaf_with_live_values(1500)), 1, "a large leaf frame is checked");
+    // The same small body with a call in it (of an import, which cannot be inlined) is no leaf.
+    let calling = small
+        .replace("(i64.const 0)\n", "(call $host) (i64.const 0)\n")
+        .replace("(module (memory 1)", "(module (import \"env\" \"f\" (func $host)) (memory 1)");
+    assert_eq!(checks(&calling), 1, "a function that calls is checked");
+}

@@ -228,7 +228,8 @@ impl Compiler {
         let (mut ctx, inline_sites) = self.inline_into(func, name, inlining)?;
         // After inlining, which may add the callees' names.
         let user_names = ctx.func.params.user_named_funcs().clone();
-        let compiled = ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| codegen_error(&name(), e))?;
+        self.compile_context(&mut ctx, name)?;
+        let compiled = ctx.compiled_code().ok_or_else(|| CompileError::internal("no compiled code"))?;
         let unwind = match compiled.create_unwind_info(&*self.isa) {
             Ok(Some(cranelift_codegen::isa::unwind::UnwindInfo::SystemV(info))) => Some(info),
             Ok(_) => None,
@@ -293,6 +294,37 @@ impl Compiler {
             srclocs,
             inline_sites,
         })
+    }
+
+    /// Compiles `ctx`'s function in place (`ctx.compiled_code()` holds the result).
+    fn compile_context(&self, ctx: &mut Context, name: &dyn Fn() -> String) -> Result<(), CompileError> {
+        // A leaf (no call of any kind) whose frame fits in `LEAF_FRAME_SLACK` needs no stack-limit check: every
+        // frame that called it passed its own, and the runtime keeps that much stack below the limit for it. Its
+        // frame size is known only once it is compiled, so a leaf is compiled without the check and, should its
+        // frame turn out larger, again with it.
+        let unchecked_leaf = match ctx.func.stack_limit {
+            Some(_) if is_leaf(&ctx.func) => {
+                let original = ctx.func.clone();
+                ctx.func.stack_limit = None;
+                Some(original)
+            }
+            _ => None,
+        };
+        let frame_fits = {
+            let compiled =
+                ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| codegen_error(&name(), e))?;
+            // The frame below the frame pointer, plus the saved frame pointer and return address.
+            compiled.buffer.frame_layout().is_some_and(|l| l.frame_to_fp_offset + 16 <= LEAF_FRAME_SLACK)
+        };
+        if let Some(original) = unchecked_leaf
+            && !frame_fits
+        {
+            let disasm = ctx.want_disasm;
+            *ctx = Context::for_function(original);
+            ctx.set_disasm(disasm);
+            ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| codegen_error(&name(), e))?;
+        }
+        Ok(())
     }
 
     /// A compilation context for `func`, with the calls the inliner chooses inlined and the inline sites their
@@ -444,10 +476,8 @@ impl Compiler {
                         });
                         let (mut ctx, _) = self.inline_into(func, &|| name.clone(), inlining)?;
                         ctx.set_disasm(true);
-                        let compiled = ctx
-                            .compile(&*self.isa, &mut ControlPlane::default())
-                            .map_err(|e| codegen_error(&name, e))?;
-                        compiled.vcode.clone().unwrap_or_default()
+                        self.compile_context(&mut ctx, &|| name.clone())?;
+                        ctx.compiled_code().and_then(|c| c.vcode.clone()).unwrap_or_default()
                     }
                 };
                 Ok(format!(";; function {} ({name})\n{text}\n", index.as_u32()))
@@ -462,6 +492,12 @@ impl Compiler {
             self.compile_clif(trampolines::wasm_to_array(&*self.isa, ty), &|| format!("host trampoline {ty}"), None)?;
         link(&*self.isa, &Module::default(), vec![f], vec![])
     }
+}
+
+/// Whether `func` calls nothing (no direct, indirect, tail or exception-catching call; libcalls Cranelift may add
+/// for a few floating-point operations on old CPUs are host code that needs little stack).
+fn is_leaf(func: &ir::Function) -> bool {
+    !func.layout.blocks().any(|b| func.layout.block_insts(b).any(|i| func.dfg.insts[i].opcode().is_call()))
 }
 
 /// What inlining into one function needs.

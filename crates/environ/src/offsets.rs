@@ -64,6 +64,11 @@ pub mod vmtable {
     pub const CURRENT_ELEMENTS: u32 = 8;
 }
 
+/// Bytes of stack a leaf function (one that calls nothing) may use below the stack limit. Such a function skips
+/// the limit check when its whole frame fits in this much: whatever called it checked the limit, and the runtime
+/// keeps this much stack free below the limit on top of what it keeps for host functions.
+pub const LEAF_FRAME_SLACK: u32 = 8 * 1024;
+
 /// Offsets inside `VMStoreContext`, the per-store state compiled code checks.
 pub mod vmstore {
     /// The lowest stack address wasm may use; function prologues trap below it.

@@ -157,7 +157,9 @@ pub unsafe fn catch_traps(
     if old_limit == usize::MAX {
         // Never let wasm come closer than `HOST_STACK_RESERVE` to the end of this thread's stack, however large
         // `max_wasm_stack` is: overflowing into the guard page would kill the process instead of trapping.
-        let floor = thread_stack_low().map_or(0, |low| low.saturating_add(HOST_STACK_RESERVE));
+        // Leaf functions may run `LEAF_FRAME_SLACK` below the limit without checking it.
+        let reserve = HOST_STACK_RESERVE + weft_environ::LEAF_FRAME_SLACK as usize;
+        let floor = thread_stack_low().map_or(0, |low| low.saturating_add(reserve));
         // SAFETY: as above.
         unsafe { (*store).stack_limit = here.saturating_sub(max_wasm_stack).max(floor) };
     }
