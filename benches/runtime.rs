@@ -208,6 +208,44 @@ fn tail_calls(c: &mut Criterion) {
     group.finish();
 }
 
+/// A call-heavy wasm loop: one iteration is 1000 calls of a small helper (a clamp), compiled with and without
+/// inlining, and 1000 calls of a helper too large to inline (the cost of a wasm-to-wasm call itself).
+fn call_heavy_loop(c: &mut Criterion) {
+    let wat = r#"(module
+         (func $clamp (param i32) (result i32)
+           (select (i32.const 255) (local.get 0) (i32.gt_s (local.get 0) (i32.const 255))))
+         (func $mix (param i32) (result i32)
+           (i32.xor (i32.mul (i32.rotl (i32.add (local.get 0) (i32.const 7)) (i32.const 5)) (i32.const 31))
+             (i32.mul (i32.rotr (i32.sub (local.get 0) (i32.const 3)) (i32.const 11)) (i32.const 17))))
+         (func (export "small") (param $n i32) (result i32) (local $acc i32)
+           (loop $l
+             (local.set $acc (i32.add (local.get $acc) (call $clamp (i32.add (local.get $acc) (local.get $n)))))
+             (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+           (local.get $acc))
+         (func (export "large") (param $n i32) (result i32) (local $acc i32)
+           (loop $l
+             (local.set $acc (i32.add (local.get $acc) (call $mix (i32.add (local.get $acc) (local.get $n)))))
+             (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+           (local.get $acc)))"#;
+    let mut group = c.benchmark_group("1000 calls in a wasm loop");
+    group.throughput(Throughput::Elements(1000));
+    for (label, inlining, export) in [
+        ("small helper, inlined", true, "small"),
+        ("small helper, not inlined", false, "small"),
+        ("large helper", true, "large"),
+    ] {
+        let mut config = Config::new();
+        config.inlining(inlining);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let f = instance.get_typed_func::<i32, i32>(&mut store, export).unwrap();
+        group.bench_function(label, |b| b.iter(|| f.call(&mut store, black_box(1000)).unwrap()));
+    }
+    group.finish();
+}
+
 /// Throwing and catching a wasm exception: one iteration is 100 throws, each caught by a `try_table` 1 or 10 frames
 /// up; and, for the cost of an unused handler, 100 calls inside a `try_table` that never throw against 100 plain
 /// calls.
@@ -401,6 +439,7 @@ criterion_group!(
     memory_grow,
     trap,
     tail_calls,
+    call_heavy_loop,
     exceptions,
     data_segments,
     many_instances
