@@ -1,7 +1,6 @@
 //! A fault in host code called from wasm is the host's crash, never a wasm trap.
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::Command;
 
 const CHILD_ENV: &str = "WEFT_HOST_FAULT_CHILD";
 
@@ -30,23 +29,9 @@ fn host_fault_child() {
 
 #[test]
 fn host_segfault_is_not_a_trap() {
-    let exe = std::env::current_exe().unwrap();
-    // Under emulation (scripts/aarch64.sh sets WEFT_TEST_RUNNER to the qemu command line) the child must be started
-    // through the emulator too; qemu dies of the signal its guest died of, so the status reads the same.
-    let mut command = match std::env::var("WEFT_TEST_RUNNER") {
-        Ok(runner) if !runner.trim().is_empty() => {
-            let mut words = runner.split_whitespace();
-            let mut command = Command::new(words.next().unwrap());
-            command.args(words).arg(exe);
-            command
-        }
-        _ => Command::new(exe),
-    };
-    let output = command
-        .args(["--exact", "host_fault::host_fault_child", "--include-ignored", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .output()
-        .unwrap();
+    // Under emulation the child runs under qemu too, which dies of the signal its guest died of, so the status reads
+    // the same.
+    let output = crate::run_test_in_child("host_fault::host_fault_child", CHILD_ENV);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!stdout.contains("WEFT-SWALLOWED-FAULT"), "the host fault was reported as a trap: {stdout}");
     assert_eq!(output.status.signal(), Some(libc::SIGSEGV), "status {:?}, stdout {stdout}", output.status);
