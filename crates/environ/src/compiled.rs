@@ -125,7 +125,24 @@ impl CompiledCode {
     /// The wasm byte offset of the instruction at `code_offset`, in the innermost function it came from (the
     /// inlined one, for inlined code).
     pub fn lookup_wasm_offset(&self, code_offset: u32) -> Option<u32> {
-        self.lookup_wasm_locations(code_offset).first().map(|l| l.wasm_offset)
+        let i = match self.address_map.binary_search_by_key(&code_offset, |a| a.0) {
+            Ok(i) => i,
+            Err(0) => return None,
+            Err(i) => i - 1,
+        };
+        self.innermost_offset(self.address_map[i].1)
+    }
+
+    /// The wasm offset an address-map value stands for in its innermost function (the first of
+    /// [`CompiledCode::expand_location`], without building the whole chain).
+    pub fn innermost_offset(&self, value: u32) -> Option<u32> {
+        if value == u32::MAX {
+            None
+        } else if value & INLINE_SITE_BIT != 0 {
+            self.inline_sites.get((value & !INLINE_SITE_BIT) as usize).map(|site| site.wasm_offset)
+        } else {
+            Some(value)
+        }
     }
 
     /// The wasm frames executing at `code_offset`, innermost first: for inlined code, each inlined function with

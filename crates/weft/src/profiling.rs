@@ -187,8 +187,7 @@ fn write_debug_info(out: &mut Vec<u8>, lines: &LineTable, code: &CompiledCode, l
     let mut entries: Vec<(u64, LineRow)> = Vec::new();
     for &(offset, wasm) in code.address_map[first..].iter().take_while(|&&(offset, _)| offset < end) {
         // Inlined code gets the inlined function's line: the one a reader of the source would expect.
-        let innermost = code.expand_location(wasm).first().map(|l| l.wasm_offset);
-        let Some(row) = innermost.and_then(|at| lines.lookup(at)) else { continue };
+        let Some(row) = code.innermost_offset(wasm).and_then(|at| lines.lookup(at)) else { continue };
         match entries.last() {
             // The prologue (stack check, frame set-up) has no wasm offset: count it to the function's first line.
             None => entries.push((base + u64::from(loc.start), row)),
