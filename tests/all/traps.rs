@@ -246,3 +246,62 @@ fn traps_stay_traps_while_other_threads_load_and_drop_modules() {
         l.join().unwrap();
     }
 }
+
+/// A table whose type fixes its size (as C compilers emit their function-pointer table) is compiled with an
+/// immediate bound, and a null element is caught by the fault of reading through it. The traps, and where they are
+/// reported, are those of any other table: a defined table, an imported one (whose exporter's size the import's
+/// type pins down), and `call_ref` on null.
+#[test]
+fn indirect_calls_through_fixed_size_tables() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "table" (table $imported 3 3 funcref))
+             (table $defined 2 2 funcref)
+             (type $i (func (result i32)))
+             (type $v (func))
+             (func $one (result i32) (i32.const 1))
+             (elem (table $defined) (i32.const 1) func $one)
+             (func $call_defined (export "defined") (param i32) (result i32)
+               (call_indirect $defined (type $i) (local.get 0)))
+             (func (export "imported") (param i32) (result i32) (call_indirect $imported (type $i) (local.get 0)))
+             (func (export "grow_by_zero") (result i32) (table.grow $defined (ref.null func) (i32.const 0)))
+             (func (export "call_null") (call_ref $v (ref.null $v))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let host_table = Table::new(&mut store, TableType::new(ValType::FuncRef, 3, Some(3)), Val::FuncRef(None))?;
+    let seven = Func::wrap(&mut store, || 7i32);
+    host_table.set(&mut store, 2, Val::FuncRef(Some(seven)))?;
+    let instance = Instance::new(&mut store, &module, &[host_table.into()])?;
+    let defined = instance.get_typed_func::<i32, i32>(&mut store, "defined")?;
+    let imported = instance.get_typed_func::<i32, i32>(&mut store, "imported")?;
+
+    let mut trap_at = |f: &TypedFunc<i32, i32>, index: i32| {
+        let err = f.call(&mut store, index).unwrap_err();
+        let trap = *err.downcast_ref::<Trap>().unwrap_or_else(|| panic!("not a trap: {err:#}"));
+        let frame = err.downcast_ref::<WasmBacktrace>().expect("a backtrace").frames()[0].clone();
+        (trap, frame.func_name().map(str::to_string), frame.wasm_offset())
+    };
+    let null = trap_at(&defined, 0);
+    let past_end = trap_at(&defined, 2);
+    assert_eq!(null.0, Trap::UninitializedElement);
+    assert_eq!(past_end.0, Trap::UndefinedElement);
+    assert_eq!(trap_at(&defined, -1).0, Trap::UndefinedElement);
+    // The null element's fault is reported where the explicit bound check is: at the `call_indirect`.
+    assert_eq!(null.1.as_deref(), Some("call_defined"));
+    assert_eq!((null.1, null.2), (past_end.1, past_end.2));
+    assert!(null.2.is_some());
+    assert_eq!(trap_at(&imported, 0).0, Trap::UninitializedElement);
+    assert_eq!(trap_at(&imported, 3).0, Trap::UndefinedElement);
+
+    // Growing by zero is allowed and leaves the elements where compiled code expects them.
+    let grow = instance.get_typed_func::<(), i32>(&mut store, "grow_by_zero")?;
+    assert_eq!(grow.call(&mut store, ())?, 2);
+    assert_eq!(defined.call(&mut store, 1)?, 1);
+    assert_eq!(imported.call(&mut store, 2)?, 7);
+
+    let err = instance.get_typed_func::<(), ()>(&mut store, "call_null")?.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::NullFunctionReference), "{err:#}");
+    Ok(())
+}

@@ -1407,18 +1407,13 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex, kind: CallKind) {
         let index = self.pop();
         let trusted = MemFlagsData::trusted();
-        let table_def = self.vmctx_load(self.env.offsets.table_pointer(table));
-        let len = self.b.ins().load(self.ptr, trusted, table_def, vmtable::CURRENT_ELEMENTS as i32);
-        let index = self.to_u64(index);
-        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
-        self.b.ins().trapnz(oob, trap_code(Trap::UndefinedElement));
-        let base = self.b.ins().load(self.ptr, trusted, table_def, vmtable::BASE as i32);
-        let scaled = self.b.ins().ishl_imm_u(index, 3);
-        let slot = self.b.ins().iadd(base, scaled);
-        let slot = self.spectre_guard(oob, slot);
+        let slot = self.checked_table_slot(table, index, Trap::UndefinedElement);
         let func_ref = self.b.ins().load(self.ptr, trusted, slot, 0);
-        self.b.ins().trapz(func_ref, trap_code(Trap::UninitializedElement));
-        let actual = self.b.ins().load(I32, trusted, func_ref, vmfuncref::TYPE_ID as i32);
+        // A null element (an uninitialised one) is caught by the fault of reading its type id through the null
+        // pointer: the first page is never mapped, and the load carries the trap code, so the signal handler turns
+        // the fault into "uninitialized element" without a compare and branch on every call.
+        let null_faults = trusted.with_trap_code(Some(trap_code(Trap::UninitializedElement)));
+        let actual = self.b.ins().load(I32, null_faults, func_ref, vmfuncref::TYPE_ID as i32);
         let expected = self.b.ins().load(
             I32,
             trusted.with_readonly().with_can_move(),
@@ -1432,8 +1427,15 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
     /// Calls (or tail-calls) the function behind the non-null `VMFuncRef` pointer `func_ref`, whose type is `ty`.
     fn call_through(&mut self, func_ref: Value, ty: TypeIndex, kind: CallKind) {
+        self.call_through_nullable(func_ref, ty, kind, None)
+    }
+
+    /// `call_through` for a `func_ref` that may be null, which raises `if_null` (by the fault of the first load
+    /// through it: the first page is never mapped).
+    fn call_through_nullable(&mut self, func_ref: Value, ty: TypeIndex, kind: CallKind, if_null: Option<Trap>) {
         let trusted = MemFlagsData::trusted();
-        let code = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::WASM_CALL as i32);
+        let first = trusted.with_trap_code(if_null.map(trap_code));
+        let code = self.b.ins().load(self.ptr, first, func_ref, vmfuncref::WASM_CALL as i32);
         let callee_vmctx = self.b.ins().load(self.ptr, trusted, func_ref, vmfuncref::VMCTX as i32);
         let mut args = vec![callee_vmctx, self.vmctx];
         let area = self.call_args(ty, &mut args, kind);
@@ -1446,19 +1448,41 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     /// like an indirect call that passed its signature check.
     fn call_ref(&mut self, ty: TypeIndex, kind: CallKind) {
         let func_ref = self.pop();
-        self.b.ins().trapz(func_ref, trap_code(Trap::NullFunctionReference));
-        self.call_through(func_ref, ty, kind);
+        // Null faults on the first load through it (`call_through`'s), which carries the trap code.
+        self.call_through_nullable(func_ref, ty, kind, Some(Trap::NullFunctionReference));
     }
 
     /// The address of element `index` of `table`, trapping with "out of bounds table access" past its end.
     fn table_slot(&mut self, table: TableIndex, index: Value) -> Value {
-        let trusted = MemFlagsData::trusted();
+        self.checked_table_slot(table, index, Trap::TableOutOfBounds)
+    }
+
+    /// The address of element `index` of `table`, trapping with `trap` past its end.
+    ///
+    /// A table whose type fixes its size (minimum equal to maximum, as C compilers emit their function-pointer
+    /// table) never grows, so its length is a constant and its element array never moves: the bound is an
+    /// immediate and the base a load the optimiser may hoist out of loops. An imported table with such a type
+    /// has exactly that size too: import matching admits only tables at least as large and with a maximum at
+    /// most as large.
+    fn checked_table_slot(&mut self, table: TableIndex, index: Value, trap: Trap) -> Value {
+        let limits = self.env.module.tables[table.index()].limits;
+        let fixed_size = limits.max.filter(|max| *max == limits.min);
         let def = self.vmctx_load(self.env.offsets.table_pointer(table));
-        let len = self.b.ins().load(self.ptr, trusted, def, vmtable::CURRENT_ELEMENTS as i32);
         let index = self.to_u64(index);
-        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
-        self.b.ins().trapnz(oob, trap_code(Trap::TableOutOfBounds));
-        let base = self.b.ins().load(self.ptr, trusted, def, vmtable::BASE as i32);
+        let (oob, base) = match fixed_size {
+            Some(size) => {
+                let oob = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index, size as i64);
+                let never_moves = MemFlagsData::trusted().with_readonly().with_can_move();
+                (oob, self.b.ins().load(self.ptr, never_moves, def, vmtable::BASE as i32))
+            }
+            None => {
+                let trusted = MemFlagsData::trusted();
+                let len = self.b.ins().load(self.ptr, trusted, def, vmtable::CURRENT_ELEMENTS as i32);
+                let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+                (oob, self.b.ins().load(self.ptr, trusted, def, vmtable::BASE as i32))
+            }
+        };
+        self.b.ins().trapnz(oob, trap_code(trap));
         let scaled = self.b.ins().ishl_imm_u(index, 3);
         let slot = self.b.ins().iadd(base, scaled);
         self.spectre_guard(oob, slot)
