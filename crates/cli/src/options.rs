@@ -51,6 +51,13 @@ pub struct CodegenOptions {
     no_cache: bool,
     #[command(flatten)]
     pub wasm: WasmOptions,
+    /// Describe the compiled code to gdb with the module's DWARF (built with `-g`), so that `gdb --args weft run -g
+    /// app.wasm` stops on source lines and shows wasm frames by source function and line (Wasmtime's `-D
+    /// debug-info`, also accepted). Nothing is inlined with it on. See docs/debugging.md.
+    ///
+    /// Example: gdb -ex 'break app.c:12' -ex run --args weft run -g app.wasm
+    #[arg(short = 'g')]
+    pub debug_info: bool,
 }
 
 /// WebAssembly proposals switched on or off with `-W`, as `wasmtime` names them.
@@ -219,7 +226,8 @@ impl CodegenOptions {
         config
             .epoch_interruption(self.epoch_interruption || epoch)
             .consume_fuel(self.consume_fuel || fuel)
-            .explicit_bounds_checks(self.explicit_bounds_checks);
+            .explicit_bounds_checks(self.explicit_bounds_checks)
+            .debug_info(self.debug_info);
         for setting in self.optimize.iter().flatten() {
             match *setting {
                 Optimize::Level(level) => config.opt_level(level),

@@ -63,7 +63,7 @@ pub struct RunCommand {
     #[arg(short = 'S', value_name = "KEY[=VALUE],...", value_parser = parse_wasi_settings)]
     wasi_settings: Vec<Vec<WasiSetting>>,
     /// Debugging settings, Wasmtime's `-D` group, KEY[=VALUE],...: coredump=PATH (on a trap, write a wasm core
-    /// dump of the store there), debug-info (accepted, no effect yet: gdb support is to come).
+    /// dump of the store there), debug-info[=y|n] (the same as -g: DWARF for gdb).
     ///
     /// Example: weft run -D coredump=crash.coredump app.wasm
     #[arg(short = 'D', value_name = "KEY[=VALUE],...", value_parser = parse_debug)]
@@ -135,8 +135,11 @@ impl RunCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let mut config = self.codegen.config(self.timeout.is_some(), self.fuel.is_some())?;
         let coredump = self.coredump_path();
-        if self.debug.iter().flatten().any(|d| matches!(d, Debug::DebugInfo(true))) {
-            eprintln!("weft: -D debug-info: source-level debugging with gdb is not implemented yet; ignored");
+        if let Some(on) = self.debug.iter().flatten().rev().find_map(|d| match d {
+            Debug::DebugInfo(on) => Some(*on),
+            _ => None,
+        }) {
+            config.debug_info(on || self.codegen.debug_info);
         }
         config.coredump_on_trap(coredump.is_some());
         let engine = Engine::new(&config)?;

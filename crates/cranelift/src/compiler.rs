@@ -84,6 +84,10 @@ pub struct CompilerSettings {
     /// Inline small functions into their callers (the heuristic is in this crate's `inline` module and in
     /// docs/architecture.md). Only when optimising: at [`OptLevel::None`] nothing is inlined.
     pub inlining: bool,
+    /// Describe the compiled code to native debuggers (gdb) with the module's DWARF, rewritten for the machine
+    /// code. The loader does the describing; the compiler's part is to inline nothing, so that every wasm function
+    /// is a real frame a debugger can stop in, step out of and show in a backtrace.
+    pub debug_info: bool,
 }
 
 impl Default for CompilerSettings {
@@ -94,6 +98,7 @@ impl Default for CompilerSettings {
             flags: Vec::new(),
             target: None,
             inlining: true,
+            debug_info: false,
         }
     }
 }
@@ -108,6 +113,7 @@ pub const ADJUSTABLE_SETTINGS: &[&str] =
 pub struct Compiler {
     isa: OwnedTargetIsa,
     inlining: bool,
+    debug_info: bool,
 }
 
 struct CompiledFunction {
@@ -116,6 +122,8 @@ struct CompiledFunction {
     alignment: u32,
     relocs: Vec<(u32, Reloc, RelocTarget, i64)>,
     traps: Vec<(u32, Trap)>,
+    /// With debug information, where the function keeps its vmctx and locals (`None` for trampolines).
+    debug_frame: Option<DebugFrame>,
     /// `(code offset, address-map value)`: see [`CompiledCode::address_map`]; inline-site indexes are into
     /// `inline_sites`.
     srclocs: Vec<(u32, u32)>,
@@ -203,7 +211,11 @@ impl Compiler {
             }
         }
         let isa = builder.finish(settings::Flags::new(sb)).map_err(|e| CompileError::Host(e.to_string()))?;
-        Ok(Self { isa, inlining: settings.inlining && settings.opt_level != OptLevel::None })
+        Ok(Self {
+            isa,
+            inlining: settings.inlining && settings.opt_level != OptLevel::None && !settings.debug_info,
+            debug_info: settings.debug_info,
+        })
     }
 
     /// The target ISA.
@@ -269,6 +281,7 @@ impl Compiler {
             .map(|t| (t.offset, trap_from_code(t.code).unwrap_or(Trap::UnreachableCodeReached)))
             .collect();
         let srclocs = buffer.get_srclocs_sorted().iter().map(|s| (s.start, s.loc.bits())).collect();
+        let debug_frame = self.debug_info.then(|| debug_frame(&ctx.func, buffer)).flatten();
         // The translator gives every `try_call` one catch-all handler (tag matching is done by the handler's own
         // code), so the first `Default` entry is the whole story.
         let mut handlers = Vec::new();
@@ -293,6 +306,7 @@ impl Compiler {
             traps,
             srclocs,
             inline_sites,
+            debug_frame,
         })
     }
 
@@ -382,7 +396,7 @@ impl Compiler {
         each: impl Fn(FuncIndex, ir::Function) -> Result<R, CompileError> + Sync,
     ) -> Result<Vec<R>, CompileError> {
         let offsets = VMOffsets::new(module);
-        let env = ModuleEnv { module, offsets: &offsets, tunables };
+        let env = ModuleEnv { module, offsets: &offsets, tunables, debug_slots: self.debug_info };
         bodies
             .into_par_iter()
             .map(|(def, body)| {
@@ -515,6 +529,31 @@ fn codegen_error(function: &str, e: cranelift_codegen::CompileError<'_>) -> Comp
     }
 }
 
+/// Where `func` (translated with [`ModuleEnv::debug_slots`]) keeps its vmctx and locals, from the frame layout of
+/// its machine code.
+fn debug_frame(
+    func: &ir::Function,
+    buffer: &cranelift_codegen::MachBufferFinalized<cranelift_codegen::Final>,
+) -> Option<DebugFrame> {
+    use crate::func_translator::DEBUG_SLOT_VMCTX;
+    let layout = buffer.frame_layout()?;
+    let mut frame = DebugFrame::default();
+    let mut locals: Vec<(u64, i32, u8)> = Vec::new();
+    for (slot, data) in func.sized_stack_slots.iter() {
+        let Some(key) = data.key else { continue };
+        let key = key.bits();
+        let fp_offset = layout.stackslots[slot].offset as i32 - layout.frame_to_fp_offset as i32;
+        if key == DEBUG_SLOT_VMCTX {
+            frame.vmctx = fp_offset;
+        } else {
+            locals.push((key - DEBUG_SLOT_VMCTX - 1, fp_offset, data.size as u8));
+        }
+    }
+    locals.sort_unstable();
+    frame.locals = locals.into_iter().map(|(_, offset, size)| (offset, size)).collect();
+    Some(frame)
+}
+
 fn link(
     isa: &dyn TargetIsa,
     module: &Module,
@@ -560,6 +599,9 @@ fn link(
         let loc = place(f, &mut out);
         out.functions.push(loc);
         pending.push((loc.start, f));
+    }
+    if functions.iter().any(|f| f.debug_frame.is_some()) {
+        out.debug_frames = functions.iter().map(|f| f.debug_frame.clone().unwrap_or_default()).collect();
     }
     for f in &trampolines {
         let loc = place(f, &mut out);

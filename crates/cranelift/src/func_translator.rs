@@ -154,7 +154,14 @@ pub(crate) struct ModuleEnv<'a> {
     pub module: &'a Module,
     pub offsets: &'a VMOffsets,
     pub tunables: &'a Tunables,
+    /// Keep the vmctx and every wasm local in a stack slot of its own for the whole function (for native debug
+    /// information, which then finds each at a fixed offset from the frame pointer): see [`DEBUG_SLOT_VMCTX`].
+    pub debug_slots: bool,
 }
+
+/// With [`ModuleEnv::debug_slots`], the key of the stack slot holding the vmctx; wasm local `i`'s slot has key
+/// `DEBUG_SLOT_VMCTX + 1 + i`.
+pub(crate) const DEBUG_SLOT_VMCTX: u64 = 0;
 
 /// Translates one function body.
 pub(crate) struct FuncTranslator<'a, 'f> {
@@ -168,6 +175,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     stack: Vec<Value>,
     control: Vec<ControlFrame>,
     locals: Vec<Variable>,
+    /// With [`ModuleEnv::debug_slots`], each local's stack slot and machine type: the locals live there, not in
+    /// SSA variables.
+    local_slots: Vec<(ir::StackSlot, Type)>,
     reachable: bool,
     unreachable_depth: u32,
     /// Operators counted since fuel was last charged.
@@ -201,6 +211,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             stack: Vec::new(),
             control: Vec::new(),
             locals: Vec::new(),
+            local_slots: Vec::new(),
             reachable: true,
             unreachable_depth: 0,
             // Entering a function costs one unit, as in Wasmtime (whose fuel figures Weft's match).
@@ -237,8 +248,18 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             };
             let var = t.b.declare_var(clif_type(vty));
             let init = if (i as usize) < ty.params.len() { params[2 + i as usize] } else { t.zero(vty) };
-            t.b.def_var(var, init);
+            if env.debug_slots {
+                let slot = t.debug_slot(DEBUG_SLOT_VMCTX + 1 + u64::from(i), clif_type(vty).bytes());
+                t.b.ins().stack_store(t.ptr, init, slot, 0);
+                t.local_slots.push((slot, clif_type(vty)));
+            } else {
+                t.b.def_var(var, init);
+            }
             t.locals.push(var);
+        }
+        if env.debug_slots {
+            let slot = t.debug_slot(DEBUG_SLOT_VMCTX, t.ptr.bytes());
+            t.b.ins().stack_store(t.ptr, t.vmctx, slot, 0);
         }
 
         // The function body behaves like a block whose results are the function's results.
@@ -313,6 +334,26 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         let exhausted = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, consumed, 0);
         self.b.ins().trapnz(exhausted, trap_code(Trap::OutOfFuel));
         self.fuel_pending = 0;
+    }
+
+    fn set_local(&mut self, local_index: u32, v: Value) {
+        match self.local_slots.get(local_index as usize) {
+            Some(&(slot, _)) => {
+                self.b.ins().stack_store(self.ptr, v, slot, 0);
+            }
+            None => self.b.def_var(self.locals[local_index as usize], v),
+        }
+    }
+
+    /// A stack slot of `size` bytes (naturally aligned) that debug information finds by `key`.
+    fn debug_slot(&mut self, key: u64, size: u32) -> ir::StackSlot {
+        let data = ir::StackSlotData::new_with_key(
+            ir::StackSlotKind::ExplicitSlot,
+            size,
+            size.trailing_zeros() as u8,
+            ir::StackSlotKey::new(key),
+        );
+        self.b.create_sized_stack_slot(data)
     }
 
     fn install_stack_limit(&mut self) {
@@ -658,16 +699,19 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
             // ---- variables ----
             O::LocalGet { local_index } => {
-                let v = self.b.use_var(self.locals[local_index as usize]);
+                let v = match self.local_slots.get(local_index as usize) {
+                    Some(&(slot, ty)) => self.b.ins().stack_load(self.ptr, ty, slot, 0),
+                    None => self.b.use_var(self.locals[local_index as usize]),
+                };
                 self.push(v);
             }
             O::LocalSet { local_index } => {
                 let v = self.pop();
-                self.b.def_var(self.locals[local_index as usize], v);
+                self.set_local(local_index, v);
             }
             O::LocalTee { local_index } => {
                 let v = *self.stack.last().expect("validated");
-                self.b.def_var(self.locals[local_index as usize], v);
+                self.set_local(local_index, v);
             }
             O::GlobalGet { global_index } => {
                 let g = GlobalIndex::from_u32(global_index);

@@ -86,6 +86,16 @@ pub struct LibcallRelocation {
     pub addend: i64,
 }
 
+/// Where a function compiled for native debug information keeps its vmctx and its wasm locals: each in a stack
+/// slot of its own for the whole function, at a fixed offset from the frame pointer (negative: below it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DebugFrame {
+    /// Frame-pointer offset of the slot holding the vmctx pointer.
+    pub vmctx: i32,
+    /// Frame-pointer offset and size in bytes of each wasm local's slot, by local index (parameters first).
+    pub locals: Vec<(i32, u8)>,
+}
+
 /// A compiled module's code and metadata.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CompiledCode {
@@ -113,6 +123,9 @@ pub struct CompiledCode {
     /// Offsets in `eh_frame` of 8-byte fields that hold an offset into the text section: the loader adds the text
     /// section's address to each.
     pub eh_frame_relocations: Vec<u32>,
+    /// With native debug information, where each defined function keeps its vmctx and locals (by defined index);
+    /// empty without.
+    pub debug_frames: Vec<DebugFrame>,
 }
 
 impl CompiledCode {

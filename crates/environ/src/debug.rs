@@ -9,6 +9,25 @@
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+/// A module's DWARF custom sections, as the compiler that made the module wrote them: addresses in them are byte
+/// offsets from the start of the code section's contents.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DwarfSections {
+    /// Module offset of the code section's contents (DWARF address 0).
+    pub code_section_start: u32,
+    /// `(name, contents)` of each `.debug_*` section, in module order.
+    pub sections: Vec<(String, Vec<u8>)>,
+    /// Module offset range (`start..end`) of each defined function's body, by defined index.
+    pub func_body_ranges: Vec<(u32, u32)>,
+}
+
+impl DwarfSections {
+    /// The contents of section `name` (e.g. `.debug_info`), empty if the module has none.
+    pub fn section(&self, name: &str) -> &[u8] {
+        self.sections.iter().find(|(n, _)| n == name).map_or(&[], |(_, data)| data.as_slice())
+    }
+}
+
 /// Which source line each wasm instruction came from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineTable {

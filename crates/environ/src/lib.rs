@@ -21,7 +21,7 @@ mod tunables;
 mod types;
 
 pub use compiled::*;
-pub use debug::{LineRow, LineTable};
+pub use debug::{DwarfSections, LineRow, LineTable};
 pub use indices::*;
 pub use module::*;
 pub use offsets::*;

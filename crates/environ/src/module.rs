@@ -191,6 +191,9 @@ pub struct Module {
     pub escaping_funcs: Vec<FuncIndex>,
     /// Source lines from the module's DWARF sections, if it has them (for profilers).
     pub line_table: Option<crate::LineTable>,
+    /// The module's DWARF sections, kept only when the engine makes native debug information
+    /// ([`ModuleTranslation::module_keeping_dwarf`](crate::ModuleTranslation::module_keeping_dwarf)).
+    pub dwarf: Option<crate::DwarfSections>,
 }
 
 impl Module {

@@ -149,6 +149,28 @@ pub struct ModuleTranslation<'data> {
     pub function_bodies: Vec<FunctionBodyData<'data>>,
     /// The features the module was validated against.
     pub features: WasmFeatures,
+    /// The module's DWARF sections (empty without), borrowed from its bytes.
+    pub dwarf_sections: Vec<(&'data str, &'data [u8])>,
+    /// Module offset of the code section's contents.
+    pub code_section_start: u32,
+    /// Module offset range of each defined function's body, by defined index.
+    pub func_body_ranges: Vec<(u32, u32)>,
+}
+
+impl ModuleTranslation<'_> {
+    /// A copy of the module description that, when `keep_dwarf` and the module has DWARF sections, carries them
+    /// (for native debug information: they are what the debugger's view of the compiled code is made from).
+    pub fn module_keeping_dwarf(&self, keep_dwarf: bool) -> Module {
+        let mut module = self.module.clone();
+        if keep_dwarf && !self.dwarf_sections.is_empty() {
+            module.dwarf = Some(crate::DwarfSections {
+                code_section_start: self.code_section_start,
+                sections: self.dwarf_sections.iter().map(|(name, data)| (name.to_string(), data.to_vec())).collect(),
+                func_body_ranges: self.func_body_ranges.clone(),
+            });
+        }
+        module
+    }
 }
 
 fn convert_ref(rt: wasmparser::RefType) -> Result<ValType, TranslateError> {
@@ -253,12 +275,15 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> Result<ModuleTra
     let mut function_bodies = Vec::new();
     let mut escaping = std::collections::BTreeSet::new();
     let mut debug_sections = std::collections::HashMap::new();
+    let mut dwarf_sections = Vec::new();
+    let mut func_body_ranges = Vec::new();
     let mut code_section_start = None;
 
     for payload in parser.parse_all(wasm) {
         let payload = payload?;
         if let ValidPayload::Func(validator, body) = validator.payload(&payload)? {
             module.func_body_offsets.push(body.range().start as u32);
+            func_body_ranges.push((body.range().start as u32, body.range().end as u32));
             function_bodies.push(FunctionBodyData { validator, body });
             continue;
         }
@@ -428,6 +453,7 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> Result<ModuleTra
                     let _ = read_names(names, &mut module);
                 } else if c.name().starts_with(".debug_") {
                     debug_sections.insert(c.name(), c.data());
+                    dwarf_sections.push((c.name(), c.data()));
                 }
             }
             _ => {}
@@ -437,7 +463,14 @@ pub fn translate_module(wasm: &[u8], features: WasmFeatures) -> Result<ModuleTra
     if let Some(start) = code_section_start {
         module.line_table = crate::debug::read_line_table(&debug_sections, start);
     }
-    Ok(ModuleTranslation { module, function_bodies, features })
+    Ok(ModuleTranslation {
+        module,
+        function_bodies,
+        features,
+        dwarf_sections,
+        code_section_start: code_section_start.unwrap_or(0),
+        func_body_ranges,
+    })
 }
 
 fn collect_ref_funcs(expr: &ConstExpr, out: &mut std::collections::BTreeSet<u32>) {

@@ -18,6 +18,8 @@ pub struct CodeMemory {
     module: Option<Arc<Module>>,
     /// The relocated `.eh_frame`, registered with the system unwinder while this value lives.
     eh_frame: Vec<u8>,
+    /// The description of this code listed for debuggers (`Config::debug_info`), unlisted when the code goes.
+    debug_image: std::sync::OnceLock<crate::GdbJitImage>,
 }
 
 /// A file mapped privately (copy-on-write), so that precompiled code can be loaded from it without copying it.
@@ -190,7 +192,15 @@ impl CodeMemory {
         let info = Arc::new(code);
         let entry = Entry { start, end: start + text_len.max(1), code: info.clone(), module: module.clone() };
         update_registry(|entries| entries.push(entry));
-        Ok(Arc::new(CodeMemory { mmap, text_offset, text_len, info, module, eh_frame }))
+        Ok(Arc::new(CodeMemory {
+            mmap,
+            text_offset,
+            text_len,
+            info,
+            module,
+            eh_frame,
+            debug_image: Default::default(),
+        }))
     }
 
     /// The text section as it is mapped (with libcall addresses filled in).
@@ -215,6 +225,17 @@ impl CodeMemory {
         self.module.as_ref()
     }
 
+    /// The relocated `.eh_frame` (absolute addresses), as registered with the system unwinder.
+    pub fn eh_frame(&self) -> &[u8] {
+        &self.eh_frame
+    }
+
+    /// Lists `image`, an object file describing this code at its loaded addresses, for debuggers (gdb's JIT
+    /// interface) until the code is freed. Only the first image given is listed.
+    pub fn register_debug_image(&self, image: Vec<u8>) {
+        self.debug_image.get_or_init(|| crate::GdbJitImage::register(image));
+    }
+
     /// Address of `offset` within the text section.
     pub fn at(&self, offset: u32) -> *const u8 {
         assert!((offset as usize) < self.text_len.max(1));
@@ -224,6 +245,8 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
+        // Debuggers hear that the code is gone before it is.
+        drop(self.debug_image.take());
         if !self.eh_frame.is_empty() {
             // SAFETY: registered in `new` with this exact pointer, which is still alive.
             unsafe { __deregister_frame(self.eh_frame.as_ptr()) };

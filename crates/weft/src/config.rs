@@ -219,6 +219,16 @@ impl Config {
         self
     }
 
+    /// Describe compiled code to native debuggers (default off): each module's DWARF (as clang and rustc emit for
+    /// wasm) is rewritten for the machine code and registered with gdb's JIT interface while the code is loaded,
+    /// so `gdb` stops on source lines of running wasm and shows its frames. Nothing is inlined with it on. Part of
+    /// the code settings (cache key, artifacts). Modules without DWARF, and engines without this, pay nothing.
+    /// What gdb can show is in docs/debugging.md.
+    pub fn debug_info(&mut self, on: bool) -> &mut Self {
+        self.code.compiler.debug_info = on;
+        self
+    }
+
     /// Wasmtime's name for [`Config::opt_level`].
     pub fn cranelift_opt_level(&mut self, level: OptLevel) -> &mut Self {
         self.opt_level(level)

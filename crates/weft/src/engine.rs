@@ -153,7 +153,7 @@ impl Engine {
         let wasm = wat::parse_bytes(bytes).context("cannot parse the WebAssembly text")?;
         let settings = &self.inner.config.code;
         let translation = weft_environ::translate_module(&wasm, settings.features)?;
-        let module = translation.module.clone();
+        let module = translation.module_keeping_dwarf(settings.compiler.debug_info);
         let compiled = self.inner.compiler.compile_module(translation, &settings.tunables)?;
         crate::serialize::write(self, &module, &compiled, &compiled.text)
     }

@@ -42,6 +42,7 @@
 mod cache;
 mod config;
 mod coredump;
+mod debug;
 mod engine;
 mod exceptions;
 mod externals;

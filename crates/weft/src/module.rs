@@ -22,6 +22,9 @@ pub(crate) struct ModuleInner {
     pub(crate) type_ids: Vec<u32>,
     /// Copy-on-write images of the memories' initial contents, when they apply ([`crate::Config::memory_init_cow`]).
     pub(crate) memory_images: Option<weft_runtime::MemoryImages>,
+    /// With [`crate::Config::debug_info`], the machine code as compiled, kept before debuggers hear of it: a
+    /// debugger plants its breakpoints in the loaded code, and an artifact written from that would carry them.
+    pub(crate) text_as_compiled: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Module {
@@ -77,7 +80,7 @@ impl Module {
         engine.check_runs_here()?;
         let settings = &engine.config().code;
         let translation = translate_module(wasm, settings.features)?;
-        let module = translation.module.clone();
+        let module = translation.module_keeping_dwarf(settings.compiler.debug_info);
         let compile = || engine.inner.compiler.compile_module(translation, &settings.tunables);
         let compiled = match &engine.inner.sequential_compilation {
             Some(one_thread) => one_thread.install(compile),
@@ -91,6 +94,20 @@ impl Module {
     fn from_parts(engine: &Engine, module: Arc<weft_environ::Module>, code: Arc<CodeMemory>) -> Result<Module> {
         if let Some(profiler) = &engine.inner.profiler {
             profiler.register(&code, &crate::profiling::module_symbols(&module, code.info()));
+        }
+        let mut text_as_compiled = None;
+        if engine.config().code.compiler.debug_info {
+            text_as_compiled = Some(code.text().to_vec());
+            // A debugger's view of the code is a convenience: when it cannot be made the module still runs.
+            match crate::debug::gdb_image(&module, &code) {
+                Ok((image, warnings)) => {
+                    for warning in warnings {
+                        eprintln!("weft: warning: {warning}");
+                    }
+                    code.register_debug_image(image);
+                }
+                Err(e) => eprintln!("weft: warning: no debug information for this module: {e:#}"),
+            }
         }
         // Types are registered a recursion group at a time, in order, in engine-wide terms: a reference to an
         // earlier type names that type's id, one into its own group the position there. Equal groups of different
@@ -120,7 +137,16 @@ impl Module {
         } else {
             None
         };
-        Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), module, code, type_ids, memory_images }) })
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                module,
+                code,
+                type_ids,
+                memory_images,
+                text_as_compiled,
+            }),
+        })
     }
 
     /// A text listing of the code `engine` generates for every defined function of `bytes` (binary or text), for
@@ -137,7 +163,8 @@ impl Module {
     /// on an engine with the same settings, Weft build and CPU features.
     pub fn serialize(&self) -> Result<Vec<u8>> {
         let code = &self.inner.code;
-        serialize::write(&self.inner.engine, &self.inner.module, code.info(), code.text())
+        let text = self.inner.text_as_compiled.as_deref().unwrap_or(code.text());
+        serialize::write(&self.inner.engine, &self.inner.module, code.info(), text)
     }
 
     /// Loads a precompiled artifact written by [`Module::serialize`] or `weft compile`.
