@@ -11,4 +11,12 @@ fi
 for src in *.c; do
     python3 -m ziglang cc --target=wasm32-wasi -O2 -s -o "${src%.c}.wasm" "$src"
 done
-echo "built $(ls *.wasm | wc -l) programs with zig $(python3 -m ziglang version)"
+# The debugger tests' program, with DWARF, unoptimised and optimised; without the C library (and without Zig's
+# default UBSan runtime), so that its debug information is only its own. Paths in the DWARF are relative to
+# tests/debug, so the output does not depend on where the repository is.
+cd ../debug
+for level in 0 1; do
+    python3 -m ziglang cc --target=wasm32-wasi -g -O"$level" -fno-sanitize=undefined -fdebug-prefix-map="$PWD"=. \
+        -nostdlib -Wl,--no-entry -o "debuggee-O$level.wasm" debuggee.c
+done
+echo "built $(ls ../wasi/*.wasm ./*.wasm | wc -l) programs with zig $(python3 -m ziglang version)"

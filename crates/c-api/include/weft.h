@@ -69,6 +69,9 @@ void weft_config_wasm_exceptions_set(wasm_config_t *config, bool on);
 void weft_config_parallel_compilation_set(wasm_config_t *config, bool on);
 /* Inlines small functions into their callers when optimising (default on); backtraces still show every frame. */
 void weft_config_inlining_set(wasm_config_t *config, bool on);
+/* Describes compiled code to gdb (its JIT interface) with each module's DWARF, so gdb stops on source lines of
+ * running wasm and shows its frames and variables (default off; nothing is inlined with it). docs/debugging.md. */
+void weft_config_debug_info_set(wasm_config_t *config, bool on);
 /* 0 none, 1 speed (the default), 2 speed and size. */
 void weft_config_opt_level_set(wasm_config_t *config, uint8_t level);
 void weft_config_max_wasm_stack_set(wasm_config_t *config, size_t bytes);

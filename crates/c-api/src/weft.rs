@@ -75,6 +75,11 @@ config_bool!(weft_config_wasm_memory64_set, wasm_memory64, "The memory64 proposa
 config_bool!(weft_config_wasm_exceptions_set, wasm_exceptions, "The exception-handling proposal.");
 config_bool!(weft_config_parallel_compilation_set, parallel_compilation, "Compiles on every core at once.");
 config_bool!(weft_config_inlining_set, inlining, "Inlines small functions into their callers when optimising.");
+config_bool!(
+    weft_config_debug_info_set,
+    debug_info,
+    "Describes compiled code to gdb with the module's DWARF (Wasmtime's `wasmtime_config_debug_info_set`)."
+);
 config_bool!(weft_config_wasm_bulk_memory_set, wasm_bulk_memory, "The bulk-memory proposal.");
 config_bool!(weft_config_wasm_reference_types_set, wasm_reference_types, "The reference-types proposal.");
 config_bool!(weft_config_wasm_multi_value_set, wasm_multi_value, "The multi-value proposal.");

@@ -117,5 +117,9 @@ fn join_path(comp_dir: &str, dir: &str, name: &str) -> String {
     let mut path = std::path::PathBuf::from(comp_dir);
     path.push(dir);
     path.push(name);
-    path.to_string_lossy().into_owned()
+    // Without the `.` components that relative directories leave (`./././a.c` is `a.c`); `..` is kept, since it
+    // cannot be resolved without the file system.
+    let cleaned: std::path::PathBuf =
+        path.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect();
+    cleaned.to_string_lossy().into_owned()
 }

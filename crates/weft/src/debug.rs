@@ -24,6 +24,7 @@ use gimli::write::{self, Address, AttributeValue as WriteValue, ConvertLineRow, 
 use gimli::{EndianSlice, LittleEndian, constants};
 use object::elf;
 use object::write::elf::{FileHeader, SectionHeader, Sym, Writer};
+use std::collections::HashMap;
 use weft_environ::{CompiledCode, DwarfSections, Module};
 use weft_runtime::CodeMemory;
 
@@ -133,7 +134,7 @@ fn transform_dwarf(
         Ok(EndianSlice::new(dwarf.section(id.name()), LittleEndian))
     })?;
     let mapper = AddressMapper::new(dwarf, code, text_start);
-    let frames = Frames { module, code };
+    let frames = Frames::new(module, code);
     // Addresses nothing was compiled from (dead code the wasm linker kept a tombstone for) become 0.
     let convert_address = |address: u64| Some(Address::Constant(mapper.native(address).unwrap_or(0)));
 
@@ -147,7 +148,11 @@ fn transform_dwarf(
             unit.set_line_program(program, files);
         }
         let root_id = unit.unit.root();
-        convert_entry(&mut unit, root_id, &root, &mapper, &convert_address, None, warnings);
+        let mut host_pointers = HashMap::new();
+        let outside = Scope { frame: None, memory_base: None };
+        convert_entry(&mut unit, root_id, &root, &mapper, &convert_address, outside, &mut host_pointers, warnings);
+        // Made when the first variable outside every function needs it.
+        let mut memory_base: Option<Option<write::UnitEntryId>> = None;
         // The defined function of each enclosing subprogram, with its depth: variables find their frame by it.
         let mut scopes: Vec<(isize, Option<usize>)> = Vec::new();
         let mut entry = root;
@@ -165,7 +170,15 @@ fn transform_dwarf(
             }
             let frame = scopes.last().and_then(|(_, func)| *func).and_then(|func| frames.frame(func));
             let id = unit.add_entry(Some(id), &entry);
-            convert_entry(&mut unit, id, &entry, &mapper, &convert_address, frame.as_ref(), warnings);
+            let scope = match &frame {
+                Some(frame) => Scope { frame: Some(frame), memory_base: None },
+                None if scopes.is_empty() && entry.attr(constants::DW_AT_location).is_some() => Scope {
+                    frame: None,
+                    memory_base: *memory_base.get_or_insert_with(|| memory_base_procedure(&mut unit, &mapper, &frames)),
+                },
+                None => outside,
+            };
+            convert_entry(&mut unit, id, &entry, &mapper, &convert_address, scope, &mut host_pointers, warnings);
         }
     }
     let mut sections = write::Sections::new(EndianVec::new(LittleEndian));
@@ -189,27 +202,47 @@ fn convert_entry<R: gimli::Reader<Offset = usize>>(
     entry: &write::ConvertUnitEntry<'_, R>,
     mapper: &AddressMapper<'_>,
     convert_address: &dyn Fn(u64) -> Option<Address>,
-    frame: Option<&FrameLocations>,
+    scope: Scope<'_>,
+    host_pointers: &mut HashMap<gimli::UnitOffset, write::UnitEntryId>,
     warnings: &mut Vec<String>,
 ) {
     let low_pc = low_pc(entry);
+    // Pointers without a size of their own have the unit's address size, which is now the host's: give them their
+    // wasm32 size back, or a debugger would read 8 bytes for each.
+    if matches!(
+        entry.tag,
+        constants::DW_TAG_pointer_type | constants::DW_TAG_reference_type | constants::DW_TAG_rvalue_reference_type
+    ) && entry.attr(constants::DW_AT_byte_size).is_none()
+    {
+        unit.unit.get_mut(id).set(constants::DW_AT_byte_size, WriteValue::Udata(4));
+    }
+    let mut replaced_type = false;
     for attr in &entry.attrs {
         match attr.name() {
             name @ (constants::DW_AT_location | constants::DW_AT_frame_base) => {
                 // Expressions over wasm state become expressions over the frame; what cannot be (location lists
-                // for now, the operand stack, a global location outside any function) is left out, which a
-                // debugger shows as optimised out.
+                // for now, the operand stack, a location outside any function) is left out, which a debugger
+                // shows as optimised out.
                 let gimli::AttributeValue::Exprloc(expression) = attr.value() else { continue };
-                let translated = frame.and_then(|frame| {
-                    translate_expression(
-                        expression,
-                        entry.read_unit.encoding(),
-                        frame,
-                        name == constants::DW_AT_frame_base,
-                    )
-                });
-                if let Some(expression) = translated {
-                    unit.unit.get_mut(id).set(name, WriteValue::Exprloc(expression));
+                let frame_base = name == constants::DW_AT_frame_base;
+                let Some((expression, in_memory)) =
+                    translate_expression(expression, entry.read_unit.encoding(), scope, frame_base)
+                else {
+                    continue;
+                };
+                // A variable holding a wasm32 pointer is shown as the host address it points at, under a pointer
+                // type of the host's size, so that `print *p`, `p->field` and `p[i]` read linear memory.
+                let host_pointer = if in_memory && !frame_base { pointer_type_of(entry) } else { None };
+                match host_pointer.and_then(|(offset, pointee)| {
+                    let value = pointer_value(expression.clone(), scope)?;
+                    Some((host_pointer_type(unit, offset, pointee, convert_address, host_pointers), value))
+                }) {
+                    Some((ty, value)) => {
+                        unit.unit.get_mut(id).set(name, WriteValue::Exprloc(value));
+                        unit.unit.get_mut(id).set(constants::DW_AT_type, WriteValue::UnitRef(ty));
+                        replaced_type = true;
+                    }
+                    None => unit.unit.get_mut(id).set(name, WriteValue::Exprloc(expression)),
                 }
                 continue;
             }
@@ -222,6 +255,10 @@ fn convert_entry<R: gimli::Reader<Offset = usize>>(
                 }
             }
             _ => {}
+        }
+        if attr.name() == constants::DW_AT_type && (replaced_type || pointer_variable(entry, scope)) {
+            // Set with the location (a host pointer type), whichever comes first.
+            continue;
         }
         match unit.convert_attribute_value(entry.read_unit, attr, convert_address) {
             Ok(value) => unit.unit.get_mut(id).set(attr.name(), value),
@@ -236,6 +273,21 @@ fn convert_entry<R: gimli::Reader<Offset = usize>>(
             }
         }
     }
+}
+
+/// Whether `entry` is a variable whose location will be rewritten to a host pointer (its type is then replaced,
+/// so its own `DW_AT_type` is not converted).
+fn pointer_variable<R: gimli::Reader<Offset = usize>>(
+    entry: &write::ConvertUnitEntry<'_, R>,
+    scope: Scope<'_>,
+) -> bool {
+    let Some(gimli::AttributeValue::Exprloc(expression)) = entry.attr_value(constants::DW_AT_location) else {
+        return false;
+    };
+    let mut probe = write::Expression::new();
+    matches!(translate_expression(expression, entry.read_unit.encoding(), scope, false), Some((_, true)))
+        && pointer_type_of(entry).is_some()
+        && push_memory_base(&mut probe, scope).is_some()
 }
 
 /// The `DW_AT_low_pc` of `entry`, as a wasm DWARF address.
@@ -260,24 +312,64 @@ struct FrameLocations {
 
 /// The frame layouts of a module's compiled functions.
 struct Frames<'a> {
-    module: &'a Module,
     code: &'a CompiledCode,
+    memory_pointer: Option<u32>,
+    global_values: Vec<Option<u32>>,
 }
 
-impl Frames<'_> {
+impl<'a> Frames<'a> {
+    fn new(module: &Module, code: &'a CompiledCode) -> Self {
+        let offsets = weft_environ::VMOffsets::new(module);
+        let memory_pointer =
+            (!module.memories.is_empty()).then(|| offsets.memory_pointer(weft_environ::MemoryIndex::from_u32(0)));
+        let global_values = (0..module.globals.len() as u32)
+            .map(|g| Some(offsets.defined_global(module.defined_global_index(weft_environ::GlobalIndex::from_u32(g))?)))
+            .collect();
+        Frames { code, memory_pointer, global_values }
+    }
+
     fn frame(&self, func: usize) -> Option<FrameLocations> {
         let frame = self.code.debug_frames.get(func)?.clone();
-        let offsets = weft_environ::VMOffsets::new(self.module);
-        let memory_pointer =
-            (!self.module.memories.is_empty()).then(|| offsets.memory_pointer(weft_environ::MemoryIndex::from_u32(0)));
-        let global_values = (0..self.module.globals.len() as u32)
-            .map(|g| {
-                let defined = self.module.defined_global_index(weft_environ::GlobalIndex::from_u32(g))?;
-                Some(offsets.defined_global(defined))
-            })
-            .collect();
-        Some(FrameLocations { frame, memory_pointer, global_values })
+        Some(FrameLocations { frame, memory_pointer: self.memory_pointer, global_values: self.global_values.clone() })
     }
+}
+
+/// How an expression reaches the instance's state: through the frame of the function it belongs to, or, outside
+/// every function (a global variable), through a DWARF procedure that reads the memory base in whichever wasm
+/// frame the debugger has selected (see [`memory_base_procedure`]).
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    frame: Option<&'a FrameLocations>,
+    memory_base: Option<write::UnitEntryId>,
+}
+
+/// A `DW_TAG_dwarf_procedure` whose location list gives, over each compiled function's code, the operations that
+/// push the memory base from that function's frame: calling it finds the memory of the selected frame's instance.
+fn memory_base_procedure<R: gimli::Reader<Offset = usize>>(
+    unit: &mut write::ConvertUnit<'_, R>,
+    mapper: &AddressMapper<'_>,
+    frames: &Frames<'_>,
+) -> Option<write::UnitEntryId> {
+    let mut list = Vec::new();
+    for (func, loc) in mapper.code.functions.iter().enumerate() {
+        let Some(frame) = frames.frame(func) else { continue };
+        let mut data = write::Expression::new();
+        push_memory_base(&mut data, Scope { frame: Some(&frame), memory_base: None })?;
+        let begin = mapper.text_start + u64::from(loc.start);
+        list.push(write::Location::StartLength {
+            begin: Address::Constant(begin),
+            length: u64::from(loc.length),
+            data,
+        });
+    }
+    if list.is_empty() {
+        return None;
+    }
+    let list = unit.unit.locations.add(write::LocationList(list));
+    let root = unit.unit.root();
+    let id = unit.unit.add(root, constants::DW_TAG_dwarf_procedure);
+    unit.unit.get_mut(id).set(constants::DW_AT_location, WriteValue::LocationListRef(list));
+    Some(id)
 }
 
 /// Appends the operations that push the vmctx pointer.
@@ -287,11 +379,17 @@ fn push_vmctx(out: &mut write::Expression, frame: &FrameLocations) {
 }
 
 /// Appends the operations that push memory 0's base address.
-fn push_memory_base(out: &mut write::Expression, frame: &FrameLocations) -> Option<()> {
-    push_vmctx(out, frame);
-    out.op_plus_uconst(u64::from(frame.memory_pointer?));
-    out.op_deref();
-    out.op_deref();
+fn push_memory_base(out: &mut write::Expression, scope: Scope<'_>) -> Option<()> {
+    match (scope.frame, scope.memory_base) {
+        (Some(frame), _) => {
+            push_vmctx(out, frame);
+            out.op_plus_uconst(u64::from(frame.memory_pointer?));
+            out.op_deref();
+            out.op_deref();
+        }
+        (None, Some(procedure)) => out.op_call(procedure),
+        (None, None) => return None,
+    }
     Some(())
 }
 
@@ -303,9 +401,9 @@ fn push_memory_base(out: &mut write::Expression, frame: &FrameLocations) -> Opti
 fn translate_expression<R: gimli::Reader<Offset = usize>>(
     expression: gimli::Expression<R>,
     encoding: gimli::Encoding,
-    frame: &FrameLocations,
+    scope: Scope<'_>,
     frame_base: bool,
-) -> Option<write::Expression> {
+) -> Option<(write::Expression, bool)> {
     use gimli::Operation as Op;
     let mut operations = Vec::new();
     let mut iter = expression.operations(encoding);
@@ -322,41 +420,43 @@ fn translate_expression<R: gimli::Reader<Offset = usize>>(
         };
         match operations[i] {
             Op::WasmLocal { index } => {
+                let frame = scope.frame?;
                 let (offset, size) = *frame.frame.locals.get(index as usize)?;
                 out.op_breg(FRAME_POINTER, i64::from(offset));
                 if frame_base {
                     // The frame base is the linear-memory address the local holds, at its machine address.
                     out.op_deref_size(size.min(4));
-                    push_memory_base(&mut out, frame)?;
+                    push_memory_base(&mut out, scope)?;
                     out.op(constants::DW_OP_plus);
                     if whole(i) {
-                        return Some(out);
+                        return Some((out, true));
                     }
                 } else if whole(i) {
-                    return Some(out);
+                    return Some((out, true));
                 } else {
                     out.op_deref_size(size);
                 }
             }
             Op::WasmGlobal { index } => {
+                let frame = scope.frame?;
                 let offset = (*frame.global_values.get(index as usize)?)?;
                 push_vmctx(&mut out, frame);
                 out.op_plus_uconst(u64::from(offset));
                 if frame_base {
                     out.op_deref_size(4);
-                    push_memory_base(&mut out, frame)?;
+                    push_memory_base(&mut out, scope)?;
                     out.op(constants::DW_OP_plus);
                     if whole(i) {
-                        return Some(out);
+                        return Some((out, true));
                     }
                 } else if whole(i) {
-                    return Some(out);
+                    return Some((out, true));
                 } else {
                     out.op_deref();
                 }
             }
             Op::Address { address } => {
-                push_memory_base(&mut out, frame)?;
+                push_memory_base(&mut out, scope)?;
                 out.op_plus_uconst(address);
             }
             Op::FrameOffset { offset } => out.op_fbreg(offset),
@@ -383,7 +483,68 @@ fn translate_expression<R: gimli::Reader<Offset = usize>>(
         }
         i += 1;
     }
-    Some(out)
+    let memory_location = !matches!(operations.last(), Some(Op::StackValue | Op::Piece { .. }));
+    Some((out, memory_location))
+}
+
+/// The host-sized pointer type standing in for the wasm32 pointer type at `offset` (made once per unit).
+fn host_pointer_type<R: gimli::Reader<Offset = usize>>(
+    unit: &mut write::ConvertUnit<'_, R>,
+    offset: gimli::UnitOffset,
+    pointee: Option<gimli::read::Attribute<R>>,
+    convert_address: &dyn Fn(u64) -> Option<Address>,
+    host_pointers: &mut HashMap<gimli::UnitOffset, write::UnitEntryId>,
+) -> write::UnitEntryId {
+    if let Some(id) = host_pointers.get(&offset) {
+        return *id;
+    }
+    let read_unit = unit.read_unit;
+    let pointee = pointee.and_then(|attr| unit.convert_attribute_value(read_unit, &attr, convert_address).ok());
+    let root = unit.unit.root();
+    let id = unit.unit.add(root, constants::DW_TAG_pointer_type);
+    unit.unit.get_mut(id).set(constants::DW_AT_byte_size, WriteValue::Udata(8));
+    if let Some(pointee) = pointee {
+        unit.unit.get_mut(id).set(constants::DW_AT_type, pointee);
+    }
+    host_pointers.insert(offset, id);
+    id
+}
+
+/// Turns `location`, the place in memory of a wasm32 pointer, into the host address it points at (as a computed
+/// value): the memory base plus the pointer, or null for null.
+fn pointer_value(mut location: write::Expression, scope: Scope<'_>) -> Option<write::Expression> {
+    location.op_deref_size(4);
+    location.op(constants::DW_OP_dup);
+    let non_null = location.op_bra();
+    let done = location.op_skip();
+    let add_base = location.next_index();
+    location.set_target(non_null, add_base);
+    push_memory_base(&mut location, scope)?;
+    location.op(constants::DW_OP_plus);
+    let end = location.next_index();
+    location.set_target(done, end);
+    location.op(constants::DW_OP_stack_value);
+    Some(location)
+}
+
+/// The pointer type `entry`'s `DW_AT_type` names, through typedefs and qualifiers: its offset and `DW_AT_type`.
+fn pointer_type_of<R: gimli::Reader<Offset = usize>>(
+    entry: &write::ConvertUnitEntry<'_, R>,
+) -> Option<(gimli::UnitOffset, Option<gimli::read::Attribute<R>>)> {
+    let mut value = entry.attr_value(constants::DW_AT_type)?;
+    for _ in 0..8 {
+        let gimli::AttributeValue::UnitRef(offset) = value else { return None };
+        let target = entry.read_unit.entry(offset).ok()?;
+        let next = target.attr(constants::DW_AT_type);
+        match target.tag {
+            constants::DW_TAG_pointer_type => return Some((offset, next.cloned())),
+            constants::DW_TAG_typedef | constants::DW_TAG_const_type | constants::DW_TAG_volatile_type => {
+                value = next?.value();
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// The unit's line program for the machine code: one sequence per compiled function the program covers, a row
@@ -420,25 +581,40 @@ fn rebuild_line_program<R: gimli::Reader<Offset = usize>>(
         }
         let entry_row = rows[first].1;
         program.begin_sequence(Some(Address::Constant(mapper.text_start + u64::from(loc.start))));
+        // Where the source's own prologue ends (a C function's shadow-stack setup, which its compiler marks), and
+        // otherwise where the machine prologue ends: the first instruction compiled from the body, after the frame
+        // setup, the stack-limit check and the stores of the locals to their slots, which have no wasm location.
+        // A debugger stops there for `break function`, where the arguments can be read.
+        let marks_prologue_end = rows[first..]
+            .iter()
+            .take_while(|(a, _)| a + code_section_start < body_end)
+            .any(|(_, row)| row.prologue_end);
         let mut last: Option<(write::FileId, u64, u64)> = None;
+        let mut emit =
+            |code_offset: u32, row: &write::LineRow, prologue_end: bool, program: &mut write::LineProgram| {
+                let key = (row.file, row.line, row.column);
+                if last == Some(key) && !prologue_end {
+                    return;
+                }
+                last = Some(key);
+                let address_offset = u64::from(code_offset - loc.start);
+                *program.row() = write::LineRow { address_offset, prologue_end, ..*row };
+                program.generate_row();
+            };
+        emit(loc.start, &write::LineRow { prologue_end: false, ..entry_row }, false, &mut program);
+        let mut in_machine_prologue = true;
         let map = &mapper.code.address_map;
         let from = map.partition_point(|&(offset, _)| offset < loc.start);
-        let mut emit = |code_offset: u32, row: &write::LineRow, program: &mut write::LineProgram| {
-            let key = (row.file, row.line, row.column);
-            if last == Some(key) {
-                return;
-            }
-            last = Some(key);
-            *program.row() = write::LineRow { address_offset: u64::from(code_offset - loc.start), ..*row };
-            program.generate_row();
-        };
-        // The prologue belongs to the function's first line.
-        emit(loc.start, &entry_row, &mut program);
+        let mut prologue_marked = false;
         for &(code_offset, value) in map[from..].iter().take_while(|(offset, _)| *offset < loc.start + loc.length) {
             let Some(wasm) = mapper.code.innermost_offset(value) else { continue };
-            if let Some(row) = row_at(u64::from(wasm)) {
-                emit(code_offset, row, &mut program);
-            }
+            let Some(row) = row_at(u64::from(wasm)) else { continue };
+            // A marked row ends the prologue at the first instruction compiled from it.
+            let marked = marks_prologue_end && row.prologue_end && !prologue_marked;
+            prologue_marked |= marked;
+            let ends_machine_prologue = !marks_prologue_end && std::mem::take(&mut in_machine_prologue);
+            let row = write::LineRow { prologue_end: false, ..*row };
+            emit(code_offset, &row, marked || ends_machine_prologue, &mut program);
         }
         program.end_sequence(u64::from(loc.length));
     }
@@ -562,4 +738,185 @@ fn write_elf(
     w.write_shstrtab_section_header();
     debug_assert_eq!(w.reserved_len(), w.len());
     Ok(buffer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, Engine, Module as WasmModule};
+    use object::{Object, ObjectSection, ObjectSymbol};
+
+    fn frame() -> FrameLocations {
+        FrameLocations {
+            frame: weft_environ::DebugFrame { vmctx: -8, locals: vec![(-32, 4), (-24, 8), (-16, 4)] },
+            memory_pointer: Some(200),
+            global_values: vec![Some(48)],
+        }
+    }
+
+    fn translate(bytes: &[u8], frame_base: bool) -> Option<(write::Expression, bool)> {
+        let encoding = gimli::Encoding { format: gimli::Format::Dwarf32, version: 4, address_size: 4 };
+        let frame = frame();
+        let expression = gimli::Expression(EndianSlice::new(bytes, LittleEndian));
+        translate_expression(expression, encoding, Scope { frame: Some(&frame), memory_base: None }, frame_base)
+    }
+
+    fn memory_base(out: &mut write::Expression) {
+        out.op_breg(FRAME_POINTER, -8);
+        out.op_deref();
+        out.op_plus_uconst(200);
+        out.op_deref();
+        out.op_deref();
+    }
+
+    #[test]
+    fn a_local_is_its_stack_slot() {
+        let mut slot = write::Expression::new();
+        slot.op_breg(FRAME_POINTER, -24);
+        // DW_OP_WASM_location 0x0 1, alone and as a value.
+        assert_eq!(translate(&[0xed, 0x00, 0x01], false), Some((slot.clone(), true)));
+        assert_eq!(translate(&[0xed, 0x00, 0x01, 0x9f], false), Some((slot, true)));
+        // Computing with it reads the slot: local 0 (4 bytes) plus 4, as a value.
+        let mut value = write::Expression::new();
+        value.op_breg(FRAME_POINTER, -32);
+        value.op_deref_size(4);
+        value.op_plus_uconst(4);
+        value.op(constants::DW_OP_stack_value);
+        assert_eq!(translate(&[0xed, 0x00, 0x00, 0x23, 0x04, 0x9f], false), Some((value, false)));
+    }
+
+    #[test]
+    fn a_frame_base_becomes_a_host_address_in_linear_memory() {
+        // The C frame pointer in local 2, as clang writes it: a linear-memory address.
+        let mut expected = write::Expression::new();
+        expected.op_breg(FRAME_POINTER, -16);
+        expected.op_deref_size(4);
+        memory_base(&mut expected);
+        expected.op(constants::DW_OP_plus);
+        assert_eq!(translate(&[0xed, 0x00, 0x02, 0x9f], true), Some((expected, true)));
+        // A variable in linear memory at a static address, and one in a global.
+        let mut static_address = write::Expression::new();
+        memory_base(&mut static_address);
+        static_address.op_plus_uconst(0x400);
+        assert_eq!(translate(&[0x03, 0x00, 0x04, 0x00, 0x00], false), Some((static_address, true)));
+        let mut global = write::Expression::new();
+        global.op_breg(FRAME_POINTER, -8);
+        global.op_deref();
+        global.op_plus_uconst(48);
+        assert_eq!(translate(&[0xed, 0x01, 0x00], false), Some((global, true)));
+    }
+
+    #[test]
+    fn what_has_no_translation_is_left_out() {
+        // The operand stack, a local the function does not have, an unknown location kind, truncated input.
+        assert_eq!(translate(&[0xed, 0x02, 0x00], false), None);
+        assert_eq!(translate(&[0xed, 0x00, 0x09], false), None);
+        assert_eq!(translate(&[0xed, 0x07, 0x00], false), None);
+        assert_eq!(translate(&[0xed, 0x00], false), None);
+        // Reading linear memory through a wasm address would read host memory.
+        assert_eq!(translate(&[0xed, 0x00, 0x00, 0x06], false), None);
+    }
+
+    fn debug_engine() -> Engine {
+        let mut config = Config::new();
+        config.debug_info(true).cache_dir(None::<std::path::PathBuf>);
+        Engine::new(&config).unwrap()
+    }
+
+    /// The image of the committed -O0 test program: line rows, subprograms and frame bases for the machine code.
+    #[test]
+    fn the_image_describes_the_machine_code() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/debug");
+        let source = std::fs::read_to_string(root.join("debuggee.c")).unwrap();
+        let fib_return = source.lines().position(|l| l.contains("line: fib-return ")).unwrap() as u64 + 1;
+        let module = WasmModule::from_file(&debug_engine(), root.join("debuggee-O0.wasm")).unwrap();
+        let (image, warnings) = gdb_image(&module.inner.module, &module.inner.code).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+
+        let file = object::File::parse(&*image).unwrap();
+        let fib = file.symbols().find(|s| s.name() == Ok("fib")).expect("a symbol for fib");
+        let text = module.inner.code.text_start() as u64;
+        assert!(fib.address() >= text && fib.address() + fib.size() <= text + module.inner.code.text().len() as u64);
+        let section = |id: gimli::SectionId| -> gimli::Result<EndianSlice<'_, LittleEndian>> {
+            let data = file.section_by_name(id.name()).and_then(|s| s.data().ok()).unwrap_or(&[]);
+            Ok(EndianSlice::new(data, LittleEndian))
+        };
+        let dwarf = gimli::Dwarf::load(section).unwrap();
+        let mut units = dwarf.units();
+        let header = units.next().unwrap().expect("a compile unit");
+        let unit = dwarf.unit(header).unwrap();
+        assert_eq!(unit.encoding().address_size, 8);
+
+        // The line the test stops on has rows inside fib's machine code, and only there.
+        let mut rows = unit.line_program.clone().unwrap().rows();
+        let mut fib_return_rows = Vec::new();
+        while let Some((_, row)) = rows.next_row().unwrap() {
+            if row.line().map(|l| l.get()) == Some(fib_return) && !row.end_sequence() {
+                fib_return_rows.push(row.address());
+            }
+        }
+        assert!(!fib_return_rows.is_empty());
+        for address in fib_return_rows {
+            assert!((fib.address()..fib.address() + fib.size()).contains(&address), "{address:#x}");
+        }
+
+        // fib's subprogram covers its machine code, and its frame base is computed from the frame pointer.
+        let mut entries = unit.entries();
+        let mut found = false;
+        while let Some(entry) = entries.next_dfs().unwrap() {
+            if entry.tag() != constants::DW_TAG_subprogram {
+                continue;
+            }
+            let name = entry.attr_value(constants::DW_AT_name).and_then(|n| dwarf.attr_string(&unit, n).ok());
+            if name.map(|n| n.slice()) != Some(b"fib") {
+                continue;
+            }
+            found = true;
+            let low =
+                entry.attr_value(constants::DW_AT_low_pc).and_then(|v| dwarf.attr_address(&unit, v).ok().flatten());
+            assert_eq!(low, Some(fib.address()));
+            assert_eq!(entry.attr(constants::DW_AT_high_pc).and_then(|a| a.udata_value()), Some(fib.size()));
+            let Some(gimli::AttributeValue::Exprloc(base)) = entry.attr_value(constants::DW_AT_frame_base) else {
+                panic!("fib has no frame base");
+            };
+            let first = base.operations(unit.encoding()).next().unwrap();
+            assert!(
+                matches!(first, Some(gimli::Operation::RegisterOffset { register, .. }) if register == FRAME_POINTER)
+            );
+        }
+        assert!(found, "no subprogram for fib");
+    }
+
+    /// Malformed DWARF costs the debug information, never the module.
+    #[test]
+    fn malformed_dwarf_is_left_out_with_a_warning() {
+        let wat = r#"(module
+            (func (export "answer") (result i32) (i32.const 42))
+            (@custom ".debug_info" "\ff\ff\ff\ff garbage")
+            (@custom ".debug_abbrev" "\01\02")
+            (@custom ".debug_line" "\10\00\00\00\09\00"))"#;
+        let engine = debug_engine();
+        let module = WasmModule::new(&engine, wat).unwrap();
+        let (image, warnings) = gdb_image(&module.inner.module, &module.inner.code).unwrap();
+        assert!(warnings.iter().any(|w| w.contains("DWARF")), "{warnings:?}");
+        // The image still names the code.
+        let file = object::File::parse(&*image).unwrap();
+        assert!(file.symbols().any(|s| s.name().is_ok_and(|n| n.starts_with("wasm-function["))));
+        let mut store = crate::Store::new(&engine, ());
+        let instance = crate::Instance::new(&mut store, &module, &[]).unwrap();
+        let answer = instance.get_typed_func::<(), i32>(&mut store, "answer").unwrap();
+        assert_eq!(answer.call(&mut store, ()).unwrap(), 42);
+    }
+
+    /// Without `debug_info` nothing is kept or made for debuggers.
+    #[test]
+    fn without_debug_info_nothing_is_paid() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/debug");
+        let mut config = Config::new();
+        config.cache_dir(None::<std::path::PathBuf>);
+        let module = WasmModule::from_file(&Engine::new(&config).unwrap(), root.join("debuggee-O0.wasm")).unwrap();
+        assert!(module.inner.module.dwarf.is_none());
+        assert!(module.inner.code.info().debug_frames.is_empty());
+        assert!(module.inner.text_as_compiled.is_none());
+    }
 }

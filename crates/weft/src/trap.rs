@@ -13,6 +13,8 @@ pub struct FrameInfo {
     func_name: Option<String>,
     wasm_offset: Option<u32>,
     func_offset: Option<u32>,
+    /// Source file and line of the instruction, from the module's DWARF line tables, when it has them.
+    source: Option<(String, u32)>,
     /// The compiled module the frame's code belongs to (its identity, for core dumps).
     pub(crate) module_id: usize,
 }
@@ -33,6 +35,10 @@ impl FrameInfo {
     /// Byte offset, in the module, of the instruction executing in this frame.
     pub fn wasm_offset(&self) -> Option<u32> {
         self.wasm_offset
+    }
+    /// The source file and line of the instruction, when the module carries DWARF line tables (a `-g` build).
+    pub fn source_location(&self) -> Option<(&str, u32)> {
+        self.source.as_ref().map(|(file, line)| (file.as_str(), *line))
     }
     /// Byte offset of that instruction from the start of its function's body.
     pub fn func_offset(&self) -> Option<u32> {
@@ -99,8 +105,12 @@ impl fmt::Display for WasmBacktrace {
                 write!(f, "{offset:#8x} - ")?;
             }
             match &frame.func_name {
-                Some(name) => writeln!(f, "{module}!{name}")?,
-                None => writeln!(f, "{module}!<wasm function {}>", frame.func_index)?,
+                Some(name) => write!(f, "{module}!{name}")?,
+                None => write!(f, "{module}!<wasm function {}>", frame.func_index)?,
+            }
+            match &frame.source {
+                Some((file, line)) => writeln!(f, " at {file}:{line}")?,
+                None => writeln!(f)?,
             }
         }
         Ok(())
@@ -192,6 +202,10 @@ fn frames_at(pc: usize) -> Vec<FrameInfo> {
             func_name: module.func_names.get(&index).map(|n| demangle(n)),
             wasm_offset,
             func_offset: wasm_offset.zip(body_start).map(|(at, start)| at.saturating_sub(start)),
+            source: wasm_offset.zip(module.line_table.as_ref()).and_then(|(at, lines)| {
+                let row = lines.lookup(at)?;
+                (row.line > 0).then(|| (lines.file_name(row).to_string(), row.line))
+            }),
             module_id,
         }
     };
