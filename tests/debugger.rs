@@ -1,5 +1,5 @@
 //! gdb on running wasm: `weft run -g` under `gdb -batch`, over tests/debug/debuggee.c built with -g at -O0 and -O1
-//! (tests/wasi/build.sh). gdb must be installed (`.ci/run` installs Debian's); the tests fail without it.
+//! (tests/wasi/build.sh). They install gdb when it is missing (scripts/ensure-gdb.sh: Debian's package).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,13 +15,27 @@ fn line_of(marker: &str) -> usize {
     source.lines().position(|l| l.contains(&needle)).unwrap_or_else(|| panic!("no line marked {marker}")) + 1
 }
 
+/// Installs gdb when it is missing (scripts/ensure-gdb.sh, once per test run), or fails saying how to.
+fn ensure_gdb() {
+    static INSTALLED: std::sync::Mutex<Option<bool>> = std::sync::Mutex::new(None);
+    let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    let present = || Command::new("gdb").arg("--version").output().is_ok_and(|o| o.status.success());
+    if installed.is_none() {
+        if !present() {
+            let _ = Command::new(root().join("scripts/ensure-gdb.sh")).status();
+        }
+        *installed = Some(present());
+    }
+    assert_eq!(
+        *installed,
+        Some(true),
+        "these tests drive gdb, which is missing and could not be installed: run scripts/ensure-gdb.sh"
+    );
+}
+
 /// Runs `weft run -g PROGRAM ARGS` under gdb in batch mode with `commands`, and returns what gdb printed.
 fn gdb(program: &str, args: &[&str], commands: &[&str]) -> String {
-    let found = Command::new("gdb").arg("--version").output();
-    assert!(
-        found.is_ok_and(|o| o.status.success()),
-        "these tests drive gdb, which is not installed: `apt-get install gdb` (.ci/run installs it)"
-    );
+    ensure_gdb();
     let mut gdb = Command::new("gdb");
     gdb.current_dir(root().join("tests/debug")).args(["-batch", "-nx"]);
     // Breakpoints on source that is not loaded yet (the code is compiled after gdb starts the program) stay

@@ -149,7 +149,24 @@ fn transform_dwarf(
         }
         let root_id = unit.unit.root();
         let mut host_pointers = HashMap::new();
-        let outside = Scope { frame: None, memory_base: None };
+        let c_family = matches!(
+            root.attr_value(constants::DW_AT_language),
+            Some(gimli::AttributeValue::Language(language)) if [
+                constants::DW_LANG_C,
+                constants::DW_LANG_C89,
+                constants::DW_LANG_C99,
+                constants::DW_LANG_C11,
+                constants::DW_LANG_C17,
+                constants::DW_LANG_C_plus_plus,
+                constants::DW_LANG_C_plus_plus_03,
+                constants::DW_LANG_C_plus_plus_11,
+                constants::DW_LANG_C_plus_plus_14,
+                constants::DW_LANG_C_plus_plus_17,
+                constants::DW_LANG_C_plus_plus_20,
+            ]
+            .contains(&language)
+        );
+        let outside = Scope { frame: None, memory_base: None, host_pointers: c_family };
         convert_entry(&mut unit, root_id, &root, &mapper, &convert_address, outside, &mut host_pointers, warnings);
         // Made when the first variable outside every function needs it.
         let mut memory_base: Option<Option<write::UnitEntryId>> = None;
@@ -171,10 +188,11 @@ fn transform_dwarf(
             let frame = scopes.last().and_then(|(_, func)| *func).and_then(|func| frames.frame(func));
             let id = unit.add_entry(Some(id), &entry);
             let scope = match &frame {
-                Some(frame) => Scope { frame: Some(frame), memory_base: None },
+                Some(frame) => Scope { frame: Some(frame), memory_base: None, host_pointers: c_family },
                 None if scopes.is_empty() && entry.attr(constants::DW_AT_location).is_some() => Scope {
                     frame: None,
                     memory_base: *memory_base.get_or_insert_with(|| memory_base_procedure(&mut unit, &mapper, &frames)),
+                    host_pointers: c_family,
                 },
                 None => outside,
             };
@@ -232,7 +250,8 @@ fn convert_entry<R: gimli::Reader<Offset = usize>>(
                 };
                 // A variable holding a wasm32 pointer is shown as the host address it points at, under a pointer
                 // type of the host's size, so that `print *p`, `p->field` and `p[i]` read linear memory.
-                let host_pointer = if in_memory && !frame_base { pointer_type_of(entry) } else { None };
+                let host_pointer =
+                    if in_memory && !frame_base && scope.host_pointers { pointer_type_of(entry) } else { None };
                 match host_pointer.and_then(|(offset, pointee)| {
                     let value = pointer_value(expression.clone(), scope)?;
                     Some((host_pointer_type(unit, offset, pointee, convert_address, host_pointers), value))
@@ -285,7 +304,8 @@ fn pointer_variable<R: gimli::Reader<Offset = usize>>(
         return false;
     };
     let mut probe = write::Expression::new();
-    matches!(translate_expression(expression, entry.read_unit.encoding(), scope, false), Some((_, true)))
+    scope.host_pointers
+        && matches!(translate_expression(expression, entry.read_unit.encoding(), scope, false), Some((_, true)))
         && pointer_type_of(entry).is_some()
         && push_memory_base(&mut probe, scope).is_some()
 }
@@ -341,6 +361,10 @@ impl<'a> Frames<'a> {
 struct Scope<'a> {
     frame: Option<&'a FrameLocations>,
     memory_base: Option<write::UnitEntryId>,
+    /// Whether pointer variables are shown as host pointers. Only for C and C++: gdb's Rust support sizes a
+    /// reference by the pointer type it already knows for the pointee, which is the 4-byte one, so a host address
+    /// would be shown cut to 32 bits; a wrong value is worse than a wasm address it cannot follow.
+    host_pointers: bool,
 }
 
 /// A `DW_TAG_dwarf_procedure` whose location list gives, over each compiled function's code, the operations that
@@ -354,7 +378,7 @@ fn memory_base_procedure<R: gimli::Reader<Offset = usize>>(
     for (func, loc) in mapper.code.functions.iter().enumerate() {
         let Some(frame) = frames.frame(func) else { continue };
         let mut data = write::Expression::new();
-        push_memory_base(&mut data, Scope { frame: Some(&frame), memory_base: None })?;
+        push_memory_base(&mut data, Scope { frame: Some(&frame), memory_base: None, host_pointers: false })?;
         let begin = mapper.text_start + u64::from(loc.start);
         list.push(write::Location::StartLength {
             begin: Address::Constant(begin),
@@ -758,7 +782,8 @@ mod tests {
         let encoding = gimli::Encoding { format: gimli::Format::Dwarf32, version: 4, address_size: 4 };
         let frame = frame();
         let expression = gimli::Expression(EndianSlice::new(bytes, LittleEndian));
-        translate_expression(expression, encoding, Scope { frame: Some(&frame), memory_base: None }, frame_base)
+        let scope = Scope { frame: Some(&frame), memory_base: None, host_pointers: true };
+        translate_expression(expression, encoding, scope, frame_base)
     }
 
     fn memory_base(out: &mut write::Expression) {

@@ -104,6 +104,14 @@ impl Module {
                     for warning in warnings {
                         eprintln!("weft: warning: {warning}");
                     }
+                    // For inspecting what debuggers are told (`readelf --debug-dump`): docs/debugging.md.
+                    if let Some(dir) = std::env::var_os("WEFT_DEBUG_IMAGE_DIR") {
+                        let path =
+                            std::path::Path::new(&dir).join(format!("weft-{:x}.elf", code.text_start() as usize));
+                        if let Err(e) = std::fs::write(&path, &image) {
+                            eprintln!("weft: warning: cannot write {}: {e}", path.display());
+                        }
+                    }
                     code.register_debug_image(image);
                 }
                 Err(e) => eprintln!("weft: warning: no debug information for this module: {e:#}"),
