@@ -158,8 +158,9 @@ fn debugger_works_on_optimised_code() {
         &["divide-by-zero"],
         &["break sum_points", &format!("break debuggee.c:{divide}"), "run", "bt 2", "continue", "info args", "bt 2"],
     );
+    // `count` is described by a location list at -O1 (it lives in a wasm local over part of the function).
     let stop = after(&printed, "Breakpoint 1, sum_points (");
-    assert!(stop.contains("at debuggee.c:"), "{printed}");
+    assert!(stop.contains("count=3) at debuggee.c:"), "{printed}");
     assert!(stop.contains("in start () at debuggee.c:"), "{printed}");
     // The argument values at -O1 live in wasm locals, which the machine code keeps in their stack slots.
     let stop = after(stop, "Breakpoint 2, divide (");

@@ -241,7 +241,14 @@ fn convert_entry<R: gimli::Reader<Offset = usize>>(
                 // Expressions over wasm state become expressions over the frame; what cannot be (location lists
                 // for now, the operand stack, a location outside any function) is left out, which a debugger
                 // shows as optimised out.
-                let gimli::AttributeValue::Exprloc(expression) = attr.value() else { continue };
+                let gimli::AttributeValue::Exprloc(expression) = attr.value() else {
+                    // A location list: where the variable is over each range of the function's code.
+                    if let Some(list) = translate_location_list(entry, attr, scope, mapper) {
+                        let list = unit.unit.locations.add(list);
+                        unit.unit.get_mut(id).set(name, WriteValue::LocationListRef(list));
+                    }
+                    continue;
+                };
                 let frame_base = name == constants::DW_AT_frame_base;
                 let Some((expression, in_memory)) =
                     translate_expression(expression, entry.read_unit.encoding(), scope, frame_base)
@@ -292,6 +299,32 @@ fn convert_entry<R: gimli::Reader<Offset = usize>>(
             }
         }
     }
+}
+
+/// A location list over wasm code as one over the machine code: each range mapped, each expression translated
+/// (entries without a translation left out). `None` when nothing is left.
+fn translate_location_list<R: gimli::Reader<Offset = usize>>(
+    entry: &write::ConvertUnitEntry<'_, R>,
+    attr: &gimli::read::Attribute<R>,
+    scope: Scope<'_>,
+    mapper: &AddressMapper<'_>,
+) -> Option<write::LocationList> {
+    let mut list = entry.read_unit.attr_locations(attr.value()).ok()??;
+    let frame_base = attr.name() == constants::DW_AT_frame_base;
+    let mut out = Vec::new();
+    while let Some(location) = list.next().ok()? {
+        let Some((data, _)) = translate_expression(location.data, entry.read_unit.encoding(), scope, frame_base) else {
+            continue;
+        };
+        let (Some(begin), Some(end)) = (mapper.native(location.range.begin), mapper.native(location.range.end)) else {
+            continue;
+        };
+        // Machine code does not keep the wasm order everywhere; a range whose ends cross describes nothing.
+        if begin < end {
+            out.push(write::Location::StartEnd { begin: Address::Constant(begin), end: Address::Constant(end), data });
+        }
+    }
+    (!out.is_empty()).then_some(write::LocationList(out))
 }
 
 /// Whether `entry` is a variable whose location will be rewritten to a host pointer (its type is then replaced,
