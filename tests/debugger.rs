@@ -97,7 +97,7 @@ fn debugger_stops_on_lines_and_shows_frames_arguments_and_locals() {
     assert!(after(locals, "#1 ").contains("\nn = 3"), "{printed}");
     // `finish` from fib(3) returns fib(3) = 2 to fib(4); the program then runs to its end.
     assert!(printed.contains("Value returned is $1 = 2"), "{printed}");
-    assert!(printed.contains("result = 104"), "{printed}");
+    assert!(printed.contains("result = 110"), "{printed}");
 }
 
 #[test]
@@ -147,7 +147,36 @@ fn debugger_shows_structs_arrays_and_steps() {
     assert!(stop.contains("$8 = {1, 2, 3, 5, 8, 13, 21, 34}\n$9 = 21\n"), "{printed}");
     // 1*2 + 3*4 + 5*6.
     assert!(stop.contains("Value returned is $10 = 44"), "{printed}");
-    assert!(printed.contains("result = 104"), "{printed}");
+    assert!(printed.contains("result = 110"), "{printed}");
+}
+
+#[test]
+fn debugger_reads_pointers_stored_in_linear_memory_as_wasm_pointers() {
+    let printed = gdb(
+        "debuggee-O0.wasm",
+        &[],
+        &[
+            "break walk",
+            "run",
+            "print head->value",
+            "print head->tag",
+            "print sizeof(head->next)",
+            "print head->next == &nodes[1]",
+            "print nodes[2]",
+            "print *head",
+            "continue",
+        ],
+    );
+    let stop = after(&printed, "Breakpoint 1, walk (head=");
+    // The field after the 4-byte pointer is read where it is: a pointer read as 8 bytes would swallow it.
+    assert!(stop.contains("$1 = 1\n$2 = 7\n$3 = 4\n"), "{printed}");
+    // The stored pointer holds the wasm address of nodes[1]: `&nodes[1]` is a host address, so they differ, and
+    // the field is shown as the wasm address it is, never as a host address cut short.
+    assert!(stop.contains("$4 = 0\n"), "{printed}");
+    assert!(stop.contains("$5 = {value = 3, next = 0x0, tag = 9}"), "{printed}");
+    assert!(stop.contains("$6 = {value = 1, next = 0x"), "{printed}");
+    assert!(stop.contains(", tag = 7}"), "{printed}");
+    assert!(printed.contains("result = 110"), "{printed}");
 }
 
 #[test]
@@ -165,7 +194,7 @@ fn debugger_works_on_optimised_code() {
     // The argument values at -O1 live in wasm locals, which the machine code keeps in their stack slots.
     let stop = after(stop, "Breakpoint 2, divide (");
     assert!(stop.contains(&format!("at debuggee.c:{divide}")), "{printed}");
-    assert!(stop.contains("\na = 104\nb = 0\n"), "{printed}");
+    assert!(stop.contains("\na = 110\nb = 0\n"), "{printed}");
 }
 
 #[test]

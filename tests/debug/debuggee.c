@@ -22,6 +22,15 @@ struct iovec {
 
 int32_t table[8] = {1, 2, 3, 5, 8, 13, 21, 34};
 
+/* A list in linear memory: pointers stored in memory stay wasm32 pointers (4 bytes) for the debugger. */
+struct node {
+    int32_t value;
+    struct node *next;
+    int32_t tag;
+};
+
+struct node nodes[3] = {{1, &nodes[1], 7}, {2, &nodes[2], 8}, {3, 0, 9}};
+
 static void say(const char *text, uint32_t len) {
     struct iovec iov = {text, len};
     uint32_t written;
@@ -44,6 +53,13 @@ __attribute__((noinline)) int32_t sum_points(const struct point *points, int32_t
     return total;
 }
 
+__attribute__((noinline)) int32_t walk(const struct node *head) {
+    int32_t sum = 0;
+    for (const struct node *n = head; n; n = n->next)
+        sum += n->value; /* line: walk-loop */
+    return sum;
+}
+
 __attribute__((noinline)) int32_t divide(int32_t a, int32_t b) {
     return a / b; /* line: divide */
 }
@@ -55,7 +71,7 @@ __attribute__((export_name("_start"))) void start(void) {
         points[i].y = 2 * i + 2;
     }
     int32_t *cursor = &table[3];
-    int32_t result = fib(10) + sum_points(points, 3) + *cursor; /* line: main-call */
+    int32_t result = fib(10) + sum_points(points, 3) + *cursor + walk(&nodes[0]); /* line: main-call */
     char text[16] = {'r', 'e', 's', 'u', 'l', 't', ' ', '=', ' '};
     int32_t len = 9;
     for (int32_t scale = 1000; scale > 0; scale /= 10) {

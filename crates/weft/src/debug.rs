@@ -149,24 +149,7 @@ fn transform_dwarf(
         }
         let root_id = unit.unit.root();
         let mut host_pointers = HashMap::new();
-        let c_family = matches!(
-            root.attr_value(constants::DW_AT_language),
-            Some(gimli::AttributeValue::Language(language)) if [
-                constants::DW_LANG_C,
-                constants::DW_LANG_C89,
-                constants::DW_LANG_C99,
-                constants::DW_LANG_C11,
-                constants::DW_LANG_C17,
-                constants::DW_LANG_C_plus_plus,
-                constants::DW_LANG_C_plus_plus_03,
-                constants::DW_LANG_C_plus_plus_11,
-                constants::DW_LANG_C_plus_plus_14,
-                constants::DW_LANG_C_plus_plus_17,
-                constants::DW_LANG_C_plus_plus_20,
-            ]
-            .contains(&language)
-        );
-        let outside = Scope { frame: None, memory_base: None, host_pointers: c_family };
+        let outside = Scope { frame: None, memory_base: None, host_pointers: true };
         convert_entry(&mut unit, root_id, &root, &mapper, &convert_address, outside, &mut host_pointers, warnings);
         // Made when the first variable outside every function needs it.
         let mut memory_base: Option<Option<write::UnitEntryId>> = None;
@@ -188,11 +171,11 @@ fn transform_dwarf(
             let frame = scopes.last().and_then(|(_, func)| *func).and_then(|func| frames.frame(func));
             let id = unit.add_entry(Some(id), &entry);
             let scope = match &frame {
-                Some(frame) => Scope { frame: Some(frame), memory_base: None, host_pointers: c_family },
+                Some(frame) => Scope { frame: Some(frame), memory_base: None, host_pointers: true },
                 None if scopes.is_empty() && entry.attr(constants::DW_AT_location).is_some() => Scope {
                     frame: None,
                     memory_base: *memory_base.get_or_insert_with(|| memory_base_procedure(&mut unit, &mapper, &frames)),
-                    host_pointers: c_family,
+                    host_pointers: true,
                 },
                 None => outside,
             };
@@ -394,9 +377,7 @@ impl<'a> Frames<'a> {
 struct Scope<'a> {
     frame: Option<&'a FrameLocations>,
     memory_base: Option<write::UnitEntryId>,
-    /// Whether pointer variables are shown as host pointers. Only for C and C++: gdb's Rust support sizes a
-    /// reference by the pointer type it already knows for the pointee, which is the 4-byte one, so a host address
-    /// would be shown cut to 32 bits; a wrong value is worse than a wasm address it cannot follow.
+    /// Whether pointer variables are shown as host pointers (the procedure reading the memory base uses none).
     host_pointers: bool,
 }
 
@@ -556,13 +537,27 @@ fn host_pointer_type<R: gimli::Reader<Offset = usize>>(
         return *id;
     }
     let read_unit = unit.read_unit;
+    // gdb keeps one pointer type per pointee and gives it the size of the last pointer DIE it read, so a host
+    // pointer to `T` beside the wasm32 pointers to `T` (struct fields keep those) would resize them all. The host
+    // pointer therefore points at a typedef of `T` under `T`'s name: a pointee of its own, the same to the eye.
+    let name = pointee.as_ref().and_then(|attr| match attr.value() {
+        gimli::AttributeValue::UnitRef(target) => {
+            let target = read_unit.entry(target).ok()?;
+            let name = target.attr_value(constants::DW_AT_name)?;
+            Some(read_unit.attr_string(name).ok()?.to_slice().ok()?.into_owned())
+        }
+        _ => None,
+    });
     let pointee = pointee.and_then(|attr| unit.convert_attribute_value(read_unit, &attr, convert_address).ok());
     let root = unit.unit.root();
+    let alias = unit.unit.add(root, constants::DW_TAG_typedef);
+    unit.unit.get_mut(alias).set(constants::DW_AT_name, WriteValue::String(name.unwrap_or_else(|| b"void".to_vec())));
+    if let Some(pointee) = pointee {
+        unit.unit.get_mut(alias).set(constants::DW_AT_type, pointee);
+    }
     let id = unit.unit.add(root, constants::DW_TAG_pointer_type);
     unit.unit.get_mut(id).set(constants::DW_AT_byte_size, WriteValue::Udata(8));
-    if let Some(pointee) = pointee {
-        unit.unit.get_mut(id).set(constants::DW_AT_type, pointee);
-    }
+    unit.unit.get_mut(id).set(constants::DW_AT_type, WriteValue::UnitRef(alias));
     host_pointers.insert(offset, id);
     id
 }
