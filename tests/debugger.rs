@@ -10,9 +10,15 @@ fn root() -> PathBuf {
 
 /// The line of tests/debug/debuggee.c marked with the comment `line: {marker}`.
 fn line_of(marker: &str) -> usize {
-    let source = std::fs::read_to_string(root().join("tests/debug/debuggee.c")).unwrap();
-    let needle = format!("line: {marker} ");
-    source.lines().position(|l| l.contains(&needle)).unwrap_or_else(|| panic!("no line marked {marker}")) + 1
+    line_in("debuggee.c", marker)
+}
+
+/// The line of tests/debug/`file` marked with the comment `line: {marker}`.
+fn line_in(file: &str, marker: &str) -> usize {
+    let source = std::fs::read_to_string(root().join("tests/debug").join(file)).unwrap();
+    let needle = format!("line: {marker}");
+    let marked = |l: &&str| l.split_once(&needle).is_some_and(|(_, rest)| rest.is_empty() || rest.starts_with(' '));
+    source.lines().position(|l| marked(&l)).unwrap_or_else(|| panic!("no line marked {marker}")) + 1
 }
 
 /// Installs gdb when it is missing (scripts/ensure-gdb.sh, once per test run), or fails saying how to.
@@ -195,6 +201,35 @@ fn debugger_works_on_optimised_code() {
     let stop = after(stop, "Breakpoint 2, divide (");
     assert!(stop.contains(&format!("at debuggee.c:{divide}")), "{printed}");
     assert!(stop.contains("\na = 110\nb = 0\n"), "{printed}");
+}
+
+#[test]
+fn debugger_works_on_rust() {
+    let printed = gdb(
+        "debuggee_rs-O1.wasm",
+        &[],
+        &[
+            "break debuggee_rs::scaled",
+            "break debuggee_rs::area",
+            "run",
+            "bt 2",
+            "info args",
+            "print *p",
+            "print p.y",
+            "continue",
+            "info args",
+            "continue",
+        ],
+    );
+    let stop = after(&printed, "Breakpoint 1, debuggee_rs::scaled (p=0x");
+    let (file, line) = ("debuggee_rs.rs", line_in("debuggee_rs.rs", "rs-scaled"));
+    assert!(stop.contains(&format!("factor=10) at {file}:{line}")), "{printed}");
+    assert!(stop.contains(&format!("in debuggee_rs::_start () at {file}:")), "{printed}");
+    // A reference argument, followed into linear memory.
+    assert!(stop.contains("$1 = debuggee_rs::Point {x: 3, y: 4}\n$2 = 4\n"), "{printed}");
+    assert!(after(stop, "Breakpoint 2, debuggee_rs::area (").contains(&format!(" at {file}:")), "{printed}");
+    // 1*2 + 3*4 + 30 + 40.
+    assert!(printed.contains("answer = 084"), "{printed}");
 }
 
 #[test]

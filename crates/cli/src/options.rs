@@ -304,7 +304,7 @@ pub fn load_module(engine: &Engine, path: &std::path::Path, allow_precompiled: b
         ) => anyhow::anyhow!(
             "{e:#}\n(a precompiled module runs only with the weft build, CPU and code-generation flags it was \
              compiled with: -O, -W, --epoch-interruption or --timeout, --consume-fuel or --fuel, \
-             --explicit-bounds-checks; compile it again with `weft compile`)"
+             --explicit-bounds-checks, -g; compile it again with `weft compile`)"
         ),
         _ => e,
     })
