@@ -540,18 +540,26 @@ fn host_pointer_type<R: gimli::Reader<Offset = usize>>(
     // gdb keeps one pointer type per pointee and gives it the size of the last pointer DIE it read, so a host
     // pointer to `T` beside the wasm32 pointers to `T` (struct fields keep those) would resize them all. The host
     // pointer therefore points at a typedef of `T` under `T`'s name: a pointee of its own, the same to the eye.
-    let name = pointee.as_ref().and_then(|attr| match attr.value() {
-        gimli::AttributeValue::UnitRef(target) => {
-            let target = read_unit.entry(target).ok()?;
-            let name = target.attr_value(constants::DW_AT_name)?;
-            Some(read_unit.attr_string(name).ok()?.to_slice().ok()?.into_owned())
+    // The name: the first named type through qualifiers (`const struct node` is shown as `node`); `void` only for
+    // a pointer to void.
+    let mut name = None;
+    let mut next = pointee.as_ref().map(|attr| attr.value());
+    for _ in 0..8 {
+        let Some(gimli::AttributeValue::UnitRef(target)) = next else { break };
+        let Ok(target) = read_unit.entry(target) else { break };
+        if let Some(found) = target.attr_value(constants::DW_AT_name) {
+            name = read_unit.attr_string(found).ok().and_then(|n| n.to_slice().ok().map(|n| n.into_owned()));
+            break;
         }
-        _ => None,
-    });
+        next = target.attr_value(constants::DW_AT_type);
+    }
+    let name = name.or_else(|| pointee.is_none().then(|| b"void".to_vec()));
     let pointee = pointee.and_then(|attr| unit.convert_attribute_value(read_unit, &attr, convert_address).ok());
     let root = unit.unit.root();
     let alias = unit.unit.add(root, constants::DW_TAG_typedef);
-    unit.unit.get_mut(alias).set(constants::DW_AT_name, WriteValue::String(name.unwrap_or_else(|| b"void".to_vec())));
+    if let Some(name) = name {
+        unit.unit.get_mut(alias).set(constants::DW_AT_name, WriteValue::String(name));
+    }
     if let Some(pointee) = pointee {
         unit.unit.get_mut(alias).set(constants::DW_AT_type, pointee);
     }
