@@ -42,8 +42,9 @@ fn ensure_gdb() {
 /// Runs `weft run -g PROGRAM ARGS` under gdb in batch mode with `commands`, and returns what gdb printed.
 fn gdb(program: &str, args: &[&str], commands: &[&str]) -> String {
     ensure_gdb();
-    let mut gdb = Command::new("gdb");
-    gdb.current_dir(root().join("tests/debug")).args(["-batch", "-nx"]);
+    // A bound on the whole session, so that a gdb that waits on something never stops the test run.
+    let mut gdb = Command::new("timeout");
+    gdb.current_dir(root().join("tests/debug")).args(["300", "gdb", "-batch", "-nx"]);
     // Breakpoints on source that is not loaded yet (the code is compiled after gdb starts the program) stay
     // pending until the JIT image arrives; wasm traps use SIGSEGV, which gdb would otherwise stop on.
     for setup in ["set breakpoint pending on", "set pagination off", "handle SIGSEGV nostop noprint pass"] {

@@ -188,9 +188,13 @@ fn frames_at(pc: usize) -> Vec<FrameInfo> {
     let Some(found) = weft_runtime::lookup_code(pc) else { return Vec::new() };
     let (code, offset) = (found.code, found.offset);
     let Some(module) = found.module else { return Vec::new() };
-    let Some(def) = code.functions.iter().position(|f| offset >= f.start && offset < f.start + f.length) else {
+    // Functions are laid out in index order, so their starts are sorted: a binary search, not a scan of every
+    // function of a large module for each frame.
+    let def = code.functions.partition_point(|f| f.start <= offset).wrapping_sub(1);
+    let Some(loc) = code.functions.get(def) else { return Vec::new() };
+    if offset >= loc.start + loc.length {
         return Vec::new();
-    };
+    }
     let holder = module.func_index(weft_environ::DefinedFuncIndex::from_u32(def as u32));
     let module_id = std::sync::Arc::as_ptr(&module) as *const () as usize;
     let frame = |index: weft_environ::FuncIndex, wasm_offset: Option<u32>| {
