@@ -21,7 +21,7 @@ for level in 0 1; do
 done
 # The Rust one, at -O1 (at -O0 the DWARF of the parts of `core` it uses is 600 KB), when the wasm32-wasip1 target
 # is there or can be added; without it the committed build stays as it is.
-if rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1 2>/dev/null; then
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 || timeout 120 rustup target add wasm32-wasip1 2>/dev/null; then
     rustc --target wasm32-wasip1 --crate-type cdylib -g -C opt-level=1 -C panic=abort \
         --remap-path-prefix="$PWD"=. -o debuggee_rs-O1.wasm debuggee_rs.rs
 else

@@ -33,6 +33,8 @@ pub struct JitDescriptor {
 }
 
 /// The descriptor the debugger reads. Only `register`/`unregister` change it, under `LOCK`.
+// `no_mangle` is sound here: gdb's protocol fixes these two names, and nothing else in a process may define them
+// (a second JIT in the same process would be a link error, not a silent clash).
 #[unsafe(no_mangle)]
 #[used]
 pub static mut __jit_debug_descriptor: JitDescriptor = JitDescriptor {
@@ -55,8 +57,8 @@ static LOCK: Mutex<()> = Mutex::new(());
 
 /// An object file describing generated code, listed for debuggers while this value lives.
 pub struct GdbJitImage {
-    /// The object file's bytes; the entry points into them, so they never move or change.
-    image: Box<[u8]>,
+    /// The object file's bytes; the entry points into them, so they never move or change (kept only for that).
+    _image: Box<[u8]>,
     entry: Box<JitCodeEntry>,
 }
 
@@ -91,12 +93,7 @@ impl GdbJitImage {
             descriptor.action_flag = JIT_REGISTER_FN;
         }
         __jit_debug_register_code();
-        GdbJitImage { image, entry }
-    }
-
-    /// The listed object file.
-    pub fn image(&self) -> &[u8] {
-        &self.image
+        GdbJitImage { _image: image, entry }
     }
 }
 
@@ -127,19 +124,4 @@ impl Drop for GdbJitImage {
             descriptor.action_flag = JIT_NOACTION;
         }
     }
-}
-
-/// The object files listed right now, first the most recent (for tests: what a debugger would read).
-pub fn gdb_jit_images() -> Vec<Vec<u8>> {
-    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let mut images = Vec::new();
-    // SAFETY: under `LOCK`, every listed entry is alive and points at its live image.
-    unsafe {
-        let mut entry = (*std::ptr::addr_of!(__jit_debug_descriptor)).first_entry;
-        while !entry.is_null() {
-            images.push(std::slice::from_raw_parts((*entry).symfile_addr, (*entry).symfile_size as usize).to_vec());
-            entry = (*entry).next_entry;
-        }
-    }
-    images
 }

@@ -37,7 +37,7 @@ mod vmcontext;
 
 pub use code_memory::{CodeLookup, CodeMemory, MappedFile, lookup_code};
 pub use exceptions::{ExceptionArena, ExceptionPtr, VMException, VMTagDefinition, new_exception};
-pub use gdb_jit::{GdbJitImage, gdb_jit_images};
+pub use gdb_jit::GdbJitImage;
 pub use host_memory::{HostMemory, HostMemoryCreator};
 pub use instance::{Imports, Instance, InstantiationError};
 pub use limits::{GrowKind, HookFailure, LimiterHooks, grow_memory, grow_table, limiter_of};

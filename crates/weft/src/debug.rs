@@ -149,7 +149,7 @@ fn transform_dwarf(
         }
         let root_id = unit.unit.root();
         let mut host_pointers = HashMap::new();
-        let outside = Scope { frame: None, memory_base: None, host_pointers: true };
+        let outside = Scope { frame: None, memory_base: None };
         convert_entry(&mut unit, root_id, &root, &mapper, &convert_address, outside, &mut host_pointers, warnings);
         // Made when the first variable outside every function needs it.
         let mut memory_base: Option<Option<write::UnitEntryId>> = None;
@@ -170,12 +170,11 @@ fn transform_dwarf(
             }
             let frame = scopes.last().and_then(|(_, func)| *func).and_then(|func| frames.frame(func));
             let id = unit.add_entry(Some(id), &entry);
-            let scope = match &frame {
-                Some(frame) => Scope { frame: Some(frame), memory_base: None, host_pointers: true },
+            let scope = match frame {
+                Some(frame) => Scope { frame: Some(frame), memory_base: None },
                 None if scopes.is_empty() && entry.attr(constants::DW_AT_location).is_some() => Scope {
                     frame: None,
                     memory_base: *memory_base.get_or_insert_with(|| memory_base_procedure(&mut unit, &mapper, &frames)),
-                    host_pointers: true,
                 },
                 None => outside,
             };
@@ -194,9 +193,9 @@ fn transform_dwarf(
     Ok(result)
 }
 
-/// Copies `entry`'s attributes to `id` with addresses mapped. Variable locations and frame bases are left out
-/// (they describe wasm locals and linear memory, not machine state); an attribute that cannot be converted is
-/// left out with a warning, the rest of the entry kept.
+/// Copies `entry`'s attributes to `id` with addresses mapped. Locations and frame bases are translated from wasm
+/// state to the machine frame (see [`translate_expression`]); what cannot be is left out, which a debugger shows as
+/// optimised out. An attribute that cannot be converted is left out with a warning, the rest of the entry kept.
 fn convert_entry<R: gimli::Reader<Offset = usize>>(
     unit: &mut write::ConvertUnit<'_, R>,
     id: write::UnitEntryId,
@@ -218,43 +217,41 @@ fn convert_entry<R: gimli::Reader<Offset = usize>>(
         unit.unit.get_mut(id).set(constants::DW_AT_byte_size, WriteValue::Udata(4));
     }
     let mut replaced_type = false;
+    for name in [constants::DW_AT_location, constants::DW_AT_frame_base] {
+        let Some(attr) = entry.attr(name) else { continue };
+        let gimli::AttributeValue::Exprloc(expression) = attr.value() else {
+            // A location list: where the variable is over each range of the function's code.
+            if let Some(list) = translate_location_list(entry, attr, scope, mapper) {
+                let list = unit.unit.locations.add(list);
+                unit.unit.get_mut(id).set(name, WriteValue::LocationListRef(list));
+            }
+            continue;
+        };
+        let frame_base = name == constants::DW_AT_frame_base;
+        let Some((expression, in_memory)) =
+            translate_expression(expression, entry.read_unit.encoding(), scope, frame_base)
+        else {
+            continue;
+        };
+        // A variable holding a wasm32 pointer is shown as the host address it points at, under a pointer type of
+        // the host's size, so that `print *p`, `p->field` and `p[i]` read linear memory.
+        let host_pointer = if in_memory && !frame_base { pointer_type_of(entry) } else { None };
+        match host_pointer.and_then(|(offset, pointee)| {
+            let value = pointer_value(expression.clone(), scope)?;
+            Some((host_pointer_type(unit, offset, pointee, convert_address, host_pointers), value))
+        }) {
+            Some((ty, value)) => {
+                unit.unit.get_mut(id).set(name, WriteValue::Exprloc(value));
+                unit.unit.get_mut(id).set(constants::DW_AT_type, WriteValue::UnitRef(ty));
+                replaced_type = true;
+            }
+            None => unit.unit.get_mut(id).set(name, WriteValue::Exprloc(expression)),
+        }
+    }
     for attr in &entry.attrs {
         match attr.name() {
-            name @ (constants::DW_AT_location | constants::DW_AT_frame_base) => {
-                // Expressions over wasm state become expressions over the frame; what cannot be (location lists
-                // for now, the operand stack, a location outside any function) is left out, which a debugger
-                // shows as optimised out.
-                let gimli::AttributeValue::Exprloc(expression) = attr.value() else {
-                    // A location list: where the variable is over each range of the function's code.
-                    if let Some(list) = translate_location_list(entry, attr, scope, mapper) {
-                        let list = unit.unit.locations.add(list);
-                        unit.unit.get_mut(id).set(name, WriteValue::LocationListRef(list));
-                    }
-                    continue;
-                };
-                let frame_base = name == constants::DW_AT_frame_base;
-                let Some((expression, in_memory)) =
-                    translate_expression(expression, entry.read_unit.encoding(), scope, frame_base)
-                else {
-                    continue;
-                };
-                // A variable holding a wasm32 pointer is shown as the host address it points at, under a pointer
-                // type of the host's size, so that `print *p`, `p->field` and `p[i]` read linear memory.
-                let host_pointer =
-                    if in_memory && !frame_base && scope.host_pointers { pointer_type_of(entry) } else { None };
-                match host_pointer.and_then(|(offset, pointee)| {
-                    let value = pointer_value(expression.clone(), scope)?;
-                    Some((host_pointer_type(unit, offset, pointee, convert_address, host_pointers), value))
-                }) {
-                    Some((ty, value)) => {
-                        unit.unit.get_mut(id).set(name, WriteValue::Exprloc(value));
-                        unit.unit.get_mut(id).set(constants::DW_AT_type, WriteValue::UnitRef(ty));
-                        replaced_type = true;
-                    }
-                    None => unit.unit.get_mut(id).set(name, WriteValue::Exprloc(expression)),
-                }
-                continue;
-            }
+            constants::DW_AT_location | constants::DW_AT_frame_base => continue,
+            constants::DW_AT_type if replaced_type => continue,
             constants::DW_AT_high_pc => {
                 if let (Some(len), Some(low)) = (attr.udata_value(), low_pc) {
                     // A length: the machine code's, from the mapped start to the mapped end.
@@ -264,10 +261,6 @@ fn convert_entry<R: gimli::Reader<Offset = usize>>(
                 }
             }
             _ => {}
-        }
-        if attr.name() == constants::DW_AT_type && (replaced_type || pointer_variable(entry, scope)) {
-            // Set with the location (a host pointer type), whichever comes first.
-            continue;
         }
         match unit.convert_attribute_value(entry.read_unit, attr, convert_address) {
             Ok(value) => unit.unit.get_mut(id).set(attr.name(), value),
@@ -310,22 +303,6 @@ fn translate_location_list<R: gimli::Reader<Offset = usize>>(
     (!out.is_empty()).then_some(write::LocationList(out))
 }
 
-/// Whether `entry` is a variable whose location will be rewritten to a host pointer (its type is then replaced,
-/// so its own `DW_AT_type` is not converted).
-fn pointer_variable<R: gimli::Reader<Offset = usize>>(
-    entry: &write::ConvertUnitEntry<'_, R>,
-    scope: Scope<'_>,
-) -> bool {
-    let Some(gimli::AttributeValue::Exprloc(expression)) = entry.attr_value(constants::DW_AT_location) else {
-        return false;
-    };
-    let mut probe = write::Expression::new();
-    scope.host_pointers
-        && matches!(translate_expression(expression, entry.read_unit.encoding(), scope, false), Some((_, true)))
-        && pointer_type_of(entry).is_some()
-        && push_memory_base(&mut probe, scope).is_some()
-}
-
 /// The `DW_AT_low_pc` of `entry`, as a wasm DWARF address.
 fn low_pc<R: gimli::Reader<Offset = usize>>(entry: &write::ConvertUnitEntry<'_, R>) -> Option<u64> {
     let attr = entry.attrs.iter().find(|a| a.name() == constants::DW_AT_low_pc)?;
@@ -337,20 +314,21 @@ const FRAME_POINTER: gimli::Register =
     if cfg!(target_arch = "aarch64") { gimli::Register(29) } else { gimli::Register(6) };
 
 /// Where the wasm state a function's DWARF refers to lives in its machine frame.
-struct FrameLocations {
+#[derive(Clone, Copy)]
+struct FrameLocations<'a> {
     /// Frame-pointer offsets of the vmctx and locals.
-    frame: weft_environ::DebugFrame,
+    frame: &'a weft_environ::DebugFrame,
     /// Offset in the vmctx of the pointer to memory 0's definition, if the module has a memory.
     memory_pointer: Option<u32>,
-    /// vmctx offset of each global's value, by global index, for the globals the module defines.
-    global_values: Vec<Option<u32>>,
+    /// vmctx offset and size in bytes of each global's value, by global index, for the globals the module defines.
+    global_values: &'a [Option<(u32, u8)>],
 }
 
 /// The frame layouts of a module's compiled functions.
 struct Frames<'a> {
     code: &'a CompiledCode,
     memory_pointer: Option<u32>,
-    global_values: Vec<Option<u32>>,
+    global_values: Vec<Option<(u32, u8)>>,
 }
 
 impl<'a> Frames<'a> {
@@ -359,14 +337,22 @@ impl<'a> Frames<'a> {
         let memory_pointer =
             (!module.memories.is_empty()).then(|| offsets.memory_pointer(weft_environ::MemoryIndex::from_u32(0)));
         let global_values = (0..module.globals.len() as u32)
-            .map(|g| Some(offsets.defined_global(module.defined_global_index(weft_environ::GlobalIndex::from_u32(g))?)))
+            .map(|g| {
+                let defined = module.defined_global_index(weft_environ::GlobalIndex::from_u32(g))?;
+                let size = match module.globals[g as usize].content {
+                    weft_environ::ValType::I32 | weft_environ::ValType::F32 => 4,
+                    weft_environ::ValType::V128 => 16,
+                    _ => 8,
+                };
+                Some((offsets.defined_global(defined), size))
+            })
             .collect();
         Frames { code, memory_pointer, global_values }
     }
 
-    fn frame(&self, func: usize) -> Option<FrameLocations> {
-        let frame = self.code.debug_frames.get(func)?.clone();
-        Some(FrameLocations { frame, memory_pointer: self.memory_pointer, global_values: self.global_values.clone() })
+    fn frame(&self, func: usize) -> Option<FrameLocations<'_>> {
+        let frame = self.code.debug_frames.get(func)?;
+        Some(FrameLocations { frame, memory_pointer: self.memory_pointer, global_values: &self.global_values })
     }
 }
 
@@ -375,10 +361,8 @@ impl<'a> Frames<'a> {
 /// frame the debugger has selected (see [`memory_base_procedure`]).
 #[derive(Clone, Copy)]
 struct Scope<'a> {
-    frame: Option<&'a FrameLocations>,
+    frame: Option<FrameLocations<'a>>,
     memory_base: Option<write::UnitEntryId>,
-    /// Whether pointer variables are shown as host pointers (the procedure reading the memory base uses none).
-    host_pointers: bool,
 }
 
 /// A `DW_TAG_dwarf_procedure` whose location list gives, over each compiled function's code, the operations that
@@ -392,7 +376,7 @@ fn memory_base_procedure<R: gimli::Reader<Offset = usize>>(
     for (func, loc) in mapper.code.functions.iter().enumerate() {
         let Some(frame) = frames.frame(func) else { continue };
         let mut data = write::Expression::new();
-        push_memory_base(&mut data, Scope { frame: Some(&frame), memory_base: None, host_pointers: false })?;
+        push_memory_base(&mut data, Scope { frame: Some(frame), memory_base: None })?;
         let begin = mapper.text_start + u64::from(loc.start);
         list.push(write::Location::StartLength {
             begin: Address::Constant(begin),
@@ -411,7 +395,7 @@ fn memory_base_procedure<R: gimli::Reader<Offset = usize>>(
 }
 
 /// Appends the operations that push the vmctx pointer.
-fn push_vmctx(out: &mut write::Expression, frame: &FrameLocations) {
+fn push_vmctx(out: &mut write::Expression, frame: FrameLocations<'_>) {
     out.op_breg(FRAME_POINTER, i64::from(frame.frame.vmctx));
     out.op_deref();
 }
@@ -461,36 +445,17 @@ fn translate_expression<R: gimli::Reader<Offset = usize>>(
                 let frame = scope.frame?;
                 let (offset, size) = *frame.frame.locals.get(index as usize)?;
                 out.op_breg(FRAME_POINTER, i64::from(offset));
-                if frame_base {
-                    // The frame base is the linear-memory address the local holds, at its machine address.
-                    out.op_deref_size(size.min(4));
-                    push_memory_base(&mut out, scope)?;
-                    out.op(constants::DW_OP_plus);
-                    if whole(i) {
-                        return Some((out, true));
-                    }
-                } else if whole(i) {
+                if finish_wasm_place(&mut out, scope, size, frame_base, whole(i))? {
                     return Some((out, true));
-                } else {
-                    out.op_deref_size(size);
                 }
             }
             Op::WasmGlobal { index } => {
                 let frame = scope.frame?;
-                let offset = (*frame.global_values.get(index as usize)?)?;
+                let (offset, size) = (*frame.global_values.get(index as usize)?)?;
                 push_vmctx(&mut out, frame);
                 out.op_plus_uconst(u64::from(offset));
-                if frame_base {
-                    out.op_deref_size(4);
-                    push_memory_base(&mut out, scope)?;
-                    out.op(constants::DW_OP_plus);
-                    if whole(i) {
-                        return Some((out, true));
-                    }
-                } else if whole(i) {
+                if finish_wasm_place(&mut out, scope, size, frame_base, whole(i))? {
                     return Some((out, true));
-                } else {
-                    out.op_deref();
                 }
             }
             Op::Address { address } => {
@@ -568,6 +533,29 @@ fn host_pointer_type<R: gimli::Reader<Offset = usize>>(
     unit.unit.get_mut(id).set(constants::DW_AT_type, WriteValue::UnitRef(alias));
     host_pointers.insert(offset, id);
     id
+}
+
+/// With the address of a wasm local's or global's value (`size` bytes) pushed: a frame base is the host address
+/// of the linear-memory address it holds; a location that is the place alone (`whole`) is done, `Some(true)`;
+/// otherwise the value is read for the operations that follow. `None` for what cannot be read (a `v128`).
+fn finish_wasm_place(
+    out: &mut write::Expression,
+    scope: Scope<'_>,
+    size: u8,
+    frame_base: bool,
+    whole: bool,
+) -> Option<bool> {
+    if frame_base {
+        out.op_deref_size(size.min(4));
+        push_memory_base(out, scope)?;
+        out.op(constants::DW_OP_plus);
+    } else if !whole {
+        if size > 8 {
+            return None;
+        }
+        out.op_deref_size(size);
+    }
+    Some(whole)
 }
 
 /// Turns `location`, the place in memory of a wasm32 pointer, into the host address it points at (as a computed
@@ -806,19 +794,12 @@ mod tests {
     use crate::{Config, Engine, Module as WasmModule};
     use object::{Object, ObjectSection, ObjectSymbol};
 
-    fn frame() -> FrameLocations {
-        FrameLocations {
-            frame: weft_environ::DebugFrame { vmctx: -8, locals: vec![(-32, 4), (-24, 8), (-16, 4)] },
-            memory_pointer: Some(200),
-            global_values: vec![Some(48)],
-        }
-    }
-
     fn translate(bytes: &[u8], frame_base: bool) -> Option<(write::Expression, bool)> {
         let encoding = gimli::Encoding { format: gimli::Format::Dwarf32, version: 4, address_size: 4 };
-        let frame = frame();
+        let debug_frame = weft_environ::DebugFrame { vmctx: -8, locals: vec![(-32, 4), (-24, 8), (-16, 4)] };
+        let frame = FrameLocations { frame: &debug_frame, memory_pointer: Some(200), global_values: &[Some((48, 4))] };
         let expression = gimli::Expression(EndianSlice::new(bytes, LittleEndian));
-        let scope = Scope { frame: Some(&frame), memory_base: None, host_pointers: true };
+        let scope = Scope { frame: Some(frame), memory_base: None };
         translate_expression(expression, encoding, scope, frame_base)
     }
 
