@@ -44,10 +44,21 @@ enum Mode {
     /// Interrupt, epoch and fuel checks compiled in (with unlimited fuel and no deadline), and the deterministic
     /// relaxed-SIMD lowering (the other modes use the native one).
     Instrumented,
+    /// Lazy compilation: each function compiled on its first call, all calls through the code table.
+    Lazy,
+    /// Tiered compilation, with the instrumentation of `Instrumented`, and a function hot after one run: quick code
+    /// runs first, and each function that ran is compiled again, optimised, in the background while the script
+    /// goes on, so both kinds of code and the switch between them are exercised.
+    Tiered,
 }
 
-const MODES: [(&str, Mode); 3] =
-    [("", Mode::Default), (" [bounds-checked]", Mode::BoundsChecked), (" [instrumented]", Mode::Instrumented)];
+const MODES: [(&str, Mode); 5] = [
+    ("", Mode::Default),
+    (" [bounds-checked]", Mode::BoundsChecked),
+    (" [instrumented]", Mode::Instrumented),
+    (" [lazy]", Mode::Lazy),
+    (" [tiered]", Mode::Tiered),
+];
 
 fn run(name: &str, text: &str, features: Features, mode: Mode) -> Result<(), Failed> {
     let mut config = weft::Config::new();
@@ -69,6 +80,13 @@ fn run(name: &str, text: &str, features: Features, mode: Mode) -> Result<(), Fai
             config.explicit_bounds_checks(true);
         }
         Mode::Instrumented => {
+            config.interruptible(true).epoch_interruption(true).consume_fuel(true).relaxed_simd_deterministic(true);
+        }
+        Mode::Lazy => {
+            config.compilation(weft::Compilation::Lazy);
+        }
+        Mode::Tiered => {
+            config.compilation(weft::Compilation::Tiered).tier_up_threshold(1);
             config.interruptible(true).epoch_interruption(true).consume_fuel(true).relaxed_simd_deterministic(true);
         }
     }

@@ -11,6 +11,7 @@ mod fuzz_regressions;
 mod host_fault;
 mod host_memory;
 mod interrupts;
+mod lazy;
 mod limits;
 mod memory_images;
 mod memory_reuse;

@@ -254,6 +254,12 @@ impl CodegenOptions {
                 Codegen::Inlining(on) => {
                     config.inlining(*on);
                 }
+                Codegen::Compile(mode) => {
+                    config.compilation(*mode);
+                }
+                Codegen::CompileThreads(threads) => {
+                    config.compile_threads(*threads);
+                }
                 Codegen::Compiler(strategy) => {
                     config.strategy(*strategy);
                 }
@@ -349,6 +355,8 @@ pub enum Codegen {
     CacheConfig(PathBuf),
     ParallelCompilation(bool),
     Inlining(bool),
+    Compile(weft::Compilation),
+    CompileThreads(usize),
     Compiler(weft::Strategy),
     Cranelift(String, String),
 }
@@ -362,6 +370,15 @@ fn parse_codegen(text: &str) -> Result<Vec<Codegen>, String> {
                 "cache-config" => Codegen::CacheConfig(PathBuf::from(value)),
                 "parallel-compilation" => Codegen::ParallelCompilation(parse_yes_no(key, value)?),
                 "inlining" => Codegen::Inlining(parse_yes_no(key, value)?),
+                "compile" => Codegen::Compile(match value {
+                    "eager" => weft::Compilation::Eager,
+                    "lazy" => weft::Compilation::Lazy,
+                    "tiered" => weft::Compilation::Tiered,
+                    _ => return Err(format!("`compile={value}`: use eager, lazy or tiered")),
+                }),
+                "compile-threads" => Codegen::CompileThreads(
+                    value.parse().map_err(|_| format!("`compile-threads={value}`: expected a number of threads"))?,
+                ),
                 "compiler" => Codegen::Compiler(match value {
                     "cranelift" => weft::Strategy::Cranelift,
                     "winch" => weft::Strategy::Winch,
@@ -373,7 +390,7 @@ fn parse_codegen(text: &str) -> Result<Vec<Codegen>, String> {
                     None => {
                         return Err(format!(
                             "`{key}` is not a -C setting weft knows; known: cache, cache-config, \
-                             parallel-compilation, inlining, compiler, cranelift-NAME"
+                             parallel-compilation, inlining, compile, compile-threads, compiler, cranelift-NAME"
                         ));
                     }
                 },

@@ -237,7 +237,22 @@ impl Compiler {
         name: &dyn Fn() -> String,
         inlining: Option<InlineContext<'_>>,
     ) -> Result<CompiledFunction, CompileError> {
+        self.compile_clif_with(func, name, inlining, None)
+    }
+
+    /// [`Compiler::compile_clif`]; with `table_calls`, the module's direct calls are then routed through its code
+    /// table (lazily compiled code).
+    fn compile_clif_with(
+        &self,
+        func: ir::Function,
+        name: &dyn Fn() -> String,
+        inlining: Option<InlineContext<'_>>,
+        table_calls: Option<&Module>,
+    ) -> Result<CompiledFunction, CompileError> {
         let (mut ctx, inline_sites) = self.inline_into(func, name, inlining)?;
+        if let Some(module) = table_calls {
+            crate::lazy::route_calls_through_table(&mut ctx.func, module, self.isa.pointer_type());
+        }
         // After inlining, which may add the callees' names.
         let user_names = ctx.func.params.user_named_funcs().clone();
         self.compile_context(&mut ctx, name)?;
@@ -396,19 +411,78 @@ impl Compiler {
         each: impl Fn(FuncIndex, ir::Function) -> Result<R, CompileError> + Sync,
     ) -> Result<Vec<R>, CompileError> {
         let offsets = VMOffsets::new(module);
-        let env = ModuleEnv { module, offsets: &offsets, tunables, debug_slots: self.debug_info };
+        let env = ModuleEnv { module, offsets: &offsets, tunables, debug_slots: self.debug_info, count_runs: false };
         bodies
             .into_par_iter()
             .map(|(def, body)| {
                 let index = module.func_index(def);
-                let mut validator = body.validator.into_validator(Default::default());
-                let sig = crate::func_translator::wasm_signature(&*self.isa, module.func_type(index));
-                let mut func = ir::Function::with_name_signature(UserFuncName::user(0, index.as_u32()), sig);
-                let mut fctx = FunctionBuilderContext::new();
-                FuncTranslator::translate(&env, &*self.isa, &mut func, &mut fctx, index, &mut validator, &body.body)?;
-                each(index, func)
+                each(index, self.translate(&env, def, body)?)
             })
             .collect()
+    }
+
+    /// Validates and translates one function body to Cranelift IR.
+    fn translate(
+        &self,
+        env: &ModuleEnv<'_>,
+        def: DefinedFuncIndex,
+        body: FunctionBodyData<'_>,
+    ) -> Result<ir::Function, CompileError> {
+        let index = env.module.func_index(def);
+        let mut validator = body.validator.into_validator(Default::default());
+        let sig = crate::func_translator::wasm_signature(&*self.isa, env.module.func_type(index));
+        let mut func = ir::Function::with_name_signature(UserFuncName::user(0, index.as_u32()), sig);
+        let mut fctx = FunctionBuilderContext::new();
+        FuncTranslator::translate(env, &*self.isa, &mut func, &mut fctx, index, &mut validator, &body.body)?;
+        Ok(func)
+    }
+
+    /// Compiles one function of a lazily compiled module: a text holding that function alone, whose calls to the
+    /// module's functions go through its code table. With `count_runs` (tiered mode's quick code) it counts its
+    /// entries and loop iterations. With inlining on, the function's short direct callees are translated (with
+    /// `callee_body`) and inlined by the same rules as in a whole-module compilation.
+    pub fn compile_lazy_function<'data>(
+        &self,
+        module: &Module,
+        def: DefinedFuncIndex,
+        body: FunctionBodyData<'data>,
+        callee_body: &dyn Fn(DefinedFuncIndex) -> Option<FunctionBodyData<'data>>,
+        tunables: &Tunables,
+        count_runs: bool,
+    ) -> Result<CompiledCode, CompileError> {
+        let offsets = VMOffsets::new(module);
+        let env = ModuleEnv { module, offsets: &offsets, tunables, debug_slots: self.debug_info, count_runs };
+        let index = module.func_index(def);
+        let func = self.translate(&env, def, body)?;
+        let name = || module.func_display_name(index);
+        let candidates = if self.inlining {
+            let plain = ModuleEnv { count_runs: false, ..env };
+            let mut callees = Vec::new();
+            for callee in crate::inline::direct_callees(&func) {
+                let Some(callee_def) = module.defined_func_index(callee) else { continue };
+                if callee == index || callees.iter().any(|(f, _)| *f == callee) {
+                    continue;
+                }
+                let Some(callee_body) = callee_body(callee_def) else { continue };
+                let range = callee_body.body.range();
+                if range.end - range.start > crate::inline::MAX_CANDIDATE_BODY_BYTES {
+                    continue;
+                }
+                callees.push((callee, self.translate(&plain, callee_def, callee_body)?));
+            }
+            Some(Candidates::new(
+                module,
+                callees.iter().map(|(f, func)| (*f, func)),
+                module.num_defined_funcs() as usize,
+            ))
+        } else {
+            None
+        };
+        let inlining = candidates.as_ref().map(|candidates| InlineContext { module, candidates, caller: index });
+        let compiled = self.compile_clif_with(func, &name, inlining, Some(module))?;
+        let mut code = link(&*self.isa, module, vec![compiled], vec![])?;
+        code.first_function = def.as_u32();
+        Ok(code)
     }
 
     /// Validates, translates and compiles every function body. Without inlining each function goes from bytes to
@@ -452,7 +526,8 @@ impl Compiler {
         tunables: &Tunables,
     ) -> Result<CompiledCode, CompileError> {
         let ModuleTranslation { module, function_bodies, .. } = translation;
-        let functions = self.compile_functions(&module, function_bodies, tunables)?;
+        let lazy = tunables.compilation != Compilation::Eager;
+        let functions = if lazy { Vec::new() } else { self.compile_functions(&module, function_bodies, tunables)? };
         let trampolines: Vec<CompiledFunction> = module
             .types
             .par_iter()
@@ -460,7 +535,12 @@ impl Compiler {
                 self.compile_clif(trampolines::array_to_wasm(&*self.isa, ty), &|| format!("trampoline {ty}"), None)
             })
             .collect::<Result<_, _>>()?;
-        link(&*self.isa, &module, functions, trampolines)
+        let mut code = link(&*self.isa, &module, functions, trampolines)?;
+        if lazy {
+            crate::lazy::append_stubs(&*self.isa, &mut code, module.num_defined_funcs())
+                .map_err(CompileError::Unsupported)?;
+        }
+        Ok(code)
     }
 
     /// A text listing of every defined function of `translation`, for reading the generated code: the Cranelift IR

@@ -157,6 +157,9 @@ pub(crate) struct ModuleEnv<'a> {
     /// Keep the vmctx and every wasm local in a stack slot of its own for the whole function (for native debug
     /// information, which then finds each at a fixed offset from the frame pointer): see [`DEBUG_SLOT_VMCTX`].
     pub debug_slots: bool,
+    /// Count the function's entries and loop iterations in the module's tier counters and ask the runtime for an
+    /// optimised compilation at [`weft_environ::TIER_UP_THRESHOLD`] (tiered mode's quick code).
+    pub count_runs: bool,
 }
 
 /// With [`ModuleEnv::debug_slots`], the key of the stack slot holding the vmctx; wasm local `i`'s slot has key
@@ -170,6 +173,7 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     b: FunctionBuilder<'f>,
     ptr: Type,
     vmctx: Value,
+    func_index: FuncIndex,
     /// Where this function writes its results, if its type uses a return area.
     return_area: Option<Value>,
     stack: Vec<Value>,
@@ -207,6 +211,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             b,
             ptr: isa.pointer_type(),
             vmctx: Value::from_u32(0),
+            func_index,
             return_area: None,
             stack: Vec::new(),
             control: Vec::new(),
@@ -231,6 +236,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         }
         t.install_stack_limit();
         t.check_interrupts();
+        t.count_run();
 
         // Locals: parameters, then the declared locals (zero-initialised, as wasm requires).
         let mut reader = body.get_binary_reader();
@@ -320,6 +326,31 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             let reached = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
             self.b.ins().trapnz(reached, trap_code(Trap::Interrupted));
         }
+    }
+
+    /// Function entries and loop headers of quick code: counts a run of the function, and asks for its optimised
+    /// compilation when the count reaches the threshold (exactly then, so once; the runtime ignores repeats).
+    fn count_run(&mut self) {
+        if !self.env.count_runs {
+            return;
+        }
+        let Some(def) = self.env.module.defined_func_index(self.func_index) else { return };
+        let counters = self.vmctx_load(VMOffsets::TIER_COUNTERS);
+        let at = (def.as_u32() * 4) as i32;
+        let count = self.b.ins().load(I32, MemFlagsData::trusted(), counters, at);
+        let count = self.b.ins().iadd_imm_s(count, 1);
+        self.b.ins().store(MemFlagsData::trusted(), count, counters, at);
+        let hot = self.b.ins().icmp_imm_s(IntCC::Equal, count, i64::from(self.env.tunables.tier_up_threshold.max(1)));
+        let (tier_up, next) = (self.b.create_block(), self.b.create_block());
+        self.b.ins().brif(hot, tier_up, &[], next, &[]);
+        self.b.set_cold_block(tier_up);
+        self.b.switch_to_block(tier_up);
+        self.b.seal_block(tier_up);
+        let index = self.b.ins().iconst(I32, i64::from(def.as_u32()));
+        self.call_builtin("tier_up", builtins::TIER_UP, &[I32], None, &[index]);
+        self.b.ins().jump(next, &[]);
+        self.b.switch_to_block(next);
+        self.b.seal_block(next);
     }
 
     /// Adds the operators counted so far to the store's fuel consumption, trapping once it exceeds the fuel granted.
@@ -557,6 +588,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 self.stack.truncate(height);
                 self.b.switch_to_block(header);
                 self.check_interrupts();
+                self.count_run();
                 self.stack.extend_from_slice(self.b.block_params(header));
                 self.control.push(ControlFrame {
                     kind: FrameKind::Loop { header },

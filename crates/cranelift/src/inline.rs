@@ -40,8 +40,9 @@ pub const CALLER_BUDGET: usize = 600;
 
 /// The functions of a module that may be inlined, with their translated bodies.
 pub(crate) struct Candidates {
-    /// By defined function index: the body, if the function may be inlined somewhere.
-    bodies: Vec<Option<(ir::Function, usize)>>,
+    /// By defined function index: the body of each function that may be inlined somewhere (a map, not a vector:
+    /// few functions qualify, and a lazily compiled function builds one for its own callees).
+    bodies: std::collections::HashMap<DefinedFuncIndex, (ir::Function, usize)>,
 }
 
 /// The instructions of `func` in its layout.
@@ -60,6 +61,21 @@ fn direct_callee(func: &ir::Function, func_ref: ir::FuncRef) -> Option<FuncIndex
     }
 }
 
+/// The module functions `func` calls directly (`call`), in order of appearance, with repeats.
+pub(crate) fn direct_callees(func: &ir::Function) -> Vec<FuncIndex> {
+    let mut callees = Vec::new();
+    for block in func.layout.blocks() {
+        for inst in func.layout.block_insts(block) {
+            if let ir::InstructionData::Call { opcode: Opcode::Call, func_ref, .. } = func.dfg.insts[inst]
+                && let Some(callee) = direct_callee(func, func_ref)
+            {
+                callees.push(callee);
+            }
+        }
+    }
+    callees
+}
+
 impl Candidates {
     /// Chooses the candidates among translated functions of `module` (which defines `count` functions); functions
     /// not given are not candidates.
@@ -68,7 +84,7 @@ impl Candidates {
         functions: impl IntoIterator<Item = (FuncIndex, &'f ir::Function)>,
         count: usize,
     ) -> Self {
-        let mut bodies: Vec<Option<(ir::Function, usize)>> = vec![None; count];
+        let mut bodies = std::collections::HashMap::new();
         for (index, func) in functions {
             let Some(def) = module.defined_func_index(index) else { continue };
             let size = instruction_count(func);
@@ -81,15 +97,15 @@ impl Candidates {
                         )
                     })
                 });
-            if inlinable && let Some(slot) = bodies.get_mut(def.index()) {
-                *slot = Some((func.clone(), size));
+            if inlinable && def.index() < count {
+                bodies.insert(def, (func.clone(), size));
             }
         }
         Candidates { bodies }
     }
 
     fn body(&self, def: DefinedFuncIndex) -> Option<&(ir::Function, usize)> {
-        self.bodies.get(def.index())?.as_ref()
+        self.bodies.get(&def)
     }
 
     /// Whether `func` calls any candidate (so that inlining can change it).

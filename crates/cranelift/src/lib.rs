@@ -14,6 +14,7 @@
 mod compiler;
 mod func_translator;
 mod inline;
+mod lazy;
 mod trampolines;
 
 pub use compiler::{CompileError, Compiler, CompilerSettings, Listing, OptLevel};

@@ -73,6 +73,8 @@ pub enum Libcall {
     NearestF64,
     FmaF32,
     FmaF64,
+    /// The runtime's lazy-compilation entry, which the compile stubs of a lazily compiled module jump to.
+    LazyEntry,
 }
 
 /// A place in the text section where the loader writes a libcall's absolute address (8 bytes, little-endian).
@@ -96,13 +98,43 @@ pub struct DebugFrame {
     pub locals: Vec<(i32, u8)>,
 }
 
+/// Where the stubs of a lazily compiled module are in its text: for defined function `i`, the *compile stub* at
+/// `start + i * stride` (the function's code-table entry until it is compiled: it passes `i` to the runtime's lazy
+/// entry, which compiles the function and jumps to it) and the *dispatch stub* at `start + i * stride + dispatch`
+/// (the function's `VMFuncRef::wasm_call`: it jumps through the code table, so calls through function references
+/// reach the function's current code).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LazyStubs {
+    /// Text offset of function 0's compile stub.
+    pub start: u32,
+    /// Bytes from one function's stubs to the next one's.
+    pub stride: u32,
+    /// Offset of a function's dispatch stub from its compile stub.
+    pub dispatch: u32,
+}
+
+impl LazyStubs {
+    /// Text offset of defined function `def`'s compile stub.
+    pub fn compile_stub(&self, def: u32) -> u32 {
+        self.start + def * self.stride
+    }
+    /// Text offset of defined function `def`'s dispatch stub.
+    pub fn dispatch_stub(&self, def: u32) -> u32 {
+        self.compile_stub(def) + self.dispatch
+    }
+}
+
 /// A compiled module's code and metadata.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CompiledCode {
     /// The machine code of every function and trampoline, relocated except for libcalls.
     pub text: Vec<u8>,
-    /// Location of each defined function, by defined index.
+    /// Location of each defined function, by defined index counted from `first_function`.
     pub functions: Vec<FunctionLoc>,
+    /// The defined index of `functions[0]`: 0 for a whole module; for one lazily compiled function, its index.
+    pub first_function: u32,
+    /// For a lazily compiled module's text (trampolines and stubs, no functions), where its stubs are.
+    pub lazy_stubs: Option<LazyStubs>,
     /// The host-to-wasm entry trampoline of each type, by type index.
     pub array_to_wasm_trampolines: Vec<FunctionLoc>,
     /// Trapping instructions, sorted by offset.

@@ -124,6 +124,9 @@ pub mod builtins {
     /// `exception_release(vmctx, exn: *mut VMException)`: a `catch` (or `catch_all`) clause took the exception and
     /// unpacked it; unless a reference to it was ever handed out, nothing can reach it any more and it is freed.
     pub const EXCEPTION_RELEASE: u32 = 96;
+    /// `tier_up(vmctx, func: u32)`: a function compiled for a quick start has run often (its counter reached the
+    /// threshold); the runtime queues its optimised compilation and returns at once.
+    pub const TIER_UP: u32 = 104;
 }
 
 /// Offsets inside `VMException`, the object an `exnref` points to (`{ tag, payload }`).
@@ -142,6 +145,10 @@ pub const VMGLOBAL_SIZE: u32 = 16;
 
 /// The size of one slot of the array calling convention (`ValRaw`): every value, including v128, fits.
 pub const VALRAW_SIZE: u32 = 16;
+
+/// The default [`crate::Tunables::tier_up_threshold`]: runs (entries plus loop iterations) of a function's quick
+/// code, in tiered compilation, after which it is compiled again, optimised, in the background.
+pub const TIER_UP_THRESHOLD: u32 = 1000;
 
 /// The computed layout of one module's `VMContext`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,6 +180,12 @@ impl VMOffsets {
     pub const STORE_CONTEXT: u32 = 16;
     /// Offset of the `*const VMBuiltinFunctions`.
     pub const BUILTINS: u32 = 24;
+    /// Offset of the pointer to the module's code table (lazily compiled modules; null otherwise): the current
+    /// code address of each defined function, by defined index, through which compiled code calls.
+    pub const LAZY_CODE: u32 = 32;
+    /// Offset of the pointer to the module's call counters (tiered modules; null otherwise): a `u32` per defined
+    /// function, counting entries and loop iterations of its quick-start code.
+    pub const TIER_COUNTERS: u32 = 40;
 
     /// Computes the layout for `module`.
     pub fn new(module: &Module) -> Self {
@@ -183,7 +196,7 @@ impl VMOffsets {
         let num_tables = module.tables.len() as u32;
         let num_globals = module.globals.len() as u32;
         let num_defined_globals = num_globals - module.num_imported_globals;
-        let memory_bases = 32;
+        let memory_bases = 48;
         let defined_globals = (memory_bases + POINTER_SIZE * num_memories).next_multiple_of(VMGLOBAL_SIZE);
         let type_ids = defined_globals + VMGLOBAL_SIZE * num_defined_globals;
         let func_refs = align8(type_ids + 4 * num_types);

@@ -20,6 +20,25 @@ pub struct Tunables {
     /// Give every relaxed-SIMD operator its one deterministic result (that of its non-relaxed counterpart, and a
     /// fused multiply-add), the same on every host, instead of the host's fastest instruction.
     pub relaxed_simd_deterministic: bool,
+    /// When functions are compiled: all before anything runs, or each on its first call (see [`Compilation`]).
+    pub compilation: Compilation,
+    /// In tiered compilation, how many runs (entries plus loop iterations) of a function's quick code make it
+    /// hot: it is then compiled again, optimised, in the background.
+    pub tier_up_threshold: u32,
+}
+
+/// When a module's functions are compiled.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Compilation {
+    /// Every function, optimised, before the module can be instantiated.
+    #[default]
+    Eager,
+    /// The whole module is validated up front; each function is compiled, optimised, on its first call.
+    Lazy,
+    /// Like `Lazy`, but a function's first compilation is a quick one (no optimisation) that counts its calls
+    /// and loop iterations; a function that runs often is compiled again, optimised, in the background, and
+    /// later calls use that code.
+    Tiered,
 }
 
 impl Default for Tunables {
@@ -32,6 +51,8 @@ impl Default for Tunables {
             epoch_interruption: false,
             consume_fuel: false,
             relaxed_simd_deterministic: false,
+            compilation: Compilation::Eager,
+            tier_up_threshold: crate::TIER_UP_THRESHOLD,
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct CodeMemory {
     eh_frame: Vec<u8>,
     /// The description of this code listed for debuggers (`Config::debug_info`), unlisted when the code goes.
     debug_image: std::sync::OnceLock<crate::GdbJitImage>,
+    /// For a lazily compiled module, its code table and the code compiled while it runs.
+    lazy: std::sync::OnceLock<Arc<crate::LazyCode>>,
 }
 
 /// A file mapped privately (copy-on-write), so that precompiled code can be loaded from it without copying it.
@@ -66,8 +68,63 @@ impl std::fmt::Debug for CodeMemory {
 struct Entry {
     start: usize,
     end: usize,
-    code: Arc<CompiledCode>,
+    code: EntryCode,
     module: Option<Arc<Module>>,
+}
+
+/// What a registered range holds.
+#[derive(Clone)]
+enum EntryCode {
+    /// One text section described by one `CompiledCode`.
+    Whole(Arc<CompiledCode>),
+    /// A lazily compiled module's arena: functions added while it runs, each with its own `CompiledCode`.
+    Arena(ArenaPtr),
+}
+
+/// A registered arena. Valid while registered: the arena removes its entry (and waits out readers) before it is
+/// freed.
+#[derive(Copy, Clone)]
+struct ArenaPtr(*const crate::lazy::CodeArena);
+// SAFETY: the arena is `Sync` in all it offers readers (`find` reads published, immutable slots), and it outlives
+// its registration.
+unsafe impl Send for ArenaPtr {}
+// SAFETY: as above.
+unsafe impl Sync for ArenaPtr {}
+
+impl Entry {
+    /// The code holding `pc` (inside this entry's range) and the address its offsets count from.
+    fn resolve(&self, pc: usize) -> Option<(&CompiledCode, usize)> {
+        match &self.code {
+            EntryCode::Whole(code) => Some((code, self.start)),
+            EntryCode::Arena(arena) => {
+                // SAFETY: a registered arena is alive (see `ArenaPtr`), and this entry is in a live snapshot.
+                let arena = unsafe { &*arena.0 };
+                arena.find(pc - self.start).map(|(code, start)| (code, self.start + start))
+            }
+        }
+    }
+}
+
+/// The registration of a lazily compiled module's arena, removed when dropped.
+pub(crate) struct ArenaRegistration {
+    start: usize,
+}
+
+impl ArenaRegistration {
+    /// Registers `arena`, which must stay at its address until the registration is dropped.
+    pub(crate) fn new(arena: &crate::lazy::CodeArena, module: Option<Arc<Module>>) -> ArenaRegistration {
+        let (start, end) = arena.range();
+        let entry = Entry { start, end, code: EntryCode::Arena(ArenaPtr(arena)), module };
+        update_registry(|entries| entries.push(entry));
+        ArenaRegistration { start }
+    }
+}
+
+impl Drop for ArenaRegistration {
+    fn drop(&mut self) {
+        let start = self.start;
+        update_registry(|entries| entries.retain(|e| e.start != start));
+    }
 }
 
 /// The registry is an immutable snapshot (entries sorted by start) behind an atomic pointer, so that readers,
@@ -190,7 +247,8 @@ impl CodeMemory {
             unsafe { __register_frame(eh_frame.as_ptr()) };
         }
         let info = Arc::new(code);
-        let entry = Entry { start, end: start + text_len.max(1), code: info.clone(), module: module.clone() };
+        let entry =
+            Entry { start, end: start + text_len.max(1), code: EntryCode::Whole(info.clone()), module: module.clone() };
         update_registry(|entries| entries.push(entry));
         Ok(Arc::new(CodeMemory {
             mmap,
@@ -200,6 +258,7 @@ impl CodeMemory {
             module,
             eh_frame,
             debug_image: Default::default(),
+            lazy: Default::default(),
         }))
     }
 
@@ -236,6 +295,16 @@ impl CodeMemory {
         self.debug_image.get_or_init(|| crate::GdbJitImage::register(image));
     }
 
+    /// Makes this (a lazily compiled module's text of trampolines and stubs) the code of `lazy`'s module.
+    pub fn set_lazy(&self, lazy: Arc<crate::LazyCode>) {
+        let _ = self.lazy.set(lazy);
+    }
+
+    /// For a lazily compiled module, its code table and run-time code.
+    pub fn lazy(&self) -> Option<&Arc<crate::LazyCode>> {
+        self.lazy.get()
+    }
+
     /// Address of `offset` within the text section.
     pub fn at(&self, offset: u32) -> *const u8 {
         assert!((offset as usize) < self.text_len.max(1));
@@ -270,13 +339,22 @@ pub struct CodeLookup {
 pub fn lookup_code(pc: usize) -> Option<CodeLookup> {
     read_registry(|entries| {
         let e = find(entries, pc)?;
-        Some(CodeLookup { code: e.code.clone(), module: e.module.clone(), offset: (pc - e.start) as u32 })
+        let code = match &e.code {
+            EntryCode::Whole(code) => code.clone(),
+            EntryCode::Arena(arena) => {
+                // SAFETY: as in `Entry::resolve`.
+                let arena = unsafe { &*arena.0 };
+                arena.find_shared(pc - e.start)?
+            }
+        };
+        let (_, start) = e.resolve(pc)?;
+        Some(CodeLookup { code, module: e.module.clone(), offset: (pc - start) as u32 })
     })
 }
 
 /// Whether `pc` lies in registered compiled code. Lock-free: called from the signal handler.
 pub(crate) fn is_compiled_code(pc: usize) -> bool {
-    read_registry(|entries| find(entries, pc).is_some())
+    read_registry(|entries| find(entries, pc).is_some_and(|e| e.resolve(pc).is_some()))
 }
 
 /// For a return address: `None` if it is not in compiled code; otherwise the handler of the call returning there,
@@ -285,8 +363,9 @@ pub(crate) fn is_compiled_code(pc: usize) -> bool {
 pub(crate) fn lookup_exception_handler(return_address: usize) -> Option<Option<(usize, usize)>> {
     read_registry(|entries| {
         let e = find(entries, return_address)?;
-        let site = e.code.lookup_exception_handler((return_address - e.start) as u32);
-        Some(site.map(|site| (e.start + site.handler_offset as usize, site.sp_to_fp as usize)))
+        let (code, start) = e.resolve(return_address)?;
+        let site = code.lookup_exception_handler((return_address - start) as u32);
+        Some(site.map(|site| (start + site.handler_offset as usize, site.sp_to_fp as usize)))
     })
 }
 
@@ -295,6 +374,7 @@ pub(crate) fn lookup_exception_handler(return_address: usize) -> Option<Option<(
 pub(crate) fn lookup_trap(pc: usize) -> Option<Trap> {
     read_registry(|entries| {
         let e = find(entries, pc)?;
-        e.code.lookup_trap((pc - e.start) as u32)
+        let (code, start) = e.resolve(pc)?;
+        code.lookup_trap((pc - start) as u32)
     })
 }

@@ -153,18 +153,24 @@ impl Instance {
             for (i, f) in imports.funcs.iter().enumerate() {
                 instance.write(instance.offsets.func_ref(FuncIndex::from_u32(i as u32)), *f);
             }
+            let lazy = instance.code.as_ref().and_then(|code| code.lazy()).cloned();
+            if let Some(lazy) = &lazy {
+                instance.write(VMOffsets::LAZY_CODE, lazy.table());
+                instance.write(VMOffsets::TIER_COUNTERS, lazy.counters());
+            }
             for def in 0..module.num_defined_funcs() {
                 let def = DefinedFuncIndex::from_u32(def);
                 let index = module.func_index(def);
                 let ty = module.functions[index.index()];
                 let code = instance.code.as_ref().expect("a module with functions has code");
                 let info = code.info();
-                let func_ref = VMFuncRef::new(
-                    code.at(info.trampoline(ty).start),
-                    code.at(info.functions[def.index()].start),
-                    vmctx_ptr,
-                    type_ids[ty.index()],
-                );
+                // A lazily compiled function is called through its dispatch stub, which follows the code table.
+                let wasm_call = match &lazy {
+                    Some(lazy) => lazy.dispatch_stub(def),
+                    None => code.at(info.functions[def.index()].start),
+                };
+                let func_ref =
+                    VMFuncRef::new(code.at(info.trampoline(ty).start), wasm_call, vmctx_ptr, type_ids[ty.index()]);
                 instance.write(instance.offsets.func_ref(index), func_ref);
             }
             for (i, m) in imports.memories.iter().enumerate() {

@@ -25,6 +25,7 @@ mod exceptions;
 mod gdb_jit;
 mod host_memory;
 mod instance;
+mod lazy;
 mod libcalls;
 mod limits;
 mod memory;
@@ -40,6 +41,7 @@ pub use exceptions::{ExceptionArena, ExceptionPtr, VMException, VMTagDefinition,
 pub use gdb_jit::GdbJitImage;
 pub use host_memory::{HostMemory, HostMemoryCreator};
 pub use instance::{Imports, Instance, InstantiationError};
+pub use lazy::{LazyCode, LazyCompiler, LazyStats, Tier};
 pub use limits::{GrowKind, HookFailure, LimiterHooks, grow_memory, grow_table, limiter_of};
 pub use memory::{LinearMemory, PoolingLimits, ReservationPool, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
 pub use memory_image::{MemoryImage, MemoryImages};

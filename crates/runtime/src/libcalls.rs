@@ -21,6 +21,7 @@ pub(crate) static BUILTINS: VMBuiltinFunctions = VMBuiltinFunctions {
     throw: crate::exceptions::weft_runtime_throw,
     throw_ref: crate::exceptions::weft_runtime_throw_ref,
     exception_release: crate::exceptions::exception_release,
+    tier_up: crate::lazy::tier_up,
 };
 
 /// The instance whose code called a builtin.
@@ -177,5 +178,6 @@ pub(crate) fn address(libcall: Libcall) -> usize {
         Libcall::NearestF64 => nearest_f64 as *const () as usize,
         Libcall::FmaF32 => fma_f32 as *const () as usize,
         Libcall::FmaF64 => fma_f64 as *const () as usize,
+        Libcall::LazyEntry => crate::arch::weft_runtime_lazy_entry as *const () as usize,
     }
 }

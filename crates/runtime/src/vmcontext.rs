@@ -189,6 +189,8 @@ pub struct VMBuiltinFunctions {
     pub throw: unsafe extern "C" fn(*mut VMContext, u32, *const ValRaw) -> !,
     pub throw_ref: unsafe extern "C" fn(*mut VMContext, *mut u8) -> !,
     pub exception_release: unsafe extern "C" fn(*mut VMContext, *mut u8),
+    /// `tier_up(vmctx, func)`: queue the optimised compilation of a function whose quick code ran often.
+    pub tier_up: unsafe extern "C" fn(*mut VMContext, u32),
 }
 
 /// A host function implementation called from wasm through a `VMHostFuncContext`.
@@ -224,6 +226,7 @@ const _: () = {
     assert!(std::mem::offset_of!(VMBuiltinFunctions, elem_drop) == builtins::ELEM_DROP as usize);
     assert!(std::mem::offset_of!(VMBuiltinFunctions, table_grow) == builtins::TABLE_GROW as usize);
     assert!(std::mem::offset_of!(VMBuiltinFunctions, table_fill) == builtins::TABLE_FILL as usize);
+    assert!(std::mem::offset_of!(VMBuiltinFunctions, tier_up) == builtins::TIER_UP as usize);
     assert!(std::mem::offset_of!(VMFuncRef, array_call) == vmfuncref::ARRAY_CALL as usize);
     assert!(std::mem::offset_of!(VMFuncRef, wasm_call) == vmfuncref::WASM_CALL as usize);
     assert!(std::mem::offset_of!(VMFuncRef, vmctx) == vmfuncref::VMCTX as usize);

@@ -4,7 +4,7 @@ use crate::profiling::ProfilingStrategy;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use weft_cranelift::{CompilerSettings, OptLevel};
-use weft_environ::{Tunables, wasmparser::WasmFeatures};
+use weft_environ::{Compilation, Tunables, wasmparser::WasmFeatures};
 
 /// How an [`crate::Engine`] compiles and runs WebAssembly.
 #[derive(Clone, Debug)]
@@ -15,6 +15,8 @@ pub struct Config {
     pub(crate) allocation: InstanceAllocationStrategy,
     pub(crate) memory_init_cow: bool,
     pub(crate) parallel_compilation: bool,
+    /// Threads that compile lazily compiled functions (on first calls and in the background); 0: one per core.
+    pub(crate) compile_threads: usize,
     pub(crate) host_memory: Option<std::sync::Arc<dyn crate::MemoryCreator>>,
     pub(crate) cache: CacheConfig,
     pub(crate) profiler: ProfilingStrategy,
@@ -73,6 +75,7 @@ impl Default for Config {
             allocation: InstanceAllocationStrategy::OnDemand,
             memory_init_cow: true,
             parallel_compilation: true,
+            compile_threads: 0,
             host_memory: None,
             cache: CacheConfig { dir: None, max_bytes: DEFAULT_CACHE_MAX_BYTES },
             profiler: ProfilingStrategy::None,
@@ -232,6 +235,31 @@ impl Config {
     /// Wasmtime's name for [`Config::opt_level`].
     pub fn cranelift_opt_level(&mut self, level: OptLevel) -> &mut Self {
         self.opt_level(level)
+    }
+
+    /// When a module's functions are compiled (default [`Compilation::Eager`]): all before the module can be
+    /// instantiated, each on its first call ([`Compilation::Lazy`]), or first quickly and then, once they run
+    /// often, optimised in the background ([`Compilation::Tiered`]). Lazy and tiered modules are validated whole
+    /// before anything runs, behave the same in every respect but timing (traps, backtraces, fuel, interrupts,
+    /// stack limit), and are always written eager by [`crate::Module::serialize`] and `weft compile`. With
+    /// [`Config::debug_info`], or on a machine that cannot map code from a `memfd`, modules are compiled eagerly.
+    pub fn compilation(&mut self, mode: Compilation) -> &mut Self {
+        self.code.tunables.compilation = mode;
+        self
+    }
+
+    /// In tiered compilation, after how many runs (calls plus loop iterations) a function's quick code is compiled
+    /// again, optimised, in the background (default 1000; at least 1).
+    pub fn tier_up_threshold(&mut self, runs: u32) -> &mut Self {
+        self.code.tunables.tier_up_threshold = runs.max(1);
+        self
+    }
+
+    /// How many threads compile functions of lazy and tiered modules, on their first calls and in the background
+    /// (default 0: one per core). The pool is the engine's, started when first needed.
+    pub fn compile_threads(&mut self, threads: usize) -> &mut Self {
+        self.compile_threads = threads;
+        self
     }
 
     /// Whether a module's functions are compiled on every core at once (default on) or one after another on the

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use weft_cranelift::Compiler;
+use weft_cranelift::{Compiler, OptLevel};
 use weft_environ::FuncType;
 use weft_runtime::CodeMemory;
 
@@ -34,6 +34,10 @@ pub(crate) struct EngineInner {
     /// With `Config::parallel_compilation(false)`: a one-thread pool compilation runs in, so the compiler's
     /// parallel loops run one function at a time.
     pub(crate) sequential_compilation: Option<rayon::ThreadPool>,
+    /// Tiered compilation's quick code generator (no optimisation, no inlining), made when first needed.
+    quick_compiler: std::sync::OnceLock<Compiler>,
+    /// The threads that compile lazily compiled functions, started when first needed.
+    compile_pool: std::sync::OnceLock<rayon::ThreadPool>,
 }
 
 /// The engine's function types: every recursion group registered so far, keyed by its canonical form (references
@@ -110,10 +114,42 @@ impl Engine {
                             .context("cannot start the compilation thread")?,
                     )
                 },
+                quick_compiler: std::sync::OnceLock::new(),
+                compile_pool: std::sync::OnceLock::new(),
                 memory_creator: config.host_memory.clone().map(|creator| {
                     Arc::new(crate::host_memory::HostMemoryCreator(creator)) as Arc<dyn weft_runtime::HostMemoryCreator>
                 }),
             }),
+        })
+    }
+
+    /// Tiered compilation's quick code generator: the engine's settings without optimisation or inlining.
+    pub(crate) fn quick_compiler(&self) -> &Compiler {
+        self.inner.quick_compiler.get_or_init(|| {
+            let mut settings = self.inner.config.code.compiler.clone();
+            settings.opt_level = OptLevel::None;
+            settings.inlining = false;
+            // The engine's own settings made a compiler; these differ only in optimisation.
+            Compiler::new(&settings).expect("the engine's settings without optimisation make a compiler")
+        })
+    }
+
+    /// The engine's compilation threads (lazily compiled functions, background optimisation). Their stacks are
+    /// large: a function compiled on its first call is compiled here while the wasm thread that called it waits,
+    /// whatever stack that thread has left.
+    pub(crate) fn compile_pool(&self) -> &rayon::ThreadPool {
+        self.inner.compile_pool.get_or_init(|| {
+            let threads = match (self.inner.config.parallel_compilation, self.inner.config.compile_threads) {
+                (false, _) => 1,
+                (true, 0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                (true, n) => n,
+            };
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .stack_size(16 << 20)
+                .thread_name(|i| format!("weft-compile-{i}"))
+                .build()
+                .unwrap_or_else(|e| panic!("cannot start {threads} compilation threads: {e}"))
         })
     }
 
@@ -144,7 +180,8 @@ impl Engine {
     /// A cross-compiling engine ([`Config::target`](crate::Config::target) naming the other architecture) does
     /// only this: it compiles for that machine without loading anything here.
     pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
-        if self.inner.config.code.compiler.target.is_none() {
+        let eager = self.inner.config.code.tunables.compilation == weft_environ::Compilation::Eager;
+        if self.inner.config.code.compiler.target.is_none() && eager {
             return crate::Module::new(self, bytes)?.serialize();
         }
         if crate::serialize::is_precompiled(bytes) {
@@ -154,7 +191,10 @@ impl Engine {
         let settings = &self.inner.config.code;
         let translation = weft_environ::translate_module(&wasm, settings.features)?;
         let module = translation.module_keeping_dwarf(settings.compiler.debug_info);
-        let compiled = self.inner.compiler.compile_module(translation, &settings.tunables)?;
+        // Artifacts always hold every function: a lazy or tiered engine precompiles eagerly.
+        let tunables =
+            weft_environ::Tunables { compilation: weft_environ::Compilation::Eager, ..settings.tunables.clone() };
+        let compiled = self.inner.compiler.compile_module(translation, &tunables)?;
         crate::serialize::write(self, &module, &compiled, &compiled.text)
     }
 

@@ -49,6 +49,7 @@ mod externals;
 mod func;
 mod host_memory;
 mod instance;
+mod lazy;
 mod limits;
 mod linker;
 mod module;
@@ -81,6 +82,7 @@ pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::*;
 pub use values::{ExternRef, GcHeapOutOfMemory, Rooted, Val};
 pub use weft_cranelift::{Listing as CodeListing, OptLevel};
+pub use weft_environ::Compilation;
 
 /// The README's examples, compiled and run as doctests so they stay true.
 #[doc = include_str!("../../../README.md")]

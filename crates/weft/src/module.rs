@@ -80,6 +80,12 @@ impl Module {
         engine.check_runs_here()?;
         let settings = &engine.config().code;
         let translation = translate_module(wasm, settings.features)?;
+        if settings.tunables.compilation != weft_environ::Compilation::Eager
+            && !settings.compiler.debug_info
+            && !translation.function_bodies.is_empty()
+        {
+            return Self::compile_lazily(engine, wasm, translation);
+        }
         let module = translation.module_keeping_dwarf(settings.compiler.debug_info);
         let compile = || engine.inner.compiler.compile_module(translation, &settings.tunables);
         let compiled = match &engine.inner.sequential_compilation {
@@ -89,6 +95,35 @@ impl Module {
         let module = Arc::new(module);
         let code = CodeMemory::new(compiled, Some(module.clone())).context("cannot map compiled code")?;
         Self::from_parts(engine, module, code)
+    }
+
+    /// Validates the whole module, compiles its trampolines and stubs, and leaves its functions to be compiled on
+    /// their first calls ([`crate::Compilation::Lazy`] and [`crate::Compilation::Tiered`]).
+    fn compile_lazily(
+        engine: &Engine,
+        wasm: &[u8],
+        translation: weft_environ::ModuleTranslation<'_>,
+    ) -> Result<Module> {
+        let settings = &engine.config().code;
+        let module = Arc::new(translation.module_keeping_dwarf(false));
+        let functions = crate::lazy::LazyFunctions::new(engine, module.clone(), wasm, &translation)?;
+        let code_bytes: usize = translation.func_body_ranges.iter().map(|(start, end)| (end - start) as usize).sum();
+        let num_functions = module.num_defined_funcs() as usize;
+        let compiled = engine.inner.compiler.compile_module(translation, &settings.tunables)?;
+        let code = CodeMemory::new(compiled, Some(module.clone())).context("cannot map compiled code")?;
+        let tiered = settings.tunables.compilation == weft_environ::Compilation::Tiered;
+        // Machine code takes a few times the bytes of wasm, and tiered code is compiled twice: the arena is address
+        // space, reserved generously, and only the pages written are memory.
+        let estimate = code_bytes.saturating_mul(if tiered { 32 } else { 16 }).saturating_add(16 << 20);
+        let lazy = weft_runtime::LazyCode::new(&code, num_functions, tiered, estimate, Box::new(functions))
+            .context("cannot set up lazy compilation (executable memory from a memfd)")?;
+        code.set_lazy(lazy);
+        Self::from_parts(engine, module, code)
+    }
+
+    /// For a lazily compiled module, where its functions' code stands.
+    pub fn lazy_stats(&self) -> Option<weft_runtime::LazyStats> {
+        self.inner.code.lazy().map(|lazy| lazy.stats())
     }
 
     fn from_parts(engine: &Engine, module: Arc<weft_environ::Module>, code: Arc<CodeMemory>) -> Result<Module> {
@@ -171,6 +206,12 @@ impl Module {
     /// on an engine with the same settings, Weft build and CPU features.
     pub fn serialize(&self) -> Result<Vec<u8>> {
         let code = &self.inner.code;
+        if code.lazy().is_some() {
+            anyhow::bail!(
+                "a lazily compiled module cannot be serialized: precompile it with Engine::precompile_module, which \
+                 compiles every function"
+            );
+        }
         let text = self.inner.text_as_compiled.as_deref().unwrap_or(code.text());
         serialize::write(&self.inner.engine, &self.inner.module, code.info(), text)
     }

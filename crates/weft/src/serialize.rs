@@ -212,6 +212,8 @@ pub(crate) fn read(engine: &Engine, bytes: &[u8]) -> Result<Artifact, ArtifactEr
 fn portable_settings(engine: &Engine) -> CodeSettings {
     let mut settings = engine.config().code.clone();
     settings.compiler.target = None;
+    // Artifacts are eager whatever the engine's mode, and load in any mode.
+    settings.tunables.compilation = weft_environ::Compilation::Eager;
     settings
 }
 

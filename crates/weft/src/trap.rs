@@ -195,7 +195,8 @@ fn frames_at(pc: usize) -> Vec<FrameInfo> {
     if offset >= loc.start + loc.length {
         return Vec::new();
     }
-    let holder = module.func_index(weft_environ::DefinedFuncIndex::from_u32(def as u32));
+    // A lazily compiled function's code holds that function alone, whose defined index is `first_function`.
+    let holder = module.func_index(weft_environ::DefinedFuncIndex::from_u32(code.first_function + def as u32));
     let module_id = std::sync::Arc::as_ptr(&module) as *const () as usize;
     let frame = |index: weft_environ::FuncIndex, wasm_offset: Option<u32>| {
         let body_start =

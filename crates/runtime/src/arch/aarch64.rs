@@ -118,6 +118,55 @@ std::arch::global_asm!(
     throw_ref_impl = sym crate::exceptions::throw_ref_impl,
 );
 
+std::arch::global_asm!(
+    ".text",
+    // The lazy entry (see `arch/mod.rs`). Cranelift's `tail` convention passes arguments in x2-x7 (x0 is kept for
+    // a return area, x1 for an indirect callee) and v0-v7, the rest on the stack, which nothing here moves; x17
+    // (IP1, a scratch register) carries the function's index. x0-x9 and q0-q7 are saved: more than the
+    // arguments, so that nothing the convention may pass is lost.
+    ".p2align 4",
+    ".globl weft_runtime_lazy_entry",
+    ".type weft_runtime_lazy_entry,%function",
+    "weft_runtime_lazy_entry:",
+    ".cfi_startproc",
+    "stp x29, x30, [sp, #-16]!",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset x29, -16",
+    ".cfi_offset x30, -8",
+    "mov x29, sp",
+    ".cfi_def_cfa x29, 16",
+    "sub sp, sp, #208",
+    "stp x0, x1, [sp]",
+    "stp x2, x3, [sp, #16]",
+    "stp x4, x5, [sp, #32]",
+    "stp x6, x7, [sp, #48]",
+    "stp x8, x9, [sp, #64]",
+    "stp q0, q1, [sp, #80]",
+    "stp q2, q3, [sp, #112]",
+    "stp q4, q5, [sp, #144]",
+    "stp q6, q7, [sp, #176]",
+    "mov x0, x2",
+    "mov w1, w17",
+    "bl {lazy_compile}",
+    "mov x16, x0",
+    "ldp x0, x1, [sp]",
+    "ldp x2, x3, [sp, #16]",
+    "ldp x4, x5, [sp, #32]",
+    "ldp x6, x7, [sp, #48]",
+    "ldp x8, x9, [sp, #64]",
+    "ldp q0, q1, [sp, #80]",
+    "ldp q2, q3, [sp, #112]",
+    "ldp q4, q5, [sp, #144]",
+    "ldp q6, q7, [sp, #176]",
+    "mov sp, x29",
+    "ldp x29, x30, [sp], #16",
+    ".cfi_def_cfa sp, 0",
+    "br x16",
+    ".cfi_endproc",
+    ".size weft_runtime_lazy_entry, . - weft_runtime_lazy_entry",
+    lazy_compile = sym crate::lazy::lazy_compile,
+);
+
 /// The faulting instruction's address and the frame pointer, from a signal's context.
 ///
 /// # Safety

@@ -30,4 +30,9 @@ unsafe extern "C" {
     pub(crate) fn weft_runtime_throw_ref(vmctx: *mut crate::VMContext, exn: *mut u8) -> !;
     /// Continues at an exception handler; `exn` is a `*mut VMException`.
     pub(crate) fn weft_runtime_resume(pc: usize, sp: usize, fp: usize, exn: *mut u8) -> !;
+    /// Where the compile stubs of a lazily compiled module jump, as if they were the function: with the function's
+    /// arguments in place and its defined index in a scratch register (r11, x17). Saves the argument registers,
+    /// asks `crate::lazy::lazy_compile` for the function's code, restores them and jumps there. Not callable
+    /// from Rust: declared for its address.
+    pub(crate) fn weft_runtime_lazy_entry();
 }

@@ -98,6 +98,64 @@ std::arch::global_asm!(
     throw_ref_impl = sym crate::exceptions::throw_ref_impl,
 );
 
+std::arch::global_asm!(
+    ".text",
+    // The lazy entry (see `arch/mod.rs`). Cranelift's `tail` convention passes arguments in rdi, rsi, rdx, rcx,
+    // r8, r9 and xmm0-xmm7 (the rest on the stack, above the return address, which nothing here moves), and r11
+    // is a scratch register no argument uses: it carries the function's index. On entry rsp is 8 mod 16; after
+    // `push rbp` and 176 bytes it is aligned for the call. The frame record keeps the frame-pointer chain whole for
+    // anything that walks the stack while the function compiles.
+    ".p2align 4",
+    ".globl weft_runtime_lazy_entry",
+    ".type weft_runtime_lazy_entry,@function",
+    "weft_runtime_lazy_entry:",
+    ".cfi_startproc",
+    "push rbp",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset rbp, -16",
+    "mov rbp, rsp",
+    ".cfi_def_cfa_register rbp",
+    "sub rsp, 176",
+    "mov [rsp], rdi",
+    "mov [rsp + 8], rsi",
+    "mov [rsp + 16], rdx",
+    "mov [rsp + 24], rcx",
+    "mov [rsp + 32], r8",
+    "mov [rsp + 40], r9",
+    "movdqu [rsp + 48], xmm0",
+    "movdqu [rsp + 64], xmm1",
+    "movdqu [rsp + 80], xmm2",
+    "movdqu [rsp + 96], xmm3",
+    "movdqu [rsp + 112], xmm4",
+    "movdqu [rsp + 128], xmm5",
+    "movdqu [rsp + 144], xmm6",
+    "movdqu [rsp + 160], xmm7",
+    "mov esi, r11d",
+    "call {lazy_compile}",
+    "mov r11, rax",
+    "mov rdi, [rsp]",
+    "mov rsi, [rsp + 8]",
+    "mov rdx, [rsp + 16]",
+    "mov rcx, [rsp + 24]",
+    "mov r8, [rsp + 32]",
+    "mov r9, [rsp + 40]",
+    "movdqu xmm0, [rsp + 48]",
+    "movdqu xmm1, [rsp + 64]",
+    "movdqu xmm2, [rsp + 80]",
+    "movdqu xmm3, [rsp + 96]",
+    "movdqu xmm4, [rsp + 112]",
+    "movdqu xmm5, [rsp + 128]",
+    "movdqu xmm6, [rsp + 144]",
+    "movdqu xmm7, [rsp + 160]",
+    "mov rsp, rbp",
+    "pop rbp",
+    ".cfi_def_cfa rsp, 8",
+    "jmp r11",
+    ".cfi_endproc",
+    ".size weft_runtime_lazy_entry, . - weft_runtime_lazy_entry",
+    lazy_compile = sym crate::lazy::lazy_compile,
+);
+
 /// The faulting instruction's address and the frame pointer, from a signal's context.
 ///
 /// # Safety

@@ -1,0 +1,113 @@
+//! Lazy and tiered compilation ([`crate::Compilation`]): what a lazily compiled module keeps to compile its
+//! functions later, and the engine's compilation threads that do it.
+
+use crate::Engine;
+use anyhow::Context as _;
+use std::any::Any;
+use std::ops::Range;
+use std::sync::Arc;
+use weft_environ::wasmparser::{self, FuncToValidate, ValidatorResources, WasmFeatures};
+use weft_environ::{CompiledCode, DefinedFuncIndex, FunctionBodyData, ModuleTranslation};
+use weft_runtime::{LazyCompiler, Tier};
+
+/// A lazily compiled module's function bodies, and how to compile them.
+pub(crate) struct LazyFunctions {
+    engine: Engine,
+    module: Arc<weft_environ::Module>,
+    wasm: Arc<[u8]>,
+    /// Each defined function's body (a range of `wasm`) and its wasm function and type indices.
+    bodies: Vec<(Range<usize>, u32, u32)>,
+    resources: ValidatorResources,
+    features: WasmFeatures,
+}
+
+impl LazyFunctions {
+    /// Validates every function body of `translation` (in parallel: an invalid module is refused before anything
+    /// runs, as with eager compilation) and keeps what compiling them later needs.
+    pub(crate) fn new(
+        engine: &Engine,
+        module: Arc<weft_environ::Module>,
+        wasm: &[u8],
+        translation: &ModuleTranslation<'_>,
+    ) -> crate::Result<LazyFunctions> {
+        use rayon::prelude::*;
+        let validate = || {
+            translation.function_bodies.par_iter().try_for_each(|body| -> crate::Result<()> {
+                let v = &body.validator;
+                let to_validate =
+                    FuncToValidate { resources: v.resources.clone(), index: v.index, ty: v.ty, features: v.features };
+                let mut validator = to_validate.into_validator(Default::default());
+                validator.validate(&body.body).map_err(weft_environ::TranslateError::from)?;
+                Ok(())
+            })
+        };
+        match &engine.inner.sequential_compilation {
+            Some(one_thread) => one_thread.install(validate),
+            None => validate(),
+        }?;
+        let Some(first) = translation.function_bodies.first() else {
+            anyhow::bail!("a module without functions needs no lazy compilation");
+        };
+        let bodies = translation
+            .function_bodies
+            .iter()
+            .map(|b| {
+                let r = b.body.range();
+                (r.start as usize..r.end as usize, b.validator.index, b.validator.ty)
+            })
+            .collect();
+        Ok(LazyFunctions {
+            engine: engine.clone(),
+            module,
+            wasm: Arc::from(wasm),
+            bodies,
+            resources: first.validator.resources.clone(),
+            features: first.validator.features,
+        })
+    }
+
+    fn body(&self, def: DefinedFuncIndex) -> Option<FunctionBodyData<'_>> {
+        let (range, index, ty) = self.bodies.get(def.index())?.clone();
+        let reader =
+            wasmparser::BinaryReader::new_features(self.wasm.get(range.clone())?, range.start as u64, self.features);
+        Some(FunctionBodyData {
+            validator: FuncToValidate { resources: self.resources.clone(), index, ty, features: self.features },
+            body: wasmparser::FunctionBody::new(reader),
+        })
+    }
+
+    fn compile_now(&self, def: DefinedFuncIndex, tier: Tier) -> crate::Result<CompiledCode> {
+        let body = self.body(def).context("no such function")?;
+        let compiler = match tier {
+            Tier::Quick => self.engine.quick_compiler(),
+            Tier::Optimized => &self.engine.inner.compiler,
+        };
+        let tunables = &self.engine.config().code.tunables;
+        let code = compiler.compile_lazy_function(
+            &self.module,
+            def,
+            body,
+            &|callee| self.body(callee),
+            tunables,
+            tier == Tier::Quick,
+        )?;
+        Ok(code)
+    }
+}
+
+impl LazyCompiler for LazyFunctions {
+    fn compile(&self, def: DefinedFuncIndex, tier: Tier) -> Result<CompiledCode, Box<dyn Any + Send>> {
+        // On a compilation thread, whose stack is the compiler's, not what is left of a wasm thread's.
+        let result = self.engine.compile_pool().install(|| self.compile_now(def, tier));
+        result.map_err(|e| {
+            let name = self.module.func_display_name(self.module.func_index(def));
+            Box::new(e.context(format!("cannot compile function {name} on its first call"))) as Box<dyn Any + Send>
+        })
+    }
+
+    fn spawn(&self, job: Box<dyn FnOnce() + Send>) {
+        self.engine.compile_pool().spawn(job);
+    }
+
+    fn installed(&self, _def: DefinedFuncIndex, _tier: Tier, _address: usize, _code: &CompiledCode) {}
+}
