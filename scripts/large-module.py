@@ -4,7 +4,8 @@
 Usage: scripts/large-module.py N > large.c   (N functions; 20000 gives a wasm module of several MB with zig -O2)
 
 The functions mix what real code has: loops over arrays, switches (br_table), calls between functions, integer and
-floating-point arithmetic. `main` calls a few of them and prints a checksum, so the module is a runnable WASI
+floating-point arithmetic. `main` calls the first CALLS entries of the table (its first argument; 100000 by default, which wraps round the
+table, so every function runs) and prints a checksum, so the module is a runnable WASI
 program whose output can be compared between runtimes.
 """
 import random
@@ -12,7 +13,7 @@ import sys
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
 rng = random.Random(42)
-out = ["#include <stdio.h>", "#include <stdint.h>", "static uint32_t data[1024];", "static double fdata[256];"]
+out = ["#include <stdio.h>", "#include <stdint.h>", "#include <stdlib.h>", "static uint32_t data[1024];", "static double fdata[256];"]
 for i in range(n):
     out.append(f"uint32_t f{i}(uint32_t x, uint32_t y);")
 for i in range(n):
@@ -38,5 +39,5 @@ for i in range(n):
     out.append(f"__attribute__((noinline)) uint32_t f{i}(uint32_t x, uint32_t y) {{ {' '.join(body)} }}")
 out.append("typedef uint32_t (*fn_t)(uint32_t, uint32_t);")
 out.append("fn_t table[] = {" + ", ".join(f"f{i}" for i in range(n)) + "};")
-out.append("int main(void) { uint32_t sum = 0; for (uint32_t i = 0; i < 100000; i++) { sum += table[i % (sizeof table / sizeof table[0])](i, i * 7u); } printf(\"%u\\n\", sum); return 0; }")
+out.append("int main(int argc, char **argv) { uint32_t calls = argc > 1 ? (uint32_t)strtoul(argv[1], 0, 10) : 100000u; uint32_t sum = 0; for (uint32_t i = 0; i < calls; i++) { sum += table[i % (sizeof table / sizeof table[0])](i, i * 7u); } printf(\"%u\\n\", sum); return 0; }")
 print("\n".join(out))

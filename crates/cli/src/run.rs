@@ -225,6 +225,8 @@ impl RunCommand {
         let outcome = func.call(&mut store, &params, &mut results);
         timing.mark("run_ms");
         timing.report();
+        // A lazily compiled module keeps the optimised code of this run for the next (with the cache on).
+        module.save_compiled_code();
         if let Err(e) = outcome {
             return self.report(&mut store, e, name);
         }

@@ -33,12 +33,18 @@ pub trait LazyCompiler: Send + Sync {
     /// Compiles defined function `def` at `tier`: a text holding that one function (`CompiledCode::first_function`
     /// = `def`), whose calls go through the code table. The error is the embedding layer's error value. May block
     /// (it runs on the calling thread's behalf); it is never called twice at once for one function and tier.
-    fn compile(&self, def: DefinedFuncIndex, tier: Tier) -> Result<CompiledCode, Box<dyn Any + Send>>;
+    /// `here`: the calling thread has stack enough to compile on ([`COMPILE_STACK`]); otherwise the compilation
+    /// must run on a thread of its own while this one waits.
+    fn compile(&self, def: DefinedFuncIndex, tier: Tier, here: bool) -> Result<CompiledCode, Box<dyn Any + Send>>;
     /// Runs `job` in the background, on the engine's compilation threads.
     fn spawn(&self, job: Box<dyn FnOnce() + Send>);
     /// Hears about code installed at `address` (for profilers).
     fn installed(&self, def: DefinedFuncIndex, tier: Tier, address: usize, code: &CompiledCode);
 }
+
+/// Native stack a compilation may need. A wasm thread with at least this much left compiles on its own stack
+/// (saving two thread switches per function); one with less hands the work to a compilation thread.
+pub const COMPILE_STACK: usize = 2 << 20;
 
 const STATE_STUB: u8 = 0;
 const STATE_QUICK: u8 = 1;
@@ -64,6 +70,14 @@ pub struct LazyCode {
     arena: CodeArena,
     /// Itself, for background jobs (which must not keep a dropped module alive).
     this: Weak<LazyCode>,
+}
+
+impl Drop for LazyCode {
+    fn drop(&mut self) {
+        if std::env::var_os("WEFT_LAZY_STATS").is_some() {
+            eprintln!("weft: lazy compilation: {:?}", self.stats());
+        }
+    }
 }
 
 impl std::fmt::Debug for LazyCode {
@@ -176,14 +190,15 @@ impl LazyCode {
             return Ok(current);
         }
         let tier = if self.tiered { Tier::Quick } else { Tier::Optimized };
-        let address = self.compile_and_install(def, tier)?;
+        let here = crate::traphandlers::stack_left().is_some_and(|left| left >= COMPILE_STACK);
+        let address = self.compile_and_install(def, tier, here)?;
         self.states[index].store(if self.tiered { STATE_QUICK } else { STATE_OPTIMIZED }, Ordering::Release);
         Ok(address)
     }
 
-    fn compile_and_install(&self, def: u32, tier: Tier) -> Result<usize, Box<dyn Any + Send>> {
+    fn compile_and_install(&self, def: u32, tier: Tier, here: bool) -> Result<usize, Box<dyn Any + Send>> {
         let def_index = DefinedFuncIndex::from_u32(def);
-        let code = self.compiler.compile(def_index, tier)?;
+        let code = self.compiler.compile(def_index, tier, here)?;
         let address = self
             .arena
             .install(code, |address, code| self.compiler.installed(def_index, tier, address, code))
@@ -203,7 +218,7 @@ impl LazyCode {
             // A module dropped before its turn came needs nothing compiled.
             let Some(lazy) = this.upgrade() else { return };
             // A failed optimised compilation leaves the quick code in place; it was correct all along.
-            if lazy.compile_and_install(def, Tier::Optimized).is_ok() {
+            if lazy.compile_and_install(def, Tier::Optimized, true).is_ok() {
                 lazy.states[def as usize].store(STATE_OPTIMIZED, Ordering::Release);
             }
         }));
@@ -420,7 +435,9 @@ impl CodeArena {
 impl Drop for CodeArena {
     fn drop(&mut self) {
         drop(self.registration.take());
-        for slot in self.slots.iter() {
+        // Newest first: libgcc keeps registrations in a list, newest at its head, and searches it to deregister,
+        // so the reverse order makes each removal find its entry at once instead of scanning all the others.
+        for slot in self.slots.iter().rev() {
             if let Some(f) = slot.get()
                 && !f.eh_frame.is_empty()
             {

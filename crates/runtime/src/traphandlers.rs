@@ -92,6 +92,13 @@ pub(crate) fn current_entry_exit_fp() -> usize {
 /// Native stack kept free below the deepest wasm frame, for host functions and the signal handler.
 pub const HOST_STACK_RESERVE: usize = 128 * 1024;
 
+/// Bytes of native stack left below the caller's frame on this thread, if the platform tells.
+pub(crate) fn stack_left() -> Option<usize> {
+    let here = 0u8;
+    let sp = std::hint::black_box(&here) as *const u8 as usize;
+    thread_stack_low().map(|low| sp.saturating_sub(low))
+}
+
 /// The lowest usable address of the current thread's stack (cached per thread), if the platform tells.
 fn thread_stack_low() -> Option<usize> {
     thread_local! {

@@ -20,9 +20,10 @@ const STALE_TEMP: Duration = Duration::from_secs(3600);
 const ENTRY_EXTENSION: &str = "cwasm";
 
 /// The cache key of `wasm` compiled by `engine`: a SHA-256 over the Weft build, the target with its CPU features,
-/// the whole [`crate::config::CodeSettings`] the compiler is given, and the module's bytes.
+/// the whole [`crate::config::CodeSettings`] the compiler is given (as for eager compilation: engines of every mode
+/// share entries), and the module's bytes.
 pub(crate) fn key(engine: &Engine, wasm: &[u8]) -> String {
-    let settings = postcard::to_stdvec(&engine.config().code).expect("code settings always encode");
+    let settings = postcard::to_stdvec(&engine.config().code.clone().eager()).expect("code settings always encode");
     let mut hash = Sha256::new();
     hash.update(b"weft compilation cache key v1\0");
     for part in [BUILD_ID.as_bytes(), engine.target().as_bytes(), &settings, wasm] {
@@ -48,9 +49,115 @@ pub(crate) fn load_or_compile(engine: &Engine, dir: &Path, max_bytes: u64, wasm:
         }
     }
     let module = Module::compile(engine, wasm)?;
+    if let Some(lazy) = module.inner.code.lazy() {
+        // A lazy or tiered module: no whole artifact, but the optimised code of earlier runs, if any, and a place
+        // to keep this run's (`Module::save_compiled_code`).
+        let partial = path.with_extension(PARTIAL_EXTENSION);
+        let preloaded = match fs::read(&partial) {
+            Ok(bytes) => match read_partial(engine, &module, &bytes) {
+                Ok(functions) => {
+                    let count = functions.len();
+                    for (def, code) in functions {
+                        if lazy.preload(def, code).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = fs::File::open(&partial).and_then(|f| f.set_modified(SystemTime::now()));
+                    count
+                }
+                Err(_) => {
+                    let _ = fs::remove_file(&partial);
+                    0
+                }
+            },
+            Err(_) => 0,
+        };
+        let _ = module.inner.partial_cache.set(PartialCache {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            path: partial,
+            saved: std::sync::Mutex::new(preloaded),
+        });
+        return Ok(module);
+    }
     // A cache that cannot be written (full disk, read-only directory) costs time, not correctness.
     let _ = module.serialize().and_then(|bytes| Ok(store(dir, max_bytes, &path, &bytes)?));
     Ok(module)
+}
+
+/// Where a lazily compiled module keeps its optimised code between runs: `<key>.fns` beside the (absent) artifact.
+pub(crate) struct PartialCache {
+    dir: std::path::PathBuf,
+    max_bytes: u64,
+    path: std::path::PathBuf,
+    /// How many functions the file holds.
+    saved: std::sync::Mutex<usize>,
+}
+
+const PARTIAL_EXTENSION: &str = "fns";
+const PARTIAL_MAGIC: &[u8; 8] = b"\0weftfns";
+
+/// The contents of a `.fns` entry, after its magic and checksum.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PartialEntry {
+    build: String,
+    target: String,
+    settings: crate::config::CodeSettings,
+    functions: Vec<(u32, weft_environ::CompiledCode)>,
+}
+
+impl PartialCache {
+    /// Writes the module's optimised code to the cache if it has more than the entry holds.
+    pub(crate) fn save(&self, engine: &Engine, lazy: &weft_runtime::LazyCode) {
+        let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
+        let functions = lazy.optimized_code();
+        if functions.len() <= *saved {
+            return;
+        }
+        let entry = PartialEntry {
+            build: BUILD_ID.to_string(),
+            target: engine.target().to_string(),
+            settings: crate::serialize::portable_settings(engine),
+            functions: functions.iter().map(|(def, code)| (*def, (**code).clone())).collect(),
+        };
+        let Ok(body) = postcard::to_stdvec(&entry) else { return };
+        let mut bytes = PARTIAL_MAGIC.to_vec();
+        bytes.extend_from_slice(&Sha256::digest(&body));
+        bytes.extend_from_slice(&body);
+        // As for artifacts, a cache that cannot be written costs time, not correctness.
+        if store(&self.dir, self.max_bytes, &self.path, &bytes).is_ok() {
+            *saved = functions.len();
+        }
+    }
+}
+
+/// The functions of a `.fns` entry, checked: intact, written by this build for this target and these settings, and
+/// each a single function of `module`.
+fn read_partial(
+    engine: &Engine,
+    module: &Module,
+    bytes: &[u8],
+) -> std::result::Result<Vec<(u32, weft_environ::CompiledCode)>, String> {
+    let rest = bytes.strip_prefix(PARTIAL_MAGIC.as_slice()).ok_or("not a function cache entry")?;
+    let (checksum, body) = rest.split_at_checked(32).ok_or("truncated")?;
+    if Sha256::digest(body).as_slice() != checksum {
+        return Err("checksum mismatch".into());
+    }
+    let entry: PartialEntry = postcard::from_bytes(body).map_err(|e| e.to_string())?;
+    if entry.build != BUILD_ID
+        || entry.target != engine.target()
+        || entry.settings != crate::serialize::portable_settings(engine)
+    {
+        return Err("written by another build, target or settings".into());
+    }
+    let count = module.inner.module.num_defined_funcs();
+    for (def, code) in &entry.functions {
+        let fits = |loc: &weft_environ::FunctionLoc| loc.start as usize + loc.length as usize <= code.text.len();
+        if *def >= count || code.first_function != *def || code.functions.len() != 1 || !fits(&code.functions[0]) {
+            return Err(format!("function {def} does not belong to this module"));
+        }
+    }
+    Ok(entry.functions)
 }
 
 /// Writes an entry atomically (temporary file, then rename), then keeps the directory within its size bound.

@@ -39,6 +39,17 @@ pub(crate) struct CodeSettings {
     pub(crate) tunables: Tunables,
 }
 
+impl CodeSettings {
+    /// These settings as eager compilation has them: artifacts and cache entries are compiled eagerly whatever the
+    /// engine's mode (lazy and tiered engines load them too), so the mode and the tier-up threshold, which shape
+    /// only code compiled while a module runs, are not part of their settings.
+    pub(crate) fn eager(mut self) -> CodeSettings {
+        self.tunables.compilation = Compilation::Eager;
+        self.tunables.tier_up_threshold = Tunables::default().tier_up_threshold;
+        self
+    }
+}
+
 mod features_as_bits {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use weft_environ::wasmparser::WasmFeatures;

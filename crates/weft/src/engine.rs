@@ -129,6 +129,10 @@ impl Engine {
             let mut settings = self.inner.config.code.compiler.clone();
             settings.opt_level = OptLevel::None;
             settings.inlining = false;
+            // Register allocation is most of Cranelift's time; its single-pass allocator is several times faster
+            // than the default one, at the price of slower code, which is what quick code may be.
+            settings.flags.retain(|(name, _)| name != "regalloc_algorithm");
+            settings.flags.push(("regalloc_algorithm".to_string(), "single_pass".to_string()));
             // The engine's own settings made a compiler; these differ only in optimisation.
             Compiler::new(&settings).expect("the engine's settings without optimisation make a compiler")
         })

@@ -32,14 +32,23 @@ impl LazyFunctions {
     ) -> crate::Result<LazyFunctions> {
         use rayon::prelude::*;
         let validate = || {
-            translation.function_bodies.par_iter().try_for_each(|body| -> crate::Result<()> {
-                let v = &body.validator;
-                let to_validate =
-                    FuncToValidate { resources: v.resources.clone(), index: v.index, ty: v.ty, features: v.features };
-                let mut validator = to_validate.into_validator(Default::default());
-                validator.validate(&body.body).map_err(weft_environ::TranslateError::from)?;
-                Ok(())
-            })
+            // Each thread reuses its validator's allocations from one body to the next.
+            translation.function_bodies.par_iter().try_for_each_init(
+                wasmparser::FuncValidatorAllocations::default,
+                |allocations, body| -> crate::Result<()> {
+                    let v = &body.validator;
+                    let to_validate = FuncToValidate {
+                        resources: v.resources.clone(),
+                        index: v.index,
+                        ty: v.ty,
+                        features: v.features,
+                    };
+                    let mut validator = to_validate.into_validator(std::mem::take(allocations));
+                    validator.validate(&body.body).map_err(weft_environ::TranslateError::from)?;
+                    *allocations = validator.into_allocations();
+                    Ok(())
+                },
+            )
         };
         match &engine.inner.sequential_compilation {
             Some(one_thread) => one_thread.install(validate),
@@ -96,9 +105,13 @@ impl LazyFunctions {
 }
 
 impl LazyCompiler for LazyFunctions {
-    fn compile(&self, def: DefinedFuncIndex, tier: Tier) -> Result<CompiledCode, Box<dyn Any + Send>> {
-        // On a compilation thread, whose stack is the compiler's, not what is left of a wasm thread's.
-        let result = self.engine.compile_pool().install(|| self.compile_now(def, tier));
+    fn compile(&self, def: DefinedFuncIndex, tier: Tier, here: bool) -> Result<CompiledCode, Box<dyn Any + Send>> {
+        // Where the calling thread lacks the stack, on a compilation thread, whose stack is the compiler's.
+        let result = if here {
+            self.compile_now(def, tier)
+        } else {
+            self.engine.compile_pool().install(|| self.compile_now(def, tier))
+        };
         result.map_err(|e| {
             let name = self.module.func_display_name(self.module.func_index(def));
             Box::new(e.context(format!("cannot compile function {name} on its first call"))) as Box<dyn Any + Send>

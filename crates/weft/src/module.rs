@@ -25,6 +25,22 @@ pub(crate) struct ModuleInner {
     /// With [`crate::Config::debug_info`], the machine code as compiled, kept before debuggers hear of it: a
     /// debugger plants its breakpoints in the loaded code, and an artifact written from that would carry them.
     pub(crate) text_as_compiled: Option<Vec<u8>>,
+    /// For a lazily compiled module loaded through the compilation cache, where its optimised code is kept.
+    pub(crate) partial_cache: std::sync::OnceLock<crate::cache::PartialCache>,
+}
+
+impl Drop for ModuleInner {
+    fn drop(&mut self) {
+        self.save_compiled_code();
+    }
+}
+
+impl ModuleInner {
+    fn save_compiled_code(&self) {
+        if let (Some(cache), Some(lazy)) = (self.partial_cache.get(), self.code.lazy()) {
+            cache.save(&self.engine, lazy);
+        }
+    }
 }
 
 impl std::fmt::Debug for Module {
@@ -121,6 +137,14 @@ impl Module {
         Self::from_parts(engine, module, code)
     }
 
+    /// For a lazily compiled (or tiered) module loaded through the compilation cache: writes the optimised code
+    /// compiled so far to the cache, so that the next run of the module starts with it. Also done when the module
+    /// is dropped; a program that ends the process first (as `weft run` does) calls it before. Nothing happens for
+    /// other modules or when the cache already holds as much.
+    pub fn save_compiled_code(&self) {
+        self.inner.save_compiled_code();
+    }
+
     /// For a lazily compiled module, where its functions' code stands.
     pub fn lazy_stats(&self) -> Option<weft_runtime::LazyStats> {
         self.inner.code.lazy().map(|lazy| lazy.stats())
@@ -188,6 +212,7 @@ impl Module {
                 type_ids,
                 memory_images,
                 text_as_compiled,
+                partial_cache: std::sync::OnceLock::new(),
             }),
         })
     }

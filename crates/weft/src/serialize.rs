@@ -209,12 +209,10 @@ pub(crate) fn read(engine: &Engine, bytes: &[u8]) -> Result<Artifact, ArtifactEr
 
 /// The engine's code settings as an artifact records them: without the cross-compilation target, which the
 /// header's target already says (so an artifact compiled for aarch64 on x86-64 matches an aarch64 engine's).
-fn portable_settings(engine: &Engine) -> CodeSettings {
+pub(crate) fn portable_settings(engine: &Engine) -> CodeSettings {
     let mut settings = engine.config().code.clone();
     settings.compiler.target = None;
-    // Artifacts are eager whatever the engine's mode, and load in any mode.
-    settings.tunables.compilation = weft_environ::Compilation::Eager;
-    settings
+    settings.eager()
 }
 
 /// Whether code compiled for target `artifact` (a `Compiler::fingerprint`) runs on an engine for `engine`: the
