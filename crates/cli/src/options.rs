@@ -371,10 +371,11 @@ fn parse_codegen(text: &str) -> Result<Vec<Codegen>, String> {
                 "parallel-compilation" => Codegen::ParallelCompilation(parse_yes_no(key, value)?),
                 "inlining" => Codegen::Inlining(parse_yes_no(key, value)?),
                 "compile" => Codegen::Compile(match value {
+                    "auto" => weft::Compilation::Auto,
                     "eager" => weft::Compilation::Eager,
                     "lazy" => weft::Compilation::Lazy,
                     "tiered" => weft::Compilation::Tiered,
-                    _ => return Err(format!("`compile={value}`: use eager, lazy or tiered")),
+                    _ => return Err(format!("`compile={value}`: use auto, eager, lazy or tiered")),
                 }),
                 "compile-threads" => Codegen::CompileThreads(
                     value.parse().map_err(|_| format!("`compile-threads={value}`: expected a number of threads"))?,

@@ -247,11 +247,11 @@ impl Compiler {
         func: ir::Function,
         name: &dyn Fn() -> String,
         inlining: Option<InlineContext<'_>>,
-        table_calls: Option<&Module>,
+        table_calls: Option<(&Module, Option<FuncIndex>)>,
     ) -> Result<CompiledFunction, CompileError> {
         let (mut ctx, inline_sites) = self.inline_into(func, name, inlining)?;
-        if let Some(module) = table_calls {
-            crate::lazy::route_calls_through_table(&mut ctx.func, module, self.isa.pointer_type());
+        if let Some((module, direct_self)) = table_calls {
+            crate::lazy::route_calls_through_table(&mut ctx.func, module, self.isa.pointer_type(), direct_self);
         }
         // After inlining, which may add the callees' names.
         let user_names = ctx.func.params.user_named_funcs().clone();
@@ -479,8 +479,11 @@ impl Compiler {
             None
         };
         let inlining = candidates.as_ref().map(|candidates| InlineContext { module, candidates, caller: index });
-        let compiled = self.compile_clif_with(func, &name, inlining, Some(module))?;
-        let mut code = link(&*self.isa, module, vec![compiled], vec![])?;
+        // Quick code calls itself through the table too, so that a deep recursion moves to optimised code as soon
+        // as there is some.
+        let direct_self = (!count_runs).then_some(index);
+        let compiled = self.compile_clif_with(func, &name, inlining, Some((module, direct_self)))?;
+        let mut code = link_from(&*self.isa, module, def.as_u32(), vec![compiled], vec![])?;
         code.first_function = def.as_u32();
         Ok(code)
     }
@@ -526,7 +529,7 @@ impl Compiler {
         tunables: &Tunables,
     ) -> Result<CompiledCode, CompileError> {
         let ModuleTranslation { module, function_bodies, .. } = translation;
-        let lazy = tunables.compilation != Compilation::Eager;
+        let lazy = tunables.compilation.is_lazy();
         let functions = if lazy { Vec::new() } else { self.compile_functions(&module, function_bodies, tunables)? };
         let trampolines: Vec<CompiledFunction> = module
             .types
@@ -640,6 +643,25 @@ fn link(
     functions: Vec<CompiledFunction>,
     trampolines: Vec<CompiledFunction>,
 ) -> Result<CompiledCode, CompileError> {
+    link_from(isa, module, 0, functions, trampolines)
+}
+
+/// Links `functions`, the module's defined functions from index `first` on, and `trampolines` into one text
+/// section; direct calls may go only to those functions.
+fn link_from(
+    isa: &dyn TargetIsa,
+    module: &Module,
+    first: u32,
+    functions: Vec<CompiledFunction>,
+    trampolines: Vec<CompiledFunction>,
+) -> Result<CompiledCode, CompileError> {
+    let placed_function = |out: &CompiledCode, callee: FuncIndex| -> Result<FunctionLoc, CompileError> {
+        module
+            .defined_func_index(callee)
+            .and_then(|def| def.as_u32().checked_sub(first))
+            .and_then(|i| out.functions.get(i as usize).copied())
+            .ok_or_else(|| CompileError::internal("direct call to a function outside the text"))
+    };
     let mut out = CompiledCode::default();
     let mut pending = Vec::new();
     let place = |f: &CompiledFunction, out: &mut CompiledCode| -> FunctionLoc {
@@ -693,20 +715,14 @@ fn link(
             let at = start + off;
             match (kind, target) {
                 (Reloc::X86CallPCRel4, RelocTarget::Func(callee)) => {
-                    let def = module
-                        .defined_func_index(*callee)
-                        .ok_or_else(|| CompileError::internal("direct call to an imported function"))?;
-                    let target = i64::from(out.functions[def.index()].start);
+                    let target = i64::from(placed_function(&out, *callee)?.start);
                     let value = target + addend - i64::from(at);
                     let value =
                         i32::try_from(value).map_err(|_| CompileError::Unsupported("text section too large".into()))?;
                     out.text[at as usize..at as usize + 4].copy_from_slice(&value.to_le_bytes());
                 }
                 (Reloc::Arm64Call, RelocTarget::Func(callee)) => {
-                    let def = module
-                        .defined_func_index(*callee)
-                        .ok_or_else(|| CompileError::internal("direct call to an imported function"))?;
-                    let target = i64::from(out.functions[def.index()].start);
+                    let target = i64::from(placed_function(&out, *callee)?.start);
                     // `bl`: a signed 26-bit count of instructions, so a reach of 128 MiB either way.
                     let delta = target + addend - i64::from(at);
                     if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {

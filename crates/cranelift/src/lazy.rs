@@ -10,7 +10,15 @@ use weft_environ::{CompiledCode, FuncIndex, LazyStubs, Libcall, LibcallRelocatio
 /// the function's own body or in bodies inlined into it) into an indirect call through the module's code table:
 /// `code_table = vmctx[LAZY_CODE]; callee = code_table[def]`. The callee's code may not exist yet, and may be
 /// replaced by better code later, so no address is ever built into the caller.
-pub(crate) fn route_calls_through_table(func: &mut ir::Function, module: &Module, ptr: ir::Type) {
+///
+/// `direct_self`: calls of the function to itself stay direct (final code: optimised code is never replaced, so
+/// its recursion need not look its own address up).
+pub(crate) fn route_calls_through_table(
+    func: &mut ir::Function,
+    module: &Module,
+    ptr: ir::Type,
+    direct_self: Option<FuncIndex>,
+) {
     let mut pos = FuncCursor::new(func);
     while pos.next_block().is_some() {
         while let Some(inst) = pos.next_inst() {
@@ -25,7 +33,11 @@ pub(crate) fn route_calls_through_table(func: &mut ir::Function, module: &Module
             if name.namespace != 0 {
                 continue;
             }
-            let Some(def) = module.defined_func_index(FuncIndex::from_u32(name.index)) else { continue };
+            let callee = FuncIndex::from_u32(name.index);
+            if direct_self == Some(callee) {
+                continue;
+            }
+            let Some(def) = module.defined_func_index(callee) else { continue };
             let signature = pos.func.dfg.ext_funcs[func_ref].signature;
             let args: Vec<ir::Value> = pos.func.dfg.inst_args(inst).to_vec();
             // Every wasm call passes the callee's vmctx first; a direct callee's is the caller's own.

@@ -30,7 +30,7 @@ pub use translate::{
     convert_valtype, operator_proposal, translate_module, validate_module, wasm_features,
 };
 pub use trap::Trap;
-pub use tunables::{Compilation, Tunables};
+pub use tunables::{AUTO_LAZY_CODE_BYTES, Compilation, Tunables};
 pub use types::*;
 
 pub use wasmparser;

@@ -30,8 +30,11 @@ pub struct Tunables {
 /// When a module's functions are compiled.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Compilation {
-    /// Every function, optimised, before the module can be instantiated.
+    /// `Eager` for modules whose function bodies take less than [`AUTO_LAZY_CODE_BYTES`], `Lazy` for larger ones
+    /// (the measurements behind the choice are in docs/benchmarks.md).
     #[default]
+    Auto,
+    /// Every function, optimised, before the module can be instantiated.
     Eager,
     /// The whole module is validated up front; each function is compiled, optimised, on its first call.
     Lazy,
@@ -51,9 +54,28 @@ impl Default for Tunables {
             epoch_interruption: false,
             consume_fuel: false,
             relaxed_simd_deterministic: false,
-            compilation: Compilation::Eager,
+            compilation: Compilation::Auto,
             tier_up_threshold: crate::TIER_UP_THRESHOLD,
         }
+    }
+}
+
+/// With [`Compilation::Auto`], modules with at least this many bytes of function bodies are compiled lazily.
+pub const AUTO_LAZY_CODE_BYTES: usize = 1 << 20;
+
+impl Compilation {
+    /// The mode a module whose function bodies take `code_bytes` bytes is compiled in: `Auto` decided.
+    pub fn for_code_size(self, code_bytes: usize) -> Compilation {
+        match self {
+            Compilation::Auto if code_bytes >= AUTO_LAZY_CODE_BYTES => Compilation::Lazy,
+            Compilation::Auto => Compilation::Eager,
+            mode => mode,
+        }
+    }
+
+    /// Whether functions are compiled on their first calls.
+    pub fn is_lazy(self) -> bool {
+        matches!(self, Compilation::Lazy | Compilation::Tiered)
     }
 }
 

@@ -53,11 +53,11 @@ pub fn generate(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// How many code variants [`code_variant`] has.
-pub const CODE_VARIANTS: u8 = 7;
+pub const CODE_VARIANTS: u8 = 9;
 
 /// One of the ways Weft can compile code, picked by `choice`: the default (guard pages, speed-optimised, small
-/// functions inlined), explicit bounds checks, fuel counting, epoch checks, interrupt checks, no optimisation, and
-/// optimised without inlining. Each must run a module exactly as the default does (with fuel and epochs that never
+/// functions inlined), explicit bounds checks, fuel counting, epoch checks, interrupt checks, no optimisation,
+/// optimised without inlining, lazy compilation, and tiered compilation (a function hot after one run). Each must run a module exactly as the default does (with fuel and epochs that never
 /// run out).
 pub fn code_variant(choice: u8) -> weft::Config {
     let mut config = weft::Config::new();
@@ -80,8 +80,15 @@ pub fn code_variant(choice: u8) -> weft::Config {
         5 => {
             config.opt_level(weft::OptLevel::None);
         }
-        _ => {
+        6 => {
             config.inlining(false);
+        }
+        7 => {
+            config.compilation(weft::Compilation::Lazy);
+        }
+        _ => {
+            // Hot after one run: quick code first, then optimised code switched in while the calls go on.
+            config.compilation(weft::Compilation::Tiered).tier_up_threshold(1);
         }
     }
     config

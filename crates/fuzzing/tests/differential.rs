@@ -14,7 +14,8 @@ fn weft_agrees_with_wasmi_on_generated_modules() {
     for seed in 0..SEEDS {
         let len = 1024 + (seed as usize * 97) % 7168;
         let Some(wasm) = generate(&seed_bytes(seed, len)) else { continue };
-        // Every code variant in turn: guard pages, explicit bounds checks, fuel, epochs, interrupts, unoptimised.
+        // Every code variant in turn: guard pages, explicit bounds checks, fuel, epochs, interrupts, unoptimised,
+        // without inlining, lazy, tiered.
         match differential_with(&code_variant(seed as u8), &wasm, &seed_bytes(seed ^ 0x5eed, 512)) {
             Ok(Differential::Agreed { calls: n }) => {
                 modules += 1;

@@ -248,9 +248,10 @@ impl Config {
         self.opt_level(level)
     }
 
-    /// When a module's functions are compiled (default [`Compilation::Eager`]): all before the module can be
-    /// instantiated, each on its first call ([`Compilation::Lazy`]), or first quickly and then, once they run
-    /// often, optimised in the background ([`Compilation::Tiered`]). Lazy and tiered modules are validated whole
+    /// When a module's functions are compiled: all before the module can be instantiated ([`Compilation::Eager`]),
+    /// each on its first call ([`Compilation::Lazy`]), or first quickly and then, once they run often, optimised in
+    /// the background ([`Compilation::Tiered`]). The default, [`Compilation::Auto`], is eager for modules with less
+    /// than 1 MiB of function bodies and lazy for larger ones (docs/benchmarks.md has the measurements). Lazy and tiered modules are validated whole
     /// before anything runs, behave the same in every respect but timing (traps, backtraces, fuel, interrupts,
     /// stack limit), and are always written eager by [`crate::Module::serialize`] and `weft compile`. With
     /// [`Config::debug_info`], or on a machine that cannot map code from a `memfd`, modules are compiled eagerly.

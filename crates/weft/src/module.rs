@@ -96,14 +96,15 @@ impl Module {
         engine.check_runs_here()?;
         let settings = &engine.config().code;
         let translation = translate_module(wasm, settings.features)?;
-        if settings.tunables.compilation != weft_environ::Compilation::Eager
-            && !settings.compiler.debug_info
-            && !translation.function_bodies.is_empty()
-        {
-            return Self::compile_lazily(engine, wasm, translation);
+        let code_bytes: usize = translation.func_body_ranges.iter().map(|(start, end)| (end - start) as usize).sum();
+        let mode = settings.tunables.compilation.for_code_size(code_bytes);
+        if mode.is_lazy() && !settings.compiler.debug_info && !translation.function_bodies.is_empty() {
+            return Self::compile_lazily(engine, wasm, translation, mode);
         }
+        let tunables =
+            weft_environ::Tunables { compilation: weft_environ::Compilation::Eager, ..settings.tunables.clone() };
         let module = translation.module_keeping_dwarf(settings.compiler.debug_info);
-        let compile = || engine.inner.compiler.compile_module(translation, &settings.tunables);
+        let compile = || engine.inner.compiler.compile_module(translation, &tunables);
         let compiled = match &engine.inner.sequential_compilation {
             Some(one_thread) => one_thread.install(compile),
             None => compile(),
@@ -119,15 +120,16 @@ impl Module {
         engine: &Engine,
         wasm: &[u8],
         translation: weft_environ::ModuleTranslation<'_>,
+        mode: weft_environ::Compilation,
     ) -> Result<Module> {
-        let settings = &engine.config().code;
+        let tunables = weft_environ::Tunables { compilation: mode, ..engine.config().code.tunables.clone() };
         let module = Arc::new(translation.module_keeping_dwarf(false));
         let functions = crate::lazy::LazyFunctions::new(engine, module.clone(), wasm, &translation)?;
         let code_bytes: usize = translation.func_body_ranges.iter().map(|(start, end)| (end - start) as usize).sum();
         let num_functions = module.num_defined_funcs() as usize;
-        let compiled = engine.inner.compiler.compile_module(translation, &settings.tunables)?;
+        let compiled = engine.inner.compiler.compile_module(translation, &tunables)?;
         let code = CodeMemory::new(compiled, Some(module.clone())).context("cannot map compiled code")?;
-        let tiered = settings.tunables.compilation == weft_environ::Compilation::Tiered;
+        let tiered = mode == weft_environ::Compilation::Tiered;
         // Machine code takes a few times the bytes of wasm, and tiered code is compiled twice: the arena is address
         // space, reserved generously, and only the pages written are memory.
         let estimate = code_bytes.saturating_mul(if tiered { 32 } else { 16 }).saturating_add(16 << 20);
