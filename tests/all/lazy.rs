@@ -317,3 +317,23 @@ fn eight_threads_instantiate_and_call_one_module_at_once() {
         }
     }
 }
+
+#[test]
+fn large_functions_skip_quick_code_in_tiered_mode() {
+    // A body of more than 4 KiB: its quick code would have a huge frame, so it is optimised on its first call.
+    let body = "(local.set 0 (i32.add (local.get 0) (i32.const 1000)))\n".repeat(900);
+    let wat = format!(
+        r#"(module (func (export "big") (param i32) (result i32) {body} (local.get 0))
+                   (func (export "small") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))"#
+    );
+    let engine = engine(Compilation::Tiered, |_| {});
+    let module = Module::new(&engine, &wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let big = instance.get_typed_func::<i32, i32>(&mut store, "big").unwrap();
+    assert_eq!(big.call(&mut store, 1).unwrap(), 900_001);
+    let small = instance.get_typed_func::<i32, i32>(&mut store, "small").unwrap();
+    assert_eq!(small.call(&mut store, 1).unwrap(), 2);
+    let stats = module.lazy_stats().unwrap();
+    assert_eq!((stats.quick, stats.optimized, stats.compilations), (1, 1, 2), "{stats:?}");
+}

@@ -75,6 +75,13 @@ void weft_config_debug_info_set(wasm_config_t *config, bool on);
 /* 0 none, 1 speed (the default), 2 speed and size. */
 void weft_config_opt_level_set(wasm_config_t *config, uint8_t level);
 void weft_config_max_wasm_stack_set(wasm_config_t *config, size_t bytes);
+/* When functions are compiled: all before instantiation (EAGER), each on its first call (LAZY), or first quickly and
+ * then optimised in the background when hot (TIERED); AUTO, the default, is eager below 1 MiB of code, lazy above. */
+#define WEFT_COMPILATION_AUTO 0
+#define WEFT_COMPILATION_EAGER 1
+#define WEFT_COMPILATION_LAZY 2
+#define WEFT_COMPILATION_TIERED 3
+void weft_config_compilation_set(wasm_config_t *config, uint8_t mode);
 void weft_config_wasm_bulk_memory_set(wasm_config_t *config, bool on);
 void weft_config_wasm_reference_types_set(wasm_config_t *config, bool on);
 void weft_config_wasm_multi_value_set(wasm_config_t *config, bool on);

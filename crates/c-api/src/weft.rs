@@ -318,6 +318,26 @@ pub unsafe extern "C" fn weft_config_opt_level_set(config: *mut wasm_config_t, l
     }
 }
 
+/// When functions are compiled: `WEFT_COMPILATION_AUTO` (0, the default), `_EAGER` (1), `_LAZY` (2), `_TIERED` (3);
+/// other values leave the setting as it is.
+///
+/// # Safety
+/// `config` must be live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn weft_config_compilation_set(config: *mut wasm_config_t, mode: u8) {
+    // SAFETY: the caller's guarantee.
+    if let Some(config) = unsafe { config.as_mut() } {
+        let mode = match mode {
+            0 => weft::Compilation::Auto,
+            1 => weft::Compilation::Eager,
+            2 => weft::Compilation::Lazy,
+            3 => weft::Compilation::Tiered,
+            _ => return,
+        };
+        config.config.compilation(mode);
+    }
+}
+
 /// Bytes of stack wasm may use before it traps with a stack overflow.
 ///
 /// # Safety

@@ -146,10 +146,14 @@ fn basics() {
     .unwrap();
     std::fs::write(&wasm, module).unwrap();
     let exe = compile("basics");
-    let output = run(&exe, &[&wasm]);
-    assert_eq!(
-        output,
-        "valid: 1\n\
+    // The default mode, then eager, lazy and tiered (`weft_config_compilation_set`): the same answers in each.
+    for mode in ["", "1", "2", "3"] {
+        let mode = Path::new(mode);
+        let args: Vec<&Path> = if mode.as_os_str().is_empty() { vec![&wasm] } else { vec![&wasm, mode] };
+        let output = run(&exe, &args);
+        assert_eq!(
+            output,
+            "valid: 1\n\
          garbage valid: 0, compiles: 0\n\
          exports: 5\n\
          export 3 as a function: (nil)\n\
@@ -165,8 +169,10 @@ fn basics() {
          grow: 1, now 2 pages, byte 10 = 42\n\
          grow past the maximum: 0\n\
          finalized before the store goes: 0\n\
-         finalized after: 1\n"
-    );
+         finalized after: 1\n",
+            "compilation mode {mode:?}"
+        );
+    }
     std::fs::remove_file(&wasm).ok();
     std::fs::remove_file(&exe).ok();
 }

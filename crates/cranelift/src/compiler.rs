@@ -411,7 +411,14 @@ impl Compiler {
         each: impl Fn(FuncIndex, ir::Function) -> Result<R, CompileError> + Sync,
     ) -> Result<Vec<R>, CompileError> {
         let offsets = VMOffsets::new(module);
-        let env = ModuleEnv { module, offsets: &offsets, tunables, debug_slots: self.debug_info, count_runs: false };
+        let env = ModuleEnv {
+            module,
+            offsets: &offsets,
+            tunables,
+            debug_slots: self.debug_info,
+            count_runs: false,
+            tiered: false,
+        };
         bodies
             .into_par_iter()
             .map(|(def, body)| {
@@ -451,7 +458,8 @@ impl Compiler {
         count_runs: bool,
     ) -> Result<CompiledCode, CompileError> {
         let offsets = VMOffsets::new(module);
-        let env = ModuleEnv { module, offsets: &offsets, tunables, debug_slots: self.debug_info, count_runs };
+        let tiered = tunables.compilation == Compilation::Tiered;
+        let env = ModuleEnv { module, offsets: &offsets, tunables, debug_slots: self.debug_info, count_runs, tiered };
         let index = module.func_index(def);
         let func = self.translate(&env, def, body)?;
         let name = || module.func_display_name(index);

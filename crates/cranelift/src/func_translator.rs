@@ -160,6 +160,10 @@ pub(crate) struct ModuleEnv<'a> {
     /// Count the function's entries and loop iterations in the module's tier counters and ask the runtime for an
     /// optimised compilation at [`weft_environ::TIER_UP_THRESHOLD`] (tiered mode's quick code).
     pub count_runs: bool,
+    /// The function belongs to a tiered module: its stack check uses quick code's limit (see
+    /// `vmstore::QUICK_STACK_LIMIT`), whichever tier it is, so that optimised frames called from deep quick frames
+    /// share their budget.
+    pub tiered: bool,
 }
 
 /// With [`ModuleEnv::debug_slots`], the key of the stack slot holding the vmctx; wasm local `i`'s slot has key
@@ -396,9 +400,12 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             global_type: self.ptr,
             flags: ro,
         });
+        // A tiered module's code (quick code's frames are larger) gets a limit further down (see
+        // `vmstore::QUICK_STACK_LIMIT`).
+        let field = if self.env.tiered { vmstore::QUICK_STACK_LIMIT } else { vmstore::STACK_LIMIT };
         let limit = self.b.create_global_value(GlobalValueData::Load {
             base: store,
-            offset: (vmstore::STACK_LIMIT as i32).into(),
+            offset: (field as i32).into(),
             global_type: self.ptr,
             flags: ro,
         });

@@ -83,7 +83,16 @@ pub mod vmstore {
     pub const EPOCH_DEADLINE: u32 = 40;
     /// Frame pointer of the most recent wasm-to-host trampoline, so host errors can be given a wasm backtrace.
     pub const LAST_EXIT_FP: u32 = 48;
+    /// The lowest stack address tiered mode's quick code may use: further down than `STACK_LIMIT` (by
+    /// `QUICK_CODE_STACK_FACTOR - 1` times the wasm stack size), because its frames are several times larger.
+    pub const QUICK_STACK_LIMIT: u32 = 56;
 }
+
+/// How many times the wasm stack size quick code may use (see `vmstore::QUICK_STACK_LIMIT`): quick code keeps
+/// every value in a stack slot of its own, and its frames (measured on yosys's recursive `AstNode::simplify`) take
+/// several times an optimised frame's stack. A program that fits in the stack when optimised must fit when it
+/// starts in quick code.
+pub const QUICK_CODE_STACK_FACTOR: usize = 4;
 
 /// Offsets inside `VMHostFuncContext`, the callee context of a host function.
 pub mod vmhost {

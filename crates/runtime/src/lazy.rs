@@ -36,6 +36,8 @@ pub trait LazyCompiler: Send + Sync {
     /// `here`: the calling thread has stack enough to compile on ([`COMPILE_STACK`]); otherwise the compilation
     /// must run on a thread of its own while this one waits.
     fn compile(&self, def: DefinedFuncIndex, tier: Tier, here: bool) -> Result<CompiledCode, Box<dyn Any + Send>>;
+    /// Whether, in tiered mode, `def` starts with quick code (otherwise it is optimised on its first call).
+    fn quick_first(&self, def: DefinedFuncIndex) -> bool;
     /// Runs `job` in the background, on the engine's compilation threads.
     fn spawn(&self, job: Box<dyn FnOnce() + Send>);
     /// Hears about code installed at `address` (for profilers).
@@ -189,10 +191,11 @@ impl LazyCode {
         if current != stub {
             return Ok(current);
         }
-        let tier = if self.tiered { Tier::Quick } else { Tier::Optimized };
+        let quick = self.tiered && self.compiler.quick_first(DefinedFuncIndex::from_u32(def));
+        let tier = if quick { Tier::Quick } else { Tier::Optimized };
         let here = crate::traphandlers::stack_left().is_some_and(|left| left >= COMPILE_STACK);
         let address = self.compile_and_install(def, tier, here)?;
-        self.states[index].store(if self.tiered { STATE_QUICK } else { STATE_OPTIMIZED }, Ordering::Release);
+        self.states[index].store(if quick { STATE_QUICK } else { STATE_OPTIMIZED }, Ordering::Release);
         Ok(address)
     }
 

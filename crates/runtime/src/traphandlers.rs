@@ -160,7 +160,7 @@ pub unsafe fn catch_traps(
     };
     let here = &state as *const CallThreadState as usize;
     // SAFETY: the caller guarantees `store` is valid.
-    let old_limit = unsafe { (*store).stack_limit };
+    let (old_limit, old_quick_limit) = unsafe { ((*store).stack_limit, (*store).quick_stack_limit) };
     if old_limit == usize::MAX {
         // Never let wasm come closer than `HOST_STACK_RESERVE` to the end of this thread's stack, however large
         // `max_wasm_stack` is: overflowing into the guard page would kill the process instead of trapping.
@@ -168,7 +168,11 @@ pub unsafe fn catch_traps(
         let reserve = HOST_STACK_RESERVE + weft_environ::LEAF_FRAME_SLACK as usize;
         let floor = thread_stack_low().map_or(0, |low| low.saturating_add(reserve));
         // SAFETY: as above.
-        unsafe { (*store).stack_limit = here.saturating_sub(max_wasm_stack).max(floor) };
+        unsafe {
+            (*store).stack_limit = here.saturating_sub(max_wasm_stack).max(floor);
+            let quick = max_wasm_stack.saturating_mul(weft_environ::QUICK_CODE_STACK_FACTOR);
+            (*store).quick_stack_limit = here.saturating_sub(quick).max(floor);
+        }
     }
     CURRENT.with(|c| c.set(&state));
     let mut f = f;
@@ -180,6 +184,7 @@ pub unsafe fn catch_traps(
     // SAFETY: as above. Restoring `last_exit_fp` also covers a host error that jumped past the trampoline's restore.
     unsafe {
         (*store).stack_limit = old_limit;
+        (*store).quick_stack_limit = old_quick_limit;
         (*store).last_exit_fp = state.entry_exit_fp;
     }
     if jumped == 0 {

@@ -79,6 +79,8 @@ pub struct VMStoreContext {
     pub epoch_deadline: u64,
     /// Frame pointer of the innermost wasm-to-host trampoline (0 when none ran yet).
     pub last_exit_fp: usize,
+    /// Lowest stack address tiered mode's quick code may use (`usize::MAX` while no wasm runs on this store).
+    pub quick_stack_limit: usize,
     /// The embedder's resource limiter, asked before memories and tables grow (`None`: no limiter). Compiled code
     /// never reads it; it stays after the fields compiled code does read.
     pub limiter: Option<crate::limits::LimiterHooks>,
@@ -94,6 +96,7 @@ impl Default for VMStoreContext {
     fn default() -> Self {
         Self {
             stack_limit: usize::MAX,
+            quick_stack_limit: usize::MAX,
             store_data: std::ptr::null_mut(),
             interrupt_flag: std::ptr::null(),
             fuel_consumed: 0,
@@ -242,6 +245,7 @@ const _: () = {
     assert!(std::mem::offset_of!(VMStoreContext, epoch_ptr) == vmstore::EPOCH_PTR as usize);
     assert!(std::mem::offset_of!(VMStoreContext, epoch_deadline) == vmstore::EPOCH_DEADLINE as usize);
     assert!(std::mem::offset_of!(VMStoreContext, last_exit_fp) == vmstore::LAST_EXIT_FP as usize);
+    assert!(std::mem::offset_of!(VMStoreContext, quick_stack_limit) == vmstore::QUICK_STACK_LIMIT as usize);
     assert!(std::mem::offset_of!(VMHostFuncContext, array_call) == vmhost::ARRAY_CALL as usize);
     assert!(std::mem::size_of::<ValRaw>() == weft_environ::VALRAW_SIZE as usize);
 };

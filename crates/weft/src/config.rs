@@ -297,7 +297,10 @@ impl Config {
 
     /// The most native stack, in bytes, that wasm may use before a call traps with "call stack exhausted" (default
     /// 512 KiB). It is measured from where the host first calls into wasm, so keep it well below the thread's stack
-    /// size: host functions called from wasm run on the remaining stack.
+    /// size: host functions called from wasm run on the remaining stack. In tiered compilation, quick code (whose
+    /// frames are several times larger than optimised code's) may use up to four times as much
+    /// (`QUICK_CODE_STACK_FACTOR`), so that what runs optimised also runs before it is; the runtime still keeps
+    /// 128 KiB of the thread's stack free below it.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
         self

@@ -10,9 +10,17 @@ use weft_environ::wasmparser::{self, FuncToValidate, ValidatorResources, WasmFea
 use weft_environ::{CompiledCode, DefinedFuncIndex, FunctionBodyData, ModuleTranslation};
 use weft_runtime::{LazyCompiler, Tier};
 
+/// Function bodies larger than this skip quick code in tiered mode and are optimised on their first call: quick
+/// code (the single-pass register allocator gives every value its own stack slot) of a large function has a huge
+/// frame (yosys's `AstNode::simplify` took about 70 KiB a call, overflowing the stack a few calls deep), and a large
+/// function is where optimisation pays most.
+const QUICK_MAX_BODY_BYTES: usize = 4096;
+
 /// A lazily compiled module's function bodies, and how to compile them.
 pub(crate) struct LazyFunctions {
     engine: Engine,
+    /// The engine's tunables with the module's mode (`Lazy` or `Tiered`, never `Auto`).
+    tunables: weft_environ::Tunables,
     module: Arc<weft_environ::Module>,
     wasm: Arc<[u8]>,
     /// Each defined function's body (a range of `wasm`) and its wasm function and type indices.
@@ -26,6 +34,7 @@ impl LazyFunctions {
     /// runs, as with eager compilation) and keeps what compiling them later needs.
     pub(crate) fn new(
         engine: &Engine,
+        tunables: weft_environ::Tunables,
         module: Arc<weft_environ::Module>,
         wasm: &[u8],
         translation: &ModuleTranslation<'_>,
@@ -67,6 +76,7 @@ impl LazyFunctions {
             .collect();
         Ok(LazyFunctions {
             engine: engine.clone(),
+            tunables,
             module,
             wasm: Arc::from(wasm),
             bodies,
@@ -91,7 +101,7 @@ impl LazyFunctions {
             Tier::Quick => self.engine.quick_compiler(),
             Tier::Optimized => &self.engine.inner.compiler,
         };
-        let tunables = &self.engine.config().code.tunables;
+        let tunables = &self.tunables;
         let code = compiler.compile_lazy_function(
             &self.module,
             def,
@@ -120,6 +130,10 @@ impl LazyCompiler for LazyFunctions {
 
     fn spawn(&self, job: Box<dyn FnOnce() + Send>) {
         self.engine.compile_pool().spawn(job);
+    }
+
+    fn quick_first(&self, def: DefinedFuncIndex) -> bool {
+        self.bodies.get(def.index()).is_some_and(|(range, _, _)| range.len() <= QUICK_MAX_BODY_BYTES)
     }
 
     fn installed(&self, _def: DefinedFuncIndex, _tier: Tier, _address: usize, _code: &CompiledCode) {}

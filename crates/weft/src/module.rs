@@ -124,7 +124,7 @@ impl Module {
     ) -> Result<Module> {
         let tunables = weft_environ::Tunables { compilation: mode, ..engine.config().code.tunables.clone() };
         let module = Arc::new(translation.module_keeping_dwarf(false));
-        let functions = crate::lazy::LazyFunctions::new(engine, module.clone(), wasm, &translation)?;
+        let functions = crate::lazy::LazyFunctions::new(engine, tunables.clone(), module.clone(), wasm, &translation)?;
         let code_bytes: usize = translation.func_body_ranges.iter().map(|(start, end)| (end - start) as usize).sum();
         let num_functions = module.num_defined_funcs() as usize;
         let compiled = engine.inner.compiler.compile_module(translation, &tunables)?;
