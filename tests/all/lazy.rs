@@ -337,3 +337,56 @@ fn large_functions_skip_quick_code_in_tiered_mode() {
     let stats = module.lazy_stats().unwrap();
     assert_eq!((stats.quick, stats.optimized, stats.compilations), (1, 1, 2), "{stats:?}");
 }
+
+const CALLS: &str = r#"(module $calls
+    (func $leaf (export "leaf") (param i32) (result i32) (i32.div_u (i32.const 1000) (local.get 0)))
+    (func $middle (param i32) (result i32) (i32.add (call $leaf (local.get 0)) (i32.const 1)))
+    (func $caller (export "caller") (param i32) (result i32)
+        (i32.mul (call $middle (local.get 0)) (i32.const 2))))"#;
+
+#[test]
+fn calls_to_final_code_are_direct_and_kept_in_the_cache() {
+    let cache = std::env::temp_dir().join(format!("weft-lazy-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let run = |first_leaf: bool| {
+        let engine = engine(Compilation::Lazy, |c| {
+            c.cache_dir(Some(&cache));
+        });
+        let module = Module::new(&engine, CALLS).unwrap();
+        let before = module.lazy_stats().unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        if first_leaf {
+            // The leaf's code is final before its callers are compiled: they call it directly.
+            let leaf = instance.get_typed_func::<i32, i32>(&mut store, "leaf").unwrap();
+            assert_eq!(leaf.call(&mut store, 10).unwrap(), 100);
+        }
+        let caller = instance.get_typed_func::<i32, i32>(&mut store, "caller").unwrap();
+        assert_eq!(caller.call(&mut store, 10).unwrap(), 202);
+        let trap = caller.call(&mut store, 0).unwrap_err();
+        let names: Vec<_> =
+            trap.downcast_ref::<WasmBacktrace>().unwrap().frames().iter().map(|f| f.func_name().unwrap()).collect();
+        assert_eq!(names, ["leaf", "middle", "caller"]);
+        module.save_compiled_code();
+        before
+    };
+    let first = run(true);
+    assert_eq!((first.uncompiled, first.optimized), (3, 0));
+    // The next run starts with the optimised code of the first (leaf and caller; middle, inlined into caller,
+    // never ran on its own), and the direct call of the saved caller finds its callee, installed before it.
+    let second = run(false);
+    assert_eq!((second.uncompiled, second.optimized, second.compilations), (1, 2, 2));
+    let entries: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(entries.iter().any(|n| n.to_string_lossy().ends_with(".fns")), "{entries:?}");
+    // A damaged entry is ignored (and replaced): the module compiles lazily as if there were none.
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        let path = entry.unwrap().path();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let third = run(false);
+    assert_eq!((third.uncompiled, third.optimized), (3, 0));
+    std::fs::remove_dir_all(&cache).unwrap();
+}

@@ -247,11 +247,11 @@ impl Compiler {
         func: ir::Function,
         name: &dyn Fn() -> String,
         inlining: Option<InlineContext<'_>>,
-        table_calls: Option<(&Module, Option<FuncIndex>)>,
+        table_calls: Option<(&Module, &dyn Fn(FuncIndex) -> bool)>,
     ) -> Result<CompiledFunction, CompileError> {
         let (mut ctx, inline_sites) = self.inline_into(func, name, inlining)?;
-        if let Some((module, direct_self)) = table_calls {
-            crate::lazy::route_calls_through_table(&mut ctx.func, module, self.isa.pointer_type(), direct_self);
+        if let Some((module, direct)) = table_calls {
+            crate::lazy::route_calls_through_table(&mut ctx.func, module, self.isa.pointer_type(), direct);
         }
         // After inlining, which may add the callees' names.
         let user_names = ctx.func.params.user_named_funcs().clone();
@@ -454,6 +454,7 @@ impl Compiler {
         def: DefinedFuncIndex,
         body: FunctionBodyData<'data>,
         callee_body: &dyn Fn(DefinedFuncIndex) -> Option<FunctionBodyData<'data>>,
+        is_final: &dyn Fn(DefinedFuncIndex) -> bool,
         tunables: &Tunables,
         count_runs: bool,
     ) -> Result<CompiledCode, CompileError> {
@@ -487,11 +488,16 @@ impl Compiler {
             None
         };
         let inlining = candidates.as_ref().map(|candidates| InlineContext { module, candidates, caller: index });
-        // Quick code calls itself through the table too, so that a deep recursion moves to optimised code as soon
-        // as there is some.
-        let direct_self = (!count_runs).then_some(index);
-        let compiled = self.compile_clif_with(func, &name, inlining, Some((module, direct_self)))?;
-        let mut code = link_from(&*self.isa, module, def.as_u32(), vec![compiled], vec![])?;
+        // Calls to final code stay direct; the loader resolves them (`CompiledCode::call_relocations`). Quick code
+        // calls itself through the table, so that a deep recursion moves to optimised code as soon as there is some.
+        let direct = |callee: FuncIndex| {
+            if callee == index {
+                return !count_runs;
+            }
+            module.defined_func_index(callee).is_some_and(is_final)
+        };
+        let compiled = self.compile_clif_with(func, &name, inlining, Some((module, &direct)))?;
+        let mut code = link_from(&*self.isa, module, def.as_u32(), true, vec![compiled], vec![])?;
         code.first_function = def.as_u32();
         Ok(code)
     }
@@ -651,7 +657,25 @@ fn link(
     functions: Vec<CompiledFunction>,
     trampolines: Vec<CompiledFunction>,
 ) -> Result<CompiledCode, CompileError> {
-    link_from(isa, module, 0, functions, trampolines)
+    link_from(isa, module, 0, false, functions, trampolines)
+}
+
+/// Writes the displacement of a direct call at text offset `at` to text offset `target`.
+fn link_call(text: &mut [u8], kind: Reloc, at: u32, target: i64, addend: i64) -> Result<(), CompileError> {
+    let delta = target + addend - i64::from(at);
+    let field = &mut text[at as usize..at as usize + 4];
+    if kind == Reloc::Arm64Call {
+        // `bl`: a signed 26-bit count of instructions, so a reach of 128 MiB either way.
+        if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+            return Err(CompileError::Unsupported("text section too large for aarch64 calls".into()));
+        }
+        let insn = u32::from_le_bytes((&*field).try_into().expect("4 bytes"));
+        field.copy_from_slice(&((insn & 0xfc00_0000) | ((delta >> 2) as u32 & 0x03ff_ffff)).to_le_bytes());
+    } else {
+        let value = i32::try_from(delta).map_err(|_| CompileError::Unsupported("text section too large".into()))?;
+        field.copy_from_slice(&value.to_le_bytes());
+    }
+    Ok(())
 }
 
 /// Links `functions`, the module's defined functions from index `first` on, and `trampolines` into one text
@@ -660,6 +684,7 @@ fn link_from(
     isa: &dyn TargetIsa,
     module: &Module,
     first: u32,
+    external_calls: bool,
     functions: Vec<CompiledFunction>,
     trampolines: Vec<CompiledFunction>,
 ) -> Result<CompiledCode, CompileError> {
@@ -722,24 +747,23 @@ fn link_from(
         for (off, kind, target, addend) in &f.relocs {
             let at = start + off;
             match (kind, target) {
-                (Reloc::X86CallPCRel4, RelocTarget::Func(callee)) => {
-                    let target = i64::from(placed_function(&out, *callee)?.start);
-                    let value = target + addend - i64::from(at);
-                    let value =
-                        i32::try_from(value).map_err(|_| CompileError::Unsupported("text section too large".into()))?;
-                    out.text[at as usize..at as usize + 4].copy_from_slice(&value.to_le_bytes());
-                }
-                (Reloc::Arm64Call, RelocTarget::Func(callee)) => {
-                    let target = i64::from(placed_function(&out, *callee)?.start);
-                    // `bl`: a signed 26-bit count of instructions, so a reach of 128 MiB either way.
-                    let delta = target + addend - i64::from(at);
-                    if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
-                        return Err(CompileError::Unsupported("text section too large for aarch64 calls".into()));
+                (Reloc::X86CallPCRel4 | Reloc::Arm64Call, RelocTarget::Func(callee)) => {
+                    match placed_function(&out, *callee) {
+                        Ok(loc) => link_call(&mut out.text, *kind, at, i64::from(loc.start), *addend)?,
+                        // A lazily compiled function's call to another function's final code: the loader places it.
+                        Err(_) if external_calls => {
+                            let callee = module
+                                .defined_func_index(*callee)
+                                .ok_or_else(|| CompileError::internal("direct call to an imported function"))?;
+                            out.call_relocations.push(CallRelocation {
+                                offset: at,
+                                callee: callee.as_u32(),
+                                addend: *addend,
+                                arm64: *kind == Reloc::Arm64Call,
+                            });
+                        }
+                        Err(e) => return Err(e),
                     }
-                    let field = &mut out.text[at as usize..at as usize + 4];
-                    let insn = u32::from_le_bytes(field.try_into().expect("4 bytes"));
-                    let insn = (insn & 0xfc00_0000) | ((delta >> 2) as u32 & 0x03ff_ffff);
-                    field.copy_from_slice(&insn.to_le_bytes());
                 }
                 (Reloc::Abs8, RelocTarget::Libcall(l)) => {
                     out.libcall_relocations.push(LibcallRelocation { offset: at, libcall: *l, addend: *addend })

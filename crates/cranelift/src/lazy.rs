@@ -11,13 +11,13 @@ use weft_environ::{CompiledCode, FuncIndex, LazyStubs, Libcall, LibcallRelocatio
 /// `code_table = vmctx[LAZY_CODE]; callee = code_table[def]`. The callee's code may not exist yet, and may be
 /// replaced by better code later, so no address is ever built into the caller.
 ///
-/// `direct_self`: calls of the function to itself stay direct (final code: optimised code is never replaced, so
-/// its recursion need not look its own address up).
+/// `direct`: calls that stay direct, to functions whose code is final (optimised code is never replaced): the
+/// function itself, when it is optimised code, and functions already optimised when it was compiled.
 pub(crate) fn route_calls_through_table(
     func: &mut ir::Function,
     module: &Module,
     ptr: ir::Type,
-    direct_self: Option<FuncIndex>,
+    direct: &dyn Fn(FuncIndex) -> bool,
 ) {
     let mut pos = FuncCursor::new(func);
     while pos.next_block().is_some() {
@@ -34,7 +34,7 @@ pub(crate) fn route_calls_through_table(
                 continue;
             }
             let callee = FuncIndex::from_u32(name.index);
-            if direct_self == Some(callee) {
+            if direct(callee) {
                 continue;
             }
             let Some(def) = module.defined_func_index(callee) else { continue };

@@ -88,6 +88,22 @@ pub struct LibcallRelocation {
     pub addend: i64,
 }
 
+/// A direct call, in a lazily compiled function, to another function of its module whose code was final (optimised)
+/// when the caller was compiled: the loader writes the callee's address relative to the call once it places the
+/// caller.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRelocation {
+    /// Offset within the text of the call instruction's displacement field (x86-64: its 4-byte `rel32`; aarch64:
+    /// the `bl` instruction).
+    pub offset: u32,
+    /// The callee's defined index.
+    pub callee: u32,
+    /// Added to the callee's address (x86-64: -4, the field's distance from the end of the instruction).
+    pub addend: i64,
+    /// `bl` (aarch64) rather than `rel32` (x86-64).
+    pub arm64: bool,
+}
+
 /// Where a function compiled for native debug information keeps its vmctx and its wasm locals: each in a stack
 /// slot of its own for the whole function, at a fixed offset from the frame pointer (negative: below it).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +165,8 @@ pub struct CompiledCode {
     pub inline_sites: Vec<InlineSite>,
     /// Libcall addresses to fill in.
     pub libcall_relocations: Vec<LibcallRelocation>,
+    /// Calls to other functions' final code, to fill in when the code is placed (lazily compiled functions only).
+    pub call_relocations: Vec<CallRelocation>,
     /// The `.eh_frame` section describing how to unwind every function (one CIE, one FDE per function, zero
     /// terminator), for registration with the system unwinder.
     pub eh_frame: Vec<u8>,

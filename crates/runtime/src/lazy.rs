@@ -35,7 +35,15 @@ pub trait LazyCompiler: Send + Sync {
     /// (it runs on the calling thread's behalf); it is never called twice at once for one function and tier.
     /// `here`: the calling thread has stack enough to compile on ([`COMPILE_STACK`]); otherwise the compilation
     /// must run on a thread of its own while this one waits.
-    fn compile(&self, def: DefinedFuncIndex, tier: Tier, here: bool) -> Result<CompiledCode, Box<dyn Any + Send>>;
+    /// `is_final(callee)`: the callee's code is final and in reach, so the function may call it directly (through
+    /// a `CompiledCode::call_relocations` entry) rather than through the code table.
+    fn compile(
+        &self,
+        def: DefinedFuncIndex,
+        tier: Tier,
+        here: bool,
+        is_final: &(dyn Fn(DefinedFuncIndex) -> bool + Sync),
+    ) -> Result<CompiledCode, Box<dyn Any + Send>>;
     /// Whether, in tiered mode, `def` starts with quick code (otherwise it is optimised on its first call).
     fn quick_first(&self, def: DefinedFuncIndex) -> bool;
     /// Runs `job` in the background, on the engine's compilation threads.
@@ -201,13 +209,29 @@ impl LazyCode {
 
     fn compile_and_install(&self, def: u32, tier: Tier, here: bool) -> Result<usize, Box<dyn Any + Send>> {
         let def_index = DefinedFuncIndex::from_u32(def);
-        let code = self.compiler.compile(def_index, tier, here)?;
+        let code = self.compiler.compile(def_index, tier, here, &|callee| self.final_in_reach(callee.as_u32()))?;
         let address = self
-            .arena
             .install(code, |address, code| self.compiler.installed(def_index, tier, address, code))
             .map_err(|e| Box::new(format!("cannot install the code of function {def}: {e}")) as Box<dyn Any + Send>)?;
         self.table[def as usize].store(address, Ordering::Release);
         Ok(address)
+    }
+
+    /// The final (optimised, never replaced) code of `def`, if it has some.
+    fn final_code(&self, def: u32) -> Option<usize> {
+        let state = self.states.get(def as usize)?;
+        // The state is set after the table entry, so a final state means the entry holds the final code.
+        (state.load(Ordering::Acquire) == STATE_OPTIMIZED).then(|| self.table[def as usize].load(Ordering::Acquire))
+    }
+
+    /// Whether code anywhere in the arena can call `def`'s final code directly.
+    fn final_in_reach(&self, def: u32) -> bool {
+        self.final_code(def).is_some_and(|target| self.arena.reaches(target))
+    }
+
+    /// Installs `code`, resolving its direct calls to other functions' final code.
+    fn install(&self, code: CompiledCode, installed: impl FnOnce(usize, &CompiledCode)) -> std::io::Result<usize> {
+        self.arena.install(code, |callee| self.final_code(callee), installed)
     }
 
     /// Queues the optimised compilation of `def` if its quick code is what runs (once).
@@ -232,9 +256,8 @@ impl LazyCode {
         let index = def as usize;
         let _first = self.locks[index].lock().unwrap_or_else(|e| e.into_inner());
         let def_index = DefinedFuncIndex::from_u32(def);
-        let address = self
-            .arena
-            .install(code, |address, code| self.compiler.installed(def_index, Tier::Optimized, address, code))?;
+        let address =
+            self.install(code, |address, code| self.compiler.installed(def_index, Tier::Optimized, address, code))?;
         self.table[index].store(address, Ordering::Release);
         self.states[index].store(STATE_OPTIMIZED, Ordering::Release);
         Ok(())
@@ -348,7 +371,12 @@ impl CodeArena {
 
     /// Writes `code` (one function) into the arena, fills in its libcall addresses, registers its unwind info and
     /// publishes it; returns the function's address. `installed` hears of it before it is published.
-    fn install(&self, mut code: CompiledCode, installed: impl FnOnce(usize, &CompiledCode)) -> std::io::Result<usize> {
+    fn install(
+        &self,
+        mut code: CompiledCode,
+        final_code: impl Fn(u32) -> Option<usize>,
+        installed: impl FnOnce(usize, &CompiledCode),
+    ) -> std::io::Result<usize> {
         let mut cursor = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
         let start = cursor.next_multiple_of(32);
         let text = std::mem::take(&mut code.text);
@@ -369,6 +397,28 @@ impl CodeArena {
                 .get_mut(at..at + 8)
                 .ok_or_else(|| std::io::Error::other(format!("libcall relocation at {at:#x} outside the code")))?;
             field.copy_from_slice(&value.to_le_bytes());
+        }
+        for call in &code.call_relocations {
+            let target = final_code(call.callee).ok_or_else(|| {
+                std::io::Error::other(format!("a direct call to function {} before its final code", call.callee))
+            })?;
+            let at = call.offset as usize;
+            let delta = (target as i64).wrapping_add(call.addend).wrapping_sub((address + at) as i64);
+            let field = text
+                .get_mut(at..at + 4)
+                .ok_or_else(|| std::io::Error::other(format!("call relocation at {at:#x} outside the code")))?;
+            let out_of_reach =
+                || std::io::Error::other(format!("a call at {at:#x} cannot reach function {}", call.callee));
+            if call.arm64 {
+                // `bl`: a signed 26-bit count of instructions.
+                if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+                    return Err(out_of_reach());
+                }
+                let insn = u32::from_le_bytes((&*field).try_into().expect("4 bytes"));
+                field.copy_from_slice(&((insn & 0xfc00_0000) | ((delta >> 2) as u32 & 0x03ff_ffff)).to_le_bytes());
+            } else {
+                field.copy_from_slice(&i32::try_from(delta).map_err(|_| out_of_reach())?.to_le_bytes());
+            }
         }
         self.file.write_all_at(&text, start as u64)?;
         crate::arch::flush_icache(address as *const u8, text.len());
@@ -416,17 +466,37 @@ impl CodeArena {
 
     /// The last optimised code of each function whose state is optimised.
     fn latest_optimized(&self, states: &[AtomicU8]) -> Vec<(u32, Arc<CompiledCode>)> {
+        // In the order they were installed: a function's direct calls go to code installed before it, so the next
+        // run, installing them in this order, finds every callee in place.
         let published = self.published.load(Ordering::Acquire);
-        let mut latest = std::collections::BTreeMap::new();
-        for slot in &self.slots[..published] {
-            if let Some(f) = slot.get() {
-                latest.insert(f.code.first_function, f.code.clone());
+        let is_final =
+            |def: u32| states.get(def as usize).is_some_and(|s| s.load(Ordering::Acquire) == STATE_OPTIMIZED);
+        let mut seen = std::collections::HashSet::new();
+        let mut latest = Vec::new();
+        for slot in self.slots[..published].iter().rev() {
+            if let Some(f) = slot.get()
+                && is_final(f.code.first_function)
+                && seen.insert(f.code.first_function)
+            {
+                // The metadata was kept without its text, which is read back from the arena (relocations and all:
+                // a loader writes every relocated field again).
+                let mut code = (*f.code).clone();
+                // SAFETY: the published function's bytes lie in the arena's readable mapping and are never written
+                // again.
+                code.text = unsafe { std::slice::from_raw_parts((self.base + f.start) as *const u8, f.len) }.to_vec();
+                latest.push((f.code.first_function, Arc::new(code)));
             }
         }
+        latest.reverse();
         latest
-            .into_iter()
-            .filter(|(def, _)| states.get(*def as usize).is_some_and(|s| s.load(Ordering::Acquire) == STATE_OPTIMIZED))
-            .collect()
+    }
+
+    /// Whether a direct call from anywhere in the arena reaches `target` (aarch64's `bl`: ±128 MiB; x86-64's
+    /// `rel32`: ±2 GiB).
+    fn reaches(&self, target: usize) -> bool {
+        let reach: usize = if cfg!(target_arch = "aarch64") { 1 << 27 } else { 1 << 31 };
+        let (low, high) = self.range();
+        target.abs_diff(low) < reach - 64 && target.abs_diff(high) < reach - 64
     }
 
     /// The arena's address range.

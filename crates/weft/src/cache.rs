@@ -153,7 +153,14 @@ fn read_partial(
     let count = module.inner.module.num_defined_funcs();
     for (def, code) in &entry.functions {
         let fits = |loc: &weft_environ::FunctionLoc| loc.start as usize + loc.length as usize <= code.text.len();
-        if *def >= count || code.first_function != *def || code.functions.len() != 1 || !fits(&code.functions[0]) {
+        let calls_fit =
+            code.call_relocations.iter().all(|c| c.callee < count && c.offset as usize + 4 <= code.text.len());
+        if *def >= count
+            || code.first_function != *def
+            || code.functions.len() != 1
+            || !fits(&code.functions[0])
+            || !calls_fit
+        {
             return Err(format!("function {def} does not belong to this module"));
         }
     }

@@ -95,7 +95,12 @@ impl LazyFunctions {
         })
     }
 
-    fn compile_now(&self, def: DefinedFuncIndex, tier: Tier) -> crate::Result<CompiledCode> {
+    fn compile_now(
+        &self,
+        def: DefinedFuncIndex,
+        tier: Tier,
+        is_final: &(dyn Fn(DefinedFuncIndex) -> bool + Sync),
+    ) -> crate::Result<CompiledCode> {
         let body = self.body(def).context("no such function")?;
         let compiler = match tier {
             Tier::Quick => self.engine.quick_compiler(),
@@ -107,6 +112,7 @@ impl LazyFunctions {
             def,
             body,
             &|callee| self.body(callee),
+            is_final,
             tunables,
             tier == Tier::Quick,
         )?;
@@ -115,12 +121,18 @@ impl LazyFunctions {
 }
 
 impl LazyCompiler for LazyFunctions {
-    fn compile(&self, def: DefinedFuncIndex, tier: Tier, here: bool) -> Result<CompiledCode, Box<dyn Any + Send>> {
+    fn compile(
+        &self,
+        def: DefinedFuncIndex,
+        tier: Tier,
+        here: bool,
+        is_final: &(dyn Fn(DefinedFuncIndex) -> bool + Sync),
+    ) -> Result<CompiledCode, Box<dyn Any + Send>> {
         // Where the calling thread lacks the stack, on a compilation thread, whose stack is the compiler's.
         let result = if here {
-            self.compile_now(def, tier)
+            self.compile_now(def, tier, is_final)
         } else {
-            self.engine.compile_pool().install(|| self.compile_now(def, tier))
+            self.engine.compile_pool().install(|| self.compile_now(def, tier, is_final))
         };
         result.map_err(|e| {
             let name = self.module.func_display_name(self.module.func_index(def));
