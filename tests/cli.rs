@@ -694,28 +694,41 @@ fn profile_jitdump_writes_every_function_with_its_code() {
 #[test]
 fn profile_perfmap_names_every_function() {
     let module = temp_file("named-map.wat", NAMED);
-    let child =
-        weft_command(&["run", "--no-cache", "--profile=perfmap", "--invoke", "double", module.to_str().unwrap(), "7"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(text(&out.stdout), "14\n");
-    let map_path = PathBuf::from(format!("/tmp/perf-{pid}.map"));
-    let map = std::fs::read_to_string(&map_path).unwrap();
-    let _ = std::fs::remove_file(&map_path);
-    let mut seen = Vec::new();
-    for line in map.lines() {
-        let mut parts = line.splitn(3, ' ');
-        let start = u64::from_str_radix(parts.next().unwrap(), 16).unwrap();
-        let size = u64::from_str_radix(parts.next().unwrap(), 16).unwrap();
-        assert!(start > 0 && size > 0, "{line}");
-        seen.push(parts.next().unwrap().to_string());
+    // Eagerly compiled code is named when the module loads; lazily compiled code as each function is compiled
+    // (quick code is marked).
+    for (mode, suffix) in [("eager", ""), ("lazy", ""), ("tiered", " [quick]")] {
+        let compile = format!("compile={mode}");
+        let args = [
+            "run",
+            "--no-cache",
+            "-C",
+            &compile,
+            "--profile=perfmap",
+            "--invoke",
+            "double",
+            module.to_str().unwrap(),
+            "7",
+        ];
+        let child = weft_command(&args).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(text(&out.stdout), "14\n");
+        let map_path = PathBuf::from(format!("/tmp/perf-{pid}.map"));
+        let map = std::fs::read_to_string(&map_path).unwrap();
+        let _ = std::fs::remove_file(&map_path);
+        let mut seen = Vec::new();
+        for line in map.lines() {
+            let mut parts = line.splitn(3, ' ');
+            let start = u64::from_str_radix(parts.next().unwrap(), 16).unwrap();
+            let size = u64::from_str_radix(parts.next().unwrap(), 16).unwrap();
+            assert!(start > 0 && size > 0, "{line}");
+            seen.push(parts.next().unwrap().to_string());
+        }
+        // `square` never runs: only eager compilation compiles (and names) it.
+        assert_eq!(seen.contains(&format!("calc::square{suffix}")), mode == "eager", "{mode}: {seen:?}");
+        assert!(seen.contains(&format!("calc::calc::double{suffix}")), "{mode}: {seen:?}");
+        assert!(seen.iter().any(|n| n.starts_with("wasm-to-host trampoline (func (param i32)")), "{mode}: {seen:?}");
     }
-    assert!(seen.contains(&"calc::square".to_string()), "{seen:?}");
-    assert!(seen.contains(&"calc::calc::double".to_string()), "{seen:?}");
-    assert!(seen.iter().any(|n| n.starts_with("wasm-to-host trampoline (func (param i32)")), "{seen:?}");
 }
 
 #[test]

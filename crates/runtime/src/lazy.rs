@@ -48,8 +48,8 @@ pub trait LazyCompiler: Send + Sync {
     fn quick_first(&self, def: DefinedFuncIndex) -> bool;
     /// Runs `job` in the background, on the engine's compilation threads.
     fn spawn(&self, job: Box<dyn FnOnce() + Send>);
-    /// Hears about code installed at `address` (for profilers).
-    fn installed(&self, def: DefinedFuncIndex, tier: Tier, address: usize, code: &CompiledCode);
+    /// Hears about code installed at `address` (for profilers): `text` as written there, `code` its metadata.
+    fn installed(&self, def: DefinedFuncIndex, tier: Tier, address: usize, text: &[u8], code: &CompiledCode);
 }
 
 /// Native stack a compilation may need. A wasm thread with at least this much left compiles on its own stack
@@ -211,7 +211,7 @@ impl LazyCode {
         let def_index = DefinedFuncIndex::from_u32(def);
         let code = self.compiler.compile(def_index, tier, here, &|callee| self.final_in_reach(callee.as_u32()))?;
         let address = self
-            .install(code, |address, code| self.compiler.installed(def_index, tier, address, code))
+            .install(code, |address, text, code| self.compiler.installed(def_index, tier, address, text, code))
             .map_err(|e| Box::new(format!("cannot install the code of function {def}: {e}")) as Box<dyn Any + Send>)?;
         self.table[def as usize].store(address, Ordering::Release);
         Ok(address)
@@ -230,7 +230,11 @@ impl LazyCode {
     }
 
     /// Installs `code`, resolving its direct calls to other functions' final code.
-    fn install(&self, code: CompiledCode, installed: impl FnOnce(usize, &CompiledCode)) -> std::io::Result<usize> {
+    fn install(
+        &self,
+        code: CompiledCode,
+        installed: impl FnOnce(usize, &[u8], &CompiledCode),
+    ) -> std::io::Result<usize> {
         self.arena.install(code, |callee| self.final_code(callee), installed)
     }
 
@@ -256,8 +260,9 @@ impl LazyCode {
         let index = def as usize;
         let _first = self.locks[index].lock().unwrap_or_else(|e| e.into_inner());
         let def_index = DefinedFuncIndex::from_u32(def);
-        let address =
-            self.install(code, |address, code| self.compiler.installed(def_index, Tier::Optimized, address, code))?;
+        let address = self.install(code, |address, text, code| {
+            self.compiler.installed(def_index, Tier::Optimized, address, text, code)
+        })?;
         self.table[index].store(address, Ordering::Release);
         self.states[index].store(STATE_OPTIMIZED, Ordering::Release);
         Ok(())
@@ -375,7 +380,7 @@ impl CodeArena {
         &self,
         mut code: CompiledCode,
         final_code: impl Fn(u32) -> Option<usize>,
-        installed: impl FnOnce(usize, &CompiledCode),
+        installed: impl FnOnce(usize, &[u8], &CompiledCode),
     ) -> std::io::Result<usize> {
         let mut cursor = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
         let start = cursor.next_multiple_of(32);
@@ -435,7 +440,7 @@ impl CodeArena {
             // drop deregisters it.
             unsafe { __register_frame(eh_frame.as_ptr()) };
         }
-        installed(address, &code);
+        installed(address, &text, &code);
         let function = ArenaFunction { start, len: text.len(), code: Arc::new(code), eh_frame };
         if self.slots[slot].set(function).is_err() {
             unreachable!("slots past `published` are unset, and writers are serialised");

@@ -148,5 +148,16 @@ impl LazyCompiler for LazyFunctions {
         self.bodies.get(def.index()).is_some_and(|(range, _, _)| range.len() <= QUICK_MAX_BODY_BYTES)
     }
 
-    fn installed(&self, _def: DefinedFuncIndex, _tier: Tier, _address: usize, _code: &CompiledCode) {}
+    fn installed(&self, _def: DefinedFuncIndex, tier: Tier, address: usize, text: &[u8], code: &CompiledCode) {
+        let Some(profiler) = &self.engine.inner.profiler else { return };
+        let mut symbols = crate::profiling::module_symbols(&self.module, code);
+        if tier == Tier::Quick {
+            // Both tiers' code of a function may show up in one profile.
+            for symbol in &mut symbols {
+                symbol.name.push_str(" [quick]");
+            }
+        }
+        let view = crate::profiling::CodeView { base: address, text, info: code, module: Some(&self.module) };
+        profiler.register_view(&view, &symbols);
+    }
 }

@@ -38,10 +38,35 @@ pub(crate) struct Symbol {
     pub(crate) loc: FunctionLoc,
 }
 
-/// Receives every piece of code an engine loads.
+/// Code as a profiler sees it: machine code at an address, with its metadata and module.
+pub(crate) struct CodeView<'a> {
+    pub(crate) base: usize,
+    pub(crate) text: &'a [u8],
+    pub(crate) info: &'a CompiledCode,
+    pub(crate) module: Option<&'a Module>,
+}
+
+impl<'a> CodeView<'a> {
+    /// A loaded module's text section.
+    pub(crate) fn of(code: &'a CodeMemory) -> CodeView<'a> {
+        CodeView {
+            base: code.text_start() as usize,
+            text: code.text(),
+            info: code.info(),
+            module: code.module().map(|m| &**m),
+        }
+    }
+}
+
+/// Receives every piece of code an engine loads, and every function a lazily compiled module compiles.
 pub(crate) trait ProfilingAgent: Send + Sync {
+    /// `symbols` lie in `code`'s text.
+    fn register_view(&self, code: &CodeView<'_>, symbols: &[Symbol]);
+
     /// `symbols` lie in `code`'s text section.
-    fn register(&self, code: &CodeMemory, symbols: &[Symbol]);
+    fn register(&self, code: &CodeMemory, symbols: &[Symbol]) {
+        self.register_view(&CodeView::of(code), symbols)
+    }
 }
 
 /// The agent for `strategy`; agents of one kind are shared by every engine in the process, since each format has
@@ -74,8 +99,8 @@ fn shared<A>(cell: &'static Mutex<Option<Arc<A>>>, create: impl FnOnce() -> Resu
 }
 
 impl<A: ProfilingAgent> ProfilingAgent for Arc<A> {
-    fn register(&self, code: &CodeMemory, symbols: &[Symbol]) {
-        (**self).register(code, symbols)
+    fn register_view(&self, code: &CodeView<'_>, symbols: &[Symbol]) {
+        (**self).register_view(code, symbols)
     }
 }
 
@@ -84,7 +109,7 @@ impl<A: ProfilingAgent> ProfilingAgent for Arc<A> {
 pub(crate) fn module_symbols(module: &Module, code: &CompiledCode) -> Vec<Symbol> {
     let prefix = module.name.as_deref().map(|n| format!("{n}::")).unwrap_or_default();
     let functions = code.functions.iter().enumerate().map(|(i, loc)| {
-        let index = module.func_index(DefinedFuncIndex::from_u32(i as u32));
+        let index = module.func_index(DefinedFuncIndex::from_u32(code.first_function + i as u32));
         let name = match module.func_names.get(&index) {
             Some(name) => crate::trap::demangle(name),
             None => format!("wasm-function[{}]", index.as_u32()),
@@ -112,8 +137,8 @@ impl PerfMap {
 }
 
 impl ProfilingAgent for PerfMap {
-    fn register(&self, code: &CodeMemory, symbols: &[Symbol]) {
-        let base = code.text_start() as usize;
+    fn register_view(&self, code: &CodeView<'_>, symbols: &[Symbol]) {
+        let base = code.base;
         let mut lines = String::new();
         for s in symbols {
             // perf reads the rest of the line as the name, so names may contain spaces but not newlines.
@@ -214,18 +239,18 @@ fn write_debug_info(out: &mut Vec<u8>, lines: &LineTable, code: &CompiledCode, l
 }
 
 impl ProfilingAgent for JitDump {
-    fn register(&self, code: &CodeMemory, symbols: &[Symbol]) {
-        let base = code.text_start() as u64;
-        let text = code.text();
+    fn register_view(&self, code: &CodeView<'_>, symbols: &[Symbol]) {
+        let base = code.base as u64;
+        let text = code.text;
         let pid = std::process::id();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
-        let lines = code.module().and_then(|m| m.line_table.as_ref());
+        let lines = code.module.and_then(|m| m.line_table.as_ref());
         for s in symbols {
             let addr = base + u64::from(s.loc.start);
             let bytes = &text[s.loc.start as usize..][..s.loc.length as usize];
             if let Some(lines) = lines {
-                write_debug_info(&mut out, lines, code.info(), s.loc, base);
+                write_debug_info(&mut out, lines, code.info, s.loc, base);
             }
             let name = s.name.replace('\0', " ");
             record_header(&mut out, JIT_CODE_LOAD, 16 + 40 + name.len() + 1 + bytes.len());
