@@ -232,13 +232,18 @@ fn host_errors_and_panics_cross_lazily_compiled_frames() {
 }
 
 #[test]
-fn lazy_modules_serialize_only_through_precompile() {
+fn lazy_modules_serialize_every_function() {
     let engine = engine(Compilation::Lazy, |_| {});
     let module = Module::new(&engine, PROGRAM).unwrap();
-    let err = module.serialize().unwrap_err();
-    assert!(format!("{err}").contains("precompile_module"), "{err}");
-    // `weft compile` and `Engine::precompile_module` write every function, and the artifact loads in any mode.
-    let artifact = engine.precompile_module(PROGRAM.as_bytes()).unwrap();
+    // `Module::serialize`, `weft compile` and `Engine::precompile_module` write every function, and the artifact
+    // loads in any mode.
+    let serialized = module.serialize().unwrap();
+    assert_eq!(module.lazy_stats().unwrap().compilations, 0, "the module itself stays lazy");
+    let precompiled = engine.precompile_module(PROGRAM.as_bytes()).unwrap();
+    for artifact in [&serialized, &precompiled] {
+        assert!(Module::deserialize(&engine, artifact).unwrap().lazy_stats().is_none(), "an artifact is eager");
+    }
+    let artifact = precompiled;
     for mode in MODES {
         let loaded = Module::deserialize(&self::engine(mode, |_| {}), &artifact).unwrap();
         assert!(loaded.lazy_stats().is_none());

@@ -11,6 +11,8 @@ fn run(out: &mut impl Write) -> Result<()> {
     let cache = std::env::temp_dir().join(format!("weft-example-fast-compilation-{}", std::process::id()));
     let mut config = Config::new();
     config.opt_level(OptLevel::None).parallel_compilation(true).cache_dir(Some(&cache));
+    // Whole modules, compiled up front, are what the cache stores (a lazy module stores its optimised functions).
+    config.compilation(Compilation::Eager);
     let engine = Engine::new(&config)?;
     // A module of a few hundred small functions.
     let funcs: String = (0..300)

@@ -39,6 +39,17 @@ pub(crate) struct CodeSettings {
     pub(crate) tunables: Tunables,
 }
 
+/// The default [`Compilation`]: `Auto`, unless `WEFT_COMPILATION` names another mode (`eager`, `lazy`, `tiered`),
+/// which is how the whole test suite is run in each mode (`.ci/run`).
+fn default_compilation() -> Compilation {
+    match std::env::var("WEFT_COMPILATION").as_deref() {
+        Ok("eager") => Compilation::Eager,
+        Ok("lazy") => Compilation::Lazy,
+        Ok("tiered") => Compilation::Tiered,
+        _ => Compilation::Auto,
+    }
+}
+
 impl CodeSettings {
     /// These settings as eager compilation has them: artifacts and cache entries are compiled eagerly whatever the
     /// engine's mode (lazy and tiered engines load them too), so the mode and the tier-up threshold, which shape
@@ -79,7 +90,7 @@ impl Default for Config {
             code: CodeSettings {
                 features: weft_environ::wasm_features(),
                 compiler: CompilerSettings::default(),
-                tunables: Tunables::default(),
+                tunables: Tunables { compilation: default_compilation(), ..Tunables::default() },
             },
             max_wasm_stack: 512 * 1024,
             memory_reservation_pool: 16,

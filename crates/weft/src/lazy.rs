@@ -36,7 +36,7 @@ impl LazyFunctions {
         engine: &Engine,
         tunables: weft_environ::Tunables,
         module: Arc<weft_environ::Module>,
-        wasm: &[u8],
+        wasm: Arc<[u8]>,
         translation: &ModuleTranslation<'_>,
     ) -> crate::Result<LazyFunctions> {
         use rayon::prelude::*;
@@ -78,7 +78,7 @@ impl LazyFunctions {
             engine: engine.clone(),
             tunables,
             module,
-            wasm: Arc::from(wasm),
+            wasm,
             bodies,
             resources: first.validator.resources.clone(),
             features: first.validator.features,

@@ -27,6 +27,8 @@ pub(crate) struct ModuleInner {
     pub(crate) text_as_compiled: Option<Vec<u8>>,
     /// For a lazily compiled module loaded through the compilation cache, where its optimised code is kept.
     pub(crate) partial_cache: std::sync::OnceLock<crate::cache::PartialCache>,
+    /// A lazily compiled module's bytes (shared with its compiler), for `serialize`.
+    pub(crate) wasm: Option<Arc<[u8]>>,
 }
 
 impl Drop for ModuleInner {
@@ -111,7 +113,7 @@ impl Module {
         }?;
         let module = Arc::new(module);
         let code = CodeMemory::new(compiled, Some(module.clone())).context("cannot map compiled code")?;
-        Self::from_parts(engine, module, code)
+        Self::from_parts(engine, module, code, None)
     }
 
     /// Validates the whole module, compiles its trampolines and stubs, and leaves its functions to be compiled on
@@ -124,7 +126,9 @@ impl Module {
     ) -> Result<Module> {
         let tunables = weft_environ::Tunables { compilation: mode, ..engine.config().code.tunables.clone() };
         let module = Arc::new(translation.module_keeping_dwarf(false));
-        let functions = crate::lazy::LazyFunctions::new(engine, tunables.clone(), module.clone(), wasm, &translation)?;
+        let wasm: Arc<[u8]> = Arc::from(wasm);
+        let functions =
+            crate::lazy::LazyFunctions::new(engine, tunables.clone(), module.clone(), wasm.clone(), &translation)?;
         let code_bytes: usize = translation.func_body_ranges.iter().map(|(start, end)| (end - start) as usize).sum();
         let num_functions = module.num_defined_funcs() as usize;
         let compiled = engine.inner.compiler.compile_module(translation, &tunables)?;
@@ -136,7 +140,7 @@ impl Module {
         let lazy = weft_runtime::LazyCode::new(&code, num_functions, tiered, estimate, Box::new(functions))
             .context("cannot set up lazy compilation (executable memory from a memfd)")?;
         code.set_lazy(lazy);
-        Self::from_parts(engine, module, code)
+        Self::from_parts(engine, module, code, Some(wasm))
     }
 
     /// For a lazily compiled (or tiered) module loaded through the compilation cache: writes the optimised code
@@ -152,7 +156,12 @@ impl Module {
         self.inner.code.lazy().map(|lazy| lazy.stats())
     }
 
-    fn from_parts(engine: &Engine, module: Arc<weft_environ::Module>, code: Arc<CodeMemory>) -> Result<Module> {
+    fn from_parts(
+        engine: &Engine,
+        module: Arc<weft_environ::Module>,
+        code: Arc<CodeMemory>,
+        wasm: Option<Arc<[u8]>>,
+    ) -> Result<Module> {
         if let Some(profiler) = &engine.inner.profiler {
             profiler.register(&code, &crate::profiling::module_symbols(&module, code.info()));
         }
@@ -206,6 +215,7 @@ impl Module {
         } else {
             None
         };
+        let is_lazy = code.lazy().is_some();
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -215,6 +225,7 @@ impl Module {
                 memory_images,
                 text_as_compiled,
                 partial_cache: std::sync::OnceLock::new(),
+                wasm: if is_lazy { wasm } else { None },
             }),
         })
     }
@@ -234,10 +245,9 @@ impl Module {
     pub fn serialize(&self) -> Result<Vec<u8>> {
         let code = &self.inner.code;
         if code.lazy().is_some() {
-            anyhow::bail!(
-                "a lazily compiled module cannot be serialized: precompile it with Engine::precompile_module, which \
-                 compiles every function"
-            );
+            // An artifact holds every function: compile them all now, from the bytes the module kept.
+            let wasm = self.inner.wasm.as_deref().context("the module's bytes were not kept")?;
+            return self.inner.engine.precompile_module(wasm);
         }
         let text = self.inner.text_as_compiled.as_deref().unwrap_or(code.text());
         serialize::write(&self.inner.engine, &self.inner.module, code.info(), text)
@@ -257,7 +267,7 @@ impl Module {
         code.text = bytes[text].to_vec();
         let module = Arc::new(module);
         let code = CodeMemory::new(code, Some(module.clone())).context("cannot map compiled code")?;
-        Self::from_parts(engine, module, code)
+        Self::from_parts(engine, module, code, None)
     }
 
     /// Loads a precompiled artifact from a file, mapping its machine code instead of copying it (pages are shared
@@ -280,7 +290,7 @@ impl Module {
         let module = Arc::new(module);
         let code = CodeMemory::from_mapped_file(mapped, text, code, Some(module.clone()))
             .context("cannot map compiled code")?;
-        Self::from_parts(engine, module, code)
+        Self::from_parts(engine, module, code, None)
     }
 
     /// The engine the module was compiled for.
