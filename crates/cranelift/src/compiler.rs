@@ -662,20 +662,13 @@ fn link(
 
 /// Writes the displacement of a direct call at text offset `at` to text offset `target`.
 fn link_call(text: &mut [u8], kind: Reloc, at: u32, target: i64, addend: i64) -> Result<(), CompileError> {
-    let delta = target + addend - i64::from(at);
-    let field = &mut text[at as usize..at as usize + 4];
-    if kind == Reloc::Arm64Call {
-        // `bl`: a signed 26-bit count of instructions, so a reach of 128 MiB either way.
-        if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
-            return Err(CompileError::Unsupported("text section too large for aarch64 calls".into()));
-        }
-        let insn = u32::from_le_bytes((&*field).try_into().expect("4 bytes"));
-        field.copy_from_slice(&((insn & 0xfc00_0000) | ((delta >> 2) as u32 & 0x03ff_ffff)).to_le_bytes());
+    let arm64 = kind == Reloc::Arm64Call;
+    if patch_call(text, at as usize, target + addend - i64::from(at), arm64) {
+        Ok(())
     } else {
-        let value = i32::try_from(delta).map_err(|_| CompileError::Unsupported("text section too large".into()))?;
-        field.copy_from_slice(&value.to_le_bytes());
+        let what = if arm64 { "text section too large for aarch64 calls" } else { "text section too large" };
+        Err(CompileError::Unsupported(what.into()))
     }
-    Ok(())
 }
 
 /// Links `functions`, the module's defined functions from index `first` on, and `trampolines` into one text

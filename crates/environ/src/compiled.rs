@@ -104,6 +104,25 @@ pub struct CallRelocation {
     pub arm64: bool,
 }
 
+/// Writes the displacement `delta` (target minus the field's address, addend included) of the direct call whose
+/// field is at `text[at..]`: x86-64's 4-byte `rel32`, or aarch64's `bl` instruction (a signed 26-bit count of
+/// instructions, so a reach of 128 MiB either way). `false` when the target is out of reach or the field outside
+/// `text`; the linker and the loader of lazily compiled code share it.
+pub fn patch_call(text: &mut [u8], at: usize, delta: i64, arm64: bool) -> bool {
+    let Some(field) = at.checked_add(4).and_then(|end| text.get_mut(at..end)) else { return false };
+    if arm64 {
+        if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+            return false;
+        }
+        let insn = u32::from_le_bytes((&*field).try_into().expect("4 bytes"));
+        field.copy_from_slice(&((insn & 0xfc00_0000) | ((delta >> 2) as u32 & 0x03ff_ffff)).to_le_bytes());
+    } else {
+        let Ok(value) = i32::try_from(delta) else { return false };
+        field.copy_from_slice(&value.to_le_bytes());
+    }
+    true
+}
+
 /// Where a function compiled for native debug information keeps its vmctx and its wasm locals: each in a stack
 /// slot of its own for the whole function, at a fixed offset from the frame pointer (negative: below it).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -53,8 +53,35 @@ impl MappedFile {
 
 unsafe extern "C" {
     /// libgcc's unwinder: registers a whole `.eh_frame` section (zero-terminated).
-    fn __register_frame(eh_frame: *const u8);
-    fn __deregister_frame(eh_frame: *const u8);
+    pub(crate) fn __register_frame(eh_frame: *const u8);
+    pub(crate) fn __deregister_frame(eh_frame: *const u8);
+}
+
+/// Writes the absolute address of each libcall `code` calls into `text`, its text as placed in memory.
+pub(crate) fn write_libcall_addresses(text: &mut [u8], code: &CompiledCode) -> std::io::Result<()> {
+    for reloc in &code.libcall_relocations {
+        let value = (libcalls::address(reloc.libcall) as i64).wrapping_add(reloc.addend) as u64;
+        let at = reloc.offset as usize;
+        let field = at
+            .checked_add(8)
+            .and_then(|end| text.get_mut(at..end))
+            .ok_or_else(|| invalid(format!("libcall relocation at {at:#x} outside the text section")))?;
+        field.copy_from_slice(&value.to_le_bytes());
+    }
+    Ok(())
+}
+
+/// `code`'s `.eh_frame` with its text offsets turned into addresses, for text placed at `start`.
+pub(crate) fn relocated_eh_frame(code: &CompiledCode, start: usize) -> std::io::Result<Vec<u8>> {
+    let mut eh_frame = code.eh_frame.clone();
+    for &at in &code.eh_frame_relocations {
+        let field = eh_frame
+            .get_mut(at as usize..at as usize + 8)
+            .ok_or_else(|| invalid(format!("unwind info relocation at {at:#x} outside .eh_frame")))?;
+        let offset = u64::from_le_bytes(field.try_into().expect("8 bytes"));
+        field.copy_from_slice(&(start as u64 + offset).to_le_bytes());
+    }
+    Ok(eh_frame)
 }
 
 impl std::fmt::Debug for CodeMemory {
@@ -85,6 +112,15 @@ enum EntryCode {
 /// freed.
 #[derive(Copy, Clone)]
 struct ArenaPtr(*const crate::lazy::CodeArena);
+
+impl ArenaPtr {
+    /// The function of the arena holding arena offset `offset`.
+    fn function_at(&self, offset: usize) -> Option<&crate::lazy::ArenaFunction> {
+        // SAFETY: a registered arena is alive (see the type's comment), and a pointer is only reached through an
+        // entry of a live registry snapshot, which outlives this borrow.
+        unsafe { &*self.0 }.find(offset)
+    }
+}
 // SAFETY: the arena is `Sync` in all it offers readers (`find` reads published, immutable slots), and it outlives
 // its registration.
 unsafe impl Send for ArenaPtr {}
@@ -97,9 +133,8 @@ impl Entry {
         match &self.code {
             EntryCode::Whole(code) => Some((code, self.start)),
             EntryCode::Arena(arena) => {
-                // SAFETY: a registered arena is alive (see `ArenaPtr`), and this entry is in a live snapshot.
-                let arena = unsafe { &*arena.0 };
-                arena.find(pc - self.start).map(|(code, start)| (code, self.start + start))
+                let function = arena.function_at(pc - self.start)?;
+                Some((&*function.code, self.start + function.start))
             }
         }
     }
@@ -221,26 +256,17 @@ impl CodeMemory {
     ) -> std::io::Result<Arc<CodeMemory>> {
         code.text = Vec::new();
         let start = mmap.as_ptr() as usize + text_offset;
-        for reloc in &code.libcall_relocations {
-            let value = (libcalls::address(reloc.libcall) as i64).wrapping_add(reloc.addend) as u64;
-            let at = reloc.offset as usize;
-            if at.checked_add(8).is_none_or(|end| end > text_len) {
-                return Err(invalid(format!("libcall relocation at {at:#x} outside the text section")));
-            }
-            // SAFETY: in bounds of the text, which is still writable (checked above); unaligned write of 8 bytes.
-            unsafe { (start as *mut u8).add(at).cast::<u64>().write_unaligned(value.to_le()) };
+        if text_offset.checked_add(text_len).is_none_or(|end| end > mmap.len()) {
+            return Err(invalid(format!("text section of {text_len} bytes outside its mapping")));
         }
+        // SAFETY: `[start, start + text_len)` lies in `mmap` (checked above), which is still writable and which
+        // nothing else refers to yet.
+        let text = unsafe { std::slice::from_raw_parts_mut(start as *mut u8, text_len) };
+        write_libcall_addresses(text, &code)?;
         let exec_len = text_len.max(1).next_multiple_of(page_size()).min(mmap.len() - text_offset);
         mmap.make_executable(text_offset, exec_len)?;
         crate::arch::flush_icache(start as *const u8, text_len);
-        let mut eh_frame = code.eh_frame.clone();
-        for &at in &code.eh_frame_relocations {
-            let field = eh_frame
-                .get_mut(at as usize..at as usize + 8)
-                .ok_or_else(|| invalid(format!("unwind info relocation at {at:#x} outside .eh_frame")))?;
-            let offset = u64::from_le_bytes(field.try_into().expect("8 bytes"));
-            field.copy_from_slice(&(start as u64 + offset).to_le_bytes());
-        }
+        let eh_frame = relocated_eh_frame(&code, start)?;
         if !eh_frame.is_empty() {
             // SAFETY: `eh_frame` is a complete, zero-terminated section whose FDEs describe code in `mmap`; both live
             // until `Drop` deregisters the section.
@@ -339,15 +365,13 @@ pub struct CodeLookup {
 pub fn lookup_code(pc: usize) -> Option<CodeLookup> {
     read_registry(|entries| {
         let e = find(entries, pc)?;
-        let code = match &e.code {
-            EntryCode::Whole(code) => code.clone(),
+        let (code, start) = match &e.code {
+            EntryCode::Whole(code) => (code.clone(), e.start),
             EntryCode::Arena(arena) => {
-                // SAFETY: as in `Entry::resolve`.
-                let arena = unsafe { &*arena.0 };
-                arena.find_shared(pc - e.start)?
+                let function = arena.function_at(pc - e.start)?;
+                (function.code.clone(), e.start + function.start)
             }
         };
-        let (_, start) = e.resolve(pc)?;
         Some(CodeLookup { code, module: e.module.clone(), offset: (pc - start) as u32 })
     })
 }

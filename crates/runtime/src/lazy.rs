@@ -10,7 +10,10 @@
 //! code counts entries and loop iterations; at [`weft_environ::TIER_UP_THRESHOLD`] it asks for an optimised
 //! compilation ([`tier_up`]), done in the background, after which the entry points at the optimised code.
 
-use crate::code_memory::{ArenaRegistration, CodeMemory};
+use crate::code_memory::{
+    __deregister_frame, __register_frame, ArenaRegistration, CodeMemory, relocated_eh_frame, write_libcall_addresses,
+};
+use crate::mmap::Mmap;
 use crate::traphandlers::{UnwindReason, raise_host_unwind};
 use crate::{Instance, VMContext};
 use std::any::Any;
@@ -306,11 +309,11 @@ pub(crate) unsafe extern "C" fn tier_up(vmctx: *mut VMContext, def: u32) {
 }
 
 /// One function's code in the arena.
-struct ArenaFunction {
+pub(crate) struct ArenaFunction {
     /// Offset in the arena.
-    start: usize,
+    pub(crate) start: usize,
     len: usize,
-    code: Arc<CompiledCode>,
+    pub(crate) code: Arc<CompiledCode>,
     /// Relocated `.eh_frame`, registered with the system unwinder while the arena lives.
     eh_frame: Vec<u8>,
 }
@@ -324,19 +327,14 @@ struct ArenaFunction {
 /// [`CodeArena::find`]).
 pub(crate) struct CodeArena {
     file: std::fs::File,
-    base: usize,
-    size: usize,
+    /// The read+execute mapping of `file`, unmapped after `Drop` has unregistered everything in it.
+    mapping: Mmap,
     /// Serialises writers; holds the next free offset.
     cursor: Mutex<usize>,
     /// Published functions, in address order: slots `0..published` are set.
     slots: Box<[OnceLock<ArenaFunction>]>,
     published: AtomicUsize,
     pub(crate) registration: OnceLock<ArenaRegistration>,
-}
-
-unsafe extern "C" {
-    fn __register_frame(eh_frame: *const u8);
-    fn __deregister_frame(eh_frame: *const u8);
 }
 
 impl CodeArena {
@@ -346,28 +344,20 @@ impl CodeArena {
         let fd = rustix::fs::memfd_create("weft-code", rustix::fs::MemfdFlags::CLOEXEC)?;
         let file = std::fs::File::from(fd);
         file.set_len(size as u64)?;
-        // SAFETY: a fresh shared mapping of our own file at an address of the kernel's choosing aliases no Rust
-        // memory; it is never written through (the file is written with `pwrite`).
-        let base = unsafe {
-            rustix::mm::mmap(
-                std::ptr::null_mut(),
-                size,
-                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::EXEC,
-                rustix::mm::MapFlags::SHARED,
-                &file,
-                0,
-            )?
-        } as usize;
+        let mapping = Mmap::file_shared_executable(&file, size)?;
         let arena = CodeArena {
             file,
-            base,
-            size,
+            mapping,
             cursor: Mutex::new(0),
             slots: (0..capacity).map(|_| OnceLock::new()).collect(),
             published: AtomicUsize::new(0),
             registration: OnceLock::new(),
         };
         Ok(arena)
+    }
+
+    fn base(&self) -> usize {
+        self.mapping.as_ptr() as usize
     }
 
     fn used(&self) -> usize {
@@ -387,54 +377,31 @@ impl CodeArena {
         let text = std::mem::take(&mut code.text);
         let end = start
             .checked_add(text.len().max(1))
-            .filter(|&end| end <= self.size)
+            .filter(|&end| end <= self.mapping.len())
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::OutOfMemory, "the module's code arena is full"))?;
         let slot = self.published.load(Ordering::Acquire);
         if slot >= self.slots.len() {
             return Err(std::io::Error::new(std::io::ErrorKind::OutOfMemory, "the module's code arena is full"));
         }
-        let address = self.base + start;
+        let address = self.base() + start;
         let mut text = text;
-        for reloc in &code.libcall_relocations {
-            let value = (crate::libcalls::address(reloc.libcall) as i64).wrapping_add(reloc.addend) as u64;
-            let at = reloc.offset as usize;
-            let field = text
-                .get_mut(at..at + 8)
-                .ok_or_else(|| std::io::Error::other(format!("libcall relocation at {at:#x} outside the code")))?;
-            field.copy_from_slice(&value.to_le_bytes());
-        }
+        write_libcall_addresses(&mut text, &code)?;
         for call in &code.call_relocations {
             let target = final_code(call.callee).ok_or_else(|| {
                 std::io::Error::other(format!("a direct call to function {} before its final code", call.callee))
             })?;
             let at = call.offset as usize;
             let delta = (target as i64).wrapping_add(call.addend).wrapping_sub((address + at) as i64);
-            let field = text
-                .get_mut(at..at + 4)
-                .ok_or_else(|| std::io::Error::other(format!("call relocation at {at:#x} outside the code")))?;
-            let out_of_reach =
-                || std::io::Error::other(format!("a call at {at:#x} cannot reach function {}", call.callee));
-            if call.arm64 {
-                // `bl`: a signed 26-bit count of instructions.
-                if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
-                    return Err(out_of_reach());
-                }
-                let insn = u32::from_le_bytes((&*field).try_into().expect("4 bytes"));
-                field.copy_from_slice(&((insn & 0xfc00_0000) | ((delta >> 2) as u32 & 0x03ff_ffff)).to_le_bytes());
-            } else {
-                field.copy_from_slice(&i32::try_from(delta).map_err(|_| out_of_reach())?.to_le_bytes());
+            if !weft_environ::patch_call(&mut text, at, delta, call.arm64) {
+                return Err(std::io::Error::other(format!(
+                    "the call at {at:#x} cannot reach function {}",
+                    call.callee
+                )));
             }
         }
         self.file.write_all_at(&text, start as u64)?;
         crate::arch::flush_icache(address as *const u8, text.len());
-        let mut eh_frame = code.eh_frame.clone();
-        for &at in &code.eh_frame_relocations {
-            let field = eh_frame
-                .get_mut(at as usize..at as usize + 8)
-                .ok_or_else(|| std::io::Error::other(format!("unwind info relocation at {at:#x} outside .eh_frame")))?;
-            let offset = u64::from_le_bytes(field.try_into().expect("8 bytes"));
-            field.copy_from_slice(&(address as u64 + offset).to_le_bytes());
-        }
+        let eh_frame = relocated_eh_frame(&code, address)?;
         if !eh_frame.is_empty() {
             // SAFETY: a complete, zero-terminated section describing code in the arena; both live until the arena's
             // drop deregisters it.
@@ -450,23 +417,14 @@ impl CodeArena {
         Ok(address)
     }
 
-    /// The function whose code holds arena offset `offset`, with its code's offset. Lock-free and allocation-free:
-    /// called from the signal handler.
-    pub(crate) fn find(&self, offset: usize) -> Option<(&CompiledCode, usize)> {
+    /// The function whose code holds arena offset `offset`. Lock-free and allocation-free: called from the
+    /// signal handler.
+    pub(crate) fn find(&self, offset: usize) -> Option<&ArenaFunction> {
         let published = self.published.load(Ordering::Acquire);
         let slots = &self.slots[..published];
         let i = slots.partition_point(|s| s.get().is_some_and(|f| f.start <= offset)).checked_sub(1)?;
         let function = slots[i].get()?;
-        (offset < function.start + function.len.max(1)).then(|| (&*function.code, function.start))
-    }
-
-    /// [`CodeArena::find`], sharing the code's metadata.
-    pub(crate) fn find_shared(&self, offset: usize) -> Option<Arc<CompiledCode>> {
-        let published = self.published.load(Ordering::Acquire);
-        let slots = &self.slots[..published];
-        let i = slots.partition_point(|s| s.get().is_some_and(|f| f.start <= offset)).checked_sub(1)?;
-        let function = slots[i].get()?;
-        (offset < function.start + function.len.max(1)).then(|| function.code.clone())
+        (offset < function.start + function.len.max(1)).then_some(function)
     }
 
     /// The last optimised code of each function whose state is optimised.
@@ -488,7 +446,7 @@ impl CodeArena {
                 let mut code = (*f.code).clone();
                 // SAFETY: the published function's bytes lie in the arena's readable mapping and are never written
                 // again.
-                code.text = unsafe { std::slice::from_raw_parts((self.base + f.start) as *const u8, f.len) }.to_vec();
+                code.text = unsafe { std::slice::from_raw_parts((self.base() + f.start) as *const u8, f.len) }.to_vec();
                 latest.push((f.code.first_function, Arc::new(code)));
             }
         }
@@ -506,7 +464,7 @@ impl CodeArena {
 
     /// The arena's address range.
     pub(crate) fn range(&self) -> (usize, usize) {
-        (self.base, self.base + self.size)
+        (self.base(), self.base() + self.mapping.len())
     }
 }
 
@@ -523,10 +481,7 @@ impl Drop for CodeArena {
                 unsafe { __deregister_frame(f.eh_frame.as_ptr()) };
             }
         }
-        // SAFETY: the mapping made in `new`; nothing runs in it any more (its module, every instance of it and every
+        // `mapping` is unmapped after this: nothing runs in it any more (its module, every instance of it and every
         // background job are gone) and it is no longer registered.
-        unsafe {
-            let _ = rustix::mm::munmap(self.base as *mut std::ffi::c_void, self.size);
-        }
     }
 }

@@ -69,6 +69,24 @@ impl Mmap {
         Ok(Mmap { ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"), len })
     }
 
+    /// Maps the first `len` bytes of `file` readable and executable, shared: what is written to the file (with
+    /// `pwrite`, never through a mapping) is what runs. For run-time code (`lazy::CodeArena`).
+    pub(crate) fn file_shared_executable(file: &std::fs::File, len: usize) -> std::io::Result<Mmap> {
+        // SAFETY: a fresh shared mapping of the caller's file at an address of the kernel's choosing aliases no Rust
+        // memory, and it is not writable.
+        let ptr = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len.max(1),
+                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::EXEC,
+                rustix::mm::MapFlags::SHARED,
+                file,
+                0,
+            )?
+        };
+        Ok(Mmap { ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"), len: len.max(1) })
+    }
+
     /// Maps the first `len` bytes of `file` readable and executable, privately: the mapping is never used, only
     /// seen. `perf record` notes every executable file mapping, which is how it finds a jitdump file.
     pub(crate) fn file_exec_marker(file: &std::fs::File, len: usize) -> std::io::Result<Mmap> {

@@ -101,7 +101,7 @@ impl Module {
         let code_bytes: usize = translation.func_body_ranges.iter().map(|(start, end)| (end - start) as usize).sum();
         let mode = settings.tunables.compilation.for_code_size(code_bytes);
         if mode.is_lazy() && !settings.compiler.debug_info && !translation.function_bodies.is_empty() {
-            return Self::compile_lazily(engine, wasm, translation, mode);
+            return Self::compile_lazily(engine, wasm, translation, mode, code_bytes);
         }
         let tunables =
             weft_environ::Tunables { compilation: weft_environ::Compilation::Eager, ..settings.tunables.clone() };
@@ -123,13 +123,13 @@ impl Module {
         wasm: &[u8],
         translation: weft_environ::ModuleTranslation<'_>,
         mode: weft_environ::Compilation,
+        code_bytes: usize,
     ) -> Result<Module> {
         let tunables = weft_environ::Tunables { compilation: mode, ..engine.config().code.tunables.clone() };
         let module = Arc::new(translation.module_keeping_dwarf(false));
         let wasm: Arc<[u8]> = Arc::from(wasm);
         let functions =
             crate::lazy::LazyFunctions::new(engine, tunables.clone(), module.clone(), wasm.clone(), &translation)?;
-        let code_bytes: usize = translation.func_body_ranges.iter().map(|(start, end)| (end - start) as usize).sum();
         let num_functions = module.num_defined_funcs() as usize;
         let compiled = engine.inner.compiler.compile_module(translation, &tunables)?;
         let code = CodeMemory::new(compiled, Some(module.clone())).context("cannot map compiled code")?;
