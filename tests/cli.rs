@@ -837,3 +837,107 @@ fn wasmtime_option_groups() {
         assert!(help.contains(flag), "{flag} missing from run --help");
     }
 }
+
+#[test]
+fn profile_guest_writes_a_profile_and_a_flame_graph_in_one_command() {
+    // A WASI command spending nearly all its time in `hot`, and a tenth as much in `warm`.
+    let module = temp_file(
+        "guest-profile.wat",
+        r#"(module $busy
+            (func $hot (param $n i32) (result i32) (local $acc i32)
+                (loop $l
+                    (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (local.get $n)))
+                    (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                    (br_if $l (local.get $n)))
+                (local.get $acc))
+            (func $warm (param $n i32) (result i32) (call $hot (local.get $n)))
+            (global $sink (mut i32) (i32.const 0))
+            (func $main (export "_start")
+                (global.set $sink (call $hot (i32.const 400000000)))
+                (global.set $sink (call $warm (i32.const 40000000)))))"#,
+    );
+    let dir = module.parent().unwrap().join("guest-profile-out");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = weft_command(&["run", "--no-cache", "--profile=guest,prof.json,200us", module.to_str().unwrap()])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("prof.json"), "{}", text(&out.stderr));
+    let json = std::fs::read_to_string(dir.join("prof.json")).unwrap();
+    assert!(json.contains("\"busy::hot\"") && json.contains("\"busy::main\""), "{json}");
+    // The flame graph: main is everything; hot, called from main directly, is most of it.
+    let svg = std::fs::read_to_string(dir.join("prof.svg")).unwrap();
+    let share = |name: &str| -> Vec<f64> {
+        svg.match_indices(&format!("<title>{name} ("))
+            .map(|(at, _)| {
+                let rest = &svg[at..];
+                let percent = &rest[rest.find(", ").unwrap() + 2..rest.find("%)").unwrap()];
+                percent.parse().unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(share("busy::main"), [100.0], "{svg}");
+    let hot = share("busy::hot");
+    assert!(hot.iter().any(|p| *p > 60.0), "{hot:?}\n{svg}");
+    // `weft profile-report` renders the same graph from the JSON.
+    let report = weft_command(&["profile-report", "prof.json", "-o", "again.svg"]).current_dir(&dir).output().unwrap();
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let again = std::fs::read_to_string(dir.join("again.svg")).unwrap();
+    let titles = |s: &str| -> Vec<String> {
+        s.match_indices("<title>").map(|(at, _)| s[at..].split("</title>").next().unwrap().to_string()).collect()
+    };
+    assert_eq!(titles(&svg), titles(&again));
+}
+
+#[test]
+fn profile_flags_and_reports_are_checked() {
+    for (flag, expected) in [
+        ("--profile=guest,10", "needs a unit"),
+        ("--profile=guest,0ms", "above zero"),
+        ("--profile=guest,a.json,b.json", "two paths"),
+        ("--profile=perfmap,x", "takes no options"),
+        ("--profile=flamegraph", "unknown profiler `flamegraph`"),
+    ] {
+        let out = weft(&["run", flag, "examples/hello.wat"]);
+        assert!(!out.status.success(), "{flag}");
+        assert!(text(&out.stderr).contains(expected), "{flag}: {}", text(&out.stderr));
+    }
+    let not_json = temp_file("not-a-profile.json", "{\"threads\": 3}");
+    let out = weft(&["profile-report", not_json.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("is not a usable profile: no `threads` array"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn explore_writes_a_page_of_the_module() {
+    let dir = fresh_dir("explore");
+    let wat = dir.join("x.wat");
+    std::fs::write(
+        &wat,
+        "(module (func $double (export \"double\") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))\n\
+         (func $countdown (param $n i32) (loop $l (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))",
+    )
+    .unwrap();
+    let html = dir.join("out.html");
+    let out = weft(&["explore", wat.to_str().unwrap(), "-o", html.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{}", &page[..100.min(page.len())]);
+    assert!(page.contains("\"double\"") && page.contains("\"countdown\""), "the function names are in the page");
+    assert!(!page.contains("http://") && !page.contains("https://"), "the page loads nothing from the network");
+    // Without -o, the page goes beside the module.
+    let out = weft(&["explore", wat.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.join("x.explore.html").exists());
+
+    let bad = temp_file("not-a-module.wasm", "\0asm\u{1}\0\0\0\u{1}");
+    let out = weft(&["explore", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("cannot explore") && stderr.contains("not-a-module.wasm"), "{stderr}");
+    let out = weft(&["explore", dir.join("missing.wasm").to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("cannot read"), "{}", text(&out.stderr));
+}

@@ -8,6 +8,7 @@ mod codegen;
 mod coredump;
 mod exceptions;
 mod fuzz_regressions;
+mod guest_profiler;
 mod host_fault;
 mod host_memory;
 mod interrupts;

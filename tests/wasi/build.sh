@@ -19,6 +19,8 @@ for level in 0 1; do
     python3 -m ziglang cc --target=wasm32-wasi -g -O"$level" -fno-sanitize=undefined -fdebug-prefix-map="$PWD"=. \
         -nostdlib -Wl,--no-entry -o "debuggee-O$level.wasm" debuggee.c
 done
+python3 -m ziglang cc --target=wasm32-wasi -g -O0 -fno-sanitize=undefined -fdebug-prefix-map="$PWD"=. \
+    -nostdlib -Wl,--no-entry -o hotloop.wasm hotloop.c
 # The Rust one, at -O1 (at -O0 the DWARF of the parts of `core` it uses is 600 KB), when the wasm32-wasip1 target
 # is there or can be added; without it the committed build stays as it is.
 if rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 || timeout 120 rustup target add wasm32-wasip1 2>/dev/null; then

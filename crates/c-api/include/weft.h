@@ -108,6 +108,7 @@ enum weft_profiling_strategy_enum {
   WEFT_PROFILING_STRATEGY_NONE,
   WEFT_PROFILING_STRATEGY_JITDUMP, /* jit-<pid>.dump for `perf inject --jit` */
   WEFT_PROFILING_STRATEGY_PERFMAP, /* /tmp/perf-<pid>.map for `perf report` */
+  WEFT_PROFILING_STRATEGY_VTUNE,   /* Intel VTune's JIT API; x86-64 only (elsewhere the engine is not made) */
 };
 void weft_config_profiler_set(wasm_config_t *config, weft_profiling_strategy_t strategy);
 

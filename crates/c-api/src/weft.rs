@@ -205,7 +205,8 @@ pub unsafe extern "C" fn weft_config_target_set(
 pub type weft_profiling_strategy_t = u8;
 
 /// Tells a profiler about compiled code: 0 none, 1 perf jitdump (`jit-<pid>.dump`), 2 perf map
-/// (`/tmp/perf-<pid>.map`); other values change nothing.
+/// (`/tmp/perf-<pid>.map`), 3 Intel VTune (x86-64 only: elsewhere making the engine fails); other values change
+/// nothing.
 ///
 /// # Safety
 /// `config` must be live.
@@ -217,6 +218,7 @@ pub unsafe extern "C" fn weft_config_profiler_set(config: *mut wasm_config_t, st
             0 => config.config.profiler(weft::ProfilingStrategy::None),
             1 => config.config.profiler(weft::ProfilingStrategy::JitDump),
             2 => config.config.profiler(weft::ProfilingStrategy::PerfMap),
+            3 => config.config.profiler(weft::ProfilingStrategy::VTune),
             _ => &mut config.config,
         };
     }

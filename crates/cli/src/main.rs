@@ -1,10 +1,12 @@
 //! The `weft` command-line tool.
 //!
 //! It sits at the edge: it parses arguments with `clap`, reports errors with `anyhow` context, and uses only the
-//! public `weft`, `weft-wasi` and `weft-wast` APIs.
+//! public `weft`, `weft-wasi`, `weft-wast` and `weft-explorer` APIs.
 
 mod compile;
+mod explore;
 mod options;
+mod profile_report;
 mod run;
 mod wast;
 
@@ -36,6 +38,16 @@ enum Command {
     ///
     /// Example: weft wast tests/misc/*.wast
     Wast(wast::WastCommand),
+    /// Render a profile (the Firefox Profiler's JSON format, as `weft run --profile=guest` writes) as a flame
+    /// graph: a standalone SVG to open in any browser.
+    ///
+    /// Example: weft profile-report weft-guest.json -o flame.svg
+    ProfileReport(profile_report::ProfileReportCommand),
+    /// Show a module's wasm text and the machine code compiled from it side by side, each machine instruction tied
+    /// to the wasm instruction it came from: writes one self-contained HTML page to open in a browser.
+    ///
+    /// Example: weft explore app.wasm -o explore.html
+    Explore(explore::ExploreCommand),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +56,8 @@ fn main() -> ExitCode {
         Command::Run(c) => c.execute(),
         Command::Compile(c) => c.execute(),
         Command::Wast(c) => c.execute(),
+        Command::ProfileReport(c) => c.execute(),
+        Command::Explore(c) => c.execute(),
     };
     match result {
         Ok(code) => code,

@@ -1,7 +1,7 @@
 //! Options shared by the commands that compile: how code is generated, where it is cached, who profiles it.
 
 use anyhow::{Context as _, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::path::PathBuf;
 use weft::{ArtifactError, Config, Engine, Module, ProfilingStrategy};
 
@@ -36,11 +36,15 @@ pub struct CodegenOptions {
     /// address space).
     #[arg(long)]
     explicit_bounds_checks: bool,
-    /// Tell a profiler about the compiled code: `jitdump` writes ./jit-<pid>.dump for `perf record -k mono` and
-    /// `perf inject --jit`; `perfmap` writes /tmp/perf-<pid>.map, which `perf report` reads directly.
+    /// Profile the program. `guest[,PATH][,INTERVAL]` samples the wasm stack every INTERVAL (default 1ms) and
+    /// writes PATH (default weft-guest.json; open it at https://profiler.firefox.com) and a flame graph beside it
+    /// (PATH with .svg), with no system tool needed. The others tell a system profiler about the compiled code:
+    /// `jitdump` writes ./jit-<pid>.dump for `perf record -k mono` and `perf inject --jit`; `perfmap` writes
+    /// /tmp/perf-<pid>.map, which `perf report` reads directly; `vtune` reports to Intel VTune (x86-64).
     ///
+    /// Example: weft run --profile=guest app.wasm
     /// Example: perf record -k mono weft run --profile=jitdump app.wasm
-    #[arg(long, value_name = "PROFILER")]
+    #[arg(long, value_name = "PROFILER", value_parser = parse_profiler)]
     profile: Option<Profiler>,
     /// Keep compiled code in this directory and reuse it (default $WEFT_CACHE_DIR, else $XDG_CACHE_HOME/weft, else
     /// ~/.cache/weft).
@@ -210,15 +214,70 @@ impl WasmOptions {
 }
 
 /// A profiler to write for.
-#[derive(Copy, Clone, ValueEnum)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Profiler {
     /// perf's jitdump format (function names and machine code).
     Jitdump,
     /// perf's map file (function names).
     Perfmap,
+    /// Intel VTune, through the ITT JIT profiling API.
+    Vtune,
+    /// Weft's own sampling profiler: where to write the profile, and how often to sample.
+    Guest { path: PathBuf, interval: std::time::Duration },
+}
+
+/// The default file of `--profile=guest`.
+const GUEST_PROFILE_PATH: &str = "weft-guest.json";
+
+/// `jitdump`, `perfmap`, `vtune`, or `guest[,PATH][,INTERVAL]` (an item that parses as a duration is the interval).
+fn parse_profiler(text: &str) -> Result<Profiler, String> {
+    let mut items = text.split(',');
+    let kind = items.next().unwrap_or_default();
+    let rest: Vec<&str> = items.collect();
+    if kind != "guest" && !rest.is_empty() {
+        return Err(format!("`{kind}` takes no options (only `guest` does: guest[,PATH][,INTERVAL])"));
+    }
+    Ok(match kind {
+        "jitdump" => Profiler::Jitdump,
+        "perfmap" => Profiler::Perfmap,
+        "vtune" => Profiler::Vtune,
+        "guest" => {
+            let mut path = None;
+            let mut interval = None;
+            for item in rest {
+                // An item starting with a digit is the interval (a path that does can be written ./NAME).
+                if item.starts_with(|c: char| c.is_ascii_digit()) {
+                    let d = crate::run::parse_duration(item)?;
+                    if d.is_zero() {
+                        return Err(format!("the guest profiler's interval must be above zero, not `{item}`"));
+                    }
+                    if interval.replace(d).is_some() {
+                        return Err(format!("`{text}` gives two intervals"));
+                    }
+                } else if item.is_empty() {
+                    return Err(format!("`{text}` has an empty item: guest[,PATH][,INTERVAL]"));
+                } else if path.replace(PathBuf::from(item)).is_some() {
+                    return Err(format!("`{text}` gives two paths (an interval needs a unit, e.g. 10ms)"));
+                }
+            }
+            Profiler::Guest {
+                path: path.unwrap_or_else(|| PathBuf::from(GUEST_PROFILE_PATH)),
+                interval: interval.unwrap_or(weft::DEFAULT_GUEST_PROFILE_INTERVAL),
+            }
+        }
+        other => return Err(format!("unknown profiler `{other}`: use guest, jitdump, perfmap or vtune")),
+    })
 }
 
 impl CodegenOptions {
+    /// Where `--profile=guest` writes, and how often it samples.
+    pub fn guest_profile(&self) -> Option<(&std::path::Path, std::time::Duration)> {
+        match &self.profile {
+            Some(Profiler::Guest { path, interval }) => Some((path, *interval)),
+            _ => None,
+        }
+    }
+
     /// The configuration these options describe; `epoch`/`fuel` add what the run's own flags need. Fails only on
     /// a cache configuration file that cannot be read.
     pub fn config(&self, epoch: bool, fuel: bool) -> Result<Config> {
@@ -238,10 +297,14 @@ impl CodegenOptions {
         }
         self.wasm.apply(&mut config);
         config.profiler(match self.profile {
-            None => ProfilingStrategy::None,
+            None | Some(Profiler::Guest { .. }) => ProfilingStrategy::None,
             Some(Profiler::Jitdump) => ProfilingStrategy::JitDump,
             Some(Profiler::Perfmap) => ProfilingStrategy::PerfMap,
+            Some(Profiler::Vtune) => ProfilingStrategy::VTune,
         });
+        if matches!(self.profile, Some(Profiler::Guest { .. })) {
+            config.guest_profiling(true);
+        }
         let mut cache = !self.no_cache;
         let mut cache_config = None;
         for setting in self.codegen.iter().flatten() {

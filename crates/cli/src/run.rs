@@ -6,7 +6,7 @@ use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use weft::{Engine, Linker, Store, Val, ValType};
+use weft::{Engine, GuestProfiler, Linker, Store, Val, ValType};
 use weft_wasi::{DirPerms, I32Exit, WasiCtx, WasiCtxBuilder};
 
 /// Options of `weft run`.
@@ -152,6 +152,9 @@ impl RunCommand {
         if has_limits {
             store.limiter(|host| &mut host.limits);
         }
+        if let Some((_, interval)) = self.codegen.guest_profile() {
+            store.set_guest_profiler(GuestProfiler::new(&self.module().display().to_string(), interval))?;
+        }
         if let Some(fuel) = self.fuel {
             store.set_fuel(fuel)?;
         }
@@ -225,6 +228,8 @@ impl RunCommand {
         let outcome = func.call(&mut store, &params, &mut results);
         timing.mark("run_ms");
         timing.report();
+        // Written whatever the outcome: a profile of a run that trapped or exited is as useful.
+        self.write_guest_profile(&mut store)?;
         // A lazily compiled module keeps the optimised code of this run for the next (with the cache on).
         module.save_compiled_code();
         if let Err(e) = outcome {
@@ -234,6 +239,27 @@ impl RunCommand {
             println!("{}", format_val(r));
         }
         Ok(ExitCode::SUCCESS)
+    }
+
+    /// With `--profile=guest`: the profile (Firefox Profiler JSON) and its flame graph (SVG beside it).
+    fn write_guest_profile(&self, store: &mut Store<Host>) -> Result<()> {
+        let (Some((path, _)), Some(profiler)) = (self.codegen.guest_profile(), store.take_guest_profiler()) else {
+            return Ok(());
+        };
+        let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        profiler.finish(file).with_context(|| format!("writing {}", path.display()))?;
+        let svg = path.with_extension("svg");
+        let file = std::fs::File::create(&svg).with_context(|| format!("creating {}", svg.display()))?;
+        profiler
+            .write_flame_graph(std::io::BufWriter::new(file))
+            .with_context(|| format!("writing {}", svg.display()))?;
+        let (samples, _) = profiler.sample_count();
+        eprintln!(
+            "weft: guest profile of {samples} samples in {} (open it at https://profiler.firefox.com), flame graph in {}",
+            path.display(),
+            svg.display()
+        );
+        Ok(())
     }
 
     /// Turns the error a run ended with into the exit status (printing why, unless it is `proc_exit`).
@@ -301,18 +327,19 @@ const EXIT_INTERRUPTED: u8 = 124;
 /// How long after `--timeout` a program still inside a host call gets before the process ends.
 const TIMEOUT_GRACE: Duration = Duration::from_millis(250);
 
-/// Parses a human-readable duration: a number followed by `ms`, `s`, `m` or `h` (`500ms`, `2s`, `1.5m`).
-fn parse_duration(text: &str) -> Result<Duration, String> {
+/// Parses a human-readable duration: a number followed by `us`, `ms`, `s`, `m` or `h` (`500ms`, `2s`, `1.5m`).
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration such as 500ms, 2s or 1m"))?;
     let seconds = match unit {
+        "us" | "µs" => value / 1_000_000.0,
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
         "h" => value * 3600.0,
-        "" => return Err(format!("`{text}` needs a unit: ms, s, m or h (e.g. 2s)")),
-        other => return Err(format!("unknown unit `{other}` in `{text}`: use ms, s, m or h")),
+        "" => return Err(format!("`{text}` needs a unit: us, ms, s, m or h (e.g. 2s)")),
+        other => return Err(format!("unknown unit `{other}` in `{text}`: use us, ms, s, m or h")),
     };
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is not a valid duration"))
 }

@@ -312,18 +312,43 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     /// Emits nothing unless the engine enabled these checks.
     fn check_interrupts(&mut self) {
         let tunables = self.env.tunables;
-        if !tunables.interruptible && !tunables.epoch_interruption {
+        if !tunables.interruptible && !tunables.guest_profiling && !tunables.epoch_interruption {
             return;
         }
         let ctx = self.vmctx_load(VMOffsets::STORE_CONTEXT);
         let invariant = MemFlagsData::trusted().with_readonly().with_can_move();
-        if tunables.interruptible {
+        if tunables.interruptible || tunables.guest_profiling {
             let flag_ptr = self.b.ins().load(self.ptr, invariant, ctx, vmstore::INTERRUPT_FLAG as i32);
             // Atomic, so the optimiser never hoists it out of a loop that has no stores of its own.
             let flag = self.b.ins().atomic_load(self.ptr, MemFlagsData::trusted(), flag_ptr);
-            self.b.ins().trapnz(flag, trap_code(Trap::Interrupted));
+            if !tunables.guest_profiling {
+                self.b.ins().trapnz(flag, trap_code(Trap::Interrupted));
+                self.check_epoch(ctx);
+                return;
+            }
+            // With a guest profiler, a set flag is an interrupt or a sample request: the runtime tells which, takes
+            // the sample from this frame, or raises the "interrupted" trap itself. The call preserves every
+            // register, so it spills nothing; but a call is a memory fence to the optimiser, which is why plain
+            // interrupts keep the conditional trap.
+            let (raised, next) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(flag, raised, &[], next, &[]);
+            self.b.set_cold_block(raised);
+            self.b.switch_to_block(raised);
+            self.b.seal_block(raised);
+            let (sig, check) =
+                self.builtin("interrupt_check", builtins::INTERRUPT_CHECK, CallConv::PreserveAll, &[], None);
+            self.b.ins().call_indirect(sig, check, &[self.vmctx]);
+            self.b.ins().jump(next, &[]);
+            self.b.switch_to_block(next);
+            self.b.seal_block(next);
         }
-        if tunables.epoch_interruption {
+        self.check_epoch(ctx);
+    }
+
+    /// The epoch part of [`Self::check_interrupts`]: trap once the engine's epoch reaches the store's deadline.
+    fn check_epoch(&mut self, ctx: Value) {
+        if self.env.tunables.epoch_interruption {
+            let invariant = MemFlagsData::trusted().with_readonly().with_can_move();
             let epoch_ptr = self.b.ins().load(self.ptr, invariant, ctx, vmstore::EPOCH_PTR as i32);
             let epoch = self.b.ins().atomic_load(I64, MemFlagsData::trusted(), epoch_ptr);
             let deadline = self.b.ins().load(I64, MemFlagsData::trusted(), ctx, vmstore::EPOCH_DEADLINE as i32);

@@ -73,8 +73,13 @@ pub const LEAF_FRAME_SLACK: u32 = 8 * 1024;
 pub mod vmstore {
     /// The lowest stack address wasm may use; function prologues trap below it.
     pub const STACK_LIMIT: u32 = 0;
-    /// `*const AtomicUsize`: non-zero when the embedder asked running wasm to stop (`InterruptHandle`).
+    /// `*const AtomicUsize`: non-zero when running wasm must call into the runtime at its next function entry or
+    /// loop header: [`INTERRUPT_REQUESTED`] (the embedder's `InterruptHandle`) and/or [`SAMPLE_REQUESTED`].
     pub const INTERRUPT_FLAG: u32 = 16;
+    /// Bit of the interrupt flag: trap with "interrupted".
+    pub const INTERRUPT_REQUESTED: usize = 1;
+    /// Bit of the interrupt flag: the store's guest profiler wants a sample of the wasm stack (set by its timer).
+    pub const SAMPLE_REQUESTED: usize = 2;
     /// `i64`: fuel consumed minus fuel granted; wasm traps with "all fuel consumed" once it is above zero.
     pub const FUEL_CONSUMED: u32 = 24;
     /// `*const AtomicU64`: the engine's epoch counter.
@@ -136,6 +141,13 @@ pub mod builtins {
     /// `tier_up(vmctx, func: u32)`: a function compiled for a quick start has run often (its counter reached the
     /// threshold); the runtime queues its optimised compilation and returns at once.
     pub const TIER_UP: u32 = 104;
+    /// `interrupt_check(vmctx)`, called with the `preserve_all` convention (it clobbers no register) from a cold
+    /// block when the store's interrupt flag is non-zero at a function entry or loop header. It raises the
+    /// "interrupted" trap itself (unwinding the wasm frames) for [`super::vmstore::INTERRUPT_REQUESTED`]; otherwise it
+    /// takes the stack sample [`super::vmstore::SAMPLE_REQUESTED`] asked for and returns. The table entry is an
+    /// assembly stub that saves every register and adds the caller's PC and frame pointer, from which the runtime
+    /// walks the wasm stack.
+    pub const INTERRUPT_CHECK: u32 = 112;
 }
 
 /// Offsets inside `VMException`, the object an `exnref` points to (`{ tag, payload }`).

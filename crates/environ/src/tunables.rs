@@ -13,6 +13,10 @@ pub struct Tunables {
     pub explicit_bounds_checks: bool,
     /// Check the store's interrupt flag at function entries and loop headers.
     pub interruptible: bool,
+    /// Give those checks the shape a guest profiler needs (and check the flag even without `interruptible`): a
+    /// set flag calls the runtime, which takes a stack sample and returns, or raises the interrupt trap. Slower than
+    /// interrupts' plain conditional trap, because the call is a memory fence to the optimiser.
+    pub guest_profiling: bool,
     /// Check the engine's epoch against the store's deadline at function entries and loop headers.
     pub epoch_interruption: bool,
     /// Count executed operators against the store's fuel.
@@ -51,6 +55,7 @@ impl Default for Tunables {
             static_memory_guard: 2 << 30,
             explicit_bounds_checks: false,
             interruptible: false,
+            guest_profiling: false,
             epoch_interruption: false,
             consume_fuel: false,
             relaxed_simd_deterministic: false,

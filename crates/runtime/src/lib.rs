@@ -47,5 +47,7 @@ pub use memory::{LinearMemory, PoolingLimits, ReservationPool, WASM_PAGE_SIZE, W
 pub use memory_image::{MemoryImage, MemoryImages};
 pub use perf::{JitDumpMarker, monotonic_ns};
 pub use table::Table;
-pub use traphandlers::{TrapInfo, UnwindReason, call_func_ref, catch_traps, init_traps, raise_host_unwind};
+pub use traphandlers::{
+    MAX_SAMPLE_FRAMES, StackSampler, TrapInfo, UnwindReason, call_func_ref, catch_traps, init_traps, raise_host_unwind,
+};
 pub use vmcontext::*;

@@ -308,6 +308,62 @@ unsafe extern "C" fn trap_handler(signum: libc::c_int, info: *mut libc::siginfo_
     unsafe { forward_signal(signum, info, context) }
 }
 
+/// Receives samples of the wasm stack (the store's guest profiler; see `VMStoreContext::sampler`).
+pub trait StackSampler: Send + Sync + std::fmt::Debug {
+    /// The compiled-code PCs of the wasm stack, innermost first: the sampled function's own position, then each
+    /// caller's call site, across every activation on this thread (up to [`MAX_SAMPLE_FRAMES`]). Runs on the
+    /// thread running wasm, in the middle of its execution: it must not call into the store.
+    fn sample(&self, pcs: &[usize]);
+}
+
+/// How many frames a stack sample records: far more than a trap's backtrace, since a profile whose deep stacks were
+/// cut off would put their outer frames at the root.
+pub const MAX_SAMPLE_FRAMES: usize = 4096;
+
+/// The `interrupt_check` builtin, entered through `weft_runtime_interrupt_check`, which saved every register and
+/// added the wasm caller's PC (`return_address`) and frame pointer (`fp`). An interrupt raises the "interrupted"
+/// trap from here, with the backtrace a trap at the check would have; a sample request is handed to the store's
+/// sampler, and wasm goes on.
+///
+/// # Safety
+/// `vmctx` must be the calling wasm function's live `VMContext`, `return_address` a return address into it, and
+/// `fp` its frame pointer (so that its callers' frame records are intact); wasm calls it inside `catch_traps`.
+pub(crate) unsafe extern "C" fn interrupt_check(vmctx: *mut VMContext, return_address: usize, fp: usize) {
+    use weft_environ::vmstore::{INTERRUPT_REQUESTED, SAMPLE_REQUESTED};
+    // SAFETY: a live VMContext holds its store context pointer at this offset, and the store context outlives the
+    // store's running wasm.
+    let store = unsafe {
+        &*(*(vmctx as *const u8).add(weft_environ::VMOffsets::STORE_CONTEXT as usize).cast::<*const VMStoreContext>())
+    };
+    // SAFETY: compiled code checks the flag only for stores that set it; the store owns the flag.
+    let flag = unsafe { &*store.interrupt_flag };
+    let requests = flag.fetch_and(!SAMPLE_REQUESTED, std::sync::atomic::Ordering::AcqRel);
+    let wasm_stack = |max: usize| {
+        let mut pcs = Vec::with_capacity(64);
+        pcs.push(return_address - 1);
+        let state = CURRENT.with(|c| c.get());
+        // SAFETY: `fp` is the frame pointer of the wasm function that called this builtin (guaranteed by the
+        // caller); `state` is this thread's innermost live activation, the one running that function.
+        unsafe { walk_activations(state, fp, max - 1, &mut |pc| pcs.push(pc)) };
+        pcs
+    };
+    if requests & INTERRUPT_REQUESTED != 0 {
+        let frames = wasm_stack(MAX_BACKTRACE_FRAMES);
+        let trap = TrapInfo { trap: Trap::Interrupted, pc: return_address - 1, frames };
+        // SAFETY: wasm called this builtin inside `catch_traps`; nothing on this frame needs dropping (the trap's
+        // values move into the reason).
+        unsafe { raise_host_unwind(UnwindReason::Trap(trap)) }
+    }
+    if requests & SAMPLE_REQUESTED != 0
+        && let Some(sampler) = &store.sampler
+    {
+        let pcs = wasm_stack(MAX_SAMPLE_FRAMES);
+        // A panic must not unwind into compiled code (this function is `extern "C"`): a sampler that panics loses
+        // its sample, and wasm goes on.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sampler.sample(&pcs)));
+    }
+}
+
 /// The wasm frames that led to the current host call: the wasm-to-host trampoline stored its frame pointer in the
 /// store context, and its caller chain is intact while the host function runs.
 ///

@@ -84,6 +84,9 @@ pub struct VMStoreContext {
     /// The embedder's resource limiter, asked before memories and tables grow (`None`: no limiter). Compiled code
     /// never reads it; it stays after the fields compiled code does read.
     pub limiter: Option<crate::limits::LimiterHooks>,
+    /// Receives a sample of the wasm stack whenever compiled code finds `SAMPLE_REQUESTED` in the interrupt flag
+    /// (the store's guest profiler); `None`: such requests are ignored.
+    pub sampler: Option<std::sync::Arc<dyn crate::StackSampler>>,
     /// The engine's pool of guard-page reservations, which the store's memories take from and give back to.
     pub reservation_pool: Option<std::sync::Arc<crate::ReservationPool>>,
     /// The engine's provider of memory storage, if the embedder gave one.
@@ -104,6 +107,7 @@ impl Default for VMStoreContext {
             epoch_deadline: u64::MAX,
             last_exit_fp: 0,
             limiter: None,
+            sampler: None,
             reservation_pool: None,
             memory_creator: None,
             exceptions: Default::default(),
@@ -194,6 +198,9 @@ pub struct VMBuiltinFunctions {
     pub exception_release: unsafe extern "C" fn(*mut VMContext, *mut u8),
     /// `tier_up(vmctx, func)`: queue the optimised compilation of a function whose quick code ran often.
     pub tier_up: unsafe extern "C" fn(*mut VMContext, u32),
+    /// `interrupt_check(vmctx)`: the interrupt flag was non-zero (an interrupt or a sample request). Not an
+    /// `extern "C"` function: compiled code calls it with the `preserve_all` convention.
+    pub interrupt_check: unsafe extern "C" fn(*mut VMContext),
 }
 
 /// A host function implementation called from wasm through a `VMHostFuncContext`.
@@ -230,6 +237,7 @@ const _: () = {
     assert!(std::mem::offset_of!(VMBuiltinFunctions, table_grow) == builtins::TABLE_GROW as usize);
     assert!(std::mem::offset_of!(VMBuiltinFunctions, table_fill) == builtins::TABLE_FILL as usize);
     assert!(std::mem::offset_of!(VMBuiltinFunctions, tier_up) == builtins::TIER_UP as usize);
+    assert!(std::mem::offset_of!(VMBuiltinFunctions, interrupt_check) == builtins::INTERRUPT_CHECK as usize);
     assert!(std::mem::offset_of!(VMFuncRef, array_call) == vmfuncref::ARRAY_CALL as usize);
     assert!(std::mem::offset_of!(VMFuncRef, wasm_call) == vmfuncref::WASM_CALL as usize);
     assert!(std::mem::offset_of!(VMFuncRef, vmctx) == vmfuncref::VMCTX as usize);

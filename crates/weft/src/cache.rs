@@ -271,6 +271,12 @@ mod tests {
                 }),
             ),
             (
+                "guest_profiling",
+                Box::new(|c| {
+                    c.guest_profiling(true);
+                }),
+            ),
+            (
                 "epoch_interruption",
                 Box::new(|c| {
                     c.epoch_interruption(true);

@@ -212,6 +212,15 @@ impl Config {
         self
     }
 
+    /// Compiles in what a [`crate::GuestProfiler`] needs (default off): interrupt checks at every function entry
+    /// and loop header that can also take a stack sample and let wasm go on (an [`crate::InterruptHandle`] works
+    /// as with [`Config::interruptible`]). They cost more than plain interrupt checks: 8% on the team's benchmarks
+    /// against about 3% (docs/benchmarks.md), because a check that returns to wasm calls into the runtime.
+    pub fn guest_profiling(&mut self, on: bool) -> &mut Self {
+        self.code.tunables.guest_profiling = on;
+        self
+    }
+
     /// Traps wasm once the engine's epoch ([`crate::Engine::increment_epoch`]) reaches the store's deadline
     /// ([`crate::Store::set_epoch_deadline`]) (default off). Costs two loads and a compare at every function entry
     /// and loop header; nothing when off.
@@ -471,7 +480,8 @@ impl Config {
     }
 
     /// Tells a profiler about compiled code (default [`ProfilingStrategy::None`]): `perf` jitdump files or perf map
-    /// files, so that profiles name wasm functions.
+    /// files, or Intel VTune, so that profiles name wasm functions. (Weft's own sampling profiler needs none of
+    /// this: see [`crate::GuestProfiler`].)
     pub fn profiler(&mut self, strategy: ProfilingStrategy) -> &mut Self {
         self.profiler = strategy;
         self

@@ -212,6 +212,13 @@ impl Func {
         // store's address escape here tells the optimiser that the call may change anything in it, so no value of
         // the store read before the call is reused after it.
         let store_ptr = std::hint::black_box(store as *mut StoreOpaque);
+        if store.vm_store_context.stack_limit == usize::MAX
+            && let Some(profiler) = &store.guest_profiler
+        {
+            // Entering wasm from the host with none of it running: the host's time since the last sample was not
+            // wasm's, so the first sample must not be weighted with it.
+            profiler.entering_wasm(&store.interrupt_flag);
+        }
         // SAFETY: the function belongs to this store (checked) and the values were checked against its type.
         let result = unsafe { weft_runtime::call_func_ref(context, func_ref, values, max_stack) };
         // SAFETY: `store_ptr` is the exclusive borrow we were given, re-derived after the call.

@@ -45,8 +45,10 @@ mod coredump;
 mod debug;
 mod engine;
 mod exceptions;
+mod explore;
 mod externals;
 mod func;
+mod guest_profiler;
 mod host_memory;
 mod instance;
 mod lazy;
@@ -66,8 +68,10 @@ pub use config::{Config, InstanceAllocationStrategy, PoolingAllocationConfig, St
 pub use coredump::WasmCoreDump;
 pub use engine::Engine;
 pub use exceptions::{Exception, ExnRef, Tag, TagType};
+pub use explore::CompiledFunction;
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
+pub use guest_profiler::{DEFAULT_GUEST_PROFILE_INTERVAL, GuestProfiler, render_flame_graph};
 pub use host_memory::{LinearMemory, MemoryCreator};
 pub use instance::{Instance, LinkError};
 pub use limits::{

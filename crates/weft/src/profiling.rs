@@ -9,6 +9,9 @@
 //!   also mapped executable once, which is how `perf record` notices it.
 //! * **perf map** (`/tmp/perf-<pid>.map`): one `START SIZE name` line per function; perf reads it directly, with
 //!   no inject step, but can show names only.
+//!
+//! And one in-process API: **VTune** (`vtune.rs`), Intel's ITT JIT profiling API, which hands each function to the
+//! collector library VTune names in `INTEL_JIT_PROFILER64`, with its source lines when the module has DWARF.
 
 use crate::Result;
 use anyhow::Context as _;
@@ -18,6 +21,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use weft_environ::{CompiledCode, DefinedFuncIndex, FunctionLoc, LineRow, LineTable, Module};
 use weft_runtime::CodeMemory;
+
+mod vtune;
 
 /// Which profiler an engine tells about the code it compiles (see [`crate::Config::profiler`]).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -30,6 +35,10 @@ pub enum ProfilingStrategy {
     JitDump,
     /// Write a perf map file, `/tmp/perf-<pid>.map`, which `perf report` reads by itself.
     PerfMap,
+    /// Report code to Intel VTune through its JIT profiling API (ITT): run the program under VTune, e.g.
+    /// `vtune -collect hotspots -- …`, which tells the process where its collector is. Without VTune the
+    /// agent does nothing. x86-64 only: elsewhere creating an engine with it fails.
+    VTune,
 }
 
 /// A function to announce: its name and where it lies in a text section.
@@ -74,6 +83,7 @@ pub(crate) trait ProfilingAgent: Send + Sync {
 pub(crate) fn agent(strategy: ProfilingStrategy) -> Result<Option<Box<dyn ProfilingAgent>>> {
     static JITDUMP: Mutex<Option<Arc<JitDump>>> = Mutex::new(None);
     static PERFMAP: Mutex<Option<Arc<PerfMap>>> = Mutex::new(None);
+    static VTUNE: Mutex<Option<Arc<vtune::VTune>>> = Mutex::new(None);
     let pid = std::process::id();
     Ok(match strategy {
         ProfilingStrategy::None => None,
@@ -83,6 +93,7 @@ pub(crate) fn agent(strategy: ProfilingStrategy) -> Result<Option<Box<dyn Profil
         ProfilingStrategy::PerfMap => {
             Some(Box::new(shared(&PERFMAP, || PerfMap::create(Path::new(&format!("/tmp/perf-{pid}.map"))))?))
         }
+        ProfilingStrategy::VTune => Some(Box::new(shared(&VTUNE, vtune::VTune::new)?)),
     })
 }
 
@@ -203,25 +214,31 @@ fn record_header(out: &mut Vec<u8>, id: u32, total_size: usize) {
     out.extend_from_slice(&weft_runtime::monotonic_ns().to_le_bytes());
 }
 
-/// The `JIT_CODE_DEBUG_INFO` record for the function at `loc` (which perf wants before its `JIT_CODE_LOAD`): an
-/// entry wherever the source line changes, from the address map (code offset → wasm offset) and the module's line
-/// table (wasm offset → file and line). Nothing for code without lines, such as trampolines.
-fn write_debug_info(out: &mut Vec<u8>, lines: &LineTable, code: &CompiledCode, loc: FunctionLoc, base: u64) {
+/// Where the source line changes in the function at `loc`: (code offset in the text, row), from the address map
+/// (code offset → wasm offset) and the module's line table (wasm offset → file and line). The first entry is at
+/// `loc.start`. Empty for code without lines, such as trampolines.
+fn line_changes(lines: &LineTable, code: &CompiledCode, loc: FunctionLoc) -> Vec<(u32, LineRow)> {
     let end = loc.start + loc.length;
     let first = code.address_map.partition_point(|&(offset, _)| offset < loc.start);
-    let mut entries: Vec<(u64, LineRow)> = Vec::new();
+    let mut entries: Vec<(u32, LineRow)> = Vec::new();
     for &(offset, wasm) in code.address_map[first..].iter().take_while(|&&(offset, _)| offset < end) {
         // Inlined code gets the inlined function's line: the one a reader of the source would expect.
         let Some(row) = code.innermost_offset(wasm).and_then(|at| lines.lookup(at)) else { continue };
         match entries.last() {
             // The prologue (stack check, frame set-up) has no wasm offset: count it to the function's first line.
-            None => entries.push((base + u64::from(loc.start), row)),
-            Some((_, last)) if (last.file, last.line) != (row.file, row.line) => {
-                entries.push((base + u64::from(offset), row))
-            }
+            None => entries.push((loc.start, row)),
+            Some((_, last)) if (last.file, last.line) != (row.file, row.line) => entries.push((offset, row)),
             Some(_) => {}
         }
     }
+    entries
+}
+
+/// The `JIT_CODE_DEBUG_INFO` record for the function at `loc` (which perf wants before its `JIT_CODE_LOAD`): an
+/// entry wherever the source line changes ([`line_changes`]). Nothing for code without lines, such as trampolines.
+fn write_debug_info(out: &mut Vec<u8>, lines: &LineTable, code: &CompiledCode, loc: FunctionLoc, base: u64) {
+    let entries: Vec<(u64, LineRow)> =
+        line_changes(lines, code, loc).into_iter().map(|(offset, row)| (base + u64::from(offset), row)).collect();
     if entries.is_empty() {
         return;
     }
@@ -320,7 +337,7 @@ mod tests {
 
     /// A module with hand-made DWARF: a line program saying the `n`th operator of `$sum` is on line `100 + n` of
     /// `/src/calc.c`.
-    fn module_with_dwarf() -> Vec<u8> {
+    pub(super) fn module_with_dwarf() -> Vec<u8> {
         use gimli::write::{Address, DwarfUnit, EndianVec, LineProgram, LineString, Sections};
         use gimli::{Encoding, Format, LineEncoding, LittleEndian};
         let wasm = wat::parse_str(

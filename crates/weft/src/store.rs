@@ -65,6 +65,8 @@ pub struct StoreOpaque {
     pub(crate) resource_counts: (usize, usize, usize),
     /// Trampolines and other code the store's host functions need alive.
     pub(crate) keep_alive: Vec<std::sync::Arc<weft_runtime::CodeMemory>>,
+    /// The guest profiler sampling this store, with its timer thread (see `Store::set_guest_profiler`).
+    pub(crate) guest_profiler: Option<crate::guest_profiler::ActiveProfiler>,
 }
 
 // SAFETY: the raw pointers point into data the store owns; the store is moved as a whole and used through `&mut`.
@@ -97,6 +99,7 @@ impl<T> Store<T> {
                 keep_alive: Vec::new(),
                 extern_data: Vec::new(),
                 resource_counts: (0, 0, 0),
+                guest_profiler: None,
             },
             data,
             limiter: None,
@@ -141,9 +144,11 @@ impl<T> Store<T> {
 
     /// A handle that stops wasm running in this store from any thread: the running code traps with "interrupted"
     /// at its next function entry or loop header. An interrupt requested while no wasm runs takes effect when wasm
-    /// next runs. Fails unless the engine was configured with [`crate::Config::interruptible`].
+    /// next runs. Fails unless the engine was configured with [`crate::Config::interruptible`] (or
+    /// [`crate::Config::guest_profiling`]).
     pub fn interrupt_handle(&self) -> crate::Result<InterruptHandle> {
-        if !self.inner.opaque.engine.config().code.tunables.interruptible {
+        let tunables = &self.inner.opaque.engine.config().code.tunables;
+        if !tunables.interruptible && !tunables.guest_profiling {
             anyhow::bail!("interrupts are disabled: enable them with Config::interruptible(true)");
         }
         Ok(InterruptHandle { flag: self.inner.opaque.interrupt_flag.clone() })
@@ -264,7 +269,7 @@ pub struct InterruptHandle {
 impl InterruptHandle {
     /// Requests that wasm running in the store trap with "interrupted".
     pub fn interrupt(&self) {
-        self.flag.store(1, Ordering::Release);
+        self.flag.fetch_or(weft_environ::vmstore::INTERRUPT_REQUESTED, Ordering::Release);
     }
 }
 

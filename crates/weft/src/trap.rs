@@ -184,7 +184,7 @@ pub(crate) fn demangle(name: &str) -> String {
 /// The wasm frames executing at `pc`, innermost first, from the process-wide code registry (so it names frames of
 /// any module, of any store): one frame, or for inlined code one per inlined function plus the function that holds
 /// the code. Empty for trampolines and non-wasm code.
-fn frames_at(pc: usize) -> Vec<FrameInfo> {
+pub(crate) fn frames_at(pc: usize) -> Vec<FrameInfo> {
     let Some(found) = weft_runtime::lookup_code(pc) else { return Vec::new() };
     let (code, offset) = (found.code, found.offset);
     let Some(module) = found.module else { return Vec::new() };
