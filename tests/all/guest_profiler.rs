@@ -210,3 +210,101 @@ fn frames_name_source_lines_when_the_module_has_dwarf() {
     let label = format!("\"hotloop.wasm::hot (hotloop.c:{hot_line})\"");
     assert!(json.contains(&label), "no {label} in {json}");
 }
+
+/// A loop keeping many integer, float and vector values live (more than there are registers) across its probes and
+/// a call, as a wat module: `run(n)` returns a checksum of them all after `n` iterations.
+fn register_heavy_program() -> String {
+    let (ints, floats, vectors) = (16, 8, 4);
+    let mut wat = String::from(
+        "(module
+  (func $mix (param i64) (result i64)
+    (i64.add (i64.mul (local.get 0) (i64.const 6364136223846793005)) (i64.const 1442695040888963407)))
+  (func (export \"run\") (param $n i32) (result i64) (local $sum i64)\n",
+    );
+    for k in 0..ints {
+        wat += &format!("    (local $a{k} i64)\n");
+    }
+    for k in 0..floats {
+        wat += &format!("    (local $f{k} f64)\n");
+    }
+    for k in 0..vectors {
+        wat += &format!("    (local $v{k} v128)\n");
+    }
+    for k in 0..ints {
+        wat += &format!("    (local.set $a{k} (i64.const {}))\n", k + 1);
+    }
+    for k in 0..floats {
+        wat += &format!("    (local.set $f{k} (f64.const {k}.5))\n");
+    }
+    for k in 0..vectors {
+        wat += &format!("    (local.set $v{k} (v128.const i32x4 {} {} {} {}))\n", k, k + 7, k * 3, k + 100);
+    }
+    wat += "    (loop $l\n";
+    wat += &format!("      (local.set $a0 (call $mix (i64.add (local.get $a0) (local.get $a{}))))\n", ints - 1);
+    for k in 1..ints {
+        wat += &format!(
+            "      (local.set $a{k} (i64.rotl (i64.add (i64.mul (local.get $a{k}) (i64.const {})) (local.get $a{})) (i64.const {k})))\n",
+            2 * k + 3,
+            k - 1
+        );
+    }
+    for k in 0..floats {
+        wat += &format!(
+            "      (local.set $f{k} (f64.add (f64.mul (local.get $f{k}) (f64.const 0.75)) (f64.convert_i64_u (i64.and (local.get $a{k}) (i64.const 65535)))))\n"
+        );
+    }
+    for k in 0..vectors {
+        let prev = if k == 0 { vectors - 1 } else { k - 1 };
+        wat += &format!(
+            "      (local.set $v{k} (i32x4.add (i32x4.mul (local.get $v{k}) (i32x4.splat (i32.const {}))) (local.get $v{prev})))\n",
+            k + 3
+        );
+    }
+    wat += "      (local.set $n (i32.sub (local.get $n) (i32.const 1)))\n      (br_if $l (local.get $n)))\n";
+    for k in 0..ints {
+        wat += &format!("    (local.set $sum (i64.xor (i64.rotl (local.get $sum) (i64.const 7)) (local.get $a{k})))\n");
+    }
+    for k in 0..floats {
+        wat += &format!(
+            "    (local.set $sum (i64.xor (i64.rotl (local.get $sum) (i64.const 7)) (i64.reinterpret_f64 (local.get $f{k}))))\n"
+        );
+    }
+    for k in 0..vectors {
+        for lane in 0..2 {
+            wat += &format!(
+                "    (local.set $sum (i64.xor (i64.rotl (local.get $sum) (i64.const 7)) (i64x2.extract_lane {lane} (local.get $v{k}))))\n"
+            );
+        }
+    }
+    wat += "    (local.get $sum)))\n";
+    wat
+}
+
+#[test]
+fn sampling_leaves_every_register_as_it_was() {
+    // Samples interrupt wasm between any two probes' worth of work, with every register in use; the result must be
+    // that of a run with no probes at all.
+    let program = register_heavy_program();
+    let plain = Engine::default();
+    let expected = {
+        let mut store = Store::new(&plain, ());
+        let instance = Instance::new(&mut store, &Module::new(&plain, &program).unwrap(), &[]).unwrap();
+        instance.get_typed_func::<i32, i64>(&mut store, "run").unwrap().call(&mut store, 2_000_000).unwrap()
+    };
+    let engine = profiled_engine();
+    let module = Module::new(&engine, &program).unwrap();
+    let mut store = Store::new(&engine, ());
+    store.set_guest_profiler(GuestProfiler::new("registers", Duration::from_micros(20))).unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let run = instance.get_typed_func::<i32, i64>(&mut store, "run").unwrap();
+    let mut samples = 0;
+    for _ in 0..20 {
+        assert_eq!(run.call(&mut store, 2_000_000).unwrap(), expected);
+        samples = store.take_guest_profiler().unwrap().sample_count().0;
+        if samples >= 20 {
+            break;
+        }
+        store.set_guest_profiler(GuestProfiler::new("registers", Duration::from_micros(20))).unwrap();
+    }
+    assert!(samples >= 20, "only {samples} samples: the probes were not exercised");
+}

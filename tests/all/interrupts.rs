@@ -17,15 +17,29 @@ fn setup(config: &Config) -> (Store<()>, Instance) {
     (store, instance)
 }
 
+/// Both shapes of interrupt check: the plain conditional trap, and the probe of a `guest_profiling` engine (a load
+/// from a page that a request makes unreadable).
+fn interruptible_configs() -> [Config; 2] {
+    let mut plain = Config::new();
+    plain.interruptible(true);
+    let mut probing = Config::new();
+    probing.guest_profiling(true);
+    [plain, probing]
+}
+
 fn trap(err: &Error) -> Trap {
     *err.downcast_ref::<Trap>().unwrap_or_else(|| panic!("not a trap: {err:#}"))
 }
 
 #[test]
 fn infinite_loop_is_interrupted_from_another_thread() {
-    let mut config = Config::new();
-    config.interruptible(true);
-    let (mut store, instance) = setup(&config);
+    for config in interruptible_configs() {
+        infinite_loop_is_interrupted_with(&config);
+    }
+}
+
+fn infinite_loop_is_interrupted_with(config: &Config) {
+    let (mut store, instance) = setup(config);
     let handle = store.interrupt_handle().unwrap();
     let requested = std::sync::Arc::new(std::sync::Mutex::new(None));
     let requested2 = requested.clone();
@@ -48,9 +62,13 @@ fn infinite_loop_is_interrupted_from_another_thread() {
 
 #[test]
 fn interrupt_while_the_host_runs_takes_effect_when_wasm_resumes() {
-    let mut config = Config::new();
-    config.interruptible(true);
-    let engine = Engine::new(&config).unwrap();
+    for config in interruptible_configs() {
+        interrupt_while_the_host_runs_with(&config);
+    }
+}
+
+fn interrupt_while_the_host_runs_with(config: &Config) {
+    let engine = Engine::new(config).unwrap();
     let module = Module::new(
         &engine,
         r#"(module (import "h" "f" (func $f))
@@ -73,13 +91,17 @@ fn interrupt_while_the_host_runs_takes_effect_when_wasm_resumes() {
 
 #[test]
 fn interrupt_before_a_call_traps_on_entry() {
-    let mut config = Config::new();
-    config.interruptible(true);
-    let (mut store, instance) = setup(&config);
-    store.interrupt_handle().unwrap().interrupt();
-    let quick = instance.get_typed_func::<(), i32>(&mut store, "quick").unwrap();
-    assert_eq!(trap(&quick.call(&mut store, ()).unwrap_err()), Trap::Interrupted);
-    assert_eq!(quick.call(&mut store, ()).unwrap(), 7);
+    for config in interruptible_configs() {
+        let (mut store, instance) = setup(&config);
+        store.interrupt_handle().unwrap().interrupt();
+        let quick = instance.get_typed_func::<(), i32>(&mut store, "quick").unwrap();
+        assert_eq!(trap(&quick.call(&mut store, ()).unwrap_err()), Trap::Interrupted);
+        assert_eq!(quick.call(&mut store, ()).unwrap(), 7);
+        // A second interrupt is delivered like the first.
+        store.interrupt_handle().unwrap().interrupt();
+        assert_eq!(trap(&quick.call(&mut store, ()).unwrap_err()), Trap::Interrupted);
+        assert_eq!(quick.call(&mut store, ()).unwrap(), 7);
+    }
 }
 
 #[test]

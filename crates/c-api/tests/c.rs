@@ -68,7 +68,10 @@ fn examples() -> Vec<String> {
 /// Runs example `name` (built by `compile_source`), with what it needs (the WASI example: a directory holding
 /// input.txt), under `env`; returns its output and status, and checks what the WASI example wrote.
 fn run_example(exe: &Path, name: &str, env: &[(&str, &str)]) -> (String, String, bool) {
-    let dir = std::env::temp_dir().join(format!("weft-c-api-{}-{name}-dir", std::process::id()));
+    // Unique per call: the tests run in parallel, and two of them run the same example.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("weft-c-api-{}-{name}-{run}-dir", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("input.txt"), "hello file").unwrap();
     let mut command = Command::new(exe);

@@ -36,7 +36,7 @@ pub struct CodegenOptions {
     /// address space).
     #[arg(long)]
     explicit_bounds_checks: bool,
-    /// Profile the program. `guest[,PATH][,INTERVAL]` samples the wasm stack every INTERVAL (default 1ms) and
+    /// Profile the program. `guest[,PATH][,INTERVAL]` samples the wasm stack every INTERVAL (default 10ms, as Wasmtime's) and
     /// writes PATH (default weft-guest.json; open it at https://profiler.firefox.com) and a flame graph beside it
     /// (PATH with .svg), with no system tool needed. The others tell a system profiler about the compiled code:
     /// `jitdump` writes ./jit-<pid>.dump for `perf record -k mono` and `perf inject --jit`; `perfmap` writes

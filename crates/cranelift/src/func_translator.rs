@@ -193,6 +193,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     sig_refs: HashMap<TypeIndex, ir::SigRef>,
     func_refs: HashMap<FuncIndex, ir::FuncRef>,
     builtin_sigs: HashMap<&'static str, ir::SigRef>,
+    /// Interrupt probes emitted so far (see [`Self::check_interrupts`]), which gives each its own offset.
+    probe_sites: u32,
 }
 
 type TResult<T> = Result<T, crate::CompileError>;
@@ -228,6 +230,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             sig_refs: HashMap::new(),
             func_refs: HashMap::new(),
             builtin_sigs: HashMap::new(),
+            probe_sites: 0,
         };
         let entry = t.b.create_block();
         t.b.append_block_params_for_function_params(entry);
@@ -317,30 +320,21 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         }
         let ctx = self.vmctx_load(VMOffsets::STORE_CONTEXT);
         let invariant = MemFlagsData::trusted().with_readonly().with_can_move();
-        if tunables.interruptible || tunables.guest_profiling {
+        if tunables.guest_profiling {
+            // A probe: a byte load that faults while the store has a request pending (its page is made unreadable),
+            // and so costs one load when there is none. No test, branch or call, so nothing here keeps the
+            // optimiser from reusing values across it. Each probe of the function has an offset of its own:
+            // identical loads with no store between them could be merged into one.
+            let probe = self.b.ins().load(self.ptr, invariant, ctx, vmstore::INTERRUPT_PROBE as i32);
+            let offset = (self.probe_sites % vmstore::PROBE_BYTES) as i32;
+            self.probe_sites += 1;
+            let faults = MemFlagsData::new().with_aligned().with_trap_code(Some(trap_code(Trap::Interrupted)));
+            self.b.ins().load(I8, faults, probe, offset);
+        } else if tunables.interruptible {
             let flag_ptr = self.b.ins().load(self.ptr, invariant, ctx, vmstore::INTERRUPT_FLAG as i32);
             // Atomic, so the optimiser never hoists it out of a loop that has no stores of its own.
             let flag = self.b.ins().atomic_load(self.ptr, MemFlagsData::trusted(), flag_ptr);
-            if !tunables.guest_profiling {
-                self.b.ins().trapnz(flag, trap_code(Trap::Interrupted));
-                self.check_epoch(ctx);
-                return;
-            }
-            // With a guest profiler, a set flag is an interrupt or a sample request: the runtime tells which, takes
-            // the sample from this frame, or raises the "interrupted" trap itself. The call preserves every
-            // register, so it spills nothing; but a call is a memory fence to the optimiser, which is why plain
-            // interrupts keep the conditional trap.
-            let (raised, next) = (self.b.create_block(), self.b.create_block());
-            self.b.ins().brif(flag, raised, &[], next, &[]);
-            self.b.set_cold_block(raised);
-            self.b.switch_to_block(raised);
-            self.b.seal_block(raised);
-            let (sig, check) =
-                self.builtin("interrupt_check", builtins::INTERRUPT_CHECK, CallConv::PreserveAll, &[], None);
-            self.b.ins().call_indirect(sig, check, &[self.vmctx]);
-            self.b.ins().jump(next, &[]);
-            self.b.switch_to_block(next);
-            self.b.seal_block(next);
+            self.b.ins().trapnz(flag, trap_code(Trap::Interrupted));
         }
         self.check_epoch(ctx);
     }

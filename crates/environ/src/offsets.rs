@@ -73,8 +73,8 @@ pub const LEAF_FRAME_SLACK: u32 = 8 * 1024;
 pub mod vmstore {
     /// The lowest stack address wasm may use; function prologues trap below it.
     pub const STACK_LIMIT: u32 = 0;
-    /// `*const AtomicUsize`: non-zero when running wasm must call into the runtime at its next function entry or
-    /// loop header: [`INTERRUPT_REQUESTED`] (the embedder's `InterruptHandle`) and/or [`SAMPLE_REQUESTED`].
+    /// `*const AtomicUsize`: the store's pending requests, [`INTERRUPT_REQUESTED`] (the embedder's
+    /// `InterruptHandle`) and/or [`SAMPLE_REQUESTED`] (its guest profiler). Interrupt checks trap when it is non-zero.
     pub const INTERRUPT_FLAG: u32 = 16;
     /// Bit of the interrupt flag: trap with "interrupted".
     pub const INTERRUPT_REQUESTED: usize = 1;
@@ -91,6 +91,14 @@ pub mod vmstore {
     /// The lowest stack address tiered mode's quick code may use: further down than `STACK_LIMIT` (by
     /// `QUICK_CODE_STACK_FACTOR - 1` times the wasm stack size), because its frames are several times larger.
     pub const QUICK_STACK_LIMIT: u32 = 56;
+    /// `*const u8`: the store's interrupt probe, [`PROBE_BYTES`] readable bytes that are made unreadable while a
+    /// request is pending (null for an engine without `guest_profiling`). With `guest_profiling`, function entries
+    /// and loop headers load a byte from it instead of testing the flag: the load faults when there is a request,
+    /// and the runtime's fault handler raises the interrupt, or takes a stack sample and lets the load run again.
+    pub const INTERRUPT_PROBE: u32 = 64;
+    /// Bytes of the interrupt probe. Each probe of a function loads from its own offset (modulo this), so that the
+    /// optimiser never takes one probe for a repeat of another and removes it.
+    pub const PROBE_BYTES: u32 = 4096;
 }
 
 /// How many times the wasm stack size quick code may use (see `vmstore::QUICK_STACK_LIMIT`): quick code keeps
@@ -141,13 +149,6 @@ pub mod builtins {
     /// `tier_up(vmctx, func: u32)`: a function compiled for a quick start has run often (its counter reached the
     /// threshold); the runtime queues its optimised compilation and returns at once.
     pub const TIER_UP: u32 = 104;
-    /// `interrupt_check(vmctx)`, called with the `preserve_all` convention (it clobbers no register) from a cold
-    /// block when the store's interrupt flag is non-zero at a function entry or loop header. It raises the
-    /// "interrupted" trap itself (unwinding the wasm frames) for [`super::vmstore::INTERRUPT_REQUESTED`]; otherwise it
-    /// takes the stack sample [`super::vmstore::SAMPLE_REQUESTED`] asked for and returns. The table entry is an
-    /// assembly stub that saves every register and adds the caller's PC and frame pointer, from which the runtime
-    /// walks the wasm stack.
-    pub const INTERRUPT_CHECK: u32 = 112;
 }
 
 /// Offsets inside `VMException`, the object an `exnref` points to (`{ tag, payload }`).

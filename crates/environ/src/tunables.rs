@@ -13,9 +13,10 @@ pub struct Tunables {
     pub explicit_bounds_checks: bool,
     /// Check the store's interrupt flag at function entries and loop headers.
     pub interruptible: bool,
-    /// Give those checks the shape a guest profiler needs (and check the flag even without `interruptible`): a
-    /// set flag calls the runtime, which takes a stack sample and returns, or raises the interrupt trap. Slower than
-    /// interrupts' plain conditional trap, because the call is a memory fence to the optimiser.
+    /// Check for interrupts in the shape a guest profiler needs (and even without `interruptible`): a load from the
+    /// store's interrupt probe (`vmstore::INTERRUPT_PROBE`), which faults while a request is pending, instead of a
+    /// test of the flag. The runtime's fault handler then raises the interrupt, or takes a stack sample and lets
+    /// wasm go on.
     pub guest_profiling: bool,
     /// Check the engine's epoch against the store's deadline at function entries and loop headers.
     pub epoch_interruption: bool,

@@ -25,6 +25,7 @@ mod exceptions;
 mod gdb_jit;
 mod host_memory;
 mod instance;
+mod interrupts;
 mod lazy;
 mod libcalls;
 mod limits;
@@ -41,6 +42,7 @@ pub use exceptions::{ExceptionArena, ExceptionPtr, VMException, VMTagDefinition,
 pub use gdb_jit::GdbJitImage;
 pub use host_memory::{HostMemory, HostMemoryCreator};
 pub use instance::{Imports, Instance, InstantiationError};
+pub use interrupts::InterruptFlag;
 pub use lazy::{LazyCode, LazyCompiler, LazyStats, Tier};
 pub use limits::{GrowKind, HookFailure, LimiterHooks, grow_memory, grow_table, limiter_of};
 pub use memory::{LinearMemory, PoolingLimits, ReservationPool, WASM_PAGE_SIZE, WASM32_MAX_PAGES};

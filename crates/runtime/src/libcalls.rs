@@ -22,7 +22,6 @@ pub(crate) static BUILTINS: VMBuiltinFunctions = VMBuiltinFunctions {
     throw_ref: crate::exceptions::weft_runtime_throw_ref,
     exception_release: crate::exceptions::exception_release,
     tier_up: crate::lazy::tier_up,
-    interrupt_check: crate::arch::weft_runtime_interrupt_check,
 };
 
 /// The instance whose code called a builtin.

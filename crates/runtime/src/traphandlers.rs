@@ -76,6 +76,8 @@ struct CallThreadState {
     entry_exit_fp: usize,
     unwind: UnsafeCell<Option<UnwindReason>>,
     prev: *const CallThreadState,
+    /// The store whose wasm this activation runs (its interrupt flag, for probe faults).
+    store: *const VMStoreContext,
 }
 
 thread_local! {
@@ -157,6 +159,7 @@ pub unsafe fn catch_traps(
         entry_exit_fp: unsafe { (*store).last_exit_fp },
         unwind: UnsafeCell::new(None),
         prev: CURRENT.with(|c| c.get()),
+        store,
     };
     let here = &state as *const CallThreadState as usize;
     // SAFETY: the caller guarantees `store` is valid.
@@ -293,6 +296,25 @@ unsafe extern "C" fn trap_handler(signum: libc::c_int, info: *mut libc::siginfo_
         if let Some(trap) = code_memory::lookup_trap(pc) {
             // SAFETY: `state` is this thread's innermost live `CallThreadState`.
             let state = unsafe { &*state };
+            // A fault (not the SIGILL of a conditional trap) at an instruction that traps with "interrupted" is an
+            // interrupt probe: the store has requests pending.
+            // SAFETY: the activation's store context outlives its wasm.
+            let store = unsafe { &*state.store };
+            if trap == Trap::Interrupted && signum != libc::SIGILL && !store.interrupt_flag.is_null() {
+                use weft_environ::vmstore::{INTERRUPT_REQUESTED, SAMPLE_REQUESTED};
+                // SAFETY: a store's flag outlives its store context (checked non-null above).
+                let requests = unsafe { (*store.interrupt_flag).take() };
+                if requests & INTERRUPT_REQUESTED == 0 {
+                    if requests & SAMPLE_REQUESTED != 0 && store.sampler.is_some() {
+                        // Sampling allocates and takes locks, which the signal handler (perhaps on a small alternate
+                        // stack) must not: it happens in `probe_sample`, entered as if the probe had called it.
+                        // SAFETY: `uc` is the kernel's context of a fault at `pc` in compiled code.
+                        unsafe { crate::arch::resume_in_probe_sample(uc, pc) };
+                    }
+                    // The probe is readable again: the load runs again, and wasm goes on.
+                    return;
+                }
+            }
             // SAFETY: `fp` is the frame pointer of compiled code that trapped; every compiled function keeps a frame
             // pointer chain, and the walk stops at the first frame that is not compiled code.
             unsafe { record_frames(state, pc, fp) };
@@ -320,48 +342,25 @@ pub trait StackSampler: Send + Sync + std::fmt::Debug {
 /// cut off would put their outer frames at the root.
 pub const MAX_SAMPLE_FRAMES: usize = 4096;
 
-/// The `interrupt_check` builtin, entered through `weft_runtime_interrupt_check`, which saved every register and
-/// added the wasm caller's PC (`return_address`) and frame pointer (`fp`). An interrupt raises the "interrupted"
-/// trap from here, with the backtrace a trap at the check would have; a sample request is handed to the store's
-/// sampler, and wasm goes on.
+/// Takes a stack sample for the store's guest profiler, entered through `weft_runtime_probe_sample` when a probe
+/// faulted on a sample request: as if the probe at `pc` had called it, with every register saved. `fp` is the frame
+/// pointer of the wasm function the probe is in.
 ///
 /// # Safety
-/// `vmctx` must be the calling wasm function's live `VMContext`, `return_address` a return address into it, and
-/// `fp` its frame pointer (so that its callers' frame records are intact); wasm calls it inside `catch_traps`.
-pub(crate) unsafe extern "C" fn interrupt_check(vmctx: *mut VMContext, return_address: usize, fp: usize) {
-    use weft_environ::vmstore::{INTERRUPT_REQUESTED, SAMPLE_REQUESTED};
-    // SAFETY: a live VMContext holds its store context pointer at this offset, and the store context outlives the
-    // store's running wasm.
-    let store = unsafe {
-        &*(*(vmctx as *const u8).add(weft_environ::VMOffsets::STORE_CONTEXT as usize).cast::<*const VMStoreContext>())
-    };
-    // SAFETY: compiled code checks the flag only for stores that set it; the store owns the flag.
-    let flag = unsafe { &*store.interrupt_flag };
-    let requests = flag.fetch_and(!SAMPLE_REQUESTED, std::sync::atomic::Ordering::AcqRel);
-    let wasm_stack = |max: usize| {
-        let mut pcs = Vec::with_capacity(64);
-        pcs.push(return_address - 1);
-        let state = CURRENT.with(|c| c.get());
-        // SAFETY: `fp` is the frame pointer of the wasm function that called this builtin (guaranteed by the
-        // caller); `state` is this thread's innermost live activation, the one running that function.
-        unsafe { walk_activations(state, fp, max - 1, &mut |pc| pcs.push(pc)) };
-        pcs
-    };
-    if requests & INTERRUPT_REQUESTED != 0 {
-        let frames = wasm_stack(MAX_BACKTRACE_FRAMES);
-        let trap = TrapInfo { trap: Trap::Interrupted, pc: return_address - 1, frames };
-        // SAFETY: wasm called this builtin inside `catch_traps`; nothing on this frame needs dropping (the trap's
-        // values move into the reason).
-        unsafe { raise_host_unwind(UnwindReason::Trap(trap)) }
-    }
-    if requests & SAMPLE_REQUESTED != 0
-        && let Some(sampler) = &store.sampler
-    {
-        let pcs = wasm_stack(MAX_SAMPLE_FRAMES);
-        // A panic must not unwind into compiled code (this function is `extern "C"`): a sampler that panics loses
-        // its sample, and wasm goes on.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sampler.sample(&pcs)));
-    }
+/// `pc` must be a probe in the compiled function whose frame pointer is `fp` (so that its callers' frame records are
+/// intact), running in this thread's innermost activation.
+pub(crate) unsafe extern "C" fn probe_sample(pc: usize, fp: usize) {
+    let state = CURRENT.with(|c| c.get());
+    // SAFETY: the probe runs in the innermost activation (the caller's guarantee), whose store context is live.
+    let Some(sampler) = (unsafe { &(*(*state).store).sampler }) else { return };
+    let mut pcs = Vec::with_capacity(64);
+    pcs.push(pc);
+    // SAFETY: `fp` is the frame pointer of the function at `pc` and `state` the innermost live activation (the
+    // caller's guarantee).
+    unsafe { walk_activations(state, fp, MAX_SAMPLE_FRAMES - 1, &mut |pc| pcs.push(pc)) };
+    // A panic must not unwind into compiled code (this function is `extern "C"`): a sampler that panics loses its
+    // sample, and wasm goes on.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sampler.sample(&pcs)));
 }
 
 /// The wasm frames that led to the current host call: the wasm-to-host trampoline stored its frame pointer in the

@@ -2,7 +2,7 @@
 //! offset modules beside it; the `const` assertions below keep Rust's view and the compiler's view identical.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::AtomicU64;
 use weft_environ::{VMHOST_FUNC_MAGIC, vmfuncref, vmhost, vmmemory, vmstore, vmtable};
 
 /// An opaque instance context; compiled code receives a pointer to one as its first argument.
@@ -69,8 +69,9 @@ pub struct VMStoreContext {
     pub stack_limit: usize,
     /// The store that owns everything, for host functions (set by the embedding layer).
     pub store_data: *mut (),
-    /// Non-zero when running wasm must stop; owned by the store (shared with its interrupt handles).
-    pub interrupt_flag: *const AtomicUsize,
+    /// The store's pending requests (its word is what plain interrupt checks load); owned by the store, shared with
+    /// its interrupt handles and guest profiler.
+    pub interrupt_flag: *const crate::InterruptFlag,
     /// Fuel consumed minus fuel granted (traps above zero).
     pub fuel_consumed: i64,
     /// The engine's epoch counter.
@@ -81,11 +82,13 @@ pub struct VMStoreContext {
     pub last_exit_fp: usize,
     /// Lowest stack address tiered mode's quick code may use (`usize::MAX` while no wasm runs on this store).
     pub quick_stack_limit: usize,
+    /// The flag's probe page, which `guest_profiling` code loads from (null without one).
+    pub interrupt_probe: *const u8,
     /// The embedder's resource limiter, asked before memories and tables grow (`None`: no limiter). Compiled code
     /// never reads it; it stays after the fields compiled code does read.
     pub limiter: Option<crate::limits::LimiterHooks>,
-    /// Receives a sample of the wasm stack whenever compiled code finds `SAMPLE_REQUESTED` in the interrupt flag
-    /// (the store's guest profiler); `None`: such requests are ignored.
+    /// Receives a sample of the wasm stack whenever a probe finds `SAMPLE_REQUESTED` in the interrupt flag (the
+    /// store's guest profiler); `None`: such requests are ignored.
     pub sampler: Option<std::sync::Arc<dyn crate::StackSampler>>,
     /// The engine's pool of guard-page reservations, which the store's memories take from and give back to.
     pub reservation_pool: Option<std::sync::Arc<crate::ReservationPool>>,
@@ -106,6 +109,7 @@ impl Default for VMStoreContext {
             epoch_ptr: std::ptr::null(),
             epoch_deadline: u64::MAX,
             last_exit_fp: 0,
+            interrupt_probe: std::ptr::null(),
             limiter: None,
             sampler: None,
             reservation_pool: None,
@@ -198,9 +202,6 @@ pub struct VMBuiltinFunctions {
     pub exception_release: unsafe extern "C" fn(*mut VMContext, *mut u8),
     /// `tier_up(vmctx, func)`: queue the optimised compilation of a function whose quick code ran often.
     pub tier_up: unsafe extern "C" fn(*mut VMContext, u32),
-    /// `interrupt_check(vmctx)`: the interrupt flag was non-zero (an interrupt or a sample request). Not an
-    /// `extern "C"` function: compiled code calls it with the `preserve_all` convention.
-    pub interrupt_check: unsafe extern "C" fn(*mut VMContext),
 }
 
 /// A host function implementation called from wasm through a `VMHostFuncContext`.
@@ -237,7 +238,6 @@ const _: () = {
     assert!(std::mem::offset_of!(VMBuiltinFunctions, table_grow) == builtins::TABLE_GROW as usize);
     assert!(std::mem::offset_of!(VMBuiltinFunctions, table_fill) == builtins::TABLE_FILL as usize);
     assert!(std::mem::offset_of!(VMBuiltinFunctions, tier_up) == builtins::TIER_UP as usize);
-    assert!(std::mem::offset_of!(VMBuiltinFunctions, interrupt_check) == builtins::INTERRUPT_CHECK as usize);
     assert!(std::mem::offset_of!(VMFuncRef, array_call) == vmfuncref::ARRAY_CALL as usize);
     assert!(std::mem::offset_of!(VMFuncRef, wasm_call) == vmfuncref::WASM_CALL as usize);
     assert!(std::mem::offset_of!(VMFuncRef, vmctx) == vmfuncref::VMCTX as usize);
@@ -253,6 +253,7 @@ const _: () = {
     assert!(std::mem::offset_of!(VMStoreContext, epoch_ptr) == vmstore::EPOCH_PTR as usize);
     assert!(std::mem::offset_of!(VMStoreContext, epoch_deadline) == vmstore::EPOCH_DEADLINE as usize);
     assert!(std::mem::offset_of!(VMStoreContext, last_exit_fp) == vmstore::LAST_EXIT_FP as usize);
+    assert!(std::mem::offset_of!(VMStoreContext, interrupt_probe) == vmstore::INTERRUPT_PROBE as usize);
     assert!(std::mem::offset_of!(VMStoreContext, quick_stack_limit) == vmstore::QUICK_STACK_LIMIT as usize);
     assert!(std::mem::offset_of!(VMHostFuncContext, array_call) == vmhost::ARRAY_CALL as usize);
     assert!(std::mem::size_of::<ValRaw>() == weft_environ::VALRAW_SIZE as usize);

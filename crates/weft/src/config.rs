@@ -212,10 +212,11 @@ impl Config {
         self
     }
 
-    /// Compiles in what a [`crate::GuestProfiler`] needs (default off): interrupt checks at every function entry
-    /// and loop header that can also take a stack sample and let wasm go on (an [`crate::InterruptHandle`] works
-    /// as with [`Config::interruptible`]). They cost more than plain interrupt checks: 8% on the team's benchmarks
-    /// against about 3% (docs/benchmarks.md), because a check that returns to wasm calls into the runtime.
+    /// Compiles in what a [`crate::GuestProfiler`] needs (default off): a probe at every function entry and loop
+    /// header, a one-byte load from a page of the store's that a sample or interrupt request makes unreadable, so
+    /// that the fault handler can take a stack sample and let wasm go on. The probes also deliver
+    /// [`crate::InterruptHandle`] interrupts, as with [`Config::interruptible`]. With nothing pending a probe costs
+    /// one load, about as much as an interrupt check (docs/benchmarks.md, "Guest profiler overhead").
     pub fn guest_profiling(&mut self, on: bool) -> &mut Self {
         self.code.tunables.guest_profiling = on;
         self

@@ -228,7 +228,7 @@ impl Func {
                 && info.trap == crate::Trap::Interrupted
             {
                 // The interrupt has been delivered; later calls run normally.
-                store.interrupt_flag.store(0, std::sync::atomic::Ordering::Release);
+                store.interrupt_flag.take();
             }
             unwind_to_error(store, reason)
         })

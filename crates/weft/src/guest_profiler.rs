@@ -1,19 +1,22 @@
 //! The guest profiler: samples the wasm stack of a store at a fixed interval and writes what it saw as a profile
 //! for the Firefox Profiler and as a flame graph.
 //!
-//! **How samples are taken.** A timer thread sets `SAMPLE_REQUESTED` in the store's interrupt flag every interval.
-//! Compiled code tests that flag at every function entry and loop header when the engine has
-//! [`crate::Config::guest_profiling`] on; finding it set, it calls the runtime, which walks the wasm stack from the
-//! calling frame with the same frame-pointer walk trap backtraces use, and hands the PCs to the profiler. So a
-//! sample lands at the next function entry or loop header after the tick, within a few instructions of it in any
-//! code that runs long. No signal is involved: nothing runs asynchronously inside wasm, no `perf`, root or kernel
+//! **How samples are taken.** An engine with [`crate::Config::guest_profiling`] on compiles a *probe* into every
+//! function entry and loop header: a one-byte load from a page of the store's. A timer thread requests a sample
+//! every interval by making that page unreadable, so the next probe faults; the runtime's fault handler makes it
+//! readable again and sends the thread, as if the probe had called it, into a routine that saves every register,
+//! walks the wasm stack from the probe's frame with the frame-pointer walk trap backtraces use, hands the PCs to
+//! the profiler and returns to the probe, which loads and goes on. So a sample lands at the next function entry or
+//! loop header after the tick, within a few instructions of it in any code that runs long, and always at a point
+//! the compiler chose: no asynchronous signal stops wasm at an arbitrary instruction. No `perf`, root or kernel
 //! setting is needed, and it works the same on every platform Weft supports.
 //!
-//! **What it costs.** Between samples, nothing beyond the interrupt checks (a load and a branch not taken, at
-//! function entries and loop headers). Each sample walks the stack and looks up each PC once (later samples hit a
-//! cache). Time spent where no check runs (a host call, a long loop-free stretch) is charged to the next sample as
-//! its weight, in intervals, so the profile's totals still add up to the time wasm held the thread. Time with no
-//! wasm of the store on the stack (compiling, instantiating, the host between calls) is not counted.
+//! **What it costs.** Between samples, one load per probe (no test or branch): about 2% on the team's benchmarks
+//! (docs/benchmarks.md, "Guest profiler overhead"). Each sample costs a fault, two `mprotect` calls and a stack
+//! walk, and looks up each PC once (later samples hit a cache). Time spent where no probe runs (a host call, a long
+//! loop-free stretch) is charged to the next sample as its weight, in intervals, so the profile's totals still add
+//! up to the time wasm held the thread. Time with no wasm of the store on the stack (compiling, instantiating, the
+//! host between calls) is not counted.
 
 use crate::trap::{FrameInfo, frames_at};
 use crate::{Result, Store};
@@ -22,13 +25,14 @@ use fxprof_processed_profile as fxprof;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 use weft_environ::vmstore::SAMPLE_REQUESTED;
 
-/// The default sampling interval of `weft run --profile=guest`.
-pub const DEFAULT_GUEST_PROFILE_INTERVAL: Duration = Duration::from_millis(1);
+/// The default sampling interval of `weft run --profile=guest`: Wasmtime's, so its users' habits carry over. Each
+/// sample costs about 20 µs of the wasm thread's time (a fault, two `mprotect` calls, the stack walk), about 2% at
+/// 1 ms and too little to measure at 10 ms (docs/benchmarks.md).
+pub const DEFAULT_GUEST_PROFILE_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Samples the wasm stack of the store it is given to (see [`Store::set_guest_profiler`]) at a fixed interval, across
 /// every module of that store, and writes the result as a Firefox Profiler profile ([`GuestProfiler::finish`]) or a
@@ -307,7 +311,7 @@ pub(crate) struct ActiveProfiler {
 }
 
 impl ActiveProfiler {
-    fn start(profiler: GuestProfiler, flag: Arc<AtomicUsize>) -> Result<ActiveProfiler> {
+    fn start(profiler: GuestProfiler, flag: Arc<weft_runtime::InterruptFlag>) -> Result<ActiveProfiler> {
         let (stop, stopped) = mpsc::channel::<()>();
         let interval = profiler.interval;
         let timer = std::thread::Builder::new()
@@ -319,7 +323,7 @@ impl ActiveProfiler {
                 loop {
                     match stopped.recv_timeout(next.saturating_duration_since(Instant::now())) {
                         Err(mpsc::RecvTimeoutError::Timeout) => {
-                            flag.fetch_or(SAMPLE_REQUESTED, Ordering::Release);
+                            flag.request(SAMPLE_REQUESTED);
                             next += interval;
                             let now = Instant::now();
                             if next < now {
@@ -336,9 +340,9 @@ impl ActiveProfiler {
 
     /// Wasm is about to run with none of it on the stack: samples count time from now on, and a request the timer
     /// made while only the host ran is dropped.
-    pub(crate) fn entering_wasm(&self, flag: &AtomicUsize) {
+    pub(crate) fn entering_wasm(&self, flag: &weft_runtime::InterruptFlag) {
         if let Some(profiler) = &self.profiler {
-            flag.fetch_and(!SAMPLE_REQUESTED, Ordering::AcqRel);
+            flag.clear(SAMPLE_REQUESTED);
             profiler.recorder.lock().last_sample = Some(Instant::now());
         }
     }
@@ -385,7 +389,7 @@ impl<T> Store<T> {
         let active = self.inner.opaque.guest_profiler.take()?;
         self.inner.opaque.vm_store_context.sampler = None;
         // A tick after the last sample may have left the request set; without a sampler it would only cost a call.
-        self.inner.opaque.interrupt_flag.fetch_and(!SAMPLE_REQUESTED, Ordering::AcqRel);
+        self.inner.opaque.interrupt_flag.clear(SAMPLE_REQUESTED);
         Some(active.stop())
     }
 }

@@ -5,7 +5,7 @@ use crate::{Engine, Module};
 use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use weft_runtime::{VMContext, VMFuncRef, VMHostFuncContext, VMStoreContext};
 
 /// Identifies a store; every handle (`Func`, `Memory`, …) remembers the store it belongs to.
@@ -50,8 +50,9 @@ pub struct StoreOpaque {
     pub(crate) id: StoreId,
     pub(crate) engine: Engine,
     pub(crate) vm_store_context: Box<VMStoreContext>,
-    /// Shared with every `InterruptHandle`; compiled code reads it through `vm_store_context`.
-    pub(crate) interrupt_flag: Arc<AtomicUsize>,
+    /// Shared with every `InterruptHandle` and the guest profiler's timer; compiled code reads it (or its probe)
+    /// through `vm_store_context`.
+    pub(crate) interrupt_flag: Arc<weft_runtime::InterruptFlag>,
     pub(crate) instances: Vec<InstanceData>,
     pub(crate) instance_by_vmctx: HashMap<usize, usize>,
     pub(crate) host_funcs: Vec<Box<VMHostFuncContext>>,
@@ -90,7 +91,12 @@ impl<T> Store<T> {
                 id: StoreId::fresh(),
                 engine: engine.clone(),
                 vm_store_context: Box::default(),
-                interrupt_flag: Arc::new(AtomicUsize::new(0)),
+                // Like a failed allocation, which it is: a one-page mapping fails only when the process is out of
+                // memory or of mappings.
+                interrupt_flag: Arc::new(
+                    weft_runtime::InterruptFlag::new(engine.config().code.tunables.guest_profiling)
+                        .expect("mapping the store's interrupt probe page"),
+                ),
                 instances: Vec::new(),
                 instance_by_vmctx: HashMap::new(),
                 host_funcs: Vec::new(),
@@ -108,6 +114,7 @@ impl<T> Store<T> {
         let context = &mut inner.opaque.vm_store_context;
         context.store_data = ptr.cast();
         context.interrupt_flag = Arc::as_ptr(&inner.opaque.interrupt_flag);
+        context.interrupt_probe = inner.opaque.interrupt_flag.probe();
         // The engine (and so its epoch counter) outlives the store: the store holds an `Engine`.
         context.epoch_ptr = &engine.inner.epoch;
         context.reservation_pool = Some(engine.inner.reservation_pool.clone());
@@ -260,16 +267,17 @@ impl StoreOpaque {
 }
 
 /// Stops wasm running in a store from any thread (see [`Store::interrupt_handle`]). `Send + Sync + Clone`; it may
-/// outlive its store, and `interrupt` is a single atomic store, so it may be called from a signal handler.
+/// outlive its store, and `interrupt` is an atomic update (and, with `guest_profiling`, an `mprotect`), so it may be
+/// called from a signal handler.
 #[derive(Clone, Debug)]
 pub struct InterruptHandle {
-    flag: Arc<AtomicUsize>,
+    flag: Arc<weft_runtime::InterruptFlag>,
 }
 
 impl InterruptHandle {
     /// Requests that wasm running in the store trap with "interrupted".
     pub fn interrupt(&self) {
-        self.flag.fetch_or(weft_environ::vmstore::INTERRUPT_REQUESTED, Ordering::Release);
+        self.flag.request(weft_environ::vmstore::INTERRUPT_REQUESTED);
     }
 }
 

@@ -169,14 +169,15 @@ std::arch::global_asm!(
 
 std::arch::global_asm!(
     ".text",
-    // The interrupt-check entry (see `arch/mod.rs`). Compiled code calls it with `preserve_all`, so everything
-    // AAPCS64 lets `interrupt_check` clobber is saved here: x0-x18 and every vector register whole (a callee keeps
-    // only the low halves of v8-v15). vmctx is in x0; once the frame record is pushed, the return address into the
-    // wasm function is at [x29, #8] and its frame pointer at [x29].
+    // The probe-sample entry (see `arch/mod.rs`), reached from the fault handler as if the faulting probe had
+    // called it: the handler pushed a 16-byte slot holding the probe's address. Nothing in the wasm function expects
+    // a call here, so everything `probe_sample` may clobber is saved: x0-x18, x30, every vector register whole (a
+    // callee keeps only the low halves of v8-v15) and the condition flags. It returns through x16, which Cranelift
+    // never allocates (a scratch register within one instruction's expansion, so dead between instructions).
     ".p2align 4",
-    ".globl weft_runtime_interrupt_check",
-    ".type weft_runtime_interrupt_check,%function",
-    "weft_runtime_interrupt_check:",
+    ".globl weft_runtime_probe_sample",
+    ".type weft_runtime_probe_sample,%function",
+    "weft_runtime_probe_sample:",
     ".cfi_startproc",
     "stp x29, x30, [sp, #-16]!",
     ".cfi_def_cfa_offset 16",
@@ -184,7 +185,7 @@ std::arch::global_asm!(
     ".cfi_offset x30, -8",
     "mov x29, sp",
     ".cfi_def_cfa x29, 16",
-    "sub sp, sp, #672",
+    "sub sp, sp, #688",
     "stp x0, x1, [sp, #0]",
     "stp x2, x3, [sp, #16]",
     "stp x4, x5, [sp, #32]",
@@ -211,9 +212,13 @@ std::arch::global_asm!(
     "stp q26, q27, [sp, #576]",
     "stp q28, q29, [sp, #608]",
     "stp q30, q31, [sp, #640]",
-    "ldr x1, [x29, #8]",
-    "ldr x2, [x29]",
-    "bl {interrupt_check}",
+    "mrs x0, nzcv",
+    "str x0, [sp, #672]",
+    "ldr x0, [x29, #16]",
+    "ldr x1, [x29]",
+    "bl {probe_sample}",
+    "ldr x0, [sp, #672]",
+    "msr nzcv, x0",
     "ldp x0, x1, [sp, #0]",
     "ldp x2, x3, [sp, #16]",
     "ldp x4, x5, [sp, #32]",
@@ -243,10 +248,11 @@ std::arch::global_asm!(
     "mov sp, x29",
     "ldp x29, x30, [sp], #16",
     ".cfi_def_cfa sp, 0",
-    "ret",
+    "ldr x16, [sp], #16",
+    "br x16",
     ".cfi_endproc",
-    ".size weft_runtime_interrupt_check, . - weft_runtime_interrupt_check",
-    interrupt_check = sym crate::traphandlers::interrupt_check,
+    ".size weft_runtime_probe_sample, . - weft_runtime_probe_sample",
+    probe_sample = sym crate::traphandlers::probe_sample,
 );
 
 /// The faulting instruction's address and the frame pointer, from a signal's context.
@@ -269,6 +275,22 @@ pub(crate) unsafe fn resume_in_longjmp(uc: *mut libc::ucontext_t, buf: *mut JmpB
     mcontext.regs[0] = buf as u64;
     mcontext.regs[1] = value as u64;
     mcontext.pc = super::weft_runtime_longjmp as *const () as usize as u64;
+}
+
+/// Rewrites a signal's context so that returning from the handler enters `weft_runtime_probe_sample` as if the
+/// instruction at `pc` had called it (a 16-byte slot holding `pc` pushed on the wasm stack), to return to `pc`.
+///
+/// # Safety
+/// `uc` as for [`faulting_pc_and_fp`], for a fault in compiled code at `pc`.
+pub(crate) unsafe fn resume_in_probe_sample(uc: *mut libc::ucontext_t, pc: usize) {
+    // SAFETY: the caller's guarantee.
+    let mcontext = unsafe { &mut (*uc).uc_mcontext };
+    let sp = mcontext.sp as usize - 16;
+    // SAFETY: the 16 bytes below the stack pointer of compiled code are free stack (AAPCS64 has no red zone, and the
+    // kernel put the signal frame further down or on another stack).
+    unsafe { (sp as *mut usize).write(pc) };
+    mcontext.sp = sp as u64;
+    mcontext.pc = super::weft_runtime_probe_sample as *const () as usize as u64;
 }
 
 /// Makes freshly written code visible to instruction fetch: aarch64's instruction cache is not coherent with data

@@ -35,9 +35,8 @@ unsafe extern "C" {
     /// asks `crate::lazy::lazy_compile` for the function's code, restores them and jumps there. Not callable
     /// from Rust: declared for its address.
     pub(crate) fn weft_runtime_lazy_entry();
-    /// The `interrupt_check` builtin compiled code calls with the `preserve_all` convention: saves every register
-    /// the host convention lets a callee clobber, calls `crate::traphandlers::interrupt_check` with the caller's PC
-    /// (the return address) and frame pointer added, and restores them. Declared for its address: its Rust type
-    /// is not its convention.
-    pub(crate) fn weft_runtime_interrupt_check(vmctx: *mut crate::VMContext);
+    /// Where the fault handler sends a probe that found a sample request: saves every register and the flags,
+    /// calls `crate::traphandlers::probe_sample` with the probe's PC and the wasm frame pointer, restores them and
+    /// returns to the probe. Not callable from Rust: declared for its address.
+    pub(crate) fn weft_runtime_probe_sample();
 }

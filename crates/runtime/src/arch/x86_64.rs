@@ -158,22 +158,24 @@ std::arch::global_asm!(
 
 std::arch::global_asm!(
     ".text",
-    // The interrupt-check entry (see `arch/mod.rs`). Compiled code calls it with `preserve_all`, so everything
-    // the SysV convention lets `interrupt_check` clobber is saved here: rax, rcx, rdx, rsi, rdi, r8-r11 and
-    // xmm0-xmm15 (whole; wasm values are at most 128 bits). vmctx is in rdi; the return address into the wasm
-    // function is at [rbp + 8] and its frame pointer at [rbp] once the frame record is pushed. On entry rsp is 8 mod
-    // 16; after the push and 336 bytes it is aligned for the call.
+    // The probe-sample entry (see `arch/mod.rs`), reached from the fault handler as if the faulting probe had
+    // called it: the return address, pushed by the handler, is the probe. Nothing in the wasm function expects a
+    // call here, so everything `probe_sample` may clobber is saved: rax, rcx, rdx, rsi, rdi, r8-r11, xmm0-xmm15
+    // (whole; wasm values are at most 128 bits) and the flags. The wasm frame pointer is at [rbp] once the frame
+    // record is pushed; the stack is aligned here rather than assumed.
     ".p2align 4",
-    ".globl weft_runtime_interrupt_check",
-    ".type weft_runtime_interrupt_check,@function",
-    "weft_runtime_interrupt_check:",
+    ".globl weft_runtime_probe_sample",
+    ".type weft_runtime_probe_sample,@function",
+    "weft_runtime_probe_sample:",
     ".cfi_startproc",
     "push rbp",
     ".cfi_def_cfa_offset 16",
     ".cfi_offset rbp, -16",
     "mov rbp, rsp",
     ".cfi_def_cfa_register rbp",
+    "pushfq",
     "sub rsp, 336",
+    "and rsp, -16",
     "mov [rsp], rax",
     "mov [rsp + 8], rcx",
     "mov [rsp + 16], rdx",
@@ -199,9 +201,9 @@ std::arch::global_asm!(
     "movdqu [rsp + 288], xmm13",
     "movdqu [rsp + 304], xmm14",
     "movdqu [rsp + 320], xmm15",
-    "mov rsi, [rbp + 8]",
-    "mov rdx, [rbp]",
-    "call {interrupt_check}",
+    "mov rdi, [rbp + 8]",
+    "mov rsi, [rbp]",
+    "call {probe_sample}",
     "mov rax, [rsp]",
     "mov rcx, [rsp + 8]",
     "mov rdx, [rsp + 16]",
@@ -227,13 +229,14 @@ std::arch::global_asm!(
     "movdqu xmm13, [rsp + 288]",
     "movdqu xmm14, [rsp + 304]",
     "movdqu xmm15, [rsp + 320]",
-    "mov rsp, rbp",
+    "lea rsp, [rbp - 8]",
+    "popfq",
     "pop rbp",
     ".cfi_def_cfa rsp, 8",
     "ret",
     ".cfi_endproc",
-    ".size weft_runtime_interrupt_check, . - weft_runtime_interrupt_check",
-    interrupt_check = sym crate::traphandlers::interrupt_check,
+    ".size weft_runtime_probe_sample, . - weft_runtime_probe_sample",
+    probe_sample = sym crate::traphandlers::probe_sample,
 );
 
 /// The faulting instruction's address and the frame pointer, from a signal's context.
@@ -256,6 +259,22 @@ pub(crate) unsafe fn resume_in_longjmp(uc: *mut libc::ucontext_t, buf: *mut JmpB
     gregs[libc::REG_RDI as usize] = buf as i64;
     gregs[libc::REG_RSI as usize] = i64::from(value);
     gregs[libc::REG_RIP as usize] = super::weft_runtime_longjmp as *const () as usize as i64;
+}
+
+/// Rewrites a signal's context so that returning from the handler enters `weft_runtime_probe_sample` as if the
+/// instruction at `pc` had called it (its return address pushed on the wasm stack), to return to `pc`.
+///
+/// # Safety
+/// `uc` as for [`faulting_pc_and_fp`], for a fault in compiled code at `pc`.
+pub(crate) unsafe fn resume_in_probe_sample(uc: *mut libc::ucontext_t, pc: usize) {
+    // SAFETY: the caller's guarantee.
+    let gregs = unsafe { &mut (*uc).uc_mcontext.gregs };
+    let sp = gregs[libc::REG_RSP as usize] as usize - 8;
+    // SAFETY: the slot below the stack pointer of compiled code is free stack (Cranelift keeps nothing below the
+    // stack pointer, and the kernel put the signal frame further down or on another stack).
+    unsafe { (sp as *mut usize).write(pc) };
+    gregs[libc::REG_RSP as usize] = sp as i64;
+    gregs[libc::REG_RIP as usize] = super::weft_runtime_probe_sample as *const () as usize as i64;
 }
 
 /// Makes freshly written code visible to instruction fetch: nothing to do on x86-64, whose instruction cache is
