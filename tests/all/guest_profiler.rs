@@ -283,7 +283,8 @@ fn register_heavy_program() -> String {
 #[test]
 fn sampling_leaves_every_register_as_it_was() {
     // Samples interrupt wasm between any two probes' worth of work, with every register in use; the result must be
-    // that of a run with no probes at all.
+    // that of a run with no probes at all. With inlining, `mix` disappears into the loop and every value stays in
+    // the loop's registers; without, samples also land at its entry with the caller's values saved around a call.
     let program = register_heavy_program();
     let plain = Engine::default();
     let expected = {
@@ -291,20 +292,55 @@ fn sampling_leaves_every_register_as_it_was() {
         let instance = Instance::new(&mut store, &Module::new(&plain, &program).unwrap(), &[]).unwrap();
         instance.get_typed_func::<i32, i64>(&mut store, "run").unwrap().call(&mut store, 2_000_000).unwrap()
     };
-    let engine = profiled_engine();
-    let module = Module::new(&engine, &program).unwrap();
-    let mut store = Store::new(&engine, ());
-    store.set_guest_profiler(GuestProfiler::new("registers", Duration::from_micros(20))).unwrap();
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let run = instance.get_typed_func::<i32, i64>(&mut store, "run").unwrap();
-    let mut samples = 0;
-    for _ in 0..20 {
-        assert_eq!(run.call(&mut store, 2_000_000).unwrap(), expected);
-        samples = store.take_guest_profiler().unwrap().sample_count().0;
-        if samples >= 20 {
-            break;
+    for inlining in [true, false] {
+        let mut config = Config::new();
+        config.guest_profiling(true).inlining(inlining);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, &program).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let run = instance.get_typed_func::<i32, i64>(&mut store, "run").unwrap();
+        let mut samples = 0;
+        for _ in 0..40 {
+            store.set_guest_profiler(GuestProfiler::new("registers", Duration::from_micros(100))).unwrap();
+            assert_eq!(run.call(&mut store, 2_000_000).unwrap(), expected, "inlining {inlining}");
+            samples += store.take_guest_profiler().unwrap().sample_count().0;
+            if samples >= 20 {
+                break;
+            }
         }
-        store.set_guest_profiler(GuestProfiler::new("registers", Duration::from_micros(20))).unwrap();
+        assert!(samples >= 20, "only {samples} samples (inlining {inlining}): the probes were not exercised");
     }
-    assert!(samples >= 20, "only {samples} samples: the probes were not exercised");
+}
+
+#[test]
+fn an_inlined_loop_keeps_its_probe() {
+    // `spin` is small enough to be inlined into `run`'s loop. Translated alone, its probes have the same offsets as
+    // `run`'s, and two loads of one address with no store between them may be merged: the inner loop would lose its
+    // probe and could never be interrupted.
+    let engine = profiled_engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (func $spin (param i32) (loop $l (br_if $l (local.get 0))))
+            (func (export "run") (loop $outer (call $spin (i32.const 1)) (br $outer))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let run = instance.get_typed_func::<(), ()>(&mut store, "run").unwrap();
+    let handle = store.interrupt_handle().unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        handle.interrupt();
+        // Not interrupted: fail the test rather than hang it.
+        if finished.recv_timeout(Duration::from_secs(20)).is_err() {
+            eprintln!("the inlined loop was never interrupted");
+            std::process::exit(1);
+        }
+    });
+    let err = run.call(&mut store, ()).unwrap_err();
+    done.send(()).unwrap();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::Interrupted), "{err:#}");
 }

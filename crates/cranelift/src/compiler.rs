@@ -380,7 +380,10 @@ impl Compiler {
             return Ok((ctx, Vec::new()));
         }
         match inliner.restore_locations(&mut ctx.func) {
-            Some(sites) => Ok((ctx, sites)),
+            Some(sites) => {
+                crate::func_translator::renumber_probes(&mut ctx.func);
+                Ok((ctx, sites))
+            }
             None => {
                 // Correct code either way; tests (debug builds) make sure this never happens unnoticed.
                 debug_assert!(false, "{}: inlined instructions could not be paired with the callee's", name());

@@ -171,6 +171,27 @@ pub(crate) struct ModuleEnv<'a> {
 pub(crate) const DEBUG_SLOT_VMCTX: u64 = 0;
 
 /// Translates one function body.
+/// Gives every interrupt probe of `func` (see [`FuncTranslator::check_interrupts`]) an offset of its own, in layout
+/// order. Translation numbers each function's probes from 0, so after inlining a callee's probes would repeat its
+/// caller's offsets; two loads of one address with no store between them may be merged, and an inlined loop could
+/// lose its probe, and with it its interrupts and samples.
+pub(crate) fn renumber_probes(func: &mut ir::Function) {
+    let probe = Some(trap_code(Trap::Interrupted));
+    let insts: Vec<ir::Inst> = func.layout.blocks().flat_map(|block| func.layout.block_insts(block)).collect();
+    let mut next = 0u32;
+    for inst in insts {
+        if func.dfg.insts[inst].opcode() != ir::Opcode::Load
+            || func.dfg.insts[inst].memflags_trap_code(&func.dfg) != probe
+        {
+            continue;
+        }
+        if let ir::InstructionData::Load { offset, .. } = &mut func.dfg.insts[inst] {
+            *offset = ir::immediates::Offset32::new((next % vmstore::PROBE_BYTES) as i32);
+            next += 1;
+        }
+    }
+}
+
 pub(crate) struct FuncTranslator<'a, 'f> {
     env: &'a ModuleEnv<'a>,
     isa: &'a dyn TargetIsa,

@@ -96,9 +96,12 @@ pub mod vmstore {
     /// and loop headers load a byte from it instead of testing the flag: the load faults when there is a request,
     /// and the runtime's fault handler raises the interrupt, or takes a stack sample and lets the load run again.
     pub const INTERRUPT_PROBE: u32 = 64;
-    /// Bytes of the interrupt probe. Each probe of a function loads from its own offset (modulo this), so that the
-    /// optimiser never takes one probe for a repeat of another and removes it.
+    /// Bytes of the interrupt probe. Each probe of a function (inlined callees' included) loads from its own offset
+    /// (modulo this), so that the optimiser never takes one probe for a repeat of another and removes it.
     pub const PROBE_BYTES: u32 = 4096;
+    // A probe is then a single load with an immediate offset on both architectures (aarch64's `ldrb` reaches 4095),
+    // which the runtime's probe-sample stub relies on (it returns through a scratch register such sequences use).
+    const _: () = assert!(PROBE_BYTES <= 4096);
 }
 
 /// How many times the wasm stack size quick code may use (see `vmstore::QUICK_STACK_LIMIT`): quick code keeps

@@ -5,8 +5,8 @@
 //! go on after a sample. Rather than test the word and call the runtime (a branch and a call at every function entry
 //! and loop header, which also constrain the optimiser), such code loads a byte from the store's probe page, which
 //! is readable exactly while nothing is pending: a request makes it unreadable, so the next probe faults, and the
-//! fault handler (`traphandlers`) takes the requests, makes the page readable again, and raises the interrupt trap
-//! or takes a stack sample, after which the load runs again and succeeds.
+//! fault handler (`traphandlers`) makes the page readable again, then takes the requests, and raises the interrupt
+//! trap or takes a stack sample, after which the load runs again and succeeds.
 //!
 //! Requesters set their bit, then protect the page; the handler unprotects the page, then takes the bits. Either a
 //! request's bit is set before the handler takes the bits (and is handled), or its protection comes after the
@@ -51,7 +51,8 @@ impl InterruptFlag {
         self.set_probe_readable(false);
     }
 
-    /// Takes every pending request, leaving none (and the probe readable). Called by the fault handler.
+    /// Takes every pending request, leaving none (and the probe readable): the fault handler's, and the embedding
+    /// layer's after an interrupt trap.
     pub fn take(&self) -> usize {
         self.set_probe_readable(true);
         self.bits.swap(0, Ordering::SeqCst)
@@ -63,11 +64,6 @@ impl InterruptFlag {
         if self.bits.fetch_and(!bits, Ordering::SeqCst) & !bits != 0 {
             self.set_probe_readable(false);
         }
-    }
-
-    /// The pending requests.
-    pub fn pending(&self) -> usize {
-        self.bits.load(Ordering::SeqCst)
     }
 
     fn set_probe_readable(&self, readable: bool) {

@@ -11,8 +11,9 @@
 //! the compiler chose: no asynchronous signal stops wasm at an arbitrary instruction. No `perf`, root or kernel
 //! setting is needed, and it works the same on every platform Weft supports.
 //!
-//! **What it costs.** Between samples, one load per probe (no test or branch): about 2% on the team's benchmarks
-//! (docs/benchmarks.md, "Guest profiler overhead"). Each sample costs a fault, two `mprotect` calls and a stack
+//! **What it costs.** Between samples, one load per probe (no test or branch): 4% by medians, 0% by minimums
+//! (geomean) on the team's benchmarks at the default interval, most of it in call-heavy code (docs/benchmarks.md,
+//! "Guest profiler overhead"). Each sample costs a fault, two `mprotect` calls and a stack
 //! walk, and looks up each PC once (later samples hit a cache). Time spent where no probe runs (a host call, a long
 //! loop-free stretch) is charged to the next sample as its weight, in intervals, so the profile's totals still add
 //! up to the time wasm held the thread. Time with no wasm of the store on the stack (compiling, instantiating, the
@@ -69,9 +70,10 @@ impl std::fmt::Debug for GuestProfiler {
 }
 
 impl GuestProfiler {
-    /// A profiler named `name` (the profile's product name) that samples every `interval` (at least 10 µs).
+    /// A profiler named `name` (the profile's product name) that samples every `interval` (at least 100 µs: a
+    /// sample takes about 20 µs, and wasm must get on between samples).
     pub fn new(name: &str, interval: Duration) -> GuestProfiler {
-        let interval = interval.max(Duration::from_micros(10));
+        let interval = interval.max(Duration::from_micros(100));
         let now = Instant::now();
         GuestProfiler {
             recorder: Arc::new(Recorder {
@@ -388,9 +390,10 @@ impl<T> Store<T> {
     pub fn take_guest_profiler(&mut self) -> Option<GuestProfiler> {
         let active = self.inner.opaque.guest_profiler.take()?;
         self.inner.opaque.vm_store_context.sampler = None;
-        // A tick after the last sample may have left the request set; without a sampler it would only cost a call.
+        let profiler = active.stop();
+        // The timer has stopped; its last request, if no probe took it, would cost the store's wasm one fault.
         self.inner.opaque.interrupt_flag.clear(SAMPLE_REQUESTED);
-        Some(active.stop())
+        Some(profiler)
     }
 }
 

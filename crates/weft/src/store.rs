@@ -267,8 +267,8 @@ impl StoreOpaque {
 }
 
 /// Stops wasm running in a store from any thread (see [`Store::interrupt_handle`]). `Send + Sync + Clone`; it may
-/// outlive its store, and `interrupt` is an atomic update (and, with `guest_profiling`, an `mprotect`), so it may be
-/// called from a signal handler.
+/// outlive its store, and `interrupt` is an atomic update (and, with `guest_profiling`, an `mprotect`, a plain system
+/// call on Linux), so it may be called from a signal handler.
 #[derive(Clone, Debug)]
 pub struct InterruptHandle {
     flag: Arc<weft_runtime::InterruptFlag>,

@@ -179,12 +179,14 @@ std::arch::global_asm!(
     ".type weft_runtime_probe_sample,%function",
     "weft_runtime_probe_sample:",
     ".cfi_startproc",
+    // Unwind info: the caller's stack pointer is 32 above the frame record, and the return address is the pushed
+    // probe address (x30 itself is not described: compiled code never keeps a value in it).
     "stp x29, x30, [sp, #-16]!",
-    ".cfi_def_cfa_offset 16",
-    ".cfi_offset x29, -16",
-    ".cfi_offset x30, -8",
+    ".cfi_def_cfa_offset 32",
+    ".cfi_offset x29, -32",
+    ".cfi_offset x30, -16",
     "mov x29, sp",
-    ".cfi_def_cfa x29, 16",
+    ".cfi_def_cfa x29, 32",
     "sub sp, sp, #688",
     "stp x0, x1, [sp, #0]",
     "stp x2, x3, [sp, #16]",
@@ -247,8 +249,9 @@ std::arch::global_asm!(
     "ldp q30, q31, [sp, #640]",
     "mov sp, x29",
     "ldp x29, x30, [sp], #16",
-    ".cfi_def_cfa sp, 0",
+    ".cfi_def_cfa sp, 16",
     "ldr x16, [sp], #16",
+    ".cfi_def_cfa sp, 0",
     "br x16",
     ".cfi_endproc",
     ".size weft_runtime_probe_sample, . - weft_runtime_probe_sample",
@@ -286,8 +289,9 @@ pub(crate) unsafe fn resume_in_probe_sample(uc: *mut libc::ucontext_t, pc: usize
     // SAFETY: the caller's guarantee.
     let mcontext = unsafe { &mut (*uc).uc_mcontext };
     let sp = mcontext.sp as usize - 16;
-    // SAFETY: the 16 bytes below the stack pointer of compiled code are free stack (AAPCS64 has no red zone, and the
-    // kernel put the signal frame further down or on another stack).
+    // SAFETY: compiled code keeps nothing below its stack pointer (AAPCS64 has no red zone). When the handler runs on
+    // this stack, the kernel's frame record for it is there; it only serves walks of the handler's stack, and
+    // `rt_sigreturn` reads the signal frame below it, so overwriting it as the handler ends is harmless.
     unsafe { (sp as *mut usize).write(pc) };
     mcontext.sp = sp as u64;
     mcontext.pc = super::weft_runtime_probe_sample as *const () as usize as u64;
