@@ -60,6 +60,11 @@ impl InterruptFlag {
 
     /// Withdraws the requests in `bits`, keeping any other pending one.
     pub fn clear(&self, bits: usize) {
+        // Nothing to withdraw: no system calls (this runs on every outermost call into a profiled store). A request
+        // that sets one of `bits` after this load protects the page after it, so it stands, as if it came later.
+        if self.bits.load(Ordering::SeqCst) & bits == 0 {
+            return;
+        }
         self.set_probe_readable(true);
         if self.bits.fetch_and(!bits, Ordering::SeqCst) & !bits != 0 {
             self.set_probe_readable(false);
